@@ -1,0 +1,137 @@
+"""The ``cav-stack`` command.
+
+Subcommands:
+  drive       run a scenario closed loop in SUMO and write a report
+  scenarios   list the scenario catalogue
+  v2x-pdr     packet delivery ratio of a radio model on a straight highway
+Exit codes: 0 success, 1 run failure, 2 usage error (unknown scenario, bad arguments or files).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _progress_printer(label: str):
+    started = time.perf_counter()
+
+    def show(sim_time: float, duration: float) -> None:
+        width = 30
+        done = min(sim_time / duration, 1.0) if duration > 0 else 1.0
+        bar = "#" * int(done * width) + "-" * (width - int(done * width))
+        wall = time.perf_counter() - started
+        print(f"\r{label} [{bar}] {sim_time:6.1f}/{duration:.0f} s simulated, {wall:5.1f} s wall",
+              end="" if done < 1.0 else "\n", flush=True)
+    return show
+
+
+def _add_drive(subparsers) -> None:
+    from cav_stack.nodes.graph import CONTROLLERS
+
+    parser = subparsers.add_parser(
+        "drive", help="run a scenario closed loop in SUMO (headless) and write a report",
+        description="Run one scenario closed loop: SUMO drives the traffic, the chosen controller drives "
+                    "the CAVs through our vehicle plant. Writes report.json, trajectories.csv and plot.png "
+                    "to the run directory.")
+    parser.add_argument("--scenario", default="highway_cut_in",
+                        help="scenario name (see `cav-stack scenarios`) or path to a scenario YAML "
+                             "(default: highway_cut_in)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: runs/<scenario>-<UTC time>)")
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                        help="simulated duration in seconds (default: the scenario's own)")
+    parser.add_argument("--controller", default="idm_baseline", choices=sorted(CONTROLLERS),
+                        help="controller driving the CAVs (default: idm_baseline)")
+    parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
+                        help="SUMO connection: libsumo in-process (default) or traci over a socket")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=_run_drive)
+
+
+def _run_drive(args) -> int:
+    from cav_stack.core.params import ParamsError
+    from cav_stack.eval.runner import run_scenario
+    from cav_stack.eval.scenario import UnknownScenarioError, load_scenario
+    from cav_stack.sim.sumo import SumoNotAvailableError
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except UnknownScenarioError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ParamsError as exc:
+        print(f"cav-stack drive: invalid scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.duration is not None and args.duration <= 0:
+        print("cav-stack drive: --duration must be > 0 seconds", file=sys.stderr)
+        return EXIT_USAGE
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
+    progress = None if args.quiet else _progress_printer(scenario.name)
+    try:
+        result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
+                              controller=args.controller, backend=args.backend, progress=progress)
+    except SumoNotAvailableError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ParamsError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = result.report
+    print(f"collisions: {report['collisions']}  min TTC: {_fmt(report['min_ttc_s'])} s  "
+          f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {report['mean_speed_mps']:.1f} m/s  "
+          f"real-time factor: {report['real_time_factor']:.1f}x")
+    print(f"report: {result.out_dir / 'report.json'}")
+    return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _add_scenarios(subparsers) -> None:
+    parser = subparsers.add_parser("scenarios", help="list the scenario catalogue")
+    parser.set_defaults(handler=_run_scenarios)
+
+
+def _run_scenarios(args) -> int:
+    from cav_stack.eval.scenario import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        print(f"{name:24s} {load_scenario(name).description}")
+    return EXIT_OK
+
+
+def _add_v2x_pdr(subparsers) -> None:
+    from cav_stack.eval import v2x_pdr
+
+    parser = subparsers.add_parser("v2x-pdr", help="PDR against distance of a V2X radio model",
+                                   description=v2x_pdr.__doc__)
+    v2x_pdr.add_arguments(parser)
+    parser.set_defaults(handler=v2x_pdr.run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cav-stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_drive(subparsers)
+    _add_scenarios(subparsers)
+    _add_v2x_pdr(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Baseline controller: IDM car following plus pure-pursuit lane keeping.
+
+A named, honest baseline for comparison with the stack (and to close the loop before the
+full stack exists). Intelligent Driver Model: M. Treiber, A. Hennecke, D. Helbing, "Congested
+traffic states in empirical observations and microscopic simulations", Phys. Rev. E 62 (2000).
+Pure pursuit: R. C. Coulter, "Implementation of the Pure Pursuit Path Tracking Algorithm",
+CMU-RI-TR-92-01 (1992).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cav_stack.core.messages import TrackList
+from cav_stack.core.path import Polyline
+from cav_stack.core.params import validate_positive
+
+
+@dataclass(frozen=True)
+class IdmParams:
+    """IDM and pure-pursuit parameters.
+
+    desired_speed [m/s]; time_gap [s]; standstill_gap [m]; max_accel [m/s^2];
+    comfortable_decel [m/s^2] (positive); max_decel [m/s^2] (positive, emergency bound);
+    exponent (IDM delta, dimensionless); lookahead_time [s] and min_lookahead [m] of pure
+    pursuit; lane_half_width [m]: lateral window for choosing the leader on the path;
+    sensing_range [m]: farthest leader considered.
+    """
+
+    desired_speed: float
+    time_gap: float
+    standstill_gap: float
+    max_accel: float
+    comfortable_decel: float
+    max_decel: float
+    exponent: float
+    lookahead_time: float
+    min_lookahead: float
+    lane_half_width: float
+    sensing_range: float
+
+    def __post_init__(self) -> None:
+        validate_positive(desired_speed=self.desired_speed, time_gap=self.time_gap,
+                          max_accel=self.max_accel, comfortable_decel=self.comfortable_decel,
+                          max_decel=self.max_decel, lookahead_time=self.lookahead_time,
+                          min_lookahead=self.min_lookahead, lane_half_width=self.lane_half_width)
+
+
+@dataclass(frozen=True)
+class Leader:
+    """The vehicle ahead on the path: bumper-to-bumper gap [m] and its speed [m/s]."""
+
+    gap: float
+    speed: float
+    track_id: int
+
+
+def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float:
+    """IDM acceleration [m/s^2] for the ego speed [m/s] behind ``leader`` (None: free road)."""
+    free = 1.0 - (max(speed, 0.0) / p.desired_speed) ** p.exponent
+    if leader is None:
+        accel = p.max_accel * free
+    else:
+        closing = speed - leader.speed
+        desired_gap = p.standstill_gap + max(
+            0.0, speed * p.time_gap + speed * closing / (2.0 * math.sqrt(p.max_accel * p.comfortable_decel)))
+        accel = p.max_accel * (free - (desired_gap / max(leader.gap, 0.1)) ** 2)
+    return max(accel, -p.max_decel)
+
+
+def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, objects: TrackList,
+                p: IdmParams) -> Leader | None:
+    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window."""
+    s_ego, d_ego, _ = path.project(ego_x, ego_y)
+    best: Leader | None = None
+    for obj in objects.objects:
+        s_obj, d_obj, heading = path.project(obj.x, obj.y)
+        if s_obj <= s_ego or abs(d_obj - d_ego) > p.lane_half_width:
+            continue
+        gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)
+        if gap > p.sensing_range:
+            continue
+        if best is None or gap < best.gap:
+            along = obj.speed * math.cos(obj.yaw - heading)
+            best = Leader(gap=gap, speed=along, track_id=obj.track_id)
+    return best
+
+
+def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float, speed: float,
+                       wheelbase: float, p: IdmParams) -> float:
+    """Front-wheel angle [rad] steering the rear axle (rear_x, rear_y) [m] onto ``path``."""
+    s, _, _ = path.project(rear_x, rear_y)
+    lookahead = max(p.min_lookahead, p.lookahead_time * speed)
+    gx, gy, _ = path.sample(s + lookahead)
+    alpha = math.atan2(gy - rear_y, gx - rear_x) - yaw
+    distance = math.hypot(gx - rear_x, gy - rear_y)
+    return math.atan2(2.0 * wheelbase * math.sin(alpha), max(distance, 1e-3))

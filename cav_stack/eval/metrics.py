@@ -1,0 +1,179 @@
+"""Ground-truth metrics of a run: collisions, gaps, time headway, TTC, speed, acceleration, jerk.
+
+Everything here is computed from the world's ground truth (box centres in ``map``), never
+from what the stack believed. Leader of a CAV: the nearest vehicle ahead whose centre lies
+within ``LEADER_LATERAL_WINDOW`` of the CAV's longitudinal axis and whose heading is within
+45 degrees of the CAV's.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cav_stack.core.truth import VehicleTruth, WorldTruth
+
+LEADER_LATERAL_WINDOW = 1.5
+"""Half-width [m] of the corridor ahead of a CAV in which its leader is searched."""
+LEADER_RANGE = 150.0
+"""Farthest leader [m] (bumper to bumper) considered for headway and TTC."""
+HEADWAY_MIN_SPEED = 1.0
+"""Below this ego speed [m/s] time headway is not defined and is not recorded."""
+
+
+def box_corners(v: VehicleTruth) -> np.ndarray:
+    """Corners (4, 2) [m, map] of a vehicle's bounding box."""
+    c, s = math.cos(v.yaw), math.sin(v.yaw)
+    hl, hw = v.length / 2.0, v.width / 2.0
+    local = np.array([[hl, hw], [-hl, hw], [-hl, -hw], [hl, -hw]])
+    return local @ np.array([[c, s], [-s, c]]) + np.array([v.x, v.y])
+
+
+def boxes_overlap(a: VehicleTruth, b: VehicleTruth) -> bool:
+    """Separating-axis test of two oriented boxes (touching counts as overlap)."""
+    if math.hypot(a.x - b.x, a.y - b.y) > 0.5 * (math.hypot(a.length, a.width) + math.hypot(b.length, b.width)):
+        return False
+    ca, cb = box_corners(a), box_corners(b)
+    for yaw in (a.yaw, b.yaw):
+        for axis in (np.array([math.cos(yaw), math.sin(yaw)]), np.array([-math.sin(yaw), math.cos(yaw)])):
+            pa, pb = ca @ axis, cb @ axis
+            if pa.max() < pb.min() or pb.max() < pa.min():
+                return False
+    return True
+
+
+@dataclass(frozen=True)
+class LeaderGap:
+    """The leader of a CAV: bumper-to-bumper gap [m], its speed along the CAV's heading [m/s]."""
+
+    vehicle_id: str
+    gap: float
+    speed: float
+
+
+def leader_of(ego: VehicleTruth, vehicles: tuple[VehicleTruth, ...]) -> LeaderGap | None:
+    """The nearest vehicle ahead of ``ego`` in its lane corridor (see module docstring)."""
+    c, s = math.cos(ego.yaw), math.sin(ego.yaw)
+    best: LeaderGap | None = None
+    for v in vehicles:
+        if v.vehicle_id == ego.vehicle_id:
+            continue
+        dx, dy = v.x - ego.x, v.y - ego.y
+        ahead, lateral = c * dx + s * dy, -s * dx + c * dy
+        if ahead <= 0.0 or abs(lateral) > LEADER_LATERAL_WINDOW:
+            continue
+        if math.cos(v.yaw - ego.yaw) < math.cos(math.pi / 4):
+            continue
+        gap = ahead - 0.5 * (v.length + ego.length)
+        if gap > LEADER_RANGE:
+            continue
+        if best is None or gap < best.gap:
+            best = LeaderGap(v.vehicle_id, gap, v.speed * math.cos(v.yaw - ego.yaw))
+    return best
+
+
+@dataclass
+class CavTrace:
+    """Time series of one CAV (SI units), one entry per world step."""
+
+    time: list[float] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    yaw: list[float] = field(default_factory=list)
+    speed: list[float] = field(default_factory=list)
+    accel: list[float] = field(default_factory=list)
+    accel_cmd: list[float] = field(default_factory=list)
+    steer_cmd: list[float] = field(default_factory=list)
+    gap: list[float] = field(default_factory=list)
+    leader_speed: list[float] = field(default_factory=list)
+    ttc: list[float] = field(default_factory=list)
+    headway: list[float] = field(default_factory=list)
+    fuel: list[float] = field(default_factory=list)
+    fallback: list[bool] = field(default_factory=list)
+
+    def jerk(self) -> np.ndarray:
+        """Jerk [m/s^3] by finite differences of the acceleration."""
+        if len(self.time) < 2:
+            return np.zeros(0)
+        return np.diff(np.asarray(self.accel)) / np.diff(np.asarray(self.time))
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def summarise_cav(trace: CavTrace) -> dict:
+    """JSON-ready safety and motion figures of one CAV (NaN-free; None where undefined)."""
+    gap = np.asarray(trace.gap, dtype=float)
+    ttc = np.asarray(trace.ttc, dtype=float)
+    headway = np.asarray(trace.headway, dtype=float)
+    jerk = np.abs(trace.jerk())
+    accel = np.abs(np.asarray(trace.accel, dtype=float))
+    with_leader = headway[np.isfinite(headway)]
+    dt = np.diff(np.asarray(trace.time)) if len(trace.time) > 1 else np.zeros(0)
+    return {
+        "min_ttc_s": _finite_or_none(np.nanmin(ttc)) if np.isfinite(ttc).any() else None,
+        "min_gap_m": _finite_or_none(np.nanmin(gap)) if np.isfinite(gap).any() else None,
+        "min_time_headway_s": float(with_leader.min()) if with_leader.size else None,
+        "mean_time_headway_s": float(with_leader.mean()) if with_leader.size else None,
+        "mean_speed_mps": float(np.mean(trace.speed)) if trace.speed else 0.0,
+        "max_abs_accel_mps2": float(accel.max()) if accel.size else 0.0,
+        "p99_abs_jerk_mps3": float(np.percentile(jerk, 99)) if jerk.size else 0.0,
+        "distance_m": float(np.sum(np.asarray(trace.speed[1:]) * dt)) if dt.size else 0.0,
+        "fuel_kg": float(np.sum(np.asarray(trace.fuel[1:]) * dt)) if dt.size else 0.0,
+        "fallback_steps": int(np.sum(trace.fallback)),
+    }
+
+
+class RunRecorder:
+    """Observer of the world: collects CAV traces, collisions and vehicle counts from truth."""
+
+    def __init__(self, cav_ids: tuple[str, ...]):
+        self.cav_ids = cav_ids
+        self.traces = {cav_id: CavTrace() for cav_id in cav_ids}
+        self.collisions: list[dict] = []
+        self.max_vehicles = 0
+        self.vehicle_ids_seen: set[str] = set()
+        self._touching: set[tuple[str, str]] = set()
+
+    def __call__(self, truth: WorldTruth, commands: dict) -> None:
+        self.max_vehicles = max(self.max_vehicles, len(truth.vehicles))
+        self.vehicle_ids_seen.update(v.vehicle_id for v in truth.vehicles)
+        touching: set[tuple[str, str]] = set()
+        for cav_id in self.cav_ids:
+            ego = truth.vehicle(cav_id)
+            if ego is None:
+                continue
+            for other in truth.vehicles:
+                if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):
+                    touching.add(tuple(sorted((ego.vehicle_id, other.vehicle_id))))
+            self._record(self.traces[cav_id], truth, ego, commands.get(cav_id))
+        for pair in sorted(touching - self._touching):
+            self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})
+        self._touching = touching
+
+    @staticmethod
+    def _record(trace: CavTrace, truth: WorldTruth, ego: VehicleTruth, command) -> None:
+        leader = leader_of(ego, truth.vehicles)
+        trace.time.append(truth.stamp)
+        trace.x.append(ego.x)
+        trace.y.append(ego.y)
+        trace.yaw.append(ego.yaw)
+        trace.speed.append(ego.speed)
+        trace.accel.append(ego.accel)
+        trace.accel_cmd.append(command.accel if command else 0.0)
+        trace.steer_cmd.append(command.steer if command else 0.0)
+        trace.fallback.append(bool(command.fallback) if command else False)
+        trace.fuel.append(ego.fuel_rate)
+        if leader is None:
+            trace.gap.append(math.nan)
+            trace.leader_speed.append(math.nan)
+            trace.ttc.append(math.nan)
+            trace.headway.append(math.nan)
+            return
+        closing = ego.speed - leader.speed
+        trace.gap.append(leader.gap)
+        trace.leader_speed.append(leader.speed)
+        trace.ttc.append(max(leader.gap, 0.0) / closing if closing > 1e-3 else math.nan)
+        trace.headway.append(max(leader.gap, 0.0) / ego.speed if ego.speed > HEADWAY_MIN_SPEED else math.nan)

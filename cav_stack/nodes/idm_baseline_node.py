@@ -1,0 +1,75 @@
+"""Baseline controller node: IDM + pure pursuit on the ego lane of the mission route.
+
+Inputs (relative, remapped at launch): ``input/ego_state`` (EgoState, map, rear axle),
+``input/objects`` (TrackList, map), ``input/route`` (Route). Output: ``output/command``
+(ControlCommand). Keeps the lane it starts in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cav_stack.control.idm_baseline import IdmParams, find_leader, idm_acceleration, pure_pursuit_steer
+from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
+from cav_stack.core.messages import ControlCommand, EgoState, Header, Route, TrackList, BASE_LINK_FRAME
+from cav_stack.core.params import validate_positive
+from cav_stack.core.path import Polyline
+from cav_stack.planning.road_map import RoadMap
+from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
+from cav_stack.share import share_path
+
+
+@dataclass(frozen=True)
+class IdmBaselineParams:
+    """rate_hz: control rate [Hz]; net_file: SUMO network of the road map; idm: see IdmParams."""
+
+    rate_hz: float
+    net_file: str
+    idm: IdmParams
+
+    def __post_init__(self) -> None:
+        validate_positive(rate_hz=self.rate_hz)
+
+
+class IdmBaselineNode(Node):
+    node_name = "idm_baseline"
+    params_type = IdmBaselineParams
+    resource_names = ("vehicle", "road_map")
+
+    def __init__(self, context: NodeContext, *, vehicle: VehicleParams | None = None,
+                 road_map: RoadMap | None = None):
+        super().__init__(context)
+        self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
+        self._map = road_map or RoadMap.from_net_file(self.params.net_file)
+        self._ego: EgoState | None = None
+        self._objects = TrackList(Header(0.0, "map"))
+        self._route: Route | None = None
+        self._path: Polyline | None = None
+        self._command_pub = self.create_publisher(ControlCommand, "output/command")
+        self.create_subscription(EgoState, "input/ego_state", self._on_ego)
+        self.create_subscription(TrackList, "input/objects", self._on_objects)
+        self.create_subscription(Route, "input/route", self._on_route, LATCHED_QOS)
+        self.create_timer(1.0 / self.params.rate_hz, self._tick)
+
+    def _on_ego(self, msg: EgoState) -> None:
+        self._ego = msg
+
+    def _on_objects(self, msg: TrackList) -> None:
+        self._objects = msg
+
+    def _on_route(self, msg: Route) -> None:
+        self._route = msg
+        self._path = None
+
+    def _tick(self) -> None:
+        ego, p = self._ego, self.params.idm
+        if ego is None or self._route is None:
+            return
+        cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
+        if self._path is None:
+            _, lane_index, _, _ = self._map.locate(cx, cy, ego.yaw)
+            self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index))
+        leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, p)
+        accel = idm_acceleration(ego.speed, leader, p)
+        steer = pure_pursuit_steer(self._path, ego.x, ego.y, ego.yaw, ego.speed, self._vehicle.wheelbase, p)
+        self._command_pub.publish(ControlCommand(Header(self.now(), BASE_LINK_FRAME), accel, steer,
+                                                 source="idm_baseline"))

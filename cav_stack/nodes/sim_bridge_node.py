@@ -1,0 +1,112 @@
+"""Simulation bridge node: steps the world and the CAV plants, publishes per-CAV topics.
+
+In-process only (it holds the simulator handle). Each tick it applies the latest control
+command of every CAV to that CAV's plant, pushes the resulting poses into the world, steps
+the world, hands the ground truth to the observers (metrics) and publishes, under each
+CAV's namespace: ``truth/ego_state`` and ``truth/objects`` (ground truth for baselines only),
+and the scenario's ``mission/route`` (latched).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from cav_stack.control.vehicle_models import VehicleParams
+from cav_stack.core.messages import (
+    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, TrackedObject, TrackList,
+)
+from cav_stack.core.params import validate_positive
+from cav_stack.core.truth import VehicleTruth, WorldTruth
+from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
+from cav_stack.sim.plant import VehiclePlant
+
+
+@dataclass(frozen=True)
+class SimBridgeParams:
+    """rate_hz: world step rate [Hz]; truth_object_range: radius of truth/objects [m]."""
+
+    rate_hz: float
+    truth_object_range: float
+
+    def __post_init__(self) -> None:
+        validate_positive(rate_hz=self.rate_hz, truth_object_range=self.truth_object_range)
+
+
+class World(Protocol):
+    """What the bridge needs of a world (SUMO, CARLA, replay)."""
+
+    time: float
+
+    def step(self) -> WorldTruth: ...
+
+    def set_cav_state(self, cav_id: str, x: float, y: float, yaw: float, speed: float) -> None: ...
+
+
+_CLASS_BY_VCLASS = {"passenger": ObjectClass.CAR, "truck": ObjectClass.TRUCK, "trailer": ObjectClass.TRUCK,
+                    "bus": ObjectClass.BUS, "motorcycle": ObjectClass.MOTORCYCLE,
+                    "bicycle": ObjectClass.BICYCLE, "pedestrian": ObjectClass.PEDESTRIAN}
+
+
+class SimBridgeNode(Node):
+    node_name = "sim_bridge"
+    params_type = SimBridgeParams
+
+    def __init__(self, context: NodeContext, *, world: World, initial_truth: WorldTruth,
+                 cav_routes: dict[str, tuple[str, ...]], vehicle: VehicleParams,
+                 observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = ()):
+        super().__init__(context)
+        self._world = world
+        self._vehicle = vehicle
+        self._observers = observers
+        self._dt = 1.0 / self.params.rate_hz
+        self._plants: dict[str, VehiclePlant] = {}
+        self._commands: dict[str, ControlCommand] = {}
+        self._ego_pubs = {}
+        self._object_pubs = {}
+        self._track_ids: dict[str, int] = {}
+        for cav_id, edges in cav_routes.items():
+            start = initial_truth.vehicle(cav_id)
+            if start is None:
+                raise ValueError(f"CAV {cav_id} is not in the world at start")
+            self._plants[cav_id] = VehiclePlant(vehicle, start.x, start.y, start.yaw, start.speed)
+            self._ego_pubs[cav_id] = self.create_publisher(EgoState, f"/{cav_id}/truth/ego_state")
+            self._object_pubs[cav_id] = self.create_publisher(TrackList, f"/{cav_id}/truth/objects")
+            self.create_subscription(ControlCommand, f"/{cav_id}/control/command",
+                                     self._command_handler(cav_id))
+            route_pub = self.create_publisher(Route, f"/{cav_id}/mission/route", LATCHED_QOS)
+            route_pub.publish(Route(Header(self.now(), MAP_FRAME), tuple(edges), reason="scenario mission"))
+        self._publish(initial_truth)
+        self.create_timer(self._dt, self._tick)
+
+    def _command_handler(self, cav_id: str):
+        def store(msg: ControlCommand) -> None:
+            self._commands[cav_id] = msg
+        return store
+
+    def _tick(self) -> None:
+        for cav_id, plant in self._plants.items():
+            command = self._commands.get(cav_id)
+            plant.step(command.accel if command else 0.0, command.steer if command else 0.0, self._dt)
+            x, y = plant.centre
+            self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
+        truth = self._world.step()
+        for observer in self._observers:
+            observer(truth, self._commands)
+        self._publish(truth)
+
+    def _publish(self, truth: WorldTruth) -> None:
+        header = Header(truth.stamp, MAP_FRAME)
+        for cav_id, plant in self._plants.items():
+            self._ego_pubs[cav_id].publish(EgoState(
+                header, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
+                plant.accel, plant.yaw_rate, plant.steer))
+            cx, cy = plant.centre
+            near = tuple(self._as_object(v) for v in truth.vehicles if v.vehicle_id != cav_id
+                         and (v.x - cx) ** 2 + (v.y - cy) ** 2 <= self.params.truth_object_range ** 2)
+            self._object_pubs[cav_id].publish(TrackList(header, near))
+
+    def _as_object(self, vehicle: VehicleTruth) -> TrackedObject:
+        track_id = self._track_ids.setdefault(vehicle.vehicle_id, len(self._track_ids) + 1)
+        return TrackedObject(track_id, vehicle.x, vehicle.y, vehicle.yaw, vehicle.speed, vehicle.length,
+                             vehicle.width, vehicle.height, vehicle.accel,
+                             _CLASS_BY_VCLASS.get(vehicle.vehicle_class, ObjectClass.UNKNOWN))

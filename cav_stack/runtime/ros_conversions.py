@@ -1,0 +1,179 @@
+"""Conversions between core messages and ROS 2 message types (the one place for them).
+
+Each conversion maps a core dataclass to a plain field dictionary laid out exactly like the
+ROS message (nested dicts, ``stamp: {sec, nanosec}``), and back. The dictionaries are what
+rclpy (via rosidl_runtime_py), MCAP recording and CDR encoders consume, so the mapping is
+tested without ROS installed.
+
+Standard types where one fits: EgoState -> nav_msgs/msg/Odometry, ControlCommand ->
+ackermann_msgs/msg/AckermannDriveStamped. Core messages without a standard equivalent cross
+as std_msgs/msg/String holding a JSON document of the dataclass (lossless; type-tagged).
+Odometry has no field for longitudinal acceleration or steering angle, and
+AckermannDriveStamped none for the command source: those fields are not carried.
+"""
+from __future__ import annotations
+
+import dataclasses
+import enum
+import importlib
+import json
+import math
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from cav_stack.core import messages as core
+from cav_stack.core.frames import wrap_angle
+
+COVARIANCE_INDEX = {0: 0, 1: 1, 2: 5}
+"""Odometry pose covariance (x, y, z, roll, pitch, yaw) index of EgoState's (x, y, yaw)."""
+
+
+def stamp_fields(seconds: float) -> dict[str, int]:
+    """builtin_interfaces/Time fields of a time in seconds."""
+    nanoseconds = round(seconds * 1e9)
+    return {"sec": nanoseconds // 1_000_000_000, "nanosec": nanoseconds % 1_000_000_000}
+
+
+def stamp_seconds(fields: dict[str, int]) -> float:
+    return fields["sec"] + fields["nanosec"] * 1e-9
+
+
+def header_fields(header: core.Header) -> dict:
+    return {"stamp": stamp_fields(header.stamp), "frame_id": header.frame_id}
+
+
+def header_from(fields: dict) -> core.Header:
+    return core.Header(stamp_seconds(fields["stamp"]), fields["frame_id"])
+
+
+def _ego_to_odometry(msg: core.EgoState) -> dict:
+    covariance = [0.0] * 36
+    for i, oi in COVARIANCE_INDEX.items():
+        for j, oj in COVARIANCE_INDEX.items():
+            covariance[oi * 6 + oj] = msg.covariance[i * 4 + j]
+    twist_covariance = [0.0] * 36
+    twist_covariance[0] = msg.covariance[15]
+    return {
+        "header": header_fields(msg.header),
+        "child_frame_id": core.BASE_LINK_FRAME,
+        "pose": {"pose": {"position": {"x": msg.x, "y": msg.y, "z": 0.0},
+                          "orientation": {"x": 0.0, "y": 0.0, "z": math.sin(msg.yaw / 2.0),
+                                          "w": math.cos(msg.yaw / 2.0)}},
+                 "covariance": covariance},
+        "twist": {"twist": {"linear": {"x": msg.speed, "y": 0.0, "z": 0.0},
+                            "angular": {"x": 0.0, "y": 0.0, "z": msg.yaw_rate}},
+                  "covariance": twist_covariance},
+    }
+
+
+def _odometry_to_ego(fields: dict) -> core.EgoState:
+    pose, twist = fields["pose"], fields["twist"]
+    q = pose["pose"]["orientation"]
+    yaw = wrap_angle(2.0 * math.atan2(q["z"], q["w"]))
+    covariance = [0.0] * 16
+    for i, oi in COVARIANCE_INDEX.items():
+        for j, oj in COVARIANCE_INDEX.items():
+            covariance[i * 4 + j] = pose["covariance"][oi * 6 + oj]
+    covariance[15] = twist["covariance"][0]
+    return core.EgoState(header_from(fields["header"]), pose["pose"]["position"]["x"],
+                         pose["pose"]["position"]["y"], yaw, twist["twist"]["linear"]["x"],
+                         yaw_rate=twist["twist"]["angular"]["z"], covariance=tuple(covariance))
+
+
+def _command_to_ackermann(msg: core.ControlCommand) -> dict:
+    return {"header": header_fields(msg.header),
+            "drive": {"steering_angle": msg.steer, "steering_angle_velocity": 0.0, "speed": 0.0,
+                      "acceleration": msg.accel, "jerk": 0.0}}
+
+
+def _ackermann_to_command(fields: dict) -> core.ControlCommand:
+    return core.ControlCommand(header_from(fields["header"]), fields["drive"]["acceleration"],
+                               fields["drive"]["steering_angle"])
+
+
+def to_json_value(value: Any) -> Any:
+    """A core message (or part of one) as JSON-ready data, dataclasses tagged with their type."""
+    if dataclasses.is_dataclass(value):
+        data = {f.name: to_json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        data["__type__"] = type(value).__name__
+        return data
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return {"__bytes__": value.hex()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.tolist(), "dtype": str(value.dtype)}
+    if isinstance(value, (tuple, list)):
+        return [to_json_value(v) for v in value]
+    return value
+
+
+def from_json_value(data: Any, hint: Any = Any) -> Any:
+    """Inverse of :func:`to_json_value` for the core message types."""
+    if isinstance(data, dict) and "__type__" in data:
+        cls = getattr(core, data["__type__"])
+        hints = typing.get_type_hints(cls)
+        return cls(**{f.name: from_json_value(data[f.name], hints[f.name]) for f in dataclasses.fields(cls)})
+    if isinstance(data, dict) and "__bytes__" in data:
+        return bytes.fromhex(data["__bytes__"])
+    if isinstance(data, dict) and "__array__" in data:
+        return np.asarray(data["__array__"], dtype=data["dtype"])
+    base = hint
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        base = next(a for a in typing.get_args(hint) if a is not type(None))
+    if isinstance(base, type) and issubclass(base, enum.Enum):
+        return base(data)
+    if isinstance(data, list):
+        args = typing.get_args(base)
+        return tuple(from_json_value(v, args[0] if args else Any) for v in data)
+    return data
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How one core message type crosses ROS: the ROS type name and the field mapping."""
+
+    ros_type_name: str
+    to_fields: Callable[[Any], dict]
+    from_fields: Callable[[dict], Any]
+
+    def ros_type(self) -> type:
+        """The generated ROS message class (needs a sourced ROS 2 installation)."""
+        package, _, name = self.ros_type_name.split("/")
+        return getattr(importlib.import_module(f"{package}.msg"), name)
+
+    def to_ros(self, msg: Any) -> Any:
+        from rosidl_runtime_py.set_message import set_message_fields
+
+        ros_msg = self.ros_type()()
+        set_message_fields(ros_msg, self.to_fields(msg))
+        return ros_msg
+
+    def from_ros(self, ros_msg: Any) -> Any:
+        from rosidl_runtime_py.convert import message_to_ordereddict
+
+        return self.from_fields(message_to_ordereddict(ros_msg))
+
+
+_JSON = Conversion("std_msgs/msg/String",
+                   lambda msg: {"data": json.dumps(to_json_value(msg))},
+                   lambda fields: from_json_value(json.loads(fields["data"])))
+
+_STANDARD: dict[type, Conversion] = {
+    core.EgoState: Conversion("nav_msgs/msg/Odometry", _ego_to_odometry, _odometry_to_ego),
+    core.ControlCommand: Conversion("ackermann_msgs/msg/AckermannDriveStamped", _command_to_ackermann,
+                                    _ackermann_to_command),
+}
+
+
+def conversion_for(msg_type: type) -> Conversion:
+    """The conversion of a core message type (standard ROS type where one fits, else JSON)."""
+    if msg_type in _STANDARD:
+        return _STANDARD[msg_type]
+    if dataclasses.is_dataclass(msg_type) and getattr(core, msg_type.__name__, None) is msg_type:
+        return _JSON
+    raise TypeError(f"{msg_type!r} is not a core message type")

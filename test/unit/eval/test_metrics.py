@@ -1,0 +1,38 @@
+"""Ground-truth metrics: box overlap, leader, TTC/headway, collision events."""
+import math
+
+import pytest
+
+from cav_stack.core.truth import VehicleTruth, WorldTruth
+from cav_stack.eval.metrics import RunRecorder, boxes_overlap, leader_of, summarise_cav
+
+
+def car(vid, x, y=0.0, yaw=0.0, speed=20.0, length=4.5, width=1.8):
+    return VehicleTruth(vid, x, y, yaw, speed, 0.0, length, width, 1.5, "e", 0, x)
+
+
+def test_box_overlap_separating_axis():
+    assert boxes_overlap(car("a", 0), car("b", 4.4))
+    assert not boxes_overlap(car("a", 0), car("b", 4.6))
+    assert not boxes_overlap(car("a", 0), car("b", 0, y=1.9))
+    rotated = car("b", 3.0, y=1.5, yaw=math.pi / 4)
+    assert boxes_overlap(car("a", 0), rotated)
+
+
+def test_leader_gap_and_corridor():
+    ego = car("ego", 0)
+    others = (car("far", 80), car("near", 30), car("side", 10, y=3.5), car("oncoming", 20, yaw=math.pi))
+    leader = leader_of(ego, (ego,) + others)
+    assert leader.vehicle_id == "near" and leader.gap == pytest.approx(25.5)
+
+
+def test_recorder_counts_one_collision_per_contact_and_computes_ttc():
+    recorder = RunRecorder(("ego",))
+    for step, lead_x in enumerate((20.0, 10.0, 4.0, 4.0, 30.0, 4.0)):
+        truth = WorldTruth(step * 0.1, (car("ego", 0.0, speed=20.0), car("lead", lead_x, speed=10.0)))
+        recorder(truth, {})
+    assert [c["time_s"] for c in recorder.collisions] == pytest.approx([0.2, 0.5])
+    summary = summarise_cav(recorder.traces["ego"])
+    assert summary["min_ttc_s"] == pytest.approx(0.0)
+    assert summary["min_time_headway_s"] == pytest.approx(0.0)
+    assert recorder.traces["ego"].ttc[0] == pytest.approx((20.0 - 4.5) / 10.0)
