@@ -65,7 +65,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         raise ValueError(f"unknown controller '{controller}' (known: {', '.join(sorted(CONTROLLERS))})")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = spec.seed if seed is None else seed
-    duration = spec.duration_s if duration_s is None else duration_s
+    duration = spec.duration if duration_s is None else duration_s
     out_dir.mkdir(parents=True, exist_ok=True)
     vehicle = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
     bridge_params = load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams)
@@ -80,8 +80,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                           cav_routes=cav_routes, vehicle=vehicle, observers=(recorder,))
         road_map = world.road_map()
         for cav_id in cav_routes:
-            add_controller(executor, controller, cav_id, {"net_file": str(world.net_file)},
-                           vehicle=vehicle, road_map=road_map)
+            add_controller(executor, controller, cav_id, vehicle=vehicle, road_map=road_map)
         end = world.time + duration
         next_report = world.time
         while executor.now() < end - 1e-9:
