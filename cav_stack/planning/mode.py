@@ -1,0 +1,283 @@
+"""Information-aware driving-mode selection: a pure state machine.
+
+Each call of :meth:`ModeSelector.step` takes what the vehicle knows now (:class:`ModeInputs`:
+link quality to the leader, sensor health, localisation confidence, driver state, the operating
+domain ahead, the signal ahead, lane options) and returns a :class:`ModeCommand` with targets for
+the MPC. Priorities, highest first:
+
+1. MINIMAL_RISK when sensing or localisation fails (or a takeover request ran out): a controlled
+   stop in lane with bounded deceleration; left only after the failure has cleared for a dwell.
+2. TAKEOVER_REQUEST when the operating domain ends within the lead time, escalating in levels;
+   MANUAL once the driver takes over, MINIMAL_RISK if nobody does before the exit.
+3. LANE_CHANGE when MOBIL says a neighbouring lane is safe and worth it (kept until completed).
+4. ECO_APPROACH when a signal with SPaT is within range: speed advisory, stop if unavoidable.
+5. Longitudinal automation by information quality: PLATOON / CACC with a short time gap when the
+   leader's V2X link is good (PDR, latency, age of information) for a dwell time; ACC with the
+   larger gap as soon as it is not (degradation is immediate, upgrades wait: hysteresis); CRUISE on
+   a free road.
+
+Every switch is recorded in :attr:`ModeSelector.log` with time, modes and reason. No wall clock:
+``inputs.now`` is the only time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, LinkQuality, ModeCommand
+from cav_stack.core.params import validate_positive
+from cav_stack.planning.eco_approach import GreenWindow, advise_speed
+
+
+@dataclass(frozen=True)
+class ModeSelectorParams:
+    """Thresholds of the mode selector (see controllers/mode_selector.yaml for their meaning).
+
+    Time gaps [s] and standstill gap [m] per mode; link thresholds: PDR [0..1], latency and age of
+    information [s]; dwell times [s]; localisation sigma [m]; decelerations [m/s^2] (positive);
+    distances [m]; takeover lead time and escalation interval [s].
+    """
+
+    acc_time_gap: float
+    cacc_time_gap: float
+    platoon_time_gap: float
+    standstill_gap: float
+    cacc_enter_pdr: float
+    cacc_exit_pdr: float
+    cacc_max_latency: float
+    cacc_max_age: float
+    upgrade_dwell: float
+    max_localization_sigma: float
+    recovery_dwell: float
+    minimal_risk_decel: float
+    takeover_lead_time: float
+    takeover_escalation_interval: float
+    takeover_levels: int
+    eco_range: float
+    eco_min_speed: float
+    eco_margin: float
+    lane_change_duration: float
+    merge_gap_extra: float
+
+    def __post_init__(self) -> None:
+        validate_positive(acc_time_gap=self.acc_time_gap, cacc_time_gap=self.cacc_time_gap,
+                          platoon_time_gap=self.platoon_time_gap, upgrade_dwell=self.upgrade_dwell,
+                          takeover_lead_time=self.takeover_lead_time, minimal_risk_decel=self.minimal_risk_decel)
+        if not self.cacc_exit_pdr < self.cacc_enter_pdr:
+            raise ValueError("cacc_exit_pdr must be below cacc_enter_pdr (hysteresis)")
+        if self.takeover_lead_time < 10.0:
+            raise ValueError("takeover_lead_time must be at least 10 s")
+
+
+@dataclass(frozen=True)
+class LeaderInfo:
+    """The vehicle ahead: track ID, gap [m], speed [m/s]; its V2X link (None: not connected);
+    in_platoon: the leader itself reports driving in CACC/PLATOON."""
+
+    track_id: int
+    gap: float
+    speed: float
+    link: LinkQuality | None = None
+    in_platoon: bool = False
+
+
+@dataclass(frozen=True)
+class SignalAhead:
+    """The next signal on the route: stop-line distance [m] and green windows relative to now."""
+
+    stop_distance: float
+    green_windows: tuple[GreenWindow, ...]
+
+
+@dataclass(frozen=True)
+class LaneOption:
+    """A lane change MOBIL found safe and worth it: lateral offset [m] (positive left), gain [m/s^2]."""
+
+    lane_offset: float
+    incentive: float
+
+
+@dataclass(frozen=True)
+class ModeInputs:
+    """Everything the selector looks at, at time ``now`` [s] (SI units)."""
+
+    now: float
+    ego_speed: float
+    speed_limit: float
+    leader: LeaderInfo | None = None
+    sensors_healthy: bool = True
+    localization_sigma: float = 0.0
+    driver_available: bool = True
+    driver_took_over: bool = False
+    odd_exit_distance: float | None = None
+    signal: SignalAhead | None = None
+    lane_option: LaneOption | None = None
+    merge_request: bool = False
+    lane_change_done: bool = False
+
+
+@dataclass(frozen=True)
+class ModeSwitch:
+    """One logged switch: time [s], from, to, reason."""
+
+    time: float
+    previous: DrivingMode
+    mode: DrivingMode
+    reason: str
+
+
+@dataclass
+class _State:
+    mode: DrivingMode = DrivingMode.CRUISE
+    since: float = 0.0
+    link_good_since: float | None = None
+    healthy_since: float | None = None
+    takeover_started: float | None = None
+    takeover_level: int = 0
+    lane_offset: float = 0.0
+    log: list[ModeSwitch] = field(default_factory=list)
+
+
+class ModeSelector:
+    """The mode state machine (see module docstring). One instance per vehicle."""
+
+    def __init__(self, params: ModeSelectorParams, start_time: float = 0.0):
+        self.params = params
+        self._s = _State(since=start_time)
+
+    @property
+    def mode(self) -> DrivingMode:
+        return self._s.mode
+
+    @property
+    def log(self) -> list[ModeSwitch]:
+        return self._s.log
+
+    @property
+    def takeover_level(self) -> int:
+        """Escalation level of a running takeover request (0: none)."""
+        return self._s.takeover_level
+
+    def step(self, inputs: ModeInputs) -> ModeCommand:
+        """Choose the mode and targets at ``inputs.now``."""
+        mode, reason, extra = self._decide(inputs)
+        if mode is not self._s.mode:
+            self._s.log.append(ModeSwitch(inputs.now, self._s.mode, mode, reason))
+            self._s.mode, self._s.since = mode, inputs.now
+        return self._command(inputs, mode, reason, extra)
+
+    # --- decision -------------------------------------------------------------------------
+
+    def _decide(self, i: ModeInputs) -> tuple[DrivingMode, str, dict]:
+        p, s = self.params, self._s
+        failure = self._failure(i)
+        if failure:
+            s.healthy_since = None
+            return DrivingMode.MINIMAL_RISK, failure, {}
+        if s.healthy_since is None:
+            s.healthy_since = i.now
+        if s.mode is DrivingMode.MINIMAL_RISK and (i.now - s.healthy_since < p.recovery_dwell
+                                                   or s.takeover_started is not None):
+            return DrivingMode.MINIMAL_RISK, "holding minimal-risk stop until recovery dwell", {}
+        if s.mode is DrivingMode.MANUAL:
+            return DrivingMode.MANUAL, "driver in control", {}
+        takeover = self._takeover(i)
+        if takeover is not None:
+            return takeover
+        if s.mode is DrivingMode.LANE_CHANGE and not i.lane_change_done:
+            return DrivingMode.LANE_CHANGE, "lane change in progress", {"lane_offset": s.lane_offset}
+        if i.lane_option is not None and s.mode is not DrivingMode.LANE_CHANGE:
+            s.lane_offset = i.lane_option.lane_offset
+            return (DrivingMode.LANE_CHANGE, f"MOBIL gain {i.lane_option.incentive:.2f} m/s^2",
+                    {"lane_offset": s.lane_offset})
+        s.lane_offset = 0.0
+        following = self._following(i)
+        if i.signal is not None and i.signal.stop_distance <= p.eco_range:
+            advice = advise_speed(i.signal.stop_distance, i.ego_speed, i.speed_limit, p.eco_min_speed,
+                                  i.signal.green_windows, p.eco_margin)
+            why = "stop at red" if advice.stop else f"arrive on green at {advice.speed:.1f} m/s"
+            return DrivingMode.ECO_APPROACH, f"SPaT: {why}", {"advice": advice, "following": following}
+        return following + ({},)
+
+    def _failure(self, i: ModeInputs) -> str:
+        if not i.sensors_healthy:
+            return "sensor failure"
+        if i.localization_sigma > self.params.max_localization_sigma:
+            return f"localisation sigma {i.localization_sigma:.2f} m above limit"
+        s = self._s
+        if s.takeover_started is not None and i.odd_exit_distance is not None:
+            stopping = i.ego_speed ** 2 / (2.0 * self.params.minimal_risk_decel) + self.params.standstill_gap
+            if i.odd_exit_distance <= stopping:
+                return "no takeover: stopping before the operating-domain exit"
+        return ""
+
+    def _takeover(self, i: ModeInputs) -> tuple[DrivingMode, str, dict] | None:
+        p, s = self.params, self._s
+        if s.takeover_started is not None and i.driver_took_over:
+            s.takeover_started = None
+            s.takeover_level = 0
+            return DrivingMode.MANUAL, "driver took over", {}
+        if i.odd_exit_distance is None:
+            return None
+        time_to_exit = i.odd_exit_distance / max(i.ego_speed, 1.0)
+        if s.takeover_started is None and time_to_exit <= p.takeover_lead_time + p.upgrade_dwell:
+            s.takeover_started = i.now
+        if s.takeover_started is None:
+            return None
+        elapsed = i.now - s.takeover_started
+        s.takeover_level = min(1 + int(elapsed // p.takeover_escalation_interval), p.takeover_levels)
+        return (DrivingMode.TAKEOVER_REQUEST,
+                f"operating-domain exit in {time_to_exit:.1f} s, level {s.takeover_level}", {})
+
+    def _following(self, i: ModeInputs) -> tuple[DrivingMode, str]:
+        p, s = self.params, self._s
+        leader = i.leader
+        if leader is None:
+            s.link_good_since = None
+            return DrivingMode.CRUISE, "free road"
+        link = leader.link
+        if link is None:
+            s.link_good_since = None
+            return DrivingMode.ACC, "leader not connected"
+        cooperative = s.mode in (DrivingMode.CACC, DrivingMode.PLATOON) or (
+            s.mode is DrivingMode.ECO_APPROACH and s.link_good_since is not None
+            and i.now - s.link_good_since >= p.upgrade_dwell)
+        threshold = p.cacc_exit_pdr if cooperative else p.cacc_enter_pdr
+        bad = []
+        if link.pdr < threshold:
+            bad.append(f"PDR {link.pdr:.2f} < {threshold:.2f}")
+        if link.latency > p.cacc_max_latency:
+            bad.append(f"latency {link.latency * 1e3:.0f} ms")
+        if link.age_of_information > p.cacc_max_age:
+            bad.append(f"age of information {link.age_of_information:.2f} s")
+        if bad:
+            s.link_good_since = None
+            return DrivingMode.ACC, "V2X link degraded: " + ", ".join(bad)
+        if s.link_good_since is None:
+            s.link_good_since = i.now
+        if not cooperative and i.now - s.link_good_since < p.upgrade_dwell:
+            return DrivingMode.ACC, "V2X link good, waiting for dwell"
+        if leader.in_platoon:
+            return DrivingMode.PLATOON, f"platoon member ahead, PDR {link.pdr:.2f}"
+        return DrivingMode.CACC, f"V2X link good, PDR {link.pdr:.2f}"
+
+    # --- targets --------------------------------------------------------------------------
+
+    def _command(self, i: ModeInputs, mode: DrivingMode, reason: str, extra: dict) -> ModeCommand:
+        p = self.params
+        header = Header(i.now, MAP_FRAME)
+        leader_id = i.leader.track_id if i.leader is not None else None
+        time_gap = {DrivingMode.CACC: p.cacc_time_gap, DrivingMode.PLATOON: p.platoon_time_gap}.get(
+            mode, p.acc_time_gap)
+        if mode is DrivingMode.PLATOON and i.merge_request:
+            time_gap += p.merge_gap_extra
+        if mode is DrivingMode.ECO_APPROACH:
+            following_mode = extra["following"][0]
+            time_gap = {DrivingMode.CACC: p.cacc_time_gap, DrivingMode.PLATOON: p.platoon_time_gap}.get(
+                following_mode, p.acc_time_gap)
+            advice = extra["advice"]
+            return ModeCommand(header, mode, advice.speed if not advice.stop else i.speed_limit, time_gap,
+                               p.standstill_gap, leader_id, 0.0, advice.stop_distance, reason)
+        if mode in (DrivingMode.MINIMAL_RISK, DrivingMode.MANUAL):
+            return ModeCommand(header, mode, 0.0, p.acc_time_gap, p.standstill_gap, leader_id, 0.0, None, reason)
+        return ModeCommand(header, mode, i.speed_limit, time_gap, p.standstill_gap, leader_id,
+                           extra.get("lane_offset", 0.0), None, reason)

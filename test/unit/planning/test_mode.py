@@ -1,0 +1,145 @@
+"""Mode selection: degradation, hysteresis, failures, takeover, eco-approach, lane change."""
+import numpy as np
+import pytest
+
+from cav_stack.core.messages import DrivingMode, Header, LinkQuality
+from cav_stack.core.params import load_node_params
+from cav_stack.planning.eco_approach import GreenWindow, advise_speed
+from cav_stack.planning.mode import (LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams,
+                                     SignalAhead)
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class _NodeParams:
+    rate_hz: float
+    selector: ModeSelectorParams
+
+
+@pytest.fixture
+def params(repo_root):
+    return load_node_params(repo_root / "controllers" / "mode_selector.yaml", "mode_selector", _NodeParams).selector
+
+
+def link(pdr, t, latency=0.02, age=0.1):
+    return LinkQuality(Header(t, "map"), 1, pdr, latency, age)
+
+
+def run(selector, pdr_of_t, duration, dt=0.1, **extra):
+    modes = []
+    for k in range(int(duration / dt)):
+        t = k * dt
+        leader = LeaderInfo(1, 20.0, 25.0, link(pdr_of_t(t), t))
+        modes.append(selector.step(ModeInputs(now=t, ego_speed=25.0, speed_limit=30.0, leader=leader, **extra)).mode)
+    return modes
+
+
+def test_cacc_after_dwell_then_acc_at_once_when_link_fails(params):
+    selector = ModeSelector(params)
+    modes = run(selector, lambda t: 1.0 if t < 20.0 else max(0.0, 1.0 - (t - 20.0) / 5.0), 30.0)
+    first_cacc = modes.index(DrivingMode.CACC) * 0.1
+    assert first_cacc == pytest.approx(params.upgrade_dwell, abs=0.15)
+    drop = next(s for s in selector.log if s.mode is DrivingMode.ACC and s.previous is DrivingMode.CACC)
+    # PDR ramps 1 -> 0 over 5 s from t=20: it crosses the exit threshold at 20 + 5 (1 - exit)
+    assert drop.time == pytest.approx(20.0 + 5.0 * (1.0 - params.cacc_exit_pdr), abs=0.15)
+    assert "PDR" in drop.reason
+
+
+def test_fluctuating_link_does_not_chatter(params):
+    rng = np.random.default_rng(3)
+    selector = ModeSelector(params)
+    pdr = lambda t: float(rng.uniform(0.3, 0.7))
+    modes = run(selector, pdr, 120.0)
+    switches = sum(1 for a, b in zip(modes, modes[1:]) if a is not b)
+    assert switches / 2.0 <= 2.0                       # per minute over 2 min
+    assert DrivingMode.CACC not in modes
+
+
+def test_link_quality_near_the_threshold_respects_hysteresis(params):
+    selector = ModeSelector(params)
+    pdr = lambda t: 0.95 if t < 10.0 else (0.8 if int(t) % 2 else 0.92)
+    modes = run(selector, pdr, 40.0)
+    assert modes[-1] is DrivingMode.CACC
+    assert sum(1 for a, b in zip(modes, modes[1:]) if a is not b) == 1
+
+
+def test_latency_and_age_of_information_also_degrade(params):
+    selector = ModeSelector(params)
+    for k in range(100):
+        selector.step(ModeInputs(k * 0.1, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(1.0, k * 0.1))))
+    assert selector.mode is DrivingMode.CACC
+    command = selector.step(ModeInputs(10.0, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(1.0, 10.0, age=2.0))))
+    assert command.mode is DrivingMode.ACC and "age of information" in command.reason
+    assert command.time_gap == params.acc_time_gap
+
+
+def test_sensor_failure_gives_minimal_risk_until_recovered_for_dwell(params):
+    selector = ModeSelector(params)
+    command = selector.step(ModeInputs(0.0, 25.0, 30.0, sensors_healthy=False))
+    assert command.mode is DrivingMode.MINIMAL_RISK and command.target_speed == 0.0
+    assert selector.step(ModeInputs(1.0, 20.0, 30.0)).mode is DrivingMode.MINIMAL_RISK
+    assert selector.step(ModeInputs(1.0 + params.recovery_dwell + 0.1, 20.0, 30.0)).mode is DrivingMode.CRUISE
+    bad_fix = selector.step(ModeInputs(20.0, 20.0, 30.0, localization_sigma=params.max_localization_sigma * 2))
+    assert bad_fix.mode is DrivingMode.MINIMAL_RISK and "localisation" in bad_fix.reason
+
+
+def test_takeover_request_leads_the_exit_by_at_least_10_s_and_escalates(params):
+    selector = ModeSelector(params)
+    speed, exit_at = 25.0, 1000.0
+    raised, levels, position = None, [], 0.0
+    for k in range(600):
+        t = k * 0.1
+        command = selector.step(ModeInputs(t, speed, 30.0, odd_exit_distance=exit_at - position))
+        if command.mode is DrivingMode.TAKEOVER_REQUEST and raised is None:
+            raised = t
+        levels.append(selector.takeover_level)
+        if command.mode is DrivingMode.MINIMAL_RISK:
+            speed = max(0.0, speed - params.minimal_risk_decel * 0.1)
+        position += speed * 0.1
+    assert raised is not None and (exit_at / 25.0 - raised) >= 10.0
+    assert max(levels) == params.takeover_levels
+    assert selector.mode is DrivingMode.MINIMAL_RISK     # nobody took over
+    assert speed == 0.0 and position < exit_at           # stopped before leaving the domain
+
+
+def test_driver_taking_over_ends_in_manual(params):
+    selector = ModeSelector(params)
+    selector.step(ModeInputs(0.0, 25.0, 30.0, odd_exit_distance=300.0))
+    assert selector.mode is DrivingMode.TAKEOVER_REQUEST
+    assert selector.step(ModeInputs(2.0, 25.0, 30.0, odd_exit_distance=250.0, driver_took_over=True)).mode \
+        is DrivingMode.MANUAL
+
+
+def test_eco_approach_advises_a_green_arrival_or_a_stop(params):
+    selector = ModeSelector(params)
+    windows = (GreenWindow(12.0, 40.0),)
+    command = selector.step(ModeInputs(0.0, 15.0, 15.0, signal=SignalAhead(150.0, windows)))
+    assert command.mode is DrivingMode.ECO_APPROACH and command.stop_distance is None
+    arrival = 150.0 / command.target_speed
+    assert 12.0 + params.eco_margin <= arrival <= 40.0 - params.eco_margin
+    stop = selector.step(ModeInputs(0.1, 15.0, 15.0, signal=SignalAhead(50.0, (GreenWindow(60.0, 80.0),))))
+    assert stop.stop_distance == pytest.approx(50.0)
+
+
+def test_glosa_prefers_the_smallest_speed_change():
+    advice = advise_speed(200.0, 14.0, 16.0, 5.0, (GreenWindow(0.0, 10.0), GreenWindow(30.0, 60.0)), 1.0)
+    assert not advice.stop and advice.speed == pytest.approx(200.0 / 31.0)      # earliest arrival inside the 2nd green
+    keep = advise_speed(100.0, 14.0, 16.0, 5.0, (GreenWindow(0.0, 20.0),), 1.0)
+    assert keep.speed == pytest.approx(14.0)
+
+
+def test_lane_change_runs_to_completion(params):
+    selector = ModeSelector(params)
+    command = selector.step(ModeInputs(0.0, 25.0, 30.0, lane_option=LaneOption(3.2, 0.5)))
+    assert command.mode is DrivingMode.LANE_CHANGE and command.target_lane_offset == 3.2
+    assert selector.step(ModeInputs(1.0, 25.0, 30.0)).mode is DrivingMode.LANE_CHANGE
+    assert selector.step(ModeInputs(5.0, 25.0, 30.0, lane_change_done=True)).mode is DrivingMode.CRUISE
+    assert [s.mode for s in selector.log] == [DrivingMode.LANE_CHANGE, DrivingMode.CRUISE]
+
+
+def test_params_reject_inverted_hysteresis(params):
+    from dataclasses import replace
+    with pytest.raises(ValueError, match="hysteresis"):
+        replace(params, cacc_exit_pdr=0.95)
+    with pytest.raises(ValueError, match="10 s"):
+        replace(params, takeover_lead_time=5.0)
