@@ -1,0 +1,519 @@
+"""World bridge to SUMO: background traffic, signals and scripted events; CAVs pushed in.
+
+:class:`SumoWorld` runs a :class:`~cav_stack.eval.scenario.Scenario` headless with a fixed step,
+seeded (``--seed`` and the pre-populated traffic). CAVs are SUMO vehicles that SUMO never drives:
+their speed and lane-change modes are 0 and :meth:`SumoWorld.set_cav_state` places them each step
+(``moveToXY``), so other traffic still reacts to them. Teleports are disabled and SUMO only warns
+on collisions (metrics detect collisions from the truth boxes).
+
+Truth (:mod:`cav_stack.core.truth`) is in ``map`` [m] with the box centre as position and REP 103
+yaw; SUMO's own convention (front-bumper position, heading clockwise from north in degrees) is
+converted here only. Fuel rate is SUMO's emission model output converted from mg/s to kg/s.
+
+Backends: ``libsumo`` (in-process, one simulation per process at a time) or ``traci`` (starts the
+``sumo`` executable and talks to it over a local socket). Both are imported lazily.
+"""
+from __future__ import annotations
+
+import abc
+import math
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from cav_stack.core.frames import sumo_angle_to_yaw, yaw_to_sumo_angle
+from cav_stack.core.params import validate_positive
+from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
+from cav_stack.eval.scenario import (LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent, Scenario,
+                                     SpeedProfileEvent)
+from cav_stack.planning.road_map import RoadMap
+from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
+                                         sumo_environment)
+from cav_stack.sim.sumo_routes import write_route_file
+
+__all__ = ["SumoWorld", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError", "EventRecord"]
+
+BACKENDS = ("libsumo", "traci")
+_MG_PER_KG = 1.0e6
+#: laneChangeMode of a cut-in vehicle: no own lane changes; TraCI requests avoid immediate collisions.
+_LC_MODE_SCRIPTED = 0b01_00_00_00_00
+_TRACI_CONNECT_RETRIES = 20
+_TRACI_CLOSE_TIMEOUT_S = 10.0
+_SUMO_EXIT_WAIT_S = 2.0  # a failing SUMO exits within milliseconds; bounded for one that does not
+
+_libsumo_owner: SumoWorld | None = None
+
+
+class SumoStartError(RuntimeError):
+    """SUMO refused the scenario (bad network/routes/options) or could not be started."""
+
+
+class SumoTerminatedError(RuntimeError):
+    """SUMO stopped or failed while running (message has SUMO's error log)."""
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A scripted event that took effect: ``time`` [s], ``kind`` (event type), ``vehicle`` acted on,
+    ``detail`` (human-readable), ``values``: the numbers that matter, SI (e.g. a cut-in's ``gap`` [m],
+    ``speed`` [m/s] of the vehicle, ``target_speed`` [m/s] of the CAV)."""
+
+    time: float
+    kind: str
+    vehicle: str
+    detail: str
+    values: dict[str, float] = field(default_factory=dict)
+
+
+def _vehicle_variables(tc: Any) -> tuple[int, ...]:
+    return (tc.VAR_POSITION, tc.VAR_ANGLE, tc.VAR_SPEED, tc.VAR_ACCELERATION, tc.VAR_ROAD_ID,
+            tc.VAR_LANE_INDEX, tc.VAR_LANEPOSITION, tc.VAR_FUELCONSUMPTION)
+
+
+class SumoWorld:
+    """A running SUMO simulation of one scenario (see the module docstring).
+
+    Use as a context manager or call :meth:`close`; SUMO is closed on every exit path.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int, *, backend: str = "libsumo",
+                 cache_dir: str | Path, step_length: float = 0.05):
+        """``seed`` seeds SUMO and the pre-populated traffic; ``cache_dir`` holds built networks
+        and per-run temporary files; ``step_length`` [s] is the fixed simulation step."""
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
+        validate_positive(step_length=step_length)
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.backend = backend
+        self.step_length = float(step_length)
+        self._cache_dir = Path(cache_dir)
+        self._sim: Any = None
+        self._tc: Any = None
+        self._process: subprocess.Popen | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._road_map: RoadMap | None = None
+        self._time = 0.0
+        self._static: dict[str, tuple[float, float, float, str]] = {}
+        self._cav_ids = {cav.id for cav in scenario.cavs}
+        self._cut_in_vehicles = {e.vehicle for e in scenario.events if isinstance(e, CutInEvent)}
+        self._cav_initial: dict[str, VehicleTruth] = {}
+        self._cav_gone: set[str] = set()
+        self._tls_ids: tuple[str, ...] = ()
+        self._truth = WorldTruth(stamp=0.0)
+        self._event_runners: list[_EventRunner] = []
+        self.event_log: list[EventRecord] = []
+        self._error_log: Path | None = None
+        self._sumo_errors: tuple[type[BaseException], ...] = ()
+        self._started = False
+        self._closed = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> WorldTruth:
+        """Build the network, start SUMO and run its insertion step; return the truth after it.
+
+        The returned stamp is one ``step_length``: SUMO inserts vehicles departing at 0 during its
+        first step, at their depart positions. Raises :class:`SumoNotAvailableError`,
+        :class:`SumoStartError` or :class:`~cav_stack.core.params.ParamsError` (scenario routes
+        not in the network); SUMO is closed before any of these propagate.
+        """
+        if self._started:
+            raise RuntimeError("SumoWorld.start() was already called")
+        self._started = True
+        try:
+            return self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> WorldTruth:
+        net_file = build_network(self.scenario.network_dir, self._cache_dir)
+        self._road_map = RoadMap.from_net_file(net_file)
+        self._tmp = tempfile.TemporaryDirectory(dir=self._cache_dir, prefix="run-")
+        run_dir = Path(self._tmp.name)
+        routes = run_dir / "routes.rou.xml"
+        write_route_file(self.scenario, self._road_map, np.random.default_rng(self.seed), routes)
+        error_log = run_dir / "sumo-errors.log"
+        self._error_log = error_log
+        options = [
+            "-n", str(net_file), "-r", str(routes),
+            "--step-length", repr(self.step_length), "--begin", "0", "--seed", str(self.seed),
+            "--lanechange.duration", repr(self.scenario.lane_change_duration),
+            "--collision.action", "warn", "--time-to-teleport", "-1",
+            "--no-step-log", "true", "--no-warnings", "true", "--duration-log.disable", "true",
+            "--xml-validation", "never", "--error-log", str(error_log),
+        ]
+        if self.backend == "libsumo":
+            self._sim = self._start_libsumo(options, error_log)
+        else:
+            self._sim = self._start_traci(options, error_log)
+        try:
+            return self._initialise()
+        except self._sumo_errors as exc:
+            raise SumoStartError(f"SUMO failed while loading the scenario: {exc}\n"
+                                 f"{self._error_log_text()}".strip()) from exc
+        except SumoTerminatedError as exc:
+            raise SumoStartError(f"SUMO failed while loading the scenario: {exc}") from exc
+
+    def _initialise(self) -> WorldTruth:
+        from traci import constants as tc
+        self._tc = tc
+        self._sim.simulation.subscribe([tc.VAR_DEPARTED_VEHICLES_IDS, tc.VAR_ARRIVED_VEHICLES_IDS])
+        self._tls_ids = tuple(sorted(self._sim.trafficlight.getIDList()))
+        for tls_id in self._tls_ids:
+            self._sim.trafficlight.subscribe(tls_id, [tc.TL_RED_YELLOW_GREEN_STATE, tc.TL_CURRENT_PHASE,
+                                                      tc.TL_NEXT_SWITCH])
+        self._event_runners = [_make_runner(event, self) for event in self.scenario.events]
+        truth = self.step()
+        missing = [c.id for c in self.scenario.cavs if c.depart == 0.0 and c.id not in self._cav_initial]
+        if missing:
+            raise SumoStartError(f"SUMO could not insert CAV(s) {', '.join(missing)} at their depart "
+                                 f"positions (blocked?); check 'cavs' in {self.scenario.source}")
+        return truth
+
+    def _start_libsumo(self, options: list[str], error_log: Path) -> Any:
+        global _libsumo_owner
+        try:
+            import libsumo
+        except ImportError as exc:
+            raise SumoNotAvailableError("the 'libsumo' Python module is not installed") from exc
+        if _libsumo_owner is not None or libsumo.simulation.isLoaded():
+            raise SumoStartError("libsumo already runs a simulation in this process (one per process); "
+                                 "close it first or use backend='traci'")
+        try:
+            libsumo.start(["sumo", *options])
+        except libsumo.TraCIException as exc:
+            if libsumo.simulation.isLoaded():  # a failed load can leave libsumo half-initialised
+                libsumo.close()
+            raise SumoStartError(f"SUMO failed to start: {exc}\n{_read(error_log)}") from exc
+        _libsumo_owner = self
+        self._sumo_errors = (libsumo.TraCIException,)
+        return libsumo
+
+    def _start_traci(self, options: list[str], error_log: Path) -> Any:
+        try:
+            import traci
+        except ImportError as exc:
+            raise SumoNotAvailableError("the 'traci' Python module is not installed") from exc
+        binary = sumo_binary("sumo")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._process = subprocess.Popen([str(binary), *options, "--remote-port", str(port)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                         env=sumo_environment(binary))
+        self._sumo_errors = (traci.TraCIException, traci.FatalTraCIError, OSError)
+        try:
+            return traci.connect(port, numRetries=_TRACI_CONNECT_RETRIES, host="127.0.0.1", proc=self._process)
+        except self._sumo_errors as exc:
+            raise SumoStartError(f"SUMO failed to start: {exc}\n{_read(error_log)}") from exc
+
+    def close(self) -> None:
+        """Close SUMO and remove the run's temporary files. Idempotent."""
+        global _libsumo_owner
+        if self._closed:
+            return
+        self._closed = True
+        sim, self._sim = self._sim, None
+        try:
+            if sim is not None:
+                sim.close()
+        except Exception:  # noqa: BLE001 - SUMO may already be gone; closing must not fail
+            pass
+        finally:
+            if _libsumo_owner is self:
+                _libsumo_owner = None
+            if self._process is not None:
+                try:
+                    self._process.wait(timeout=_TRACI_CLOSE_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait()
+            if self._tmp is not None:
+                self._tmp.cleanup()
+
+    def __enter__(self) -> SumoWorld:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # --- stepping -------------------------------------------------------------------------
+
+    @property
+    def time(self) -> float:
+        """Simulation time [s] of the last truth."""
+        return self._time
+
+    @property
+    def truth(self) -> WorldTruth:
+        """The last truth returned by :meth:`start` or :meth:`step`."""
+        return self._truth
+
+    def step(self) -> WorldTruth:
+        """Apply the scripted events due now, advance one ``step_length``, return the new truth.
+
+        Raises :class:`SumoTerminatedError` (with SUMO's error log) if SUMO fails meanwhile.
+        """
+        self._require_running()
+        try:
+            return self._step()
+        except self._sumo_errors as exc:
+            raise SumoTerminatedError(f"{exc}\n{self._error_log_text()}".strip()) from exc
+
+    def _step(self) -> WorldTruth:
+        sim = self._sim
+        for runner in self._event_runners:
+            runner.apply(self._time)
+        sim.simulationStep()
+        self._time = float(sim.simulation.getTime())
+        departures = sim.simulation.getSubscriptionResults()
+        for vehicle_id in departures[self._tc.VAR_DEPARTED_VEHICLES_IDS]:
+            self._on_departed(vehicle_id)
+        for vehicle_id in departures[self._tc.VAR_ARRIVED_VEHICLES_IDS]:
+            self._static.pop(vehicle_id, None)
+            if vehicle_id in self._cav_ids:
+                self._cav_gone.add(vehicle_id)
+                self.event_log.append(EventRecord(self._time, "cav_left", vehicle_id,
+                                                  "reached the end of its route and left SUMO"))
+        self._truth = self._read_truth()
+        for cav_id in self._cav_ids - set(self._cav_initial):
+            vehicle = self._truth.vehicle(cav_id)
+            if vehicle is not None:
+                self._cav_initial[cav_id] = vehicle
+        return self._truth
+
+    def _on_departed(self, vehicle_id: str) -> None:
+        sim, tc = self._sim, self._tc
+        sim.vehicle.subscribe(vehicle_id, _vehicle_variables(tc))
+        self._static[vehicle_id] = (sim.vehicle.getLength(vehicle_id), sim.vehicle.getWidth(vehicle_id),
+                                    sim.vehicle.getHeight(vehicle_id), sim.vehicle.getVehicleClass(vehicle_id))
+        if vehicle_id in self._cav_ids:  # SUMO never drives a CAV: it holds its speed until placed
+            sim.vehicle.setSpeedMode(vehicle_id, 0)
+            sim.vehicle.setLaneChangeMode(vehicle_id, 0)
+            sim.vehicle.setSpeed(vehicle_id, sim.vehicle.getSpeed(vehicle_id))
+        if vehicle_id in self._cut_in_vehicles:
+            sim.vehicle.setLaneChangeMode(vehicle_id, _LC_MODE_SCRIPTED)
+
+    def _read_truth(self) -> WorldTruth:
+        tc = self._tc
+        results = self._sim.vehicle.getAllSubscriptionResults()
+        vehicles = []
+        for vehicle_id in sorted(results):
+            values = results[vehicle_id]
+            length, width, height, vclass = self._static[vehicle_id]
+            front_x, front_y = values[tc.VAR_POSITION]
+            yaw = sumo_angle_to_yaw(values[tc.VAR_ANGLE])
+            vehicles.append(VehicleTruth(
+                vehicle_id=vehicle_id,
+                x=front_x - 0.5 * length * math.cos(yaw), y=front_y - 0.5 * length * math.sin(yaw),
+                yaw=yaw, speed=values[tc.VAR_SPEED], accel=values[tc.VAR_ACCELERATION],
+                length=length, width=width, height=height, edge_id=values[tc.VAR_ROAD_ID],
+                lane_index=values[tc.VAR_LANE_INDEX], lane_position=values[tc.VAR_LANEPOSITION],
+                vehicle_class=vclass, is_cav=vehicle_id in self._cav_ids,
+                fuel_rate=values[tc.VAR_FUELCONSUMPTION] / _MG_PER_KG))
+        signals = []
+        for tls_id in self._tls_ids:
+            values = self._sim.trafficlight.getSubscriptionResults(tls_id)
+            signals.append(SignalTruth(tls_id, values[tc.TL_RED_YELLOW_GREEN_STATE],
+                                       values[tc.TL_CURRENT_PHASE], values[tc.TL_NEXT_SWITCH]))
+        return WorldTruth(stamp=self._time, vehicles=tuple(vehicles), signals=tuple(signals))
+
+    # --- CAVs -----------------------------------------------------------------------------
+
+    def set_cav_state(self, cav_id: str, x: float, y: float, yaw: float, speed: float) -> None:
+        """Place CAV ``cav_id`` for the next :meth:`step`: box centre (x, y) in ``map`` [m], REP 103
+        ``yaw`` [rad], ``speed`` [m/s] (the state at ``time + step_length``).
+
+        A CAV not placed before a step keeps its speed along its lane. Raises LookupError when the
+        CAV is not in the world (not departed yet, or left the network) and ValueError for a
+        non-finite state.
+        """
+        sim = self._require_running()
+        if cav_id not in self._cav_ids:
+            raise LookupError(f"'{cav_id}' is not a CAV of scenario '{self.scenario.name}'")
+        if cav_id in self._cav_gone or cav_id not in self._cav_initial:
+            raise LookupError(f"CAV '{cav_id}' is not in the SUMO world at t={self._time:.2f} s")
+        if not all(math.isfinite(v) for v in (x, y, yaw, speed)):
+            raise ValueError(f"non-finite state for CAV '{cav_id}': x={x}, y={y}, yaw={yaw}, speed={speed}")
+        half = 0.5 * self._static[cav_id][0]
+        sim.vehicle.setSpeed(cav_id, max(speed, 0.0))
+        sim.vehicle.moveToXY(cav_id, "", -1, x + half * math.cos(yaw), y + half * math.sin(yaw),
+                             yaw_to_sumo_angle(yaw), 2)
+
+    def cav_initial_state(self, cav_id: str) -> VehicleTruth:
+        """Truth of ``cav_id`` when SUMO inserted it (LookupError before its departure)."""
+        if cav_id not in self._cav_initial:
+            raise LookupError(f"CAV '{cav_id}' has not been inserted (yet) at t={self._time:.2f} s")
+        return self._cav_initial[cav_id]
+
+    def road_map(self) -> RoadMap:
+        """The static map of the scenario's network (available after :meth:`start`)."""
+        if self._road_map is None:
+            raise RuntimeError("the road map is available after SumoWorld.start()")
+        return self._road_map
+
+    def _require_running(self) -> Any:
+        if self._sim is None:
+            state = "closed" if self._closed else "not started"
+            raise RuntimeError(f"SumoWorld is {state}")
+        return self._sim
+
+    def _error_log_text(self) -> str:
+        """SUMO's error log; with traci first waits (bounded) for a dying SUMO to finish writing it."""
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=_SUMO_EXIT_WAIT_S)
+            except subprocess.TimeoutExpired:
+                pass
+        return _read(self._error_log) if self._error_log is not None else ""
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+
+
+class _EventRunner(abc.ABC):
+    """Applies one scripted event; ``apply(now)`` runs before each SUMO step from ``now`` [s]."""
+
+    def __init__(self, world: SumoWorld):
+        self.world = world
+
+    @property
+    def sim(self) -> Any:
+        return self.world._sim
+
+    def log(self, kind: str, vehicle: str, detail: str, **values: float) -> None:
+        self.world.event_log.append(EventRecord(self.world.time, kind, vehicle, detail, values))
+
+    def present(self, vehicle_id: str) -> bool:
+        return vehicle_id in self.world._static
+
+    @abc.abstractmethod
+    def apply(self, now: float) -> None:
+        """Send the event's commands for the step from ``now`` [s] to ``now + step_length``."""
+
+
+class _CutInRunner(_EventRunner):
+    """See :class:`~cav_stack.eval.scenario.CutInEvent`."""
+
+    def __init__(self, event: CutInEvent, world: SumoWorld):
+        super().__init__(world)
+        self.event = event
+        self.started_at: float | None = None
+        self.done = False
+        spec = next(v for v in world.scenario.demand.vehicles if v.id == event.vehicle)
+        self.accel = world.scenario.vehicle_type(spec.type).accel
+
+    def apply(self, now: float) -> None:
+        event, truth = self.event, self.world.truth
+        if self.done or now < event.time - event.approach - 1e-9:
+            return
+        cutter, target = truth.vehicle(event.vehicle), truth.vehicle(event.target)
+        if cutter is None or target is None:
+            return
+        if self.started_at is None:
+            gap = _bumper_gap(target, cutter)
+            if now < event.time - 1e-9:
+                error = gap - event.gap
+                closing = min(abs(error) / (event.approach / 4.0), math.sqrt(self.accel * abs(error)))
+                self.sim.vehicle.setSpeed(event.vehicle, max(target.speed - math.copysign(closing, error), 0.0))
+                return
+            self.started_at = now
+            remaining = max(self.world.scenario.duration - now, self.world.scenario.lane_change_duration)
+            self.sim.vehicle.changeLane(event.vehicle, target.lane_index, remaining)
+            self.sim.vehicle.setSpeed(event.vehicle, target.speed)
+            self.log("cut_in", event.vehicle,
+                     f"lane change from lane {cutter.lane_index} into lane {target.lane_index} ahead of "
+                     f"{event.target}: gap {gap:.2f} m, speed {cutter.speed:.2f} m/s, "
+                     f"{event.target} speed {target.speed:.2f} m/s",
+                     gap=gap, speed=cutter.speed, target_speed=target.speed)
+        elif now >= self.started_at + self.world.scenario.lane_change_duration - 1e-9:
+            self.sim.vehicle.setSpeed(event.vehicle, event.speed_after)
+            self.done = True
+
+
+class _HardBrakeRunner(_EventRunner):
+    """See :class:`~cav_stack.eval.scenario.HardBrakeEvent`."""
+
+    def __init__(self, event: HardBrakeEvent, world: SumoWorld):
+        super().__init__(world)
+        self.event = event
+        self.vehicle: str | None = None
+        self.start_speed = 0.0
+        self.reached_at: float | None = None
+        self.done = False
+
+    def apply(self, now: float) -> None:
+        event = self.event
+        if self.done or now < event.time - 1e-9:
+            return
+        if self.vehicle is None:
+            self.vehicle = self._resolve()
+            if self.vehicle is None:
+                self.done = True
+                self.log("hard_brake", event.vehicle, "skipped: no such vehicle in the world")
+                return
+            self.start_speed = self.world.truth.vehicle(self.vehicle).speed
+            vehicle = self.sim.vehicle
+            if event.decel > vehicle.getDecel(self.vehicle):  # allow braking harder than the type's decel
+                vehicle.setEmergencyDecel(self.vehicle, max(event.decel, vehicle.getEmergencyDecel(self.vehicle)))
+                vehicle.setDecel(self.vehicle, event.decel)
+            self.log("hard_brake", self.vehicle, f"braking at {event.decel:.2f} m/s^2 from "
+                     f"{self.start_speed:.2f} to {event.to_speed:.2f} m/s", speed=self.start_speed)
+        if not self.present(self.vehicle):
+            self.done = True
+            return
+        step = self.world.step_length
+        target = max(self.start_speed - event.decel * (now + step - event.time), event.to_speed)
+        self.sim.vehicle.setSpeed(self.vehicle, target)
+        if target <= event.to_speed and self.reached_at is None:
+            self.reached_at = now
+        if self.reached_at is not None and now >= self.reached_at + event.hold - 1e-9:
+            self.sim.vehicle.setSpeed(self.vehicle, -1.0)
+            self.done = True
+
+    def _resolve(self) -> str | None:
+        selector = self.event.vehicle
+        if selector.startswith(LEADER_OF_PREFIX):
+            cav_id = selector[len(LEADER_OF_PREFIX):]
+            if not self.present(cav_id):
+                return None
+            leader = self.sim.vehicle.getLeader(cav_id, 1000.0)
+            return leader[0] if leader and leader[0] else None
+        return selector if self.present(selector) else None
+
+
+class _SpeedProfileRunner(_EventRunner):
+    """See :class:`~cav_stack.eval.scenario.SpeedProfileEvent`."""
+
+    def __init__(self, event: SpeedProfileEvent, world: SumoWorld):
+        super().__init__(world)
+        self.event = event
+
+    def apply(self, now: float) -> None:
+        speed = self.event.speed_at(now + self.world.step_length)
+        if speed is not None and self.present(self.event.vehicle):
+            self.sim.vehicle.setSpeed(self.event.vehicle, speed)
+
+
+def _make_runner(event: Any, world: SumoWorld) -> _EventRunner:
+    runners = {CutInEvent: _CutInRunner, HardBrakeEvent: _HardBrakeRunner, SpeedProfileEvent: _SpeedProfileRunner}
+    return runners[type(event)](event, world)
+
+
+def _bumper_gap(follower: VehicleTruth, leader: VehicleTruth) -> float:
+    """Gap [m] from the follower's front bumper to the leader's rear bumper along the follower's heading."""
+    along = (leader.x - follower.x) * math.cos(follower.yaw) + (leader.y - follower.y) * math.sin(follower.yaw)
+    return along - 0.5 * (follower.length + leader.length)
