@@ -31,7 +31,7 @@ def _progress_printer(label: str):
 
 
 def _add_drive(subparsers) -> None:
-    from cav_stack.nodes.graph import CONTROLLERS
+    from cav_stack.eval.runner import controller_names
 
     parser = subparsers.add_parser(
         "drive", help="run a scenario closed loop in SUMO (headless) and write a report",
@@ -46,8 +46,9 @@ def _add_drive(subparsers) -> None:
                         help="output directory (default: runs/<scenario>-<UTC time>)")
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                         help="simulated duration in seconds (default: the scenario's own)")
-    parser.add_argument("--controller", default="idm_baseline", choices=sorted(CONTROLLERS),
-                        help="controller driving the CAVs (default: idm_baseline)")
+    parser.add_argument("--controller", default="idm_baseline", choices=controller_names(),
+                        help="controller driving the CAVs (default: idm_baseline); sumo_* are SUMO's own "
+                             "car-following models as baselines")
     parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
                         help="SUMO connection: libsumo in-process (default) or traci over a socket")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -8,6 +8,7 @@ Every problem raises :class:`ParamsError` naming the file, the line, the key and
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from cav_stack.core.units import SUFFIX_TO_SI
 
 T = TypeVar("T")
+_PARENT_KEY = re.compile(r"(\.[^.\[]+|\[\d+\])$")
 
 
 class ParamsError(ValueError):
@@ -44,6 +46,7 @@ def _key_lines(text: str) -> dict[str, int]:
                 walk(value_node, path)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
+                lines[f"{prefix}[{index}]"] = item.start_mark.line + 1
                 walk(item, f"{prefix}[{index}]")
 
     root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -89,10 +92,14 @@ class _Binder:
         self.lines = lines
 
     def error(self, key: str, reason: str) -> ParamsError:
-        line = self.lines.get(key)
-        if line is None and "." in key:
-            line = self.lines.get(key.rsplit(".", 1)[0])
-        return ParamsError(self.path, key, reason, line)
+        """An error at ``key``, with the line of the key or of its nearest enclosing key/item."""
+        probe = key
+        while probe not in self.lines:
+            parent = _PARENT_KEY.sub("", probe)
+            if parent == probe:
+                return ParamsError(self.path, key, reason, None)
+            probe = parent
+        return ParamsError(self.path, key, reason, self.lines[probe])
 
     def bind(self, schema: type[T], data: Any, key: str) -> T:
         if not isinstance(data, dict):

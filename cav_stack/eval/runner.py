@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Callable
 
 from cav_stack.control.vehicle_models import load_vehicle_params
-from cav_stack.core.params import load_node_params
+from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario import Scenario, load_scenario
 from cav_stack.nodes.graph import CONTROLLERS, add_controller
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
-from cav_stack.sim.sumo import SumoWorld
+from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
 from cav_stack.share import share_path
 
 
@@ -52,6 +52,25 @@ class RunResult:
 
 ProgressCallback = Callable[[float, float], None]
 
+#: Baselines in which SUMO's own car-following models drive the CAVs: name -> (SUMO model,
+#: which time gap of controllers/mode_selector.yaml it uses). SUMO's ACC/CACC models follow
+#: Milanés & Shladover (2014), as implemented in SUMO (Xiao et al. 2017).
+SUMO_BASELINES = {"sumo_idm": ("IDM", "acc_time_gap"), "sumo_acc": ("ACC", "acc_time_gap"),
+                  "sumo_cacc": ("CACC", "cacc_time_gap")}
+
+
+def controller_names() -> list[str]:
+    """Every selectable controller: the stack's graphs and the SUMO baselines."""
+    return sorted(set(CONTROLLERS) | set(SUMO_BASELINES))
+
+
+def _sumo_cav_driver(controller: str) -> SumoCavDriver | None:
+    if controller not in SUMO_BASELINES:
+        return None
+    model, gap_key = SUMO_BASELINES[controller]
+    selector = read_yaml(share_path("controllers", "mode_selector.yaml"))[0]["mode_selector"]["ros__parameters"]
+    return SumoCavDriver(model, float(selector["selector"][gap_key]))
+
 
 def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None = None,
                  controller: str = "idm_baseline", backend: str = "libsumo",
@@ -61,8 +80,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
     progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time.
     """
-    if controller not in CONTROLLERS:
-        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(sorted(CONTROLLERS))})")
+    if controller not in controller_names():
+        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     seed = spec.seed if seed is None else seed
     duration = spec.duration if duration_s is None else duration_s
@@ -72,14 +91,16 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
     recorder = RunRecorder(tuple(cav_routes))
     wall_start = time.perf_counter()
-    with SumoWorld(spec, seed, backend=backend, cache_dir=out_dir / "network") as sumo:
+    cav_driver = _sumo_cav_driver(controller)
+    with SumoWorld(spec, seed, backend=backend, cache_dir=out_dir / "network", cav_driver=cav_driver) as sumo:
         initial = sumo.start()
         world = TimedWorld(sumo)
         executor = InProcessExecutor(seed, start_time=world.time)
+        driven = {} if cav_driver is not None else cav_routes
         executor.add_node(SimBridgeNode, params=bridge_params, world=world, initial_truth=initial,
-                          cav_routes=cav_routes, vehicle=vehicle, observers=(recorder,))
+                          cav_routes=driven, vehicle=vehicle, observers=(recorder,))
         road_map = world.road_map()
-        for cav_id in cav_routes:
+        for cav_id in driven:
             add_controller(executor, controller, cav_id, vehicle=vehicle, road_map=road_map)
         end = world.time + duration
         next_report = world.time

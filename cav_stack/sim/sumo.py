@@ -35,9 +35,9 @@ from cav_stack.eval.scenario import (LEADER_OF_PREFIX, CutInEvent, HardBrakeEven
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
                                          sumo_environment)
-from cav_stack.sim.sumo_routes import write_route_file
+from cav_stack.sim.sumo_routes import SumoCavDriver, write_route_file
 
-__all__ = ["SumoWorld", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError", "EventRecord"]
+__all__ = ["SumoWorld", "SumoCavDriver", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError", "EventRecord"]
 
 BACKENDS = ("libsumo", "traci")
 _MG_PER_KG = 1.0e6
@@ -83,9 +83,11 @@ class SumoWorld:
     """
 
     def __init__(self, scenario: Scenario, seed: int, *, backend: str = "libsumo",
-                 cache_dir: str | Path, step_length: float = 0.05):
+                 cache_dir: str | Path, step_length: float = 0.05, cav_driver: SumoCavDriver | None = None):
         """``seed`` seeds SUMO and the pre-populated traffic; ``cache_dir`` holds built networks
-        and per-run temporary files; ``step_length`` [s] is the fixed simulation step."""
+        and per-run temporary files; ``step_length`` [s] is the fixed simulation step;
+        ``cav_driver``: None when the stack drives the CAVs (pushed with :meth:`set_cav_state`),
+        else SUMO's own car-following model drives them (the SUMO baselines)."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got '{backend}'")
         validate_positive(step_length=step_length)
@@ -93,6 +95,7 @@ class SumoWorld:
         self.seed = int(seed)
         self.backend = backend
         self.step_length = float(step_length)
+        self.cav_driver = cav_driver
         self._cache_dir = Path(cache_dir)
         self._sim: Any = None
         self._tc: Any = None
@@ -139,7 +142,8 @@ class SumoWorld:
         self._tmp = tempfile.TemporaryDirectory(dir=self._cache_dir, prefix="run-")
         run_dir = Path(self._tmp.name)
         routes = run_dir / "routes.rou.xml"
-        write_route_file(self.scenario, self._road_map, np.random.default_rng(self.seed), routes)
+        write_route_file(self.scenario, self._road_map, np.random.default_rng(self.seed), routes,
+                         self.cav_driver)
         error_log = run_dir / "sumo-errors.log"
         self._error_log = error_log
         options = [
@@ -296,10 +300,11 @@ class SumoWorld:
         sim.vehicle.subscribe(vehicle_id, _vehicle_variables(tc))
         self._static[vehicle_id] = (sim.vehicle.getLength(vehicle_id), sim.vehicle.getWidth(vehicle_id),
                                     sim.vehicle.getHeight(vehicle_id), sim.vehicle.getVehicleClass(vehicle_id))
-        if vehicle_id in self._cav_ids:  # SUMO never drives a CAV: it holds its speed until placed
-            sim.vehicle.setSpeedMode(vehicle_id, 0)
+        if vehicle_id in self._cav_ids:
             sim.vehicle.setLaneChangeMode(vehicle_id, 0)
-            sim.vehicle.setSpeed(vehicle_id, sim.vehicle.getSpeed(vehicle_id))
+            if self.cav_driver is None:  # SUMO never drives a CAV: it holds its speed until placed
+                sim.vehicle.setSpeedMode(vehicle_id, 0)
+                sim.vehicle.setSpeed(vehicle_id, sim.vehicle.getSpeed(vehicle_id))
         if vehicle_id in self._cut_in_vehicles:
             sim.vehicle.setLaneChangeMode(vehicle_id, _LC_MODE_SCRIPTED)
 

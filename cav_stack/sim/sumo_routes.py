@@ -79,17 +79,34 @@ def prefill_vehicles(spec: PrefillSpec, index: int, scenario: Scenario, road_map
     return placed
 
 
-def write_route_file(scenario: Scenario, road_map: RoadMap, rng: np.random.Generator, path: Path) -> None:
-    """Write the scenario's demand to ``path`` (SUMO route file, departures sorted by time)."""
+@dataclass(frozen=True)
+class SumoCavDriver:
+    """SUMO's own model driving the CAVs (the SUMO baselines): ``car_follow_model`` is a SUMO
+    carFollowModel name (``IDM``, ``ACC``, ``CACC``); ``time_gap`` [s] its desired gap (tau)."""
+
+    car_follow_model: str
+    time_gap: float
+
+
+def write_route_file(scenario: Scenario, road_map: RoadMap, rng: np.random.Generator, path: Path,
+                     cav_driver: SumoCavDriver | None = None) -> None:
+    """Write the scenario's demand to ``path`` (SUMO route file, departures sorted by time).
+
+    With ``cav_driver``, the CAVs' vehicle types use that SUMO car-following model and time gap.
+    """
     check_routes(scenario, road_map)
     root = ET.Element("routes")
+    cav_types = {cav.type for cav in scenario.cavs}
     for t in scenario.vehicle_types:
+        model, tau = "Krauss", t.tau
+        if cav_driver is not None and t.id in cav_types:
+            model, tau = cav_driver.car_follow_model, cav_driver.time_gap
         ET.SubElement(root, "vType", {
             "id": t.id, "vClass": t.vclass, "length": _num(t.length), "width": _num(t.width),
             "height": _num(t.height), "maxSpeed": _num(t.max_speed), "accel": _num(t.accel),
             "decel": _num(t.decel), "emergencyDecel": _num(t.emergency_decel), "sigma": _num(t.sigma),
-            "tau": _num(t.tau), "minGap": _num(t.min_gap), "speedFactor": _num(t.speed_factor),
-            "speedDev": _num(t.speed_dev), "emissionClass": t.emission_class, "carFollowModel": "Krauss"})
+            "tau": _num(tau), "minGap": _num(t.min_gap), "speedFactor": _num(t.speed_factor),
+            "speedDev": _num(t.speed_dev), "emissionClass": t.emission_class, "carFollowModel": model})
     placed: list[PlacedVehicle] = []
     for index, spec in enumerate(scenario.demand.prefill):
         placed += prefill_vehicles(spec, index, scenario, road_map, rng)

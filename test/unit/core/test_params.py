@@ -97,3 +97,24 @@ def test_shipped_parameter_files_all_load(repo_root):
         math.radians(35.0))
     for spec in (SIM_BRIDGE,) + tuple(s for specs in CONTROLLERS.values() for s in specs):
         assert load_params(spec, {}) is not None
+
+
+@dataclass(frozen=True)
+class Ranged:
+    gain: float
+
+    def __post_init__(self):
+        if self.gain > 1.0:
+            raise ValueError("gain must be <= 1")
+
+
+@dataclass(frozen=True)
+class WithList:
+    items: tuple[Ranged, ...]
+
+
+def test_range_error_in_a_list_item_names_its_line(tmp_path):
+    path = write(tmp_path, "example:\n  ros__parameters:\n    items:\n      - {gain: 0.5}\n      - {gain: 1.5}\n")
+    with pytest.raises(ParamsError) as err:
+        load_node_params(path, "example", WithList)
+    assert err.value.key.endswith("items[1]") and err.value.line == 5 and "gain must be" in err.value.reason
