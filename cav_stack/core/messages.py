@@ -338,3 +338,56 @@ class DiagnosticStatus:
     level: int
     message: str = ""
     values: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class V2xReportList:
+    """The newest accepted V2X report of every neighbour at ``header.stamp`` (``map``)."""
+
+    header: Header
+    reports: tuple[V2xVehicleReport, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkQualityList:
+    """Link quality of every V2X neighbour heard within the window, at ``header.stamp``."""
+
+    header: Header
+    links: tuple[LinkQuality, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignalPhaseWindow:
+    """A predicted phase of one signal group: state (``green``, ``yellow``, ``red``) between
+    ``start`` and ``end`` [s, absolute time on the vehicle clock]."""
+
+    state: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class SignalTiming:
+    """Timing of one signal group at one intersection, from SPaT: ``intersection`` is the SUMO
+    traffic-light ID, ``link_index`` the controlled link (signal group), phases in time order."""
+
+    intersection: str
+    link_index: int
+    phases: tuple[SignalPhaseWindow, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignalTimingList:
+    """Every signal timing the vehicle currently knows (from received SPaT) at ``header.stamp``."""
+
+    header: Header
+    timings: tuple[SignalTiming, ...] = ()
+
+
+@dataclass(frozen=True)
+class DriverState:
+    """The person in the seat: available (awake, able to take over) and whether they hold the controls."""
+
+    header: Header
+    available: bool = True
+    in_control: bool = False

@@ -119,6 +119,7 @@ class InProcessExecutor:
         self._pending: deque[tuple[Callable[[Any], None], Any]] = deque()
         self.nodes: list[Node] = []
         self.topic_counts: dict[str, int] = defaultdict(int)
+        self._taps: list[Callable[[str, Any, float], None]] = []
 
     def now(self) -> float:
         """Current simulated time [s]."""
@@ -167,8 +168,14 @@ class InProcessExecutor:
         heapq.heappush(self._timers, _TimerEvent(self._ticks + period_ticks, self._timer_seq, timer))
         self._timer_seq += 1
 
+    def add_tap(self, tap: Callable[[str, Any, float], None]) -> None:
+        """Call ``tap(topic, msg, now)`` for every message published (recording, reports)."""
+        self._taps.append(tap)
+
     def _enqueue(self, topic: _Topic, msg: Any) -> None:
         self.topic_counts[topic.name] += 1
+        for tap in self._taps:
+            tap(topic.name, msg, self.now())
         for subscription in topic.subscriptions:
             self._pending.append((subscription.callback, msg))
 

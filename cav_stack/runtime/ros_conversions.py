@@ -6,7 +6,10 @@ rclpy (via rosidl_runtime_py), MCAP recording and CDR encoders consume, so the m
 tested without ROS installed.
 
 Standard types where one fits: EgoState -> nav_msgs/msg/Odometry, ControlCommand ->
-ackermann_msgs/msg/AckermannDriveStamped. Core messages without a standard equivalent cross
+ackermann_msgs/msg/AckermannDriveStamped, PointCloud -> sensor_msgs/msg/PointCloud2 (float32
+x, y, z, intensity), DiagnosticStatus -> diagnostic_msgs/msg/DiagnosticArray (one status; the
+array carries the header). Simulation time crosses as rosgraph_msgs/msg/Clock
+(:func:`clock_fields`). Core messages without a standard equivalent cross
 as std_msgs/msg/String holding a JSON document of the dataclass (lossless; type-tagged).
 Odometry has no field for longitudinal acceleration or steering angle, and
 AckermannDriveStamped none for the command source: those fields are not carried.
@@ -95,6 +98,67 @@ def _ackermann_to_command(fields: dict) -> core.ControlCommand:
                                fields["drive"]["steering_angle"])
 
 
+POINT_FIELD_FLOAT32 = 7
+"""sensor_msgs/PointField datatype code of float32."""
+
+POINT_CLOUD_FIELDS = ("x", "y", "z", "intensity")
+"""PointCloud2 fields of a core PointCloud, in column order (float32 each)."""
+
+
+def _cloud_to_point_cloud2(msg: core.PointCloud) -> dict:
+    points = np.ascontiguousarray(msg.points, dtype="<f4")
+    if points.ndim != 2 or points.shape[1] != len(POINT_CLOUD_FIELDS):
+        raise ValueError(f"PointCloud.points must be (N, 4) float32, got shape {points.shape}")
+    step = 4 * len(POINT_CLOUD_FIELDS)
+    return {"header": header_fields(msg.header), "height": 1, "width": points.shape[0],
+            "fields": [{"name": name, "offset": 4 * i, "datatype": POINT_FIELD_FLOAT32, "count": 1}
+                       for i, name in enumerate(POINT_CLOUD_FIELDS)],
+            "is_bigendian": False, "point_step": step, "row_step": step * points.shape[0],
+            "data": points.tobytes(), "is_dense": True}
+
+
+def _point_cloud2_to_cloud(fields: dict) -> core.PointCloud:
+    offsets = {f["name"]: f for f in fields["fields"]}
+    missing = [n for n in POINT_CLOUD_FIELDS if n not in offsets]
+    if missing or any(offsets[n]["datatype"] != POINT_FIELD_FLOAT32 for n in POINT_CLOUD_FIELDS):
+        raise ValueError(f"PointCloud2 needs float32 fields {POINT_CLOUD_FIELDS}, has "
+                         f"{[(f['name'], f['datatype']) for f in fields['fields']]}")
+    dtype = np.dtype({"names": list(POINT_CLOUD_FIELDS),
+                      "formats": [(">f4" if fields["is_bigendian"] else "<f4")] * len(POINT_CLOUD_FIELDS),
+                      "offsets": [offsets[n]["offset"] for n in POINT_CLOUD_FIELDS],
+                      "itemsize": fields["point_step"]})
+    count = fields["width"] * fields["height"]
+    records = np.frombuffer(bytes(fields["data"]), dtype=dtype, count=count)
+    points = np.stack([records[n] for n in POINT_CLOUD_FIELDS], axis=1).astype(np.float32)
+    return core.PointCloud(header_from(fields["header"]), points.reshape(count, len(POINT_CLOUD_FIELDS)))
+
+
+def _diagnostic_to_array(msg: core.DiagnosticStatus) -> dict:
+    return {"header": header_fields(msg.header),
+            "status": [{"level": bytes([msg.level]), "name": msg.name, "message": msg.message,
+                        "hardware_id": "", "values": [{"key": k, "value": v} for k, v in msg.values]}]}
+
+
+def _array_to_diagnostic(fields: dict) -> core.DiagnosticStatus:
+    if len(fields["status"]) != 1:
+        raise ValueError(f"DiagnosticArray must hold exactly one status, has {len(fields['status'])}")
+    status = fields["status"][0]
+    level = status["level"]
+    return core.DiagnosticStatus(header_from(fields["header"]), status["name"],
+                                 level[0] if isinstance(level, bytes) else int(level), status["message"],
+                                 tuple((kv["key"], kv["value"]) for kv in status["values"]))
+
+
+def clock_fields(seconds: float) -> dict:
+    """rosgraph_msgs/msg/Clock fields of a simulation time [s]."""
+    return {"clock": stamp_fields(seconds)}
+
+
+def clock_seconds(fields: dict) -> float:
+    """Simulation time [s] of rosgraph_msgs/msg/Clock fields."""
+    return stamp_seconds(fields["clock"])
+
+
 def to_json_value(value: Any) -> Any:
     """A core message (or part of one) as JSON-ready data, dataclasses tagged with their type."""
     if dataclasses.is_dataclass(value):
@@ -167,6 +231,9 @@ _STANDARD: dict[type, Conversion] = {
     core.EgoState: Conversion("nav_msgs/msg/Odometry", _ego_to_odometry, _odometry_to_ego),
     core.ControlCommand: Conversion("ackermann_msgs/msg/AckermannDriveStamped", _command_to_ackermann,
                                     _ackermann_to_command),
+    core.PointCloud: Conversion("sensor_msgs/msg/PointCloud2", _cloud_to_point_cloud2, _point_cloud2_to_cloud),
+    core.DiagnosticStatus: Conversion("diagnostic_msgs/msg/DiagnosticArray", _diagnostic_to_array,
+                                      _array_to_diagnostic),
 }
 
 

@@ -7,18 +7,13 @@ from cav_stack.core.params import load_node_params
 from cav_stack.planning.eco_approach import GreenWindow, advise_speed
 from cav_stack.planning.mode import (LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams,
                                      SignalAhead)
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class _NodeParams:
-    rate_hz: float
-    selector: ModeSelectorParams
+from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
 
 
 @pytest.fixture
 def params(repo_root):
-    return load_node_params(repo_root / "controllers" / "mode_selector.yaml", "mode_selector", _NodeParams).selector
+    return load_node_params(repo_root / "controllers" / "mode_selector.yaml", "mode_selector",
+                            ModeSelectorNodeParams).selector
 
 
 def link(pdr, t, latency=0.02, age=0.1):

@@ -127,3 +127,12 @@ def test_topic_resolution():
 def test_params_type_is_enforced():
     with pytest.raises(TypeError):
         InProcessExecutor(0).add_node(Talker, params=None, log=[])
+
+
+def test_taps_see_every_published_message_with_time():
+    executor, _ = build(2)
+    seen = []
+    executor.add_tap(lambda topic, msg, now: seen.append((topic, round(now, 6))))
+    executor.spin_until(0.1)
+    assert seen == [("/cav_0/talker/output/command", 0.05), ("/cav_1/talker/output/command", 0.05),
+                    ("/cav_0/talker/output/command", 0.1), ("/cav_1/talker/output/command", 0.1)]

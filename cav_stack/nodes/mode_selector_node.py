@@ -1,0 +1,213 @@
+"""Mode selector node: turns tracks, ego state, route, V2X quality, SPaT and health into a mode.
+
+Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/route`` (Route),
+``input/link_quality`` (LinkQualityList), ``input/signal_timing`` (SignalTimingList),
+``input/sensor_health`` (DiagnosticStatus), ``input/driver`` (DriverState).
+Output: ``output/mode`` (ModeCommand) at ``rate_hz``. Every switch is logged with its reason.
+A perception input that falls silent for longer than ``sensor_timeout`` counts as a sensor
+failure (not as an empty road).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cav_stack.control.idm_baseline import IdmParams, find_leader
+from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
+from cav_stack.core.messages import (
+    DiagnosticStatus, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
+    TrackList,
+)
+from cav_stack.core.params import validate_positive
+from cav_stack.core.path import Polyline
+from cav_stack.planning.eco_approach import GreenWindow
+from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
+from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
+from cav_stack.planning.road_map import RoadMap
+from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
+from cav_stack.share import share_path
+
+LANE_CHANGE_DONE_OFFSET = 0.3
+"""Lateral offset [m] from the target lane's centre below which a lane change is complete."""
+
+
+@dataclass(frozen=True)
+class ModeSelectorNodeParams:
+    """rate_hz [Hz]; net_file: SUMO network of the road map; sensor_timeout [s]: silence of the
+    perception input treated as a sensor failure; odd_edges: edges of the operating domain
+    (empty: everywhere); lane_changes: allow discretionary (MOBIL) lane changes;
+    selector / mobil / idm: see their dataclasses."""
+
+    rate_hz: float
+    net_file: str
+    sensor_timeout: float
+    odd_edges: tuple[str, ...]
+    lane_changes: bool
+    selector: ModeSelectorParams
+    mobil: MobilParams
+    idm: IdmParams
+
+    def __post_init__(self) -> None:
+        validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout)
+
+
+class ModeSelectorNode(Node):
+    node_name = "mode_selector"
+    params_type = ModeSelectorNodeParams
+    resource_names = ("vehicle", "road_map")
+
+    def __init__(self, context: NodeContext, *, vehicle: VehicleParams | None = None,
+                 road_map: RoadMap | None = None):
+        super().__init__(context)
+        self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
+        self._map = road_map or RoadMap.from_net_file(self.params.net_file)
+        self._selector = ModeSelector(self.params.selector, self.now())
+        self._ego: EgoState | None = None
+        self._objects: TrackList | None = None
+        self._route: Route | None = None
+        self._links = LinkQualityList(Header(0.0, "map"))
+        self._timings = SignalTimingList(Header(0.0, "map"))
+        self._unhealthy: dict[str, str] = {}
+        self._driver = DriverState(Header(0.0, "base_link"))
+        self._lane: tuple[int, Polyline] | None = None
+        self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
+        self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
+        self.create_subscription(TrackList, "input/objects", self._set("_objects"))
+        self.create_subscription(Route, "input/route", self._on_route, LATCHED_QOS)
+        self.create_subscription(LinkQualityList, "input/link_quality", self._set("_links"))
+        self.create_subscription(SignalTimingList, "input/signal_timing", self._set("_timings"))
+        self.create_subscription(DiagnosticStatus, "input/sensor_health", self._on_health)
+        self.create_subscription(DriverState, "input/driver", self._set("_driver"))
+        self.create_timer(1.0 / self.params.rate_hz, self._tick)
+
+    @property
+    def switches(self):
+        """The selector's switch log (time, previous, mode, reason)."""
+        return self._selector.log
+
+    def _set(self, attribute: str):
+        def store(msg) -> None:
+            setattr(self, attribute, msg)
+        return store
+
+    def _on_route(self, msg: Route) -> None:
+        self._route = msg
+        self._lane = None
+
+    def _on_health(self, msg: DiagnosticStatus) -> None:
+        if msg.level >= 2:
+            self._unhealthy[msg.name] = msg.message
+        else:
+            self._unhealthy.pop(msg.name, None)
+
+    def _tick(self) -> None:
+        ego, route = self._ego, self._route
+        if ego is None or route is None:
+            return
+        now = self.now()
+        cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
+        edge, lane_index, lateral, _ = self._map.locate(cx, cy, ego.yaw)
+        path = self._path(route, lane_index)
+        s_ego, d_ego, _ = path.project(cx, cy)
+        objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
+        leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.idm)
+        sensors_ok, sensor_reason = self._sensors_ok(now)
+        inputs = ModeInputs(
+            now=now, ego_speed=ego.speed, speed_limit=self._map.edge_speed_limit(edge),
+            leader=self._leader_info(leader, objects),
+            sensors_healthy=sensors_ok,
+            localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
+            driver_available=self._driver.available, driver_took_over=self._driver.in_control,
+            odd_exit_distance=self._odd_exit_distance(route, path, s_ego),
+            signal=self._signal_ahead(route, lane_index, s_ego, now),
+            lane_option=self._lane_option(path, s_ego, d_ego, ego.speed, objects, edge, lane_index),
+            lane_change_done=abs(lateral) < LANE_CHANGE_DONE_OFFSET,
+        )
+        command = self._selector.step(inputs)
+        if not sensors_ok:
+            command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
+                                  command.standstill_gap, command.leader_id, command.target_lane_offset,
+                                  command.stop_distance, f"{command.reason}: {sensor_reason}")
+        if self._selector.log and self._selector.log[-1].time == now:
+            switch = self._selector.log[-1]
+            self.logger.info("%.2f s: %s -> %s (%s)", now, switch.previous.value, switch.mode.value, switch.reason)
+        self._mode_pub.publish(command)
+
+    def _path(self, route: Route, lane_index: int) -> Polyline:
+        if self._lane is None or self._lane[0] != lane_index:
+            self._lane = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index)))
+        return self._lane[1]
+
+    def _sensors_ok(self, now: float) -> tuple[bool, str]:
+        if self._unhealthy:
+            name, message = sorted(self._unhealthy.items())[0]
+            return False, f"{name}: {message}"
+        if self._objects is None or now - self._objects.header.stamp > self.params.sensor_timeout:
+            return False, "perception silent"
+        return True, ""
+
+    def _leader_info(self, leader, objects: TrackList) -> LeaderInfo | None:
+        if leader is None:
+            return None
+        track = next(o for o in objects.objects if o.track_id == leader.track_id)
+        link = None
+        if track.v2x_id is not None:
+            link = next((q for q in self._links.links if q.neighbour_id == track.v2x_id), None)
+        return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
+
+    def _odd_exit_distance(self, route: Route, path: Polyline, s_ego: float) -> float | None:
+        if not self.params.odd_edges:
+            return None
+        travelled = 0.0
+        for edge in route.edges:
+            if edge not in self.params.odd_edges:
+                return travelled - s_ego
+            travelled += self._map.edge_length(edge)
+        return None
+
+    def _signal_ahead(self, route: Route, lane_index: int, s_ego: float, now: float) -> SignalAhead | None:
+        for tls_id, link_index, s_line in self._map.stop_lines(route.edges, lane_index):
+            if s_line <= s_ego:
+                continue
+            timing = next((t for t in self._timings.timings
+                           if t.intersection == tls_id and t.link_index == link_index), None)
+            if timing is None:
+                return None
+            windows = tuple(GreenWindow(p.start - now, p.end - now) for p in timing.phases
+                            if p.state == "green" and p.end > now)
+            return SignalAhead(s_line - s_ego, windows)
+        return None
+
+    def _lane_option(self, path: Polyline, s_ego: float, d_ego: float, speed: float, objects: TrackList,
+                     edge: str, lane_index: int) -> LaneOption | None:
+        if not self.params.lane_changes:
+            return None
+        lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
+        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
+        best: LaneOption | None = None
+        for step in (+1, -1):                     # SUMO lane indices grow to the left
+            target_index = lane_index + step
+            if not 0 <= target_index < self._map.lane_count(edge):
+                continue
+            offset = step * lane_width
+            target = self._neighbours(path, s_ego, offset, lane_width, objects)
+            result = evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
+                                          self.params.mobil)
+            if result.change and (best is None or result.incentive > best.incentive):
+                best = LaneOption(offset, result.incentive)
+        return best
+
+    def _neighbours(self, path: Polyline, s_ego: float, offset: float, lane_width: float,
+                    objects: TrackList) -> LaneNeighbours:
+        ahead, behind = [], []
+        for obj in objects.objects:
+            s, d, _ = path.project(obj.x, obj.y)
+            if abs(d - offset) > lane_width / 2.0:
+                continue
+            gap = abs(s - s_ego) - 0.5 * (obj.length + self._vehicle.length)
+            (ahead if s > s_ego else behind).append((gap, obj.speed))
+        front = min(ahead, default=None)
+        rear = min(behind, default=None)
+        return LaneNeighbours(front[0] if front else None, front[1] if front else None,
+                              rear[0] if rear else None, rear[1] if rear else None,
+                              None)
