@@ -1,0 +1,138 @@
+"""Per-neighbour V2X information quality: delivery ratio, latency and age of information.
+
+Inputs are receptions of decoded vehicle reports: the sender's station ID, its message counter
+(J2735 MsgCount, 0..127, incremented per message and wrapping), its generation time and our
+reception time, all on the stack clock [s]. Nothing here reads a clock: ``now`` is an argument.
+
+Definitions over the window of receptions received in ``(now - window, now]``:
+- sequence numbers are the message counters unwrapped along each neighbour's history; a jump
+  ``d = (count - previous) mod 128`` is taken as ``d + 128 k`` with ``k`` chosen so the sequence
+  advance best matches ``expected_rate`` times the generation-time gap (long outages);
+- expected messages = ``s_last - s_first + 1`` (first and last received in the window) plus
+  ``floor((now - L - g_last) * expected_rate)`` messages due after the newest one, where ``L``
+  is the mean latency of the window (they would have arrived by ``now``);
+- PDR = distinct sequence numbers received in the window / expected messages;
+- latency = mean of (reception time - generation time) over the window;
+- age of information = ``now`` - newest generation time ever received from the neighbour.
+A neighbour with no reception in the window has PDR 0 and the latency of its last reception.
+"""
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass
+
+from cav_stack.core.messages import Header, LinkQuality, MAP_FRAME
+from cav_stack.core.params import validate_positive
+
+#: J2735 MsgCount ::= INTEGER (0..127).
+MSG_COUNT_MODULUS = 128
+#: Absorbs floating-point error when counting messages due in a time span (1e-9 messages).
+_COUNT_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class LinkQualityParams:
+    """``link_quality`` section of ``v2x/security.yaml``.
+
+    window: length of the evaluation window [s]; expected_rate: nominal message rate of a
+    neighbour [Hz] (used only to resolve long outages and for losses after the last reception);
+    neighbour_timeout: a neighbour not heard for this long is forgotten [s].
+    """
+
+    window: float
+    expected_rate: float
+    neighbour_timeout: float
+
+    def __post_init__(self) -> None:
+        validate_positive(window=self.window, expected_rate=self.expected_rate,
+                          neighbour_timeout=self.neighbour_timeout)
+
+
+@dataclass(frozen=True)
+class _Reception:
+    sequence: int
+    generation_time: float
+    reception_time: float
+
+
+class _Neighbour:
+    def __init__(self, msg_count: int, generation_time: float, reception_time: float):
+        self.last_count = msg_count
+        self.last_sequence = msg_count
+        self.last_generation = generation_time
+        self.receptions: collections.deque[_Reception] = collections.deque(
+            [_Reception(msg_count, generation_time, reception_time)])
+
+
+class LinkQualityEstimator:
+    """Tracks receptions per neighbour and reports :class:`LinkQuality` at a given ``now``."""
+
+    def __init__(self, params: LinkQualityParams):
+        self.params = params
+        self._neighbours: dict[int, _Neighbour] = {}
+
+    def on_reception(self, station_id: int, msg_count: int, generation_time: float, reception_time: float) -> None:
+        """Record one received message.
+
+        msg_count: the sender's MsgCount (0..127; ValueError otherwise); generation_time and
+        reception_time: stack clock [s]. Messages generated no later than the newest one
+        already recorded (reordered), or repeating its counter, are ignored.
+        """
+        if not 0 <= msg_count < MSG_COUNT_MODULUS:
+            raise ValueError(f"msg_count must be in 0..127, got {msg_count}")
+        neighbour = self._neighbours.get(station_id)
+        if neighbour is None:
+            self._neighbours[station_id] = _Neighbour(msg_count, generation_time, reception_time)
+            return
+        if generation_time <= neighbour.last_generation:
+            return
+        step = (msg_count - neighbour.last_count) % MSG_COUNT_MODULUS
+        expected_step = (generation_time - neighbour.last_generation) * self.params.expected_rate
+        wraps = max(0, round((expected_step - step) / MSG_COUNT_MODULUS))
+        step += wraps * MSG_COUNT_MODULUS
+        if step == 0:
+            return
+        neighbour.last_count = msg_count
+        neighbour.last_sequence += step
+        neighbour.last_generation = generation_time
+        neighbour.receptions.append(_Reception(neighbour.last_sequence, generation_time, reception_time))
+
+    def quality(self, station_id: int, now: float) -> LinkQuality | None:
+        """Link quality of one neighbour at ``now`` [s], or None if it is unknown or forgotten."""
+        self._forget(now)
+        neighbour = self._neighbours.get(station_id)
+        if neighbour is None:
+            return None
+        return self._quality(station_id, neighbour, now)
+
+    def qualities(self, now: float) -> tuple[LinkQuality, ...]:
+        """Link quality of every neighbour heard within ``neighbour_timeout``, by station ID."""
+        self._forget(now)
+        return tuple(self._quality(sid, self._neighbours[sid], now) for sid in sorted(self._neighbours))
+
+    def _forget(self, now: float) -> None:
+        start = now - self.params.window
+        for station_id in list(self._neighbours):
+            neighbour = self._neighbours[station_id]
+            if now - neighbour.receptions[-1].reception_time > self.params.neighbour_timeout:
+                del self._neighbours[station_id]
+                continue
+            while len(neighbour.receptions) > 1 and neighbour.receptions[0].reception_time <= start:
+                neighbour.receptions.popleft()
+
+    def _quality(self, station_id: int, neighbour: _Neighbour, now: float) -> LinkQuality:
+        start = now - self.params.window
+        window = [r for r in neighbour.receptions if start < r.reception_time <= now]
+        age = now - neighbour.last_generation
+        header = Header(now, MAP_FRAME)
+        if not window:
+            last = neighbour.receptions[-1]
+            return LinkQuality(header, station_id, 0.0, last.reception_time - last.generation_time, age)
+        latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
+        newest = window[-1]
+        due = (now - latency - newest.generation_time) * self.params.expected_rate
+        due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
+        expected = newest.sequence - window[0].sequence + 1 + due_after
+        received = len({r.sequence for r in window})
+        return LinkQuality(header, station_id, received / expected, latency, age)

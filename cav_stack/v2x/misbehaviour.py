@@ -1,0 +1,325 @@
+"""Misbehaviour detection: plausibility of what V2X senders say about themselves.
+
+Per sender, on every :class:`V2xVehicleReport` (positions in ``map``, SI units):
+- limits: reported speed and acceleration within physical limits;
+- step consistency with the previous report: speed change vs the acceleration limit, and the
+  displacement vs the one predicted from the reported speeds and headings (tolerance from the
+  reported position accuracy);
+- map: the position is on a road (``is_on_road`` injected: the map is another module's);
+- history consistency over ``consistency_window``: straight-line displacement vs the distance
+  integrated from reported speeds (a chord is at most the arc and, for the turns cars make in
+  a few seconds, not much shorter), and the direction of motion vs the reported headings.
+A failing check is evidence; a sender is flagged for a reason once ``evidence_count`` failures
+of it fall within ``evidence_window`` (single noisy outliers never flag an honest sender).
+
+Against the ego's own sensors, on every onboard :class:`TrackList` (sensor-only tracks in
+``map``): each sender's latest report is extrapolated to the track time; senders the ego should
+see wherever they are within their position uncertainty (``is_visible`` true at the claim and
+at the four points ``visibility_margin_sigmas`` reported sigmas away along the map axes; the
+FOV/occlusion test is injected: it belongs to the sensor models) are associated one-to-one
+with tracks (minimum total distance, gated); senders already flagged take no part, so their
+claims cannot take tracks from honest senders. A visible
+sender left unmatched for ``ghost_time`` is flagged as a ghost vehicle; a matched sender whose
+mean offset from its track over ``offset_window`` exceeds ``max_track_offset`` is flagged as
+lying about its position. These two are time-integrated already and flag directly.
+
+Flags are sticky until the sender is forgotten (silent for ``sender_timeout``). ``now`` [s] is
+the stack clock; nothing here reads a clock.
+"""
+from __future__ import annotations
+
+import collections
+import enum
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from cav_stack.core.frames import wrap_angle
+from cav_stack.core.messages import MAP_FRAME, TrackList, V2xVehicleReport
+from cav_stack.core.params import validate_positive
+
+#: ``is_on_road(x, y)``: True when the ``map`` point [m] lies on a road (with whatever margin
+#: the map module chooses for position noise).
+RoadTest = Callable[[float, float], bool]
+#: ``is_visible(x, y)``: True when a road user at the ``map`` point [m] is inside the ego's
+#: sensor field of view with a clear line of sight at the time of the track list being checked.
+VisibilityTest = Callable[[float, float], bool]
+
+
+class MisbehaviourReason(enum.Enum):
+    """Why a sender was flagged (the value is the reason name in logs and diagnostics)."""
+
+    SPEED_LIMIT = "speed_limit"
+    ACCELERATION_LIMIT = "acceleration_limit"
+    POSITION_JUMP = "position_jump"
+    OFF_ROAD = "off_road"
+    SPEED_VS_DISPLACEMENT = "speed_vs_displacement"
+    HEADING_VS_MOTION = "heading_vs_motion"
+    GHOST_VEHICLE = "ghost_vehicle"
+    TRACK_OFFSET = "track_offset"
+
+
+@dataclass(frozen=True)
+class MisbehaviourParams:
+    """``misbehaviour`` section of ``v2x/security.yaml`` (SI units after loading).
+
+    max_speed [m/s]; max_accel: largest plausible |acceleration| [m/s^2];
+    speed_sigma: 1-sigma noise of reported speeds [m/s];
+    position_sigma_min, position_sigma_max: clamp applied to reported position accuracy [m]
+    (a liar cannot widen the gates beyond the maximum);
+    gate_sigmas: width of every noise gate in standard deviations;
+    max_report_gap: successive reports further apart [s] are not compared (history restarts);
+    consistency_window: span of history used for the history checks [s];
+    consistency_min_span: shortest history span evaluated [s];
+    speed_displacement_rel_tolerance: allowed shortfall of displacement below integrated
+    distance (chord vs arc) [-]; heading_min_displacement: displacement needed before the
+    heading check runs [m]; max_heading_error: allowed motion-vs-heading difference [rad];
+    evidence_window [s] and evidence_count: failures of one check within the window that flag;
+    association_gate: largest claim-to-track distance of an association [m];
+    visibility_margin_sigmas: a claim counts as visible only if points this many reported
+    sigmas around it are visible too (keeps noisy claims at the FOV edge out of the test);
+    ghost_time: visible-and-unmatched time that flags a ghost [s];
+    max_report_age: latest report older (or newer) than this vs the track time is not
+    cross-checked [s]; offset_window [s], offset_min_samples: window and minimum matched samples
+    of the mean claim-to-track offset; max_track_offset: largest plausible mean offset [m];
+    sender_timeout: a sender silent this long is forgotten with its flags [s].
+    """
+
+    max_speed: float
+    max_accel: float
+    speed_sigma: float
+    position_sigma_min: float
+    position_sigma_max: float
+    gate_sigmas: float
+    max_report_gap: float
+    consistency_window: float
+    consistency_min_span: float
+    speed_displacement_rel_tolerance: float
+    heading_min_displacement: float
+    max_heading_error: float
+    evidence_window: float
+    evidence_count: int
+    association_gate: float
+    visibility_margin_sigmas: float
+    ghost_time: float
+    max_report_age: float
+    offset_window: float
+    offset_min_samples: int
+    max_track_offset: float
+    sender_timeout: float
+
+    def __post_init__(self) -> None:
+        validate_positive(
+            max_speed=self.max_speed, max_accel=self.max_accel, speed_sigma=self.speed_sigma,
+            position_sigma_min=self.position_sigma_min, gate_sigmas=self.gate_sigmas,
+            max_report_gap=self.max_report_gap, consistency_min_span=self.consistency_min_span,
+            heading_min_displacement=self.heading_min_displacement, max_heading_error=self.max_heading_error,
+            evidence_window=self.evidence_window, evidence_count=self.evidence_count,
+            association_gate=self.association_gate, visibility_margin_sigmas=self.visibility_margin_sigmas,
+            ghost_time=self.ghost_time,
+            max_report_age=self.max_report_age, offset_window=self.offset_window,
+            offset_min_samples=self.offset_min_samples, max_track_offset=self.max_track_offset,
+            sender_timeout=self.sender_timeout)
+        if self.position_sigma_max < self.position_sigma_min:
+            raise ValueError("position_sigma_max must be >= position_sigma_min")
+        if self.consistency_window < self.consistency_min_span:
+            raise ValueError("consistency_window must be >= consistency_min_span")
+        if not 0.0 <= self.speed_displacement_rel_tolerance < 1.0:
+            raise ValueError("speed_displacement_rel_tolerance must be in [0, 1)")
+
+
+@dataclass(frozen=True)
+class MisbehaviourVerdict:
+    """Verdict on one sender: flagged or not, the reasons in the order they were reached, and
+    the stack time [s] it was first flagged (None when not flagged)."""
+
+    station_id: int
+    flagged: bool
+    reasons: tuple[MisbehaviourReason, ...] = ()
+    flagged_at: float | None = None
+
+
+class _Sender:
+    def __init__(self, now: float):
+        self.history: collections.deque[V2xVehicleReport] = collections.deque()
+        self.last_heard = now
+        self.failures: dict[MisbehaviourReason, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self.flags: dict[MisbehaviourReason, float] = {}
+        self.unmatched_since: float | None = None
+        self.residuals: collections.deque[tuple[float, float, float]] = collections.deque()
+
+
+class MisbehaviourDetector:
+    """Keeps per-sender evidence and verdicts; see the module docstring for the checks."""
+
+    def __init__(self, params: MisbehaviourParams, is_on_road: RoadTest):
+        self.params = params
+        self._is_on_road = is_on_road
+        self._senders: dict[int, _Sender] = {}
+
+    def verdict(self, station_id: int) -> MisbehaviourVerdict:
+        """Current verdict on ``station_id`` (not flagged when unknown)."""
+        sender = self._senders.get(station_id)
+        if sender is None or not sender.flags:
+            return MisbehaviourVerdict(station_id, False)
+        return MisbehaviourVerdict(station_id, True, tuple(sender.flags), min(sender.flags.values()))
+
+    def verdicts(self) -> tuple[MisbehaviourVerdict, ...]:
+        """Verdicts on every sender currently known, by station ID."""
+        return tuple(self.verdict(station_id) for station_id in sorted(self._senders))
+
+    def on_report(self, report: V2xVehicleReport, now: float) -> MisbehaviourVerdict:
+        """Check one report (``map`` frame; ValueError otherwise) received at ``now`` [s]."""
+        if report.header.frame_id != MAP_FRAME:
+            raise ValueError(f"reports must be in '{MAP_FRAME}', got '{report.header.frame_id}'")
+        self._forget(now)
+        sender = self._senders.setdefault(report.station_id, _Sender(now))
+        sender.last_heard = now
+        history = sender.history
+        if history and report.header.stamp <= history[-1].header.stamp:
+            return self.verdict(report.station_id)
+        failures = self._single_report_checks(report)
+        if history and report.header.stamp - history[-1].header.stamp > self.params.max_report_gap:
+            history.clear()
+        if history:
+            failures += self._step_checks(history[-1], report)
+        history.append(report)
+        while report.header.stamp - history[0].header.stamp > self.params.consistency_window:
+            history.popleft()
+        failures += self._history_checks(history)
+        for reason in failures:
+            self._add_evidence(sender, reason, now)
+        return self.verdict(report.station_id)
+
+    def on_tracks(self, tracks: TrackList, is_visible: VisibilityTest, now: float) -> tuple[MisbehaviourVerdict, ...]:
+        """Cross-check senders against onboard sensor tracks (``map`` frame; ValueError otherwise).
+
+        tracks must come from the ego's own sensors only (tracks created from V2X would confirm
+        the very claims under test). Returns the verdicts of all known senders.
+        """
+        if tracks.header.frame_id != MAP_FRAME:
+            raise ValueError(f"tracks must be in '{MAP_FRAME}', got '{tracks.header.frame_id}'")
+        self._forget(now)
+        t = tracks.header.stamp
+        claims: dict[int, tuple[float, float]] = {}
+        for station_id, sender in self._senders.items():
+            latest = sender.history[-1] if sender.history else None
+            if sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age:
+                sender.unmatched_since = None
+                continue
+            dt = t - latest.header.stamp
+            x = latest.x + latest.speed * math.cos(latest.yaw) * dt
+            y = latest.y + latest.speed * math.sin(latest.yaw) * dt
+            if self._surely_visible(x, y, self._sigma(latest), is_visible):
+                claims[station_id] = (x, y)
+            else:
+                sender.unmatched_since = None
+        matches = self._associate(claims, tracks)
+        for station_id, (x, y) in claims.items():
+            sender = self._senders[station_id]
+            match = matches.get(station_id)
+            if match is None:
+                if sender.unmatched_since is None:
+                    sender.unmatched_since = t
+                if t - sender.unmatched_since >= self.params.ghost_time:
+                    sender.flags.setdefault(MisbehaviourReason.GHOST_VEHICLE, now)
+                continue
+            sender.unmatched_since = None
+            sender.residuals.append((t, x - match[0], y - match[1]))
+            while t - sender.residuals[0][0] > self.params.offset_window:
+                sender.residuals.popleft()
+            if len(sender.residuals) >= self.params.offset_min_samples:
+                mean_x = sum(r[1] for r in sender.residuals) / len(sender.residuals)
+                mean_y = sum(r[2] for r in sender.residuals) / len(sender.residuals)
+                if math.hypot(mean_x, mean_y) > self.params.max_track_offset:
+                    sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
+        return self.verdicts()
+
+    def _surely_visible(self, x: float, y: float, sigma: float, is_visible: VisibilityTest) -> bool:
+        margin = self.params.visibility_margin_sigmas * sigma
+        return all(is_visible(x + dx, y + dy)
+                   for dx, dy in ((0.0, 0.0), (margin, 0.0), (-margin, 0.0), (0.0, margin), (0.0, -margin)))
+
+    def _associate(self, claims: dict[int, tuple[float, float]], tracks: TrackList) -> dict[int, tuple[float, float]]:
+        """One-to-one claim-to-track association minimising total distance, within the gate."""
+        if not claims or not tracks.objects:
+            return {}
+        ids = list(claims)
+        claim_xy = np.array([claims[i] for i in ids])
+        track_xy = np.array([(o.x, o.y) for o in tracks.objects])
+        distance = np.linalg.norm(claim_xy[:, None, :] - track_xy[None, :, :], axis=2)
+        gate = self.params.association_gate
+        rows, cols = linear_sum_assignment(np.where(distance <= gate, distance, gate * 1e3))
+        return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
+                for r, c in zip(rows, cols) if distance[r, c] <= gate}
+
+    def _sigma(self, report: V2xVehicleReport) -> float:
+        return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
+
+    def _single_report_checks(self, report: V2xVehicleReport) -> list[MisbehaviourReason]:
+        failures = []
+        if abs(report.speed) > self.params.max_speed:
+            failures.append(MisbehaviourReason.SPEED_LIMIT)
+        if abs(report.accel) > self.params.max_accel:
+            failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
+        if not self._is_on_road(report.x, report.y):
+            failures.append(MisbehaviourReason.OFF_ROAD)
+        return failures
+
+    def _step_checks(self, previous: V2xVehicleReport, report: V2xVehicleReport) -> list[MisbehaviourReason]:
+        p = self.params
+        failures = []
+        dt = report.header.stamp - previous.header.stamp
+        speed_gate = p.max_accel * dt + p.gate_sigmas * math.sqrt(2.0) * p.speed_sigma
+        if abs(report.speed - previous.speed) > speed_gate:
+            failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
+        mean_yaw = previous.yaw + 0.5 * wrap_angle(report.yaw - previous.yaw)
+        travel = 0.5 * (previous.speed + report.speed) * dt
+        residual = math.hypot(report.x - previous.x - travel * math.cos(mean_yaw),
+                              report.y - previous.y - travel * math.sin(mean_yaw))
+        position_gate = (p.gate_sigmas * math.hypot(self._sigma(previous), self._sigma(report))
+                         + 0.5 * p.max_accel * dt * dt)
+        if residual > position_gate:
+            failures.append(MisbehaviourReason.POSITION_JUMP)
+        return failures
+
+    def _history_checks(self, history: collections.deque[V2xVehicleReport]) -> list[MisbehaviourReason]:
+        p = self.params
+        first, last = history[0], history[-1]
+        if last.header.stamp - first.header.stamp < p.consistency_min_span:
+            return []
+        failures = []
+        reports = list(history)
+        distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
+                       for a, b in zip(reports, reports[1:]))
+        span = last.header.stamp - first.header.stamp
+        noise = (p.gate_sigmas * math.hypot(self._sigma(first), self._sigma(last))
+                 + p.gate_sigmas * p.speed_sigma * span)
+        dx, dy = last.x - first.x, last.y - first.y
+        displacement = math.hypot(dx, dy)
+        travelled = abs(distance)
+        if displacement > travelled + noise or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise:
+            failures.append(MisbehaviourReason.SPEED_VS_DISPLACEMENT)
+        if displacement >= p.heading_min_displacement:
+            mean_yaw = math.atan2(sum(math.sin(r.yaw) for r in reports), sum(math.cos(r.yaw) for r in reports))
+            if distance < 0.0:
+                mean_yaw += math.pi
+            error = abs(wrap_angle(math.atan2(dy, dx) - mean_yaw))
+            if error > p.max_heading_error + math.atan2(noise, displacement):
+                failures.append(MisbehaviourReason.HEADING_VS_MOTION)
+        return failures
+
+    def _add_evidence(self, sender: _Sender, reason: MisbehaviourReason, now: float) -> None:
+        times = sender.failures[reason]
+        times.append(now)
+        while now - times[0] > self.params.evidence_window:
+            times.popleft()
+        if len(times) >= self.params.evidence_count:
+            sender.flags.setdefault(reason, now)
+
+    def _forget(self, now: float) -> None:
+        for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > self.params.sender_timeout]:
+            del self._senders[station_id]

@@ -1,0 +1,275 @@
+"""1609.2-style certificates: issuing, parsing, and a seeded CA chain for tests and simulation.
+
+Chain shape (as in the US SCMS, simplified): a self-signed root CA issues a pseudonym CA,
+which issues each station's pool of pseudonym certificates (explicit certificates, no id,
+region-free). Keys of the seeded chain are derived from an integer seed and signatures use
+RFC 6979 nonces, so the same seed gives the same certificates byte for byte.
+Times are TAI seconds since 2004-01-01 (Time32 in certificates; see ieee1609dot2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from cav_stack.v2x import ieee1609dot2 as d2
+
+#: SHA-256 of the empty string: the signer input of self-signed certificates (1609.2 clause 6.4).
+_EMPTY_HASH = d2.sha256(b"")
+
+
+class CertificateError(ValueError):
+    """A certificate is not usable: unsupported form, bad key, or an issuing rule broken."""
+
+
+@dataclass(frozen=True, eq=False)
+class Certificate:
+    """A parsed certificate with everything verification needs.
+
+    encoding: UPER encoding of the whole Certificate (hash input); digest: its HashedId8;
+    encoding_hash: SHA-256 of ``encoding`` (signer input for what this certificate signs);
+    tbs_encoding: encoding of its ToBeSignedCertificate; issuer_digest: HashedId8 of the
+    issuer, None when self-signed; valid_from, valid_until: validity period [TAI-2004 s];
+    app_psids: PSIDs it may sign messages for; issue_psids: PSIDs it may issue certificates
+    for (None: not a CA; ``all_psids`` True: any PSID); public_key: verification key;
+    signature: the decoded Signature CHOICE by the issuer.
+    """
+
+    encoding: bytes
+    digest: bytes
+    encoding_hash: bytes
+    tbs_encoding: bytes
+    issuer_digest: bytes | None
+    valid_from: float
+    valid_until: float
+    app_psids: frozenset[int]
+    issue_psids: frozenset[int] | None
+    all_psids: bool
+    public_key: ec.EllipticCurvePublicKey
+    signature: tuple[str, dict]
+
+    def valid_at(self, tai2004: float) -> bool:
+        """True when ``tai2004`` [TAI-2004 s] lies in [valid_from, valid_until)."""
+        return self.valid_from <= tai2004 < self.valid_until
+
+    def may_issue(self, psids: frozenset[int]) -> bool:
+        """True when this certificate is a CA allowed to issue certificates for all ``psids``."""
+        if self.issue_psids is None and not self.all_psids:
+            return False
+        return self.all_psids or psids <= self.issue_psids
+
+
+@dataclass(frozen=True, eq=False)
+class Credential:
+    """A certificate with its private key (what a signer holds)."""
+
+    certificate: Certificate
+    private_key: ec.EllipticCurvePrivateKey
+
+
+def parse_certificate(value: dict) -> Certificate:
+    """Parse a decoded Certificate value (from ``spec().decode('Certificate', ...)``).
+
+    Raises CertificateError for a version other than 3, implicit certificates, a missing
+    signature, an unsupported issuer/key/permission alternative, a key that is not a P-256
+    point, or content this module cannot re-encode (unknown extension additions).
+    """
+    if value["version"] != d2.CERTIFICATE_VERSION:
+        raise CertificateError(f"certificate version {value['version']} is not 3")
+    if value["type"] != "explicit":
+        raise CertificateError("only explicit certificates are supported")
+    if "signature" not in value:
+        raise CertificateError("certificate carries no signature")
+    tbs = value["toBeSigned"]
+    issuer_kind, issuer_value = value["issuer"]
+    if issuer_kind == "sha256AndDigest":
+        issuer_digest = issuer_value
+    elif issuer_kind == "self" and issuer_value == "sha256":
+        issuer_digest = None
+    else:
+        raise CertificateError(f"unsupported issuer identifier {issuer_kind!r}")
+    key_kind, key_value = tbs["verifyKeyIndicator"]
+    if key_kind != "verificationKey" or key_value[0] != "ecdsaNistP256":
+        raise CertificateError(f"unsupported verification key {key_kind!r}")
+    try:
+        public_key = d2.decode_public_key(key_value[1])
+    except d2.SecurityFormatError as exc:
+        raise CertificateError(str(exc)) from exc
+    issue_psids: frozenset[int] | None = None
+    all_psids = False
+    if "certIssuePermissions" in tbs:
+        explicit: set[int] = set()
+        for group in tbs["certIssuePermissions"]:
+            kind, psids = group["subjectPermissions"]
+            if kind == "all":
+                all_psids = True
+            elif kind == "explicit":
+                explicit.update(psids)
+            else:
+                raise CertificateError(f"unsupported subject permissions {kind!r}")
+        issue_psids = frozenset(explicit)
+    compiled = d2.spec()
+    try:
+        encoding = compiled.encode("Certificate", value)
+        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs)
+    except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
+        raise CertificateError(f"certificate cannot be re-encoded: {exc}") from exc
+    start = float(tbs["validityPeriod"]["start"])
+    return Certificate(
+        encoding=encoding,
+        digest=d2.hashed_id8(encoding),
+        encoding_hash=d2.sha256(encoding),
+        tbs_encoding=tbs_encoding,
+        issuer_digest=issuer_digest,
+        valid_from=start,
+        valid_until=start + d2.duration_seconds(tbs["validityPeriod"]["duration"]),
+        app_psids=frozenset(entry["psid"] for entry in tbs.get("appPermissions", ())),
+        issue_psids=issue_psids,
+        all_psids=all_psids,
+        public_key=public_key,
+        signature=value["signature"],
+    )
+
+
+def decode_certificate(encoding: bytes) -> Certificate:
+    """Decode and parse a UPER-encoded Certificate; raises CertificateError on any problem."""
+    try:
+        value = d2.spec().decode("Certificate", encoding)
+    except d2.DECODE_ERRORS as exc:
+        raise CertificateError(f"undecodable certificate: {exc}") from exc
+    return parse_certificate(value)
+
+
+def certificate_value(certificate: Certificate) -> dict:
+    """The decoded ASN.1 value of a certificate (to embed it in a SignerIdentifier)."""
+    return d2.spec().decode("Certificate", certificate.encoding)
+
+
+def derive_private_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
+    """A P-256 private key determined by ``seed`` and ``label`` (scalar from SHA-256, in [1, n-1])."""
+    material = d2.sha256(f"cav_stack.pki/{seed}/{label}".encode())
+    scalar = int.from_bytes(material, "big") % (d2.P256_ORDER - 1) + 1
+    return ec.derive_private_key(scalar, ec.SECP256R1())
+
+
+def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | None,
+                 signing_key: ec.EllipticCurvePrivateKey, valid_from: int, validity_hours: int,
+                 name: str | None, app_psids: tuple[int, ...], issue_psids: tuple[int, ...] | None) -> Certificate:
+    if not 1 <= validity_hours <= 65535:
+        raise CertificateError(f"validity_hours must be in 1..65535, got {validity_hours}")
+    tbs: dict = {
+        "id": ("name", name) if name is not None else ("none", None),
+        "cracaId": b"\x00\x00\x00",
+        "crlSeries": 0,
+        "validityPeriod": {"start": valid_from, "duration": ("hours", validity_hours)},
+        "verifyKeyIndicator": ("verificationKey", ("ecdsaNistP256", d2.encode_public_key(subject_key))),
+    }
+    if app_psids:
+        tbs["appPermissions"] = [{"psid": psid} for psid in app_psids]
+    if issue_psids is not None:
+        tbs["certIssuePermissions"] = [{"subjectPermissions": ("explicit", list(issue_psids))}]
+    tbs_encoding = d2.spec().encode("ToBeSignedCertificate", tbs)
+    if issuer is None:
+        issuer_id: tuple = ("self", "sha256")
+        signer_hash = _EMPTY_HASH
+    else:
+        issuer_id = ("sha256AndDigest", issuer.certificate.digest)
+        signer_hash = issuer.certificate.encoding_hash
+    value = {
+        "version": d2.CERTIFICATE_VERSION,
+        "type": "explicit",
+        "issuer": issuer_id,
+        "toBeSigned": tbs,
+        "signature": d2.ecdsa_sign(signing_key, d2.signing_digest(tbs_encoding, signer_hash)),
+    }
+    return parse_certificate(value)
+
+
+def self_signed_certificate(key: ec.EllipticCurvePrivateKey, valid_from: int, validity_hours: int, name: str,
+                            issue_psids: tuple[int, ...]) -> Certificate:
+    """A self-signed root CA certificate for ``key``.
+
+    valid_from: validity start [TAI-2004 s, integer]; validity_hours: duration [h] (1..65535);
+    name: certificate id; issue_psids: PSIDs the root may issue certificates for.
+    """
+    return _certificate(key.public_key(), None, key, valid_from, validity_hours, name, (), issue_psids)
+
+
+def issue_certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential, valid_from: int,
+                      validity_hours: int, name: str | None = None, app_psids: tuple[int, ...] = (),
+                      issue_psids: tuple[int, ...] | None = None) -> Certificate:
+    """Issue an explicit certificate for ``subject_key`` signed by the CA ``issuer``.
+
+    valid_from: validity start [TAI-2004 s, integer]; validity_hours: duration [h] (1..65535);
+    name: certificate id (None: ``none``, as for pseudonyms); app_psids: PSIDs the holder may
+    sign for; issue_psids: PSIDs it may issue certificates for (None: not a CA).
+    Raises CertificateError when the issuer is not a CA for these PSIDs or the validity does not
+    fit inside the issuer's (1609.2 chain consistency).
+    """
+    issuer_cert = issuer.certificate
+    if not issuer_cert.may_issue(frozenset(app_psids) | frozenset(issue_psids or ())):
+        raise CertificateError("issuer is not a CA for the requested PSIDs")
+    if valid_from < issuer_cert.valid_from or valid_from + validity_hours * 3600.0 > issuer_cert.valid_until:
+        raise CertificateError("validity period does not fit inside the issuer's")
+    return _certificate(subject_key, issuer, issuer.private_key, valid_from, validity_hours, name,
+                        app_psids, issue_psids)
+
+
+def verify_certificate_signature(certificate: Certificate, issuer: Certificate | None) -> bool:
+    """True when ``certificate`` is validly signed by ``issuer`` (None: self-signed)."""
+    if issuer is None:
+        key, signer_hash = certificate.public_key, _EMPTY_HASH
+    else:
+        key, signer_hash = issuer.public_key, issuer.encoding_hash
+    return d2.ecdsa_verify(key, d2.signing_digest(certificate.tbs_encoding, signer_hash), certificate.signature)
+
+
+@dataclass(frozen=True)
+class SeededPkiParams:
+    """Shape of the seeded test chain.
+
+    valid_from: start of every certificate's validity [TAI-2004 s, integer];
+    ca_validity_hours: validity of the root and pseudonym CA [h];
+    pseudonym_validity_hours: validity of each pseudonym certificate [h];
+    pseudonyms_per_station: pool size per station; psids: PSIDs the chain is for.
+    """
+
+    valid_from: int
+    ca_validity_hours: int
+    pseudonym_validity_hours: int
+    pseudonyms_per_station: int
+    psids: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        if self.pseudonym_validity_hours > self.ca_validity_hours:
+            raise ValueError("pseudonym_validity_hours must not exceed ca_validity_hours")
+        if self.pseudonyms_per_station < 1:
+            raise ValueError("pseudonyms_per_station must be >= 1")
+        if not self.psids:
+            raise ValueError("psids must not be empty")
+
+
+class SeededPki:
+    """Root CA -> pseudonym CA -> per-station pseudonym certificates, all derived from ``seed``."""
+
+    def __init__(self, params: SeededPkiParams, seed: int):
+        self.params = params
+        self.seed = seed
+        root_key = derive_private_key(seed, "root-ca")
+        root_cert = self_signed_certificate(root_key, params.valid_from, params.ca_validity_hours,
+                                            "root-ca", params.psids)
+        self.root = Credential(root_cert, root_key)
+        pca_key = derive_private_key(seed, "pseudonym-ca")
+        pca_cert = issue_certificate(pca_key.public_key(), self.root, params.valid_from,
+                                     params.ca_validity_hours, name="pseudonym-ca", issue_psids=params.psids)
+        self.pseudonym_ca = Credential(pca_cert, pca_key)
+
+    def pseudonyms(self, station: int) -> tuple[Credential, ...]:
+        """The pool of pseudonym credentials of ``station`` (same for the same seed)."""
+        pool = []
+        for index in range(self.params.pseudonyms_per_station):
+            key = derive_private_key(self.seed, f"pseudonym/{station}/{index}")
+            cert = issue_certificate(key.public_key(), self.pseudonym_ca, self.params.valid_from,
+                                     self.params.pseudonym_validity_hours, app_psids=self.params.psids)
+            pool.append(Credential(cert, key))
+        return tuple(pool)

@@ -1,0 +1,341 @@
+"""Signed envelopes around encoded V2X payloads (IEEE 1609.2 style): signing and verification.
+
+Envelope: ``Ieee1609Dot2Data { protocolVersion 3, content signedData }`` (1609.2 6.3, SignedData 6.3.4)
+whose ToBeSignedData holds the payload as ``unsecuredData`` and a HeaderInfo with the PSID and
+the generation time (Time64); the signer is the HashedId8 of the pseudonym
+certificate, or the certificate itself (once after every pseudonym change and then at least
+every ``full_certificate_interval``, the SAE J2945/1 practice); the signature is ECDSA P-256
+over ``H(H(tbsData) || H(signer certificate))`` (5.3.1.2.2), r as x-only, s.
+
+Verification order (cheap checks first, one ECDSA verification per message in steady state):
+decode -> relevance (generation time vs ``now``, 5.2.5.2) -> signer certificate resolution and
+chain to a trusted root (cached per HashedId8 after the first full check) -> validity at the
+generation time -> PSID permission -> replay -> signature.
+Times: ``now`` and generation times are on the stack clock [s]; see ieee1609dot2 for the
+mapping to TAI-2004.
+"""
+from __future__ import annotations
+
+import collections
+import enum
+import heapq
+from dataclasses import dataclass
+from typing import Sequence
+
+from cav_stack.core.params import validate_positive
+from cav_stack.v2x import ieee1609dot2 as d2
+from cav_stack.v2x.pki import Certificate, CertificateError, Credential, certificate_value, parse_certificate, \
+    verify_certificate_signature
+
+
+@dataclass(frozen=True)
+class SecurityParams:
+    """Signing and verification settings (``security`` section of ``v2x/security.yaml``).
+
+    tai2004_offset: TAI seconds since 2004-01-01 at stack time 0 [s];
+    max_age: oldest generation time accepted, relative to ``now`` [s] (older: stale);
+    max_future: newest generation time accepted ahead of ``now`` (clock skew) [s];
+    full_certificate_interval: longest time between envelopes carrying the full certificate [s];
+    pseudonym_change_interval: time each pseudonym is used before changing [s];
+    certificate_cache_size: verified certificates kept (least recently used dropped);
+    max_envelope_bytes: longer envelopes are refused as malformed without decoding;
+    max_chain_length: most certificates between a signer and its trusted root, inclusive.
+    """
+
+    tai2004_offset: float
+    max_age: float
+    max_future: float
+    full_certificate_interval: float
+    pseudonym_change_interval: float
+    certificate_cache_size: int
+    max_envelope_bytes: int
+    max_chain_length: int
+
+    def __post_init__(self) -> None:
+        validate_positive(max_age=self.max_age, max_future=self.max_future,
+                          pseudonym_change_interval=self.pseudonym_change_interval,
+                          certificate_cache_size=self.certificate_cache_size,
+                          max_envelope_bytes=self.max_envelope_bytes, max_chain_length=self.max_chain_length)
+        if self.tai2004_offset < 0.0 or self.full_certificate_interval < 0.0:
+            raise ValueError("tai2004_offset and full_certificate_interval must be >= 0")
+
+
+class SecurityError(RuntimeError):
+    """The signer cannot sign (no pseudonym certificate valid at the requested time)."""
+
+
+class RefusalReason(enum.Enum):
+    """Why a received envelope was refused (the value is the counter name)."""
+
+    MALFORMED = "malformed"
+    STALE = "stale"
+    FUTURE = "future"
+    UNKNOWN_CERTIFICATE = "unknown_certificate"
+    EXPIRED_CERTIFICATE = "expired_certificate"
+    UNAUTHORIZED_PSID = "unauthorized_psid"
+    REPLAY = "replay"
+    BAD_SIGNATURE = "bad_signature"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A verified envelope: its payload (opaque bytes), PSID, generation time [s, stack clock]
+    and the HashedId8 of the signing pseudonym certificate."""
+
+    payload: bytes
+    psid: int
+    generation_time: float
+    signer_id: bytes
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused envelope: the reason and a human-readable detail."""
+
+    reason: RefusalReason
+    detail: str
+
+
+def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple, signature: tuple) -> dict:
+    return {
+        "protocolVersion": d2.PROTOCOL_VERSION,
+        "content": ("signedData", {
+            "hashId": "sha256",
+            "tbsData": _tbs_data(payload, psid, generation_time),
+            "signer": signer,
+            "signature": signature,
+        }),
+    }
+
+
+def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict:
+    return {
+        "payload": {"data": {"protocolVersion": d2.PROTOCOL_VERSION, "content": ("unsecuredData", payload)}},
+        "headerInfo": {"psid": psid, "generationTime": generation_time},
+    }
+
+
+class MessageSigner:
+    """Signs payloads for one station with a pool of pseudonym credentials.
+
+    The pseudonym in use at ``now`` is the ``floor(now / pseudonym_change_interval)``-th (modulo
+    the pool) of those valid at ``now``; callers watch :meth:`pseudonym_id` to change their
+    temporary station ID and message counter together with it.
+    """
+
+    def __init__(self, params: SecurityParams, pseudonyms: Sequence[Credential]):
+        if not pseudonyms:
+            raise ValueError("a signer needs at least one pseudonym credential")
+        self.params = params
+        self._pool = tuple(pseudonyms)
+        self._last_credential: Credential | None = None
+        self._last_full_certificate = float("-inf")
+
+    def _tai2004(self, now: float) -> float:
+        return now + self.params.tai2004_offset
+
+    def active_credential(self, now: float) -> Credential:
+        """The pseudonym credential used at ``now`` [s]; raises SecurityError if none is valid."""
+        tai = self._tai2004(now)
+        valid = [c for c in self._pool if c.certificate.valid_at(tai)]
+        if not valid:
+            raise SecurityError(f"no pseudonym certificate is valid at stack time {now} s")
+        epoch = int(now // self.params.pseudonym_change_interval)
+        return valid[epoch % len(valid)]
+
+    def pseudonym_id(self, now: float) -> bytes:
+        """HashedId8 of the pseudonym certificate used at ``now`` [s]."""
+        return self.active_credential(now).certificate.digest
+
+    def sign(self, payload: bytes, psid: int, now: float) -> bytes:
+        """Wrap ``payload`` (opaque encoded bytes) for ``psid`` generated at ``now`` [s]; the envelope."""
+        credential = self.active_credential(now)
+        full = (credential is not self._last_credential
+                or now - self._last_full_certificate >= self.params.full_certificate_interval)
+        if full:
+            signer: tuple = ("certificate", [certificate_value(credential.certificate)])
+            self._last_full_certificate = now
+        else:
+            signer = ("digest", credential.certificate.digest)
+        self._last_credential = credential
+        generation_time = d2.stack_to_time64(now, self.params.tai2004_offset)
+        compiled = d2.spec()
+        tbs_encoding = compiled.encode("ToBeSignedData", _tbs_data(payload, psid, generation_time))
+        digest = d2.signing_digest(tbs_encoding, credential.certificate.encoding_hash)
+        signature = d2.ecdsa_sign(credential.private_key, digest)
+        return compiled.encode("Ieee1609Dot2Data", _signed_data(payload, psid, generation_time, signer, signature))
+
+
+@dataclass(frozen=True, eq=False)
+class _TrustedSigner:
+    """A certificate whose chain to a trusted root was verified, with the chain's intersection of
+    validity [TAI-2004 s]."""
+
+    certificate: Certificate
+    valid_from: float
+    valid_until: float
+
+
+class _Refusal(Exception):
+    def __init__(self, reason: RefusalReason, detail: str):
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+class MessageVerifier:
+    """Verifies signed envelopes against trusted root certificates and counts refusals.
+
+    trust_anchors: self-signed root certificates (their signatures are checked here);
+    ca_certificates: intermediate CA certificates known in advance (e.g. pseudonym CAs), trusted
+    only once their chain to an anchor verifies; reverify_chain_each_message: do the full chain
+    check for every message instead of caching verified certificates (the uncached baseline the
+    benchmark compares against).
+    """
+
+    def __init__(self, params: SecurityParams, trust_anchors: Sequence[Certificate],
+                 ca_certificates: Sequence[Certificate] = (), *, reverify_chain_each_message: bool = False):
+        if not trust_anchors:
+            raise ValueError("a verifier needs at least one trust anchor")
+        self.params = params
+        self._anchors: dict[bytes, Certificate] = {}
+        for anchor in trust_anchors:
+            if anchor.issuer_digest is not None or not verify_certificate_signature(anchor, None):
+                raise CertificateError("trust anchors must be validly self-signed root certificates")
+            self._anchors[anchor.digest] = anchor
+        self._cas = {c.digest: c for c in ca_certificates}
+        self._reverify = reverify_chain_each_message
+        self._trusted: collections.OrderedDict[bytes, _TrustedSigner] = collections.OrderedDict()
+        self._learned: collections.OrderedDict[bytes, Certificate] = collections.OrderedDict()
+        self._replay_keys: set[tuple[bytes, int, bytes]] = set()
+        self._replay_expiry: list[tuple[float, tuple[bytes, int, bytes]]] = []
+        self._refusals = collections.Counter({reason: 0 for reason in RefusalReason})
+        self.accepted_count = 0
+
+    def refusal_counts(self) -> dict[str, int]:
+        """Refused envelopes so far, by reason name (every reason present, zeros included)."""
+        return {reason.value: count for reason, count in self._refusals.items()}
+
+    def verify(self, envelope: bytes, now: float) -> Accepted | Refused:
+        """Verify one received envelope at stack time ``now`` [s]; never raises for bad input."""
+        try:
+            result = self._verify(envelope, now)
+        except _Refusal as refusal:
+            self._refusals[refusal.reason] += 1
+            return Refused(refusal.reason, refusal.detail)
+        self.accepted_count += 1
+        return result
+
+    def _verify(self, envelope: bytes, now: float) -> Accepted:
+        signed, payload = self._decode(envelope)
+        header = signed["tbsData"]["headerInfo"]
+        psid = header["psid"]
+        generation_time = d2.time64_to_stack(header["generationTime"], self.params.tai2004_offset)
+        generation_tai = generation_time + self.params.tai2004_offset
+        if now - generation_time > self.params.max_age:
+            raise _Refusal(RefusalReason.STALE, f"generated {now - generation_time:.3f} s before now")
+        if generation_time - now > self.params.max_future:
+            raise _Refusal(RefusalReason.FUTURE, f"generated {generation_time - now:.3f} s after now")
+        if "expiryTime" in header and d2.time64_to_stack(header["expiryTime"], self.params.tai2004_offset) <= now:
+            raise _Refusal(RefusalReason.STALE, "past its expiry time")
+        signer = self._resolve_signer(signed["signer"])
+        if not signer.valid_from <= generation_tai < signer.valid_until:
+            raise _Refusal(RefusalReason.EXPIRED_CERTIFICATE,
+                           "generation time outside the validity of the signer's certificate chain")
+        certificate = signer.certificate
+        if psid not in certificate.app_psids:
+            raise _Refusal(RefusalReason.UNAUTHORIZED_PSID, f"certificate does not permit PSID {psid}")
+        replay_key = (certificate.digest, header["generationTime"], d2.sha256(payload))
+        self._forget_replays(now)
+        if replay_key in self._replay_keys:
+            raise _Refusal(RefusalReason.REPLAY, "same signer, generation time and payload seen before")
+        try:
+            tbs_encoding = d2.spec().encode("ToBeSignedData", signed["tbsData"])
+        except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
+            raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
+        digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
+        if not d2.ecdsa_verify(certificate.public_key, digest, signed["signature"]):
+            raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
+        self._replay_keys.add(replay_key)
+        heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
+        return Accepted(payload, psid, generation_time, certificate.digest)
+
+    def _decode(self, envelope: bytes) -> tuple[dict, bytes]:
+        if len(envelope) > self.params.max_envelope_bytes:
+            raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
+        try:
+            data = d2.spec().decode("Ieee1609Dot2Data", envelope)
+        except d2.DECODE_ERRORS as exc:
+            raise _Refusal(RefusalReason.MALFORMED, f"undecodable: {type(exc).__name__}") from exc
+        kind, signed = data["content"]
+        if kind != "signedData":
+            raise _Refusal(RefusalReason.MALFORMED, f"content is {kind}, not signedData")
+        if signed["hashId"] != "sha256":
+            raise _Refusal(RefusalReason.MALFORMED, f"hash algorithm {signed['hashId']} not supported")
+        inner = signed["tbsData"]["payload"].get("data")
+        if inner is None or inner["content"][0] != "unsecuredData":
+            raise _Refusal(RefusalReason.MALFORMED, "payload is not unsecured data")
+        if "generationTime" not in signed["tbsData"]["headerInfo"]:
+            raise _Refusal(RefusalReason.MALFORMED, "header carries no generation time")
+        return signed, inner["content"][1]
+
+    def _forget_replays(self, now: float) -> None:
+        """Drop replay keys of messages that would now be refused as stale anyway."""
+        while self._replay_expiry and self._replay_expiry[0][0] < now:
+            _, key = heapq.heappop(self._replay_expiry)
+            self._replay_keys.discard(key)
+
+    def _resolve_signer(self, signer: tuple) -> _TrustedSigner:
+        kind, value = signer
+        if kind == "digest":
+            trusted = self._trusted.get(value)
+            if trusted is not None and not self._reverify:
+                self._trusted.move_to_end(value)
+                return trusted
+            learned = self._learned.get(value)
+            if learned is None:
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, f"no certificate known for digest {value.hex()}")
+            return self._verify_chain(learned, {})
+        if kind == "certificate":
+            if not value or len(value) > self.params.max_chain_length:
+                raise _Refusal(RefusalReason.MALFORMED, f"certificate list of length {len(value)}")
+            try:
+                chain = [parse_certificate(v) for v in value]
+            except CertificateError as exc:
+                raise _Refusal(RefusalReason.MALFORMED, f"bad certificate: {exc}") from exc
+            trusted = self._trusted.get(chain[0].digest)
+            if trusted is not None and not self._reverify:
+                self._trusted.move_to_end(chain[0].digest)
+                return trusted
+            return self._verify_chain(chain[0], {c.digest: c for c in chain[1:]})
+        raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, f"signer identifier {kind!r} is not trusted")
+
+    def _verify_chain(self, leaf: Certificate, supplied: dict[bytes, Certificate]) -> _TrustedSigner:
+        """Walk from ``leaf`` up to a trust anchor, checking issuing rights and signatures."""
+        chain = [leaf]
+        while chain[-1].digest not in self._anchors:
+            current = chain[-1]
+            if current.issuer_digest is None:
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, "self-signed certificate is not a trust anchor")
+            if len(chain) >= self.params.max_chain_length:
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, "chain longer than max_chain_length")
+            issuer = (self._anchors.get(current.issuer_digest) or self._cas.get(current.issuer_digest)
+                      or supplied.get(current.issuer_digest))
+            if issuer is None:
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE,
+                               f"issuer {current.issuer_digest.hex()} is not known")
+            if not issuer.may_issue(current.app_psids | (current.issue_psids or frozenset())):
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, "issuer may not issue these permissions")
+            if not verify_certificate_signature(current, issuer):
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, "certificate signature does not verify")
+            chain.append(issuer)
+        trusted = _TrustedSigner(leaf, max(c.valid_from for c in chain), min(c.valid_until for c in chain))
+        self._remember(self._learned, leaf.digest, leaf)
+        self._remember(self._trusted, leaf.digest, trusted)
+        return trusted
+
+    def _remember(self, cache: collections.OrderedDict, key: bytes, value: object) -> None:
+        cache[key] = value
+        cache.move_to_end(key)
+        while len(cache) > self.params.certificate_cache_size:
+            cache.popitem(last=False)
