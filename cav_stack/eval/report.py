@@ -8,16 +8,57 @@ from pathlib import Path
 
 import numpy as np
 
-from cav_stack.eval.metrics import RunRecorder, summarise_cav
+from cav_stack.control.comfort import comfort_report, rms, weighted_acceleration
+from cav_stack.eval.metrics import CavTrace, RunRecorder, summarise_cav
 
 TRACE_COLUMNS = ("time", "x", "y", "yaw", "speed", "accel", "accel_cmd", "steer_cmd", "gap",
                  "leader_speed", "ttc", "headway", "fuel")
 
 
+def lateral_acceleration(trace: CavTrace) -> np.ndarray:
+    """Lateral acceleration [m/s^2] in ``base_link``: speed times yaw rate (yaw differentiated)."""
+    t = np.asarray(trace.time)
+    if t.size < 2:
+        return np.zeros(t.size)
+    yaw_rate = np.gradient(np.unwrap(np.asarray(trace.yaw)), t)
+    return np.asarray(trace.speed) * yaw_rate
+
+
+def comfort_figures(trace: CavTrace, event_windows: tuple[tuple[float, float], ...]) -> dict | None:
+    """ISO 2631-1 figures of a CAV's ride (whole run), plus the weighted r.m.s. outside
+    ``event_windows`` [s] (scripted events such as a cut-in), or None for too short a run."""
+    t = np.asarray(trace.time)
+    if t.size < 8:
+        return None
+    along, alat = np.asarray(trace.accel), lateral_acceleration(trace)
+    figures = comfort_report(t, along, alat)
+    outside = np.ones(t.size, dtype=bool)
+    for start, end in event_windows:
+        outside &= ~((t >= start) & (t <= end))
+    fs = figures["sample_rate_hz"]
+    if outside.any():
+        wx = weighted_acceleration(along, fs, "Wd")[outside]
+        wy = weighted_acceleration(alat, fs, "Wd")[outside]
+        jerk = np.abs(np.diff(along) / np.diff(t))[outside[1:]]
+        figures["outside_events"] = {
+            "windows_s": [list(w) for w in event_windows],
+            "vibration_total_value": float(np.hypot(rms(wx), rms(wy))),
+            "p99_abs_jerk_mps3": float(np.percentile(jerk, 99)) if jerk.size else 0.0,
+        }
+    return figures
+
+
 def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller: str,
-                 sim_time_s: float, wall_time_s: float, extra: dict | None = None) -> dict:
-    """The run report: fleet-wide figures (worst case over CAVs) and per-CAV figures under ``cavs``."""
+                 sim_time_s: float, wall_time_s: float, extra: dict | None = None,
+                 event_windows: tuple[tuple[float, float], ...] = ()) -> dict:
+    """The run report: fleet-wide figures (worst case over CAVs) and per-CAV figures under ``cavs``.
+
+    event_windows: intervals [s] around scripted events, excluded from the ``outside_events``
+    comfort figures.
+    """
     cavs = {cav_id: summarise_cav(trace) for cav_id, trace in recorder.traces.items()}
+    for cav_id, trace in recorder.traces.items():
+        cavs[cav_id]["comfort"] = comfort_figures(trace, event_windows)
 
     def worst(key: str, pick) -> float | None:
         values = [c[key] for c in cavs.values() if c[key] is not None]

@@ -52,6 +52,12 @@ class RunResult:
 
 ProgressCallback = Callable[[float, float], None]
 
+#: Scripted events whose surroundings are excluded from the "outside events" comfort figures,
+#: and the window around each [s]: the manoeuvre and the reaction to it.
+COMFORT_EXCLUDED_EVENTS = ("cut_in", "hard_brake")
+EVENT_WINDOW_BEFORE = 1.0
+EVENT_WINDOW_AFTER = 10.0
+
 #: Baselines in which SUMO's own car-following models drive the CAVs: name -> (SUMO model,
 #: which time gap of controllers/mode_selector.yaml it uses). SUMO's ACC/CACC models follow
 #: Milanés & Shladover (2014), as implemented in SUMO (Xiao et al. 2017).
@@ -110,10 +116,13 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             if progress is not None:
                 progress(executor.now() - initial.stamp, duration)
         sim_time = executor.now() - initial.stamp
+        windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER) for e in sumo.event_log
+                        if e.kind in COMFORT_EXCLUDED_EVENTS)
     wall_time = time.perf_counter() - wall_start
     report = build_report(recorder, scenario=spec.name, seed=seed, controller=controller,
                           sim_time_s=sim_time, wall_time_s=wall_time,
-                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps})
+                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps},
+                          event_windows=windows)
     write_report(report, out_dir)
     write_trajectories(recorder, out_dir)
     write_plot(recorder, out_dir, f"{spec.name} (seed {seed}, {controller})")
