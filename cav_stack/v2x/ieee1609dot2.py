@@ -19,8 +19,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-#: The ASN.1 module compiled by :func:`spec` (top-level ``v2x/asn1`` folder of the repository).
-ASN1_MODULE_PATH = Path(__file__).resolve().parents[2] / "v2x" / "asn1" / "Ieee1609Dot2Compact.asn"
 
 #: Ieee1609Dot2Data.protocolVersion (1609.2 clause 6.3).
 PROTOCOL_VERSION = 3
@@ -59,9 +57,10 @@ class SecurityFormatError(ValueError):
 
 
 @functools.lru_cache(maxsize=None)
-def spec(path: Path = ASN1_MODULE_PATH) -> asn1tools.compiler.Specification:
-    """The compiled UPER specification of the compact 1609.2 module (compiled once per path)."""
-    return asn1tools.compile_files(str(path), "uper")
+def spec(path: Path | None = None) -> asn1tools.compiler.Specification:
+    """The compiled UPER specification of the compact 1609.2 module (compiled once per path;
+    default: ``v2x/asn1/Ieee1609Dot2Compact.asn`` of the package's data folders)."""
+    return asn1tools.compile_files(str(path or share_path("v2x", "asn1", "Ieee1609Dot2Compact.asn")), "uper")
 
 
 def sha256(data: bytes) -> bytes:
