@@ -20,6 +20,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 
+from cav_stack.share import share_path
+
+
 #: Ieee1609Dot2Data.protocolVersion (1609.2 clause 6.3).
 PROTOCOL_VERSION = 3
 #: Certificate.version (1609.2 clause 6.4).
