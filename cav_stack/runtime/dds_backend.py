@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -58,6 +59,14 @@ HealthCallback = Callable[[DiagnosticStatus], None]
 
 class DdsRuntimeError(RuntimeError):
     """The DDS runtime was misused or a DDS operation failed."""
+
+
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt in the main thread, so a node process stops cleanly
+    (participant deleted, peers notified) whether it gets Ctrl-C or a supervisor's terminate."""
+    def interrupt(signum, frame) -> None:
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _ticks(seconds: float) -> int:

@@ -12,6 +12,7 @@ import annotations`` here: cyclonedds resolves the field annotations at run time
 """
 
 import dataclasses
+import functools
 import typing
 from typing import Any
 
@@ -139,7 +140,7 @@ class PointCloud2(IdlStruct, typename=dds_type_name("sensor_msgs/msg/PointCloud2
     is_bigendian: bool = False
     point_step: types.uint32 = 0
     row_step: types.uint32 = 0
-    data: bytes = b""
+    data: types.sequence[types.uint8] = dataclasses.field(default_factory=list)
     is_dense: bool = False
 
 
@@ -174,6 +175,31 @@ IDL_TYPES: dict[str, type] = {
 }
 
 
+BYTE_BLOCK_FIELDS = {PointCloud2: "data"}
+"""uint8[] fields (de)serialised as one byte block instead of element by element."""
+
+
+def _use_byte_block(cls: type, field_name: str) -> None:
+    """(De)serialise ``cls.field_name`` (a ``sequence<uint8>``) as one ``bytes`` block.
+
+    The CDR is the same (uint32 length, then the bytes); cyclonedds would otherwise pack and
+    unpack every byte as a Python int (~100 ms for a 1.6 MB point cloud). The type information
+    sent to peers still says ``sequence<uint8>`` as ROS does. If the binding's internals differ
+    from the expected ones the generic path stays (slower, same bytes).
+    """
+    machinery = cyclonedds_module("cyclonedds.idl._machinery")
+    cls.__idl__.populate()
+    for machine in (cls.__idl__.v1_machine, cls.__idl__.v2_machine):
+        members = getattr(machine, "members_machines", None)
+        if isinstance(members, dict) and isinstance(members.get(field_name),
+                                                    machinery.PlainCdrV2SequenceOfPrimitiveMachine):
+            members[field_name] = machinery.BytesMachine()
+
+
+for _cls, _field in BYTE_BLOCK_FIELDS.items():
+    _use_byte_block(_cls, _field)
+
+
 def idl_type(ros_type_name: str) -> type:
     """The IDL struct of a ROS message type the stack sends over DDS."""
     try:
@@ -183,21 +209,44 @@ def idl_type(ros_type_name: str) -> type:
                         f"(known: {', '.join(sorted(IDL_TYPES))})") from None
 
 
+@functools.lru_cache(maxsize=None)
+def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
+    """(name, kind, nested struct) of every field: kind is struct, struct_seq, array, byte or plain."""
+    plan = []
+    for name, hint in typing.get_type_hints(cls, include_extras=True).items():
+        idl = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, (types.sequence, types.array))),
+                   hint)
+        subtype = getattr(idl, "subtype", None)
+        if isinstance(idl, type) and issubclass(idl, IdlStruct):
+            plan.append((name, "struct", idl))
+        elif isinstance(idl, types.sequence) and isinstance(subtype, type) and issubclass(subtype, IdlStruct):
+            plan.append((name, "struct_seq", subtype))
+        elif isinstance(idl, types.array):
+            plan.append((name, "array", None))
+        elif hint == types.byte:
+            plan.append((name, "byte", None))
+        else:
+            plan.append((name, "plain", None))
+    return tuple(plan)
+
+
 def to_idl(cls: type, fields: dict) -> Any:
-    """An instance of IDL struct ``cls`` from a ROS field dictionary (nested dicts and lists)."""
+    """An instance of IDL struct ``cls`` from a ROS field dictionary (nested dicts and lists).
+
+    A ``byte`` field accepts an int or a one-byte ``bytes`` (what rclpy uses).
+    """
     values = {}
-    for name, hint in typing.get_type_hints(cls).items():
+    for name, kind, nested in _field_plan(cls):
         if name not in fields:
             raise KeyError(f"{cls.__idl_typename__}: field '{name}' missing")
         value = fields[name]
-        if isinstance(hint, type) and issubclass(hint, IdlStruct):
-            value = to_idl(hint, value)
-        elif isinstance(hint, types.sequence) and isinstance(hint.subtype, type) \
-                and issubclass(hint.subtype, IdlStruct):
-            value = [to_idl(hint.subtype, item) for item in value]
-        elif isinstance(hint, types.array):
+        if kind == "struct":
+            value = to_idl(nested, value)
+        elif kind == "struct_seq":
+            value = [to_idl(nested, item) for item in value]
+        elif kind == "array":
             value = list(value)
-        elif hint == types.byte and isinstance(value, bytes):
+        elif kind == "byte" and isinstance(value, bytes):
             value = value[0]
         values[name] = value
     return cls(**values)
