@@ -1,0 +1,247 @@
+"""Combined longitudinal and lateral MPC shaped by a comfort profile.
+
+Each tick the controller projects the ego onto the reference path (lane centre in ``map``),
+builds per-stage parameters (path curvature along the predicted motion, lateral reference of a
+lane change, speed reference capped by curve and stop-line approach speeds, the leader's
+predicted position), warm-starts the NLP of :mod:`mpc_problem` from the previous solution
+shifted by the elapsed time and solves it. The first stage's commands are applied.
+
+If the solver fails or overruns its time budget the controller replays the previous plan
+(``fallback_shifted``) while it is younger than ``fallback_plan_max_age``, then brakes at a
+bounded deceleration with pure-pursuit steering (``fallback_brake``). It never raises for
+solver trouble; malformed inputs (path shape, non-finite ego state) raise ValueError.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from cav_stack.control.comfort_profile import ComfortProfile
+from cav_stack.control.fallback import braking_trajectory, pure_pursuit_steer
+from cav_stack.control.lane_change import LateralManoeuvre, LateralReference
+from cav_stack.control.leader_prediction import LeaderPrediction, predict_leader_motion
+from cav_stack.control.mpc_params import MpcParams
+from cav_stack.control.mpc_problem import NU, NX, MpcProblem, SolveResult
+from cav_stack.control.reference_path import ReferencePath
+from cav_stack.control.steer_bias import SteerBiasObserver
+from cav_stack.control.vehicle_models import VehicleParams
+from cav_stack.core.messages import (
+    BASE_LINK_FRAME,
+    ControlCommand,
+    EgoState,
+    Header,
+    ModeCommand,
+    Trajectory,
+    TrajectoryPoint,
+)
+
+STATUS_OK = "ok"
+STATUS_FALLBACK_SHIFTED = "fallback_shifted"
+STATUS_FALLBACK_BRAKE = "fallback_brake"
+CONTROLLER_SOURCE = "mpc"
+#: Arc length [m] standing in for "no leader" / "no stop line" in the constraints.
+_FAR_AWAY = 1.0e4
+#: Curvature [1/m] below which no curve speed limit applies.
+_STRAIGHT_CURVATURE = 1.0e-4
+
+
+@dataclass(frozen=True)
+class MpcOutput:
+    """Result of one MPC tick.
+
+    command: the actuator request (``fallback`` set on fallback paths); trajectory: the plan in
+    ``map`` (stamped at the tick; share it over V2X); status: ``ok`` | ``fallback_shifted`` |
+    ``fallback_brake``; solve_time_s: the solver's own wall time [s] for this tick (0 if it did
+    not run); iterations: solver iterations; solver_status: the solver's return status;
+    converged: the solver converged (``ok`` with False: a feasible unconverged iterate was used);
+    max_slack: largest slack of the plan per soft-constraint group (position [m], comfort accel
+    [m/s^2], comfort jerk [m/s^3], speed range [m/s]); zeros on fallback paths.
+    """
+
+    command: ControlCommand
+    trajectory: Trajectory
+    status: str
+    solve_time_s: float
+    iterations: int
+    solver_status: str
+    converged: bool
+    max_slack: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The last applied plan: its start time [s], inputs (N, NU) and map trajectory."""
+
+    time: float
+    inputs: np.ndarray
+    trajectory: Trajectory
+
+
+class MpcController:
+    """Receding-horizon controller; one instance per vehicle, the NLP is built once here."""
+
+    def __init__(self, params: MpcParams, vehicle: VehicleParams, comfort: ComfortProfile):
+        if params.fallback_decel > vehicle.max_decel:
+            raise ValueError(f"fallback_decel ({params.fallback_decel}) exceeds the vehicle's "
+                             f"max_decel ({vehicle.max_decel})")
+        self.params = params
+        self.vehicle = vehicle
+        self.comfort = comfort
+        self.problem = MpcProblem(params, vehicle)
+        self._times = params.step * np.arange(params.horizon_steps + 1)
+        self._lateral = LateralReference()
+        self._steer_bias = SteerBiasObserver(vehicle, params.steer_bias_time_constant,
+                                             params.steer_bias_limit, params.steer_bias_min_speed)
+        self._warm: tuple[float, SolveResult] | None = None
+        self._plan: _Plan | None = None
+
+    def set_comfort_profile(self, comfort: ComfortProfile) -> None:
+        """Switch the active comfort profile (takes effect at the next tick, no rebuild)."""
+        self.comfort = comfort
+
+    def reset(self) -> None:
+        """Forget warm start, last plan and lane-change state (e.g. after a manual takeover)."""
+        self._warm = None
+        self._plan = None
+        self._lateral.reset()
+        self._steer_bias.reset()
+
+    # --- the tick ---------------------------------------------------------------------------
+    def step(self, now: float, ego: EgoState, path: np.ndarray, target: ModeCommand,
+             leader: LeaderPrediction | None) -> MpcOutput:
+        """Compute the command for time ``now`` [s].
+
+        ego: state in ``map`` (rear axle); path: (M, 2) lane centre in ``map``, in driving
+        direction; target: mode and targets (``stop_distance`` is measured from the ego's front
+        bumper along the path); leader: the vehicle to follow, or None.
+        """
+        state = (ego.x, ego.y, ego.yaw, ego.speed, ego.accel, ego.steer)
+        if not all(math.isfinite(v) for v in state):
+            raise ValueError(f"ego state has non-finite values: {state}")
+        ref = ReferencePath(path)
+        s0, lateral, heading_error = ref.project(ego.x, ego.y, ego.yaw)
+        x0 = np.array([0.0, lateral, heading_error, ego.speed, ego.accel, ego.steer])
+        guess = self._initial_guess(now, x0)
+        manoeuvre = self._lateral.update(now, target.target_lane_offset, lateral, self.comfort)
+        steer_bias = self._steer_bias.update(now, ego)
+        stage, glob, stop_s = self._parameters(now, ref, s0, guess[0], manoeuvre, steer_bias, target,
+                                               leader)
+        bounds = self.problem.bounds(x0, self.comfort, target.standstill_gap, stop_s)
+        w0 = self.problem.pack(*guess)
+        lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
+        result = self.problem.solve(stage, glob, bounds, w0, *lam)
+
+        if result.usable:
+            self._warm = (now, result)
+        else:
+            self._warm = None
+        if result.usable and result.solve_time_s <= self.params.solve_time_budget:
+            trajectory = self._trajectory(now, ego, ref, s0, result.states)
+            self._plan = _Plan(now, result.inputs, trajectory)
+            slack = result.inputs[:, 2:].max(axis=0)
+            command = ControlCommand(Header(now, BASE_LINK_FRAME), float(result.inputs[0, 0]),
+                                     float(result.inputs[0, 1]), CONTROLLER_SOURCE, False)
+            return MpcOutput(command, trajectory, STATUS_OK, result.solve_time_s, result.iterations,
+                             result.return_status, result.success, tuple(float(v) for v in slack))
+        return self._fallback(now, ego, ref, float(manoeuvre.offset(now)), result)
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _initial_guess(self, now: float, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """States (N+1, NX) and inputs (N, NU): the previous solution shifted by the elapsed
+        time, or constant speed along the path."""
+        n = self.params.horizon_steps
+        if self._warm is not None and 0.0 <= now - self._warm[0] <= self.params.fallback_plan_max_age:
+            prev_time, prev = self._warm
+            t = self._times + (now - prev_time)
+            states = np.column_stack([np.interp(t, self._times, prev.states[:, i]) for i in range(NX)])
+            inputs = np.column_stack([np.interp(t[:-1], self._times[:-1], prev.inputs[:, i])
+                                      for i in range(NU)])
+            states[:, 0] -= states[0, 0]
+            states[0] = x0
+            return states, inputs
+        states = np.tile(x0, (n + 1, 1))
+        states[:, 0] = max(x0[3], 0.0) * self._times
+        states[:, 4] = 0.0
+        inputs = np.zeros((n, NU))
+        return states, inputs
+
+    def _parameters(self, now: float, ref: ReferencePath, s0: float, states_guess: np.ndarray,
+                    manoeuvre: LateralManoeuvre, steer_bias: float, target: ModeCommand,
+                    leader: LeaderPrediction | None) -> tuple[np.ndarray, np.ndarray, float]:
+        """Stage parameters (N+1, 5), global parameters and the stop-line arc length [m] of
+        the rear-axle-relative path frame (``inf``: no stop line)."""
+        p, c = self.params, self.comfort
+        n = p.horizon_steps
+        front = self.problem.front_offset
+        s_guess = s0 + states_guess[:, 0]
+        curvature = ref.curvature(s_guess)
+
+        lateral_ref = manoeuvre.offset(now + self._times)
+        speed_guess = np.maximum(states_guess[:, 3], 1.0)
+        heading_ref = np.arctan2(manoeuvre.rate(now + self._times), speed_guess)
+
+        stop_s = math.inf if target.stop_distance is None else front + target.stop_distance
+        speed_ref = self._speed_reference(target.target_speed, curvature, states_guess[:, 0],
+                                          stop_s - front)
+
+        if leader is not None:
+            use_accel = leader.source == "v2x" or p.sensor_leader_model == "constant_acceleration"
+            travelled, _ = predict_leader_motion(leader, self._times, use_accel)
+            leader_s = leader.gap + front + travelled
+            weight_gap = p.weight_gap
+        else:
+            leader_s = np.full(n + 1, _FAR_AWAY)
+            weight_gap = 0.0
+
+        stage = np.column_stack([curvature, lateral_ref, heading_ref, speed_ref, leader_s])
+        glob = np.array([target.time_gap, target.standstill_gap, weight_gap, c.max_decel,
+                         c.weight_jerk, c.weight_steer_rate, c.weight_accel, c.weight_lateral_accel,
+                         steer_bias])
+        return stage, glob, stop_s
+
+    def _speed_reference(self, target_speed: float, curvature: np.ndarray, s: np.ndarray,
+                         stop_s: float) -> np.ndarray:
+        """Speed reference [m/s] per stage: the target speed, capped by the curve speed at each
+        stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from the
+        stages before at ``approach_decel_ratio`` of the comfort deceleration. ``s`` [m]: the
+        predicted arc length per stage."""
+        p, c = self.params, self.comfort
+        limit = np.full(s.size, min(max(target_speed, 0.0), self.vehicle.max_speed))
+        curvy = np.abs(curvature) > _STRAIGHT_CURVATURE
+        limit[curvy] = np.minimum(limit[curvy], np.sqrt(
+            p.curve_lateral_accel_ratio * c.max_lateral_accel / np.abs(curvature[curvy])))
+        decel = p.approach_decel_ratio * c.max_decel
+        limit = np.minimum(limit, np.sqrt(2.0 * decel * np.maximum(stop_s - s, 0.0)))
+        for k in range(s.size - 2, -1, -1):   # reachable by braking at `decel` (v² = v_next² + 2 b Δs)
+            limit[k] = min(limit[k], math.sqrt(limit[k + 1] ** 2 + 2.0 * decel * max(s[k + 1] - s[k], 0.0)))
+        return limit
+
+    def _trajectory(self, now: float, ego: EgoState, ref: ReferencePath, s0: float,
+                    states: np.ndarray) -> Trajectory:
+        s = s0 + states[:, 0]
+        x, y = ref.to_map(s, states[:, 1])
+        yaw = ref.heading(s) + states[:, 2]
+        points = tuple(TrajectoryPoint(float(t), float(xi), float(yi), float(ya), float(v), float(a))
+                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4]))
+        return Trajectory(Header(now, ego.header.frame_id), points)
+
+    def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,
+                  result: SolveResult) -> MpcOutput:
+        p = self.params
+        zero_slack = (0.0, 0.0, 0.0, 0.0)
+        plan = self._plan
+        if plan is not None and 0.0 <= now - plan.time <= p.fallback_plan_max_age:
+            k = min(int((now - plan.time) / p.step), p.horizon_steps - 1)
+            command = ControlCommand(Header(now, BASE_LINK_FRAME), float(plan.inputs[k, 0]),
+                                     float(plan.inputs[k, 1]), CONTROLLER_SOURCE, True)
+            return MpcOutput(command, plan.trajectory, STATUS_FALLBACK_SHIFTED, result.solve_time_s,
+                             result.iterations, result.return_status, result.success, zero_slack)
+        lookahead = max(p.fallback_min_lookahead, ego.speed * p.fallback_lookahead_time)
+        steer = pure_pursuit_steer(ref, ego, lateral_target, lookahead, self.vehicle)
+        accel = -p.fallback_decel if ego.speed > 0.0 else 0.0
+        command = ControlCommand(Header(now, BASE_LINK_FRAME), accel, steer, CONTROLLER_SOURCE, True)
+        trajectory = braking_trajectory(ref, ego, p.fallback_decel, p.step, p.horizon_steps + 1)
+        return MpcOutput(command, trajectory, STATUS_FALLBACK_BRAKE, result.solve_time_s,
+                         result.iterations, result.return_status, result.success, zero_slack)

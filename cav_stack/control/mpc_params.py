@@ -1,0 +1,109 @@
+"""Tunables of the MPC (``controllers/mpc.yaml``: ``mpc_controller: ros__parameters: mpc:``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cav_stack.core.params import ParamsError, bind_params, read_yaml, validate_positive
+
+MPC_NODE = "mpc_controller"
+#: Key of the MPC's own section under the node's ``ros__parameters``.
+MPC_SECTION = "mpc"
+
+#: Solver configurations the controller can build (see ``benchmarks/mpc.py`` for the comparison).
+SOLVERS = ("fatrop", "ipopt", "sqpmethod_qrqp", "sqpmethod_osqp")
+#: How a leader seen only by onboard sensors is extrapolated over the horizon.
+SENSOR_LEADER_MODELS = ("constant_acceleration", "constant_speed")
+
+
+@dataclass(frozen=True)
+class MpcParams:
+    """MPC horizon, solver, tracking weights, penalties and fallback behaviour.
+
+    horizon_steps: number of MPC stages N; step [s]: stage length; integration_substeps: RK4
+    steps per stage; solver: one of :data:`SOLVERS`; max_iterations, tolerance: solver limits;
+    acceptable_constraint_violation: a solve that stops unconverged is still used when its
+    iterate violates no constraint by more than this (mixed units: m, m/s, ...);
+    solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
+    weight_lateral_offset [1/m^2], weight_heading [1/rad^2], weight_speed [1/(m/s)^2],
+    weight_gap [1/m^2] (only with a leader): tracking weights per stage; terminal_weight_factor:
+    multiplies the tracking weights at the last stage.
+    slack_weight_linear, slack_weight_quadratic: exact-penalty weights of the soft constraints'
+    slack (gap/stop-line [m], comfort accel [m/s^2], comfort jerk [m/s^3], speed range [m/s]).
+    sensor_leader_model: one of :data:`SENSOR_LEADER_MODELS`.
+    approach_decel_ratio: fraction of the comfort deceleration with which the speed reference
+    approaches a stop line or a curve's speed (the constraints allow the full comfort value);
+    curve_lateral_accel_ratio: the speed reference in a curve keeps the lateral acceleration at
+    this fraction of the comfort bound (margin for tracking transients).
+    steer_bias_time_constant [s], steer_bias_limit [rad] (YAML ``_deg``), steer_bias_min_speed
+    [m/s]: the steering-offset observer (:mod:`cav_stack.control.steer_bias`).
+    fallback_decel [m/s^2] (positive): braking of the last-resort fallback;
+    fallback_plan_max_age [s]: oldest previous plan the shifted fallback may replay;
+    fallback_lookahead_time [s], fallback_min_lookahead [m]: pure-pursuit steering in fallback.
+    """
+
+    horizon_steps: int
+    step: float
+    integration_substeps: int
+    solver: str
+    max_iterations: int
+    tolerance: float
+    acceptable_constraint_violation: float
+    solve_time_budget: float
+    weight_lateral_offset: float
+    weight_heading: float
+    weight_speed: float
+    weight_gap: float
+    terminal_weight_factor: float
+    slack_weight_linear: float
+    slack_weight_quadratic: float
+    sensor_leader_model: str
+    approach_decel_ratio: float
+    curve_lateral_accel_ratio: float
+    steer_bias_time_constant: float
+    steer_bias_limit: float
+    steer_bias_min_speed: float
+    fallback_decel: float
+    fallback_plan_max_age: float
+    fallback_lookahead_time: float
+    fallback_min_lookahead: float
+
+    def __post_init__(self) -> None:
+        validate_positive(
+            step=self.step, tolerance=self.tolerance,
+            acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
+            slack_weight_linear=self.slack_weight_linear,
+            approach_decel_ratio=self.approach_decel_ratio,
+            curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
+            steer_bias_time_constant=self.steer_bias_time_constant,
+            steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed, fallback_decel=self.fallback_decel,
+            fallback_plan_max_age=self.fallback_plan_max_age,
+            fallback_lookahead_time=self.fallback_lookahead_time,
+            fallback_min_lookahead=self.fallback_min_lookahead,
+        )
+        if self.horizon_steps < 2:
+            raise ValueError(f"horizon_steps must be >= 2, got {self.horizon_steps}")
+        if self.integration_substeps < 1 or self.max_iterations < 1:
+            raise ValueError("integration_substeps and max_iterations must be >= 1")
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.sensor_leader_model not in SENSOR_LEADER_MODELS:
+            raise ValueError(
+                f"sensor_leader_model must be one of {SENSOR_LEADER_MODELS}, got {self.sensor_leader_model!r}")
+        for name in ("weight_lateral_offset", "weight_heading", "weight_speed", "weight_gap",
+                     "terminal_weight_factor", "slack_weight_quadratic"):
+            if getattr(self, name) < 0.0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def load_mpc_params(path: str | Path, node_name: str = MPC_NODE) -> MpcParams:
+    """Load :class:`MpcParams` from ``node_name: ros__parameters: mpc:`` of a ROS 2 params file
+    (the node's other keys are the node's business). Raises ParamsError on bad input."""
+    data, lines = read_yaml(path)
+    section = data.get(node_name) if isinstance(data, dict) else None
+    params = section.get("ros__parameters") if isinstance(section, dict) else None
+    if not isinstance(params, dict) or MPC_SECTION not in params:
+        raise ParamsError(path, f"{node_name}.ros__parameters.{MPC_SECTION}", "missing section",
+                          lines.get(node_name))
+    return bind_params(MpcParams, params[MPC_SECTION], path, lines,
+                       f"{node_name}.ros__parameters.{MPC_SECTION}")

@@ -1,0 +1,258 @@
+"""The MPC's nonlinear program, built once in CasADi and solved with new parameters each tick.
+
+Multiple shooting over N stages of the path-frame bicycle (:mod:`path_frame_model`), laid out
+stage by stage, ``w = [X0, U0, X1, U1, ..., X_N]``, with the gap-closing constraint
+``X_{k+1} - F(X_k, U_k) = 0`` followed by the path constraints of stage k that depend on
+(X_k, U_k) only, so structure-exploiting solvers (fatrop) see an optimal-control problem.
+
+U_k = (accel_cmd [m/s^2], steer_cmd [rad], slack_position [m], slack_accel [m/s^2],
+slack_jerk [m/s^3], slack_speed [m/s]). Hard: actuator limits and steering rate of the vehicle.
+Soft (exact L1 + quadratic penalty on the slack): comfort bounds on longitudinal and lateral
+acceleration and jerk, 0 <= speed <= max_speed, the time-gap constraint to the leader
+(gap >= standstill + time_gap * speed) and the stop line (front bumper before it, and at the
+last stage able to stop before it at the comfort deceleration).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import casadi as ca
+import numpy as np
+
+from cav_stack.control.comfort_profile import ComfortProfile
+from cav_stack.control.mpc_params import MpcParams
+from cav_stack.control.path_frame_model import PathFrameBicycle
+from cav_stack.control.vehicle_models import VehicleParams, rk4_step
+
+NX = 6
+NU_CONTROL = 2
+NU = NU_CONTROL + 4
+#: Per-stage parameters: curvature [1/m], lateral reference [m], heading-error reference [rad],
+#: speed reference [m/s], leader rear-bumper arc length [m].
+STAGE_PARAMS = ("curvature", "lateral_ref", "heading_ref", "speed_ref", "leader_s")
+#: Global parameters: time gap [s], standstill gap [m], gap weight, comfort decel [m/s^2],
+#: the comfort weights (jerk, steer rate, accel, lateral accel) and the steering offset [rad].
+GLOBAL_PARAMS = ("time_gap", "standstill_gap", "weight_gap", "comfort_decel",
+                 "weight_jerk", "weight_steer_rate", "weight_accel", "weight_lateral_accel",
+                 "steer_bias")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Raw outcome of one NLP solve.
+
+    success: the solver reports convergence; usable: converged, or stopped at a finite iterate
+    that satisfies all constraints within ``acceptable_constraint_violation`` (a feasible,
+    possibly suboptimal plan); return_status: the solver's status text;
+    solve_time_s: the solver's own wall time [s] (CasADi ``t_wall_total``);
+    iterations; states (N+1, 6) and inputs (N, 6) of the solution (or of the last iterate);
+    w, lam_g, lam_x: raw primal/dual vectors for warm starts.
+    """
+
+    success: bool
+    usable: bool
+    return_status: str
+    solve_time_s: float
+    iterations: int
+    states: np.ndarray
+    inputs: np.ndarray
+    w: np.ndarray
+    lam_g: np.ndarray
+    lam_x: np.ndarray
+
+
+def _casadi_stack(items: list) -> ca.SX:
+    """Stack scalar derivatives into a CasADi column (the ``stack`` argument for CasADi)."""
+    return ca.vertcat(*items)
+
+
+def _solver_plugin(params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
+    common = {"print_time": False, "record_time": True, "error_on_fail": False}
+    if params.solver == "ipopt":
+        return "ipopt", {**common, "ipopt": {
+            "print_level": 0, "sb": "yes", "max_iter": params.max_iterations, "tol": params.tolerance,
+            "acceptable_tol": 10 * params.tolerance, "mu_strategy": "adaptive"}}
+    if params.solver == "fatrop":
+        return "fatrop", {**common, "structure_detection": "auto", "equality": equality,
+                          "fatrop": {"print_level": 0, "max_iter": params.max_iterations,
+                                     "tol": params.tolerance, "mu_init": 1e-1}}
+    qp = params.solver.split("_", 1)[1]
+    qp_options = {"error_on_fail": False}
+    if qp == "qrqp":
+        qp_options.update(print_iter=False, print_header=False, print_info=False)
+    else:
+        qp_options.update(osqp={"verbose": False, "eps_abs": 1e-6, "eps_rel": 1e-6,
+                                "max_iter": 4000, "polish": True}, warm_start_primal=True)
+    return "sqpmethod", {**common, "qpsol": qp, "qpsol_options": qp_options,
+                         "max_iter": params.max_iterations, "tol_pr": params.tolerance,
+                         "tol_du": params.tolerance, "print_header": False, "print_iteration": False,
+                         "print_status": False, "convexify_strategy": "regularize",
+                         "hessian_approximation": "exact"}
+
+
+class MpcProblem:
+    """The parametric NLP and its solver (built once per controller)."""
+
+    def __init__(self, params: MpcParams, vehicle: VehicleParams):
+        self.params = params
+        self.vehicle = vehicle
+        n = params.horizon_steps
+        self.n = n
+        self.front_offset = vehicle.length - vehicle.rear_overhang
+        self._build(n)
+
+    def _build(self, n: int) -> None:
+        p, veh = self.params, self.vehicle
+        stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
+        glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
+        g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
+        xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
+        us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
+        w, g, equality, cost = [], [], [], 0
+        self.g_stage_index: list[int] = []
+        h = p.step / p.integration_substeps
+
+        def tracking(x, k):
+            sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+            gap = sp["leader_s"] - x[0] - self.front_offset
+            gap_error = gap - g_["standstill_gap"] - g_["time_gap"] * x[3]
+            return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
+                    + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
+                    + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
+                    + g_["weight_gap"] * gap_error ** 2)
+
+        for k in range(n):
+            x, u = xs[k], us[k]
+            w += [x, u]
+            sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+            model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
+            x_next = x
+            for _ in range(p.integration_substeps):
+                x_next = rk4_step(model, x_next, u[:NU_CONTROL], h, ca, _casadi_stack)
+            g.append(xs[k + 1] - x_next)
+            equality += [True] * NX
+            self.g_stage_index.append(sum(int(e.numel()) for e in g))
+
+            s, _, _, v, a, d = ca.vertsplit(x)
+            a_cmd, d_cmd, sl_pos, sl_acc, sl_jerk, sl_speed = ca.vertsplit(u)
+            steer_rate = (d_cmd - d) / veh.steer_time_constant
+            jerk = (a_cmd - a) / veh.accel_time_constant
+            d_eff = d - g_["steer_bias"]
+            lat_accel = v**2 * ca.tan(d_eff) / veh.wheelbase
+            lat_jerk = (2 * v * a * ca.tan(d_eff) + v**2 * steer_rate / ca.cos(d_eff) ** 2) / veh.wheelbase
+            gap = sp["leader_s"] - s - self.front_offset
+            path = [steer_rate, a + sl_acc, a - sl_acc, lat_accel + sl_acc, lat_accel - sl_acc,
+                    jerk + sl_jerk, jerk - sl_jerk, lat_jerk + sl_jerk, lat_jerk - sl_jerk,
+                    v + sl_speed, v - sl_speed,
+                    gap - g_["time_gap"] * v + sl_pos,
+                    s + self.front_offset - sl_pos]
+            if k == n - 1:
+                path.append(s + self.front_offset + v**2 / (2 * g_["comfort_decel"]) - sl_pos)
+            g.append(ca.vertcat(*path))
+            equality += [False] * len(path)
+
+            slack = u[NU_CONTROL:]
+            cost += (tracking(x, k)
+                     + g_["weight_jerk"] * jerk**2 + g_["weight_steer_rate"] * steer_rate**2
+                     + g_["weight_accel"] * a**2 + g_["weight_lateral_accel"] * lat_accel**2
+                     + p.slack_weight_linear * ca.sum1(slack)
+                     + p.slack_weight_quadratic * ca.sumsqr(slack))
+        w.append(xs[n])
+        cost += p.terminal_weight_factor * tracking(xs[n], n)
+
+        nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
+               "p": ca.vertcat(ca.vec(stage_p), glob)}
+        plugin, opts = _solver_plugin(p, equality)
+        self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
+        self.nw = int(nlp["x"].numel())
+        self.ng = int(nlp["g"].numel())
+
+    # --- layout helpers -------------------------------------------------------------------
+    def state_index(self, k: int) -> slice:
+        """Slice of X_k in the decision vector."""
+        start = k * (NX + NU)
+        return slice(start, start + NX)
+
+    def input_index(self, k: int) -> slice:
+        """Slice of U_k in the decision vector."""
+        start = k * (NX + NU) + NX
+        return slice(start, start + NU)
+
+    def pack(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        """Decision vector from states (N+1, 6) and inputs (N, 6)."""
+        w = np.empty(self.nw)
+        for k in range(self.n):
+            w[self.state_index(k)] = states[k]
+            w[self.input_index(k)] = inputs[k]
+        w[self.state_index(self.n)] = states[self.n]
+        return w
+
+    def unpack(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """States (N+1, 6) and inputs (N, 6) of a decision vector."""
+        states = np.array([w[self.state_index(k)] for k in range(self.n + 1)])
+        inputs = np.array([w[self.input_index(k)] for k in range(self.n)])
+        return states, inputs
+
+    def bounds(self, x0: np.ndarray, comfort: ComfortProfile, standstill_gap: float,
+               stop_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """lbx, ubx, lbg, ubg for initial state x0, a comfort profile, the standstill gap [m]
+        and the stop-line arc length [m] (``inf`` for none)."""
+        veh = self.vehicle
+        lbx = np.full(self.nw, -np.inf)
+        ubx = np.full(self.nw, np.inf)
+        lbx[self.state_index(0)] = x0
+        ubx[self.state_index(0)] = x0
+        u_lo = np.array([-veh.max_decel, -veh.max_steer, 0.0, 0.0, 0.0, 0.0])
+        u_hi = np.array([veh.max_accel, veh.max_steer, np.inf, np.inf, np.inf, np.inf])
+        for k in range(self.n):
+            lbx[self.input_index(k)] = u_lo
+            ubx[self.input_index(k)] = u_hi
+        inf = np.inf
+        c = comfort
+        # Order of _build's path constraints: steer rate, accel (lo, hi), lateral accel (lo, hi),
+        # jerk (lo, hi), lateral jerk (lo, hi), speed (lo, hi), gap, stop line; the last stage
+        # adds the stop-line braking-distance constraint.
+        stage_lo = [-veh.max_steer_rate, -c.max_decel, -inf, -c.max_lateral_accel, -inf,
+                    -c.max_jerk, -inf, -c.max_lateral_jerk, -inf, 0.0, -inf, standstill_gap, -inf]
+        stage_hi = [veh.max_steer_rate, inf, c.max_accel, inf, c.max_lateral_accel,
+                    inf, c.max_jerk, inf, c.max_lateral_jerk, inf, veh.max_speed, inf, stop_s]
+        lbg, ubg = np.zeros(self.ng), np.zeros(self.ng)
+        for k in range(self.n):
+            start = self.g_stage_index[k]
+            lo, hi = list(stage_lo), list(stage_hi)
+            if k == self.n - 1:
+                lo.append(-inf)
+                hi.append(stop_s)
+            lbg[start:start + len(lo)] = lo
+            ubg[start:start + len(hi)] = hi
+        return lbx, ubx, lbg, ubg
+
+    def solve(self, stage_params: np.ndarray, global_params: np.ndarray,
+              bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], w0: np.ndarray,
+              lam_g0: np.ndarray | None = None, lam_x0: np.ndarray | None = None) -> SolveResult:
+        """Solve with stage params (N+1, len(STAGE_PARAMS)), global params and bounds, warm
+        started at w0 (and multipliers, used by the SQP solvers). Never raises on solver trouble."""
+        lbx, ubx, lbg, ubg = bounds
+        pvec = np.concatenate([stage_params.reshape(-1), global_params])
+        args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
+        if lam_g0 is not None and lam_x0 is not None and self.params.solver.startswith("sqpmethod"):
+            args.update(lam_g0=lam_g0, lam_x0=lam_x0)
+        try:
+            out = self.solver(**args)
+            stats = self.solver.stats()
+        except RuntimeError as exc:  # CasADi raises on evaluation errors (NaN/inf in functions)
+            states, inputs = self.unpack(w0)
+            return SolveResult(False, False, f"exception: {exc}".splitlines()[0], 0.0, 0, states, inputs,
+                               w0, np.zeros(self.ng), np.zeros(self.nw))
+        w = np.asarray(out["x"]).ravel()
+        states, inputs = self.unpack(w)
+        g = np.asarray(out["g"]).ravel()
+        finite = bool(np.all(np.isfinite(w)) and np.all(np.isfinite(g)))
+        success = bool(stats.get("success", False)) and finite
+        violation = max(np.max(lbx - w), np.max(w - ubx), np.max(lbg - g), np.max(g - ubg)) if finite else np.inf
+        usable = success or violation <= self.params.acceptable_constraint_violation
+        return SolveResult(
+            success=success, usable=bool(usable), return_status=str(stats.get("return_status", "")),
+            solve_time_s=float(stats.get("t_wall_total", 0.0)),
+            iterations=int(stats.get("iter_count", 0)), states=states, inputs=inputs, w=w,
+            lam_g=np.asarray(out["lam_g"]).ravel(), lam_x=np.asarray(out["lam_x"]).ravel())
