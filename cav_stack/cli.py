@@ -32,6 +32,7 @@ def _progress_printer(label: str):
 
 def _add_drive(subparsers) -> None:
     from cav_stack.eval.runner import controller_names
+    from cav_stack.sim.carla import add_sim_arguments
 
     parser = subparsers.add_parser(
         "drive", help="run a scenario closed loop in SUMO (headless) and write a report",
@@ -51,7 +52,10 @@ def _add_drive(subparsers) -> None:
                              "car-following models as baselines")
     parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
                         help="SUMO connection: libsumo in-process (default) or traci over a socket")
+    parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
+                        help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml; default dsrc)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sim_arguments(parser)
     parser.set_defaults(handler=_run_drive)
 
 
@@ -59,6 +63,7 @@ def _run_drive(args) -> int:
     from cav_stack.core.params import ParamsError
     from cav_stack.eval.runner import run_scenario
     from cav_stack.eval.scenario import UnknownScenarioError, load_scenario
+    from cav_stack.sim.carla_client import CarlaConnectionError, CarlaNotAvailableError, CarlaVersionMismatchError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
     try:
@@ -72,15 +77,24 @@ def _run_drive(args) -> int:
     if args.duration is not None and args.duration <= 0:
         print("cav-stack drive: --duration must be > 0 seconds", file=sys.stderr)
         return EXIT_USAGE
+    world_factory = None
+    if args.sim != "sumo":
+        from cav_stack.sim.carla import open_world
+
+        world_factory = lambda spec, seed, cache: open_world(args, spec, seed, cache)  # noqa: E731
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
     progress = None if args.quiet else _progress_printer(scenario.name)
     try:
         result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
-                              controller=args.controller, backend=args.backend, progress=progress)
-    except SumoNotAvailableError as exc:
+                              controller=args.controller, backend=args.backend, radio=args.radio,
+                              progress=progress, world_factory=world_factory)
+    except (SumoNotAvailableError, CarlaNotAvailableError, CarlaConnectionError, CarlaVersionMismatchError) as exc:
         print(f"cav-stack drive: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except ValueError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ParamsError as exc:
         print(f"cav-stack drive: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,8 +23,7 @@ class IdmParams:
     desired_speed [m/s]; time_gap [s]; standstill_gap [m]; max_accel [m/s^2];
     comfortable_decel [m/s^2] (positive); max_decel [m/s^2] (positive, emergency bound);
     exponent (IDM delta, dimensionless); lookahead_time [s] and min_lookahead [m] of pure
-    pursuit; lane_half_width [m]: lateral window for choosing the leader on the path;
-    sensing_range [m]: farthest leader considered.
+    pursuit.
     """
 
     desired_speed: float
@@ -36,14 +35,24 @@ class IdmParams:
     exponent: float
     lookahead_time: float
     min_lookahead: float
-    lane_half_width: float
-    sensing_range: float
 
     def __post_init__(self) -> None:
         validate_positive(desired_speed=self.desired_speed, time_gap=self.time_gap,
                           max_accel=self.max_accel, comfortable_decel=self.comfortable_decel,
                           max_decel=self.max_decel, lookahead_time=self.lookahead_time,
-                          min_lookahead=self.min_lookahead, lane_half_width=self.lane_half_width)
+                          min_lookahead=self.min_lookahead)
+
+
+@dataclass(frozen=True)
+class LeaderWindow:
+    """Where the leader is searched: lane_half_width [m] either side of the path, up to
+    sensing_range [m] ahead (bumper to bumper)."""
+
+    lane_half_width: float
+    sensing_range: float
+
+    def __post_init__(self) -> None:
+        validate_positive(lane_half_width=self.lane_half_width, sensing_range=self.sensing_range)
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float
 
 
 def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, objects: TrackList,
-                p: IdmParams) -> Leader | None:
+                p: LeaderWindow) -> Leader | None:
     """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window."""
     s_ego, d_ego, _ = path.project(ego_x, ego_y)
     best: Leader | None = None

@@ -391,3 +391,14 @@ class DriverState:
     header: Header
     available: bool = True
     in_control: bool = False
+
+
+@dataclass(frozen=True)
+class SharedPlan:
+    """A neighbour's planned trajectory received over V2X: its station ID, the points (``map``,
+    ``t`` relative to ``header.stamp``, the generation time) and its desired time gap [s]."""
+
+    header: Header
+    station_id: int
+    points: tuple[TrajectoryPoint, ...]
+    time_gap: float | None = None

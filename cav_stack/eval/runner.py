@@ -9,17 +9,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
+from cav_stack.eval.mode_timeline import ModeTimeline
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario import Scenario, load_scenario
 from cav_stack.nodes.graph import CONTROLLERS, add_controller
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
+from cav_stack.eval.scenario import LinkLossEvent
+from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
+from cav_stack.sim.v2x_air import RoadsideUnit, V2xAirInterface
+from cav_stack.v2x.radio.medium import RadioMedium
+from cav_stack.v2x.trust_params import load_trust_params
 from cav_stack.share import share_path
 
 
@@ -42,6 +48,18 @@ class TimedWorld:
         return getattr(self._world, name)
 
 
+def _v2x_summary(air: V2xAirInterface | None, executor: InProcessExecutor) -> dict | None:
+    """Frames sent and delivered by the air, and receptions refused by the CAVs' V2X nodes."""
+    if air is None:
+        return None
+    refused: dict[str, int] = {}
+    for node in executor.nodes:
+        for reason, count in getattr(node, "refusals", {}).items():
+            refused[reason] = refused.get(reason, 0) + count
+    return {"technology": air.technology.value, "frames_sent": air.sent, "frames_delivered": air.delivered,
+            "refused": refused}
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Where a run wrote its outputs and its report."""
@@ -51,6 +69,7 @@ class RunResult:
 
 
 ProgressCallback = Callable[[float, float], None]
+WorldFactory = Callable[[Scenario, int, Path], Any]
 
 #: Scripted events whose surroundings are excluded from the "outside events" comfort figures,
 #: and the window around each [s]: the manoeuvre and the reaction to it.
@@ -78,13 +97,45 @@ def _sumo_cav_driver(controller: str) -> SumoCavDriver | None:
     return SumoCavDriver(model, float(selector["selector"][gap_key]))
 
 
+def _uses_v2x(controller: str) -> bool:
+    return any(spec.executable == "v2x_node" for spec in CONTROLLERS.get(controller, ()))
+
+
+def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirInterface:
+    """The scenario's air: the radio profile ``v2x/radio_<radio>.yaml``, one RSU per traffic
+    light, the scenario's scripted link losses, the security settings of the V2X node."""
+    road_map = sumo.road_map()
+    programs = sumo.signal_programs() if hasattr(sumo, "signal_programs") else {}
+    rsus = tuple(RoadsideUnit(tls_id, k, *road_map.tls_position(tls_id), programs.get(tls_id, ()))
+                 for k, tls_id in enumerate(road_map.tls_ids()))
+    node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
+    trust = load_trust_params(share_path("v2x", "security.yaml")) if node_params.security_enabled else None
+    cav_ids = tuple(cav.id for cav in spec.cavs)
+    radio_of = {cav_id: i for i, cav_id in enumerate(cav_ids)}
+
+    def link_loss(t: float) -> dict[tuple[int, int], float]:
+        losses = {}
+        for event in spec.events_of(LinkLossEvent):
+            for receiver in event.receivers:
+                p = spec.link_loss(event.sender, receiver, t)
+                if p > 0.0:
+                    losses[(radio_of[event.sender], radio_of[receiver])] = p
+        return losses
+
+    medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
+    return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss)
+
+
 def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None = None,
-                 controller: str = "idm_baseline", backend: str = "libsumo",
-                 progress: ProgressCallback | None = None, progress_interval_s: float = 5.0) -> RunResult:
+                 controller: str = "idm_baseline", backend: str = "libsumo", radio: str = "dsrc",
+                 progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
+                 world_factory: WorldFactory | None = None) -> RunResult:
     """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
 
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
-    progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time.
+    radio: V2X technology of the radio model (``dsrc`` or ``cv2x``) when the controller uses V2X;
+    progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time;
+    world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation).
     """
     if controller not in controller_names():
         raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
@@ -98,16 +149,23 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     recorder = RunRecorder(tuple(cav_routes))
     wall_start = time.perf_counter()
     cav_driver = _sumo_cav_driver(controller)
-    with SumoWorld(spec, seed, backend=backend, cache_dir=out_dir / "network", cav_driver=cav_driver) as sumo:
+    if world_factory is not None and cav_driver is not None:
+        raise ValueError(f"the SUMO baseline '{controller}' runs in SUMO only")
+    world_factory = world_factory or (lambda s, seed, cache: SumoWorld(s, seed, backend=backend, cache_dir=cache,
+                                                                          cav_driver=cav_driver))
+    with world_factory(spec, seed, out_dir / "network") as sumo:
         initial = sumo.start()
         world = TimedWorld(sumo)
         executor = InProcessExecutor(seed, start_time=world.time)
+        timeline = ModeTimeline()
+        executor.add_tap(timeline)
         driven = {} if cav_driver is not None else cav_routes
+        air = build_air_interface(spec, sumo, radio) if _uses_v2x(controller) else None
         executor.add_node(SimBridgeNode, params=bridge_params, world=world, initial_truth=initial,
-                          cav_routes=driven, vehicle=vehicle, observers=(recorder,))
+                          cav_routes=driven, vehicle=vehicle, observers=(recorder,), air=air)
         road_map = world.road_map()
-        for cav_id in driven:
-            add_controller(executor, controller, cav_id, vehicle=vehicle, road_map=road_map)
+        for station, cav_id in enumerate(driven):
+            add_controller(executor, controller, cav_id, vehicle=vehicle, road_map=road_map, station=station)
         end = world.time + duration
         next_report = world.time
         while executor.now() < end - 1e-9:
@@ -116,12 +174,14 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             if progress is not None:
                 progress(executor.now() - initial.stamp, duration)
         sim_time = executor.now() - initial.stamp
-        windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER) for e in sumo.event_log
+        windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER) for e in getattr(sumo, "event_log", ())
                         if e.kind in COMFORT_EXCLUDED_EVENTS)
     wall_time = time.perf_counter() - wall_start
     report = build_report(recorder, scenario=spec.name, seed=seed, controller=controller,
                           sim_time_s=sim_time, wall_time_s=wall_time,
-                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps},
+                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
+                                 "v2x": _v2x_summary(air, executor),
+                                 "modes": timeline.summary(sim_time) if timeline.switches else None},
                           event_windows=windows)
     write_report(report, out_dir)
     write_trajectories(recorder, out_dir)

@@ -28,15 +28,23 @@ Schema (every key required unless marked optional)::
       vehicles:                        # optional; individually named background vehicles
         - {id: cutter, type: car, route: [e0, e1], depart: 0.0, depart_lane: 2,
            depart_pos: 280.0, depart_speed: 27.0}
-    cavs:                              # vehicles driven by this stack
-      - {id: cav_0, type: cav, route: [e0, e1], depart: 0.0, depart_lane: 1,
+    cavs:                              # vehicles driven by this stack (may be empty: the
+      - {id: cav_0, type: cav, route: [e0, e1], depart: 0.0, depart_lane: 1,   # 0 % CAV reference)
          depart_pos: 250.0, depart_speed: 27.0}
+    detector: {edge: e1, position: 200.0}   # optional; section where lane throughput is counted
     events:                            # optional; each item has a ``type``
       - {type: cut_in, time: 20.0, vehicle: cutter, target: cav_0, gap: 15.0, approach: 8.0,
          speed_after: 24.0}
       - {type: hard_brake, time: 30.0, vehicle: "leader_of:cav_0", decel: 6.0, to_speed: 5.0,
          hold: 5.0}
       - {type: speed_profile, vehicle: leader, points: [[0.0, 25.0], [20.0, 25.0], [22.0, 20.0]]}
+      - {type: incident, time: 20.0, edge: e1, closes: true, position: 120.0, vehicle_type: car}
+      # Events below change nothing in SUMO: the stack's models (radio, sensors, V2X) consume
+      # them through the Scenario queries link_loss(), sensor_dropouts() and active_ghosts().
+      - {type: link_loss, time: 20.0, duration: 5.0, sender: cav_0, receivers: [cav_1, cav_2],
+         loss_start: 0.0, loss_end: 1.0}
+      - {type: sensor_fault, time: 25.0, cav: cav_0, sensors: [lidar, radar_front], mode: dropout}
+      - {type: ghost_vehicle, time: 15.0, duration: 20.0, attacker: cav_1, offset: [30.0, 3.5]}
 
 ``prefill`` positions are distances [m] along the route from the start of its first edge; vehicles
 are spaced ``spacing`` +- uniform ``spacing_jitter`` (drawn from the run's seeded generator) in
@@ -278,11 +286,145 @@ class SpeedProfileEvent:
         return self.points[-1][1]
 
 
-ScenarioEvent = Union[CutInEvent, HardBrakeEvent, SpeedProfileEvent]
+@dataclass(frozen=True)
+class IncidentEvent:
+    """At ``time`` [s] an incident blocks ``edge``: a stopped vehicle of ``vehicle_type`` appears
+    at lane position ``position`` [m, front bumper] in every lane of the edge (or only in
+    ``lanes``) and stays there for the rest of the run (SUMO inserts it as soon as that spot is
+    free). With ``closes`` the edge is also closed for routing: SUMO's travel time of the edge is
+    set to :data:`CLOSED_EDGE_TRAVEL_TIME` and every background vehicle whose remaining route uses
+    it (now, or when departing later) is re-routed by travel time. CAVs are never re-routed by
+    SUMO: their route comes from the stack; an RSU reports the incident (wired by the runner).
+    """
+
+    time: float
+    edge: str
+    closes: bool
+    position: float
+    vehicle_type: str
+    lanes: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        validate_positive(time=self.time)
+        if self.position < 0.0:
+            raise ValueError("position must be >= 0")
+        if self.lanes is not None and (not self.lanes or any(lane < 0 for lane in self.lanes)):
+            raise ValueError("lanes must be a non-empty list of lane indices >= 0 (omit it for all lanes)")
+
+
+CLOSED_EDGE_TRAVEL_TIME = 1.0e6
+"""SUMO travel time [s] given to an edge closed by an incident, so that routing avoids it."""
+
+
+def _check_window(time: float, duration: float | None) -> None:
+    if time < 0.0:
+        raise ValueError(f"time must be >= 0, got {time}")
+    if duration is not None and not duration > 0.0:
+        raise ValueError(f"duration must be > 0 (omit it for the rest of the run), got {duration}")
+
+
+def _active(time: float, duration: float | None, t: float) -> bool:
+    return time <= t and (duration is None or t < time + duration)
+
+
+@dataclass(frozen=True)
+class LinkLossEvent:
+    """Extra V2X packet loss from ``sender`` to each of ``receivers`` (vehicle IDs) while
+    ``time`` <= t < ``time + duration`` [s]: the loss probability ramps linearly from
+    ``loss_start`` to ``loss_end`` (both in [0, 1]) over the window; outside it this event adds
+    no loss. Consumed by the radio model (:meth:`Scenario.link_loss`), not by SUMO.
+    """
+
+    time: float
+    duration: float
+    sender: str
+    receivers: tuple[str, ...]
+    loss_start: float
+    loss_end: float
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if not self.receivers:
+            raise ValueError("receivers must list at least one vehicle")
+        if self.sender in self.receivers:
+            raise ValueError("the sender cannot be one of its receivers")
+        for name, value in (("loss_start", self.loss_start), ("loss_end", self.loss_end)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+    def loss_at(self, t: float) -> float:
+        """Loss probability [0..1] this event imposes at time ``t`` [s] (0 outside its window)."""
+        if not _active(self.time, self.duration, t):
+            return 0.0
+        return self.loss_start + (self.loss_end - self.loss_start) * (t - self.time) / self.duration
+
+
+SENSOR_FAULT_MODES = ("dropout",)
+"""``dropout``: the sensor delivers no frames at all while the fault lasts."""
+
+
+@dataclass(frozen=True)
+class SensorFaultEvent:
+    """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
+    ``sensors`` of CAV ``cav`` fail in ``mode`` (see :data:`SENSOR_FAULT_MODES`). A sensor is
+    named by its kind (``lidar``, ``radar``, ``camera``, ``gnss``, ``imu``, ``wheel_odometry``:
+    every sensor of that kind) or by its rig ``frame_id`` (e.g. ``radar_front``). Consumed by the
+    sensor models (:meth:`Scenario.sensor_dropouts`), not by SUMO.
+    """
+
+    time: float
+    cav: str
+    sensors: tuple[str, ...]
+    mode: str
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if not self.sensors or any(not s.strip() for s in self.sensors):
+            raise ValueError("sensors must list at least one sensor kind or frame_id")
+        if self.mode not in SENSOR_FAULT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SENSOR_FAULT_MODES)}, got '{self.mode}'")
+
+
+@dataclass(frozen=True)
+class GhostVehicleEvent:
+    """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
+    ``attacker`` (a vehicle ID) also transmits V2X status messages of a vehicle that does not
+    exist, under its own fresh station ID. The ghost is placed ``offset`` = [forward, left] [m]
+    from the attacker's true box centre in the attacker's frame (x forward, y left), with the
+    attacker's heading and speed plus ``speed_offset`` [m/s]. Consumed by the V2X layer
+    (:meth:`Scenario.active_ghosts`), not by SUMO; the ghost never appears in ground truth.
+    """
+
+    time: float
+    attacker: str
+    offset: tuple[float, ...]
+    duration: float | None = None
+    speed_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if len(self.offset) != 2 or not all(math.isfinite(v) for v in self.offset):
+            raise ValueError("offset must be [forward, left] in metres")
+
+    def ghost_state(self, x: float, y: float, yaw: float, speed: float) -> tuple[float, float, float, float]:
+        """Claimed (x [m], y [m], yaw [rad], speed [m/s]) in ``map`` of the ghost, given the
+        attacker's true box centre (x, y) [m, map], yaw [rad] and speed [m/s]."""
+        forward, left = self.offset
+        c, s = math.cos(yaw), math.sin(yaw)
+        return x + c * forward - s * left, y + s * forward + c * left, yaw, max(speed + self.speed_offset, 0.0)
+
+
+ScenarioEvent = Union[CutInEvent, HardBrakeEvent, SpeedProfileEvent, IncidentEvent, LinkLossEvent,
+                      SensorFaultEvent, GhostVehicleEvent]
 EVENT_TYPES: dict[str, type] = {
     "cut_in": CutInEvent,
     "hard_brake": HardBrakeEvent,
     "speed_profile": SpeedProfileEvent,
+    "incident": IncidentEvent,
+    "link_loss": LinkLossEvent,
+    "sensor_fault": SensorFaultEvent,
+    "ghost_vehicle": GhostVehicleEvent,
 }
 
 
@@ -305,6 +447,19 @@ class CavSpec:
 
 
 @dataclass(frozen=True)
+class DetectorSpec:
+    """A detector section across every lane of ``edge`` at lane position ``position`` [m]:
+    a vehicle is counted when its front bumper passes it (lane throughput, veh/h/lane)."""
+
+    edge: str
+    position: float
+
+    def __post_init__(self) -> None:
+        if self.position < 0.0:
+            raise ValueError("position must be >= 0")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A loaded scenario (see the module docstring for the YAML schema).
 
@@ -322,6 +477,7 @@ class Scenario:
     demand: DemandSpec
     cavs: tuple[CavSpec, ...]
     events: tuple[ScenarioEvent, ...] = ()
+    detector: DetectorSpec | None = None
     source: Path = Path()
 
     def __post_init__(self) -> None:
@@ -332,8 +488,6 @@ class Scenario:
             raise ValueError("lane_change_duration must be >= 0")
         if "\n" in self.description.strip() or not self.description.strip():
             raise ValueError("description must be one non-empty line")
-        if not self.cavs:
-            raise ValueError("a scenario needs at least one CAV")
 
     @property
     def network_dir(self) -> Path:
@@ -354,6 +508,27 @@ class Scenario:
             if spec.id == cav_id:
                 return spec
         raise KeyError(f"scenario '{self.name}' has no CAV '{cav_id}' (CAVs: {', '.join(c.id for c in self.cavs)})")
+
+    def events_of(self, event_type: type) -> tuple:
+        """The scenario's events of ``event_type`` (e.g. :class:`LinkLossEvent`), in file order."""
+        return tuple(e for e in self.events if isinstance(e, event_type))
+
+    def link_loss(self, sender: str, receiver: str, t: float) -> float:
+        """Scheduled loss probability [0..1] of a V2X packet from ``sender`` to ``receiver`` at
+        time ``t`` [s]: the highest of the :class:`LinkLossEvent` s active for that link, 0 when none.
+        The radio model drops a delivery with this probability on top of its own losses."""
+        return max((e.loss_at(t) for e in self.events_of(LinkLossEvent)
+                    if e.sender == sender and receiver in e.receivers), default=0.0)
+
+    def sensor_dropouts(self, cav_id: str, t: float) -> frozenset[str]:
+        """Sensors (kinds or frame IDs, as written) of ``cav_id`` in dropout at time ``t`` [s]."""
+        return frozenset(s for e in self.events_of(SensorFaultEvent)
+                         if e.cav == cav_id and e.mode == "dropout" and _active(e.time, e.duration, t)
+                         for s in e.sensors)
+
+    def active_ghosts(self, t: float) -> tuple[GhostVehicleEvent, ...]:
+        """Ghost-vehicle attacks under way at time ``t`` [s]."""
+        return tuple(e for e in self.events_of(GhostVehicleEvent) if _active(e.time, e.duration, t))
 
 
 def _check_route(route: tuple[str, ...]) -> None:
@@ -458,13 +633,30 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
     cav_ids = {c.id for c in scenario.cavs}
     for index, event in enumerate(scenario.events):
         key = f"events[{index}]"
-        vehicle = event.vehicle
-        if isinstance(event, HardBrakeEvent) and vehicle.startswith(LEADER_OF_PREFIX):
-            if vehicle[len(LEADER_OF_PREFIX):] not in cav_ids:
-                raise fail(f"{key}.vehicle", f"'{vehicle}' does not name a CAV of this scenario")
-        elif vehicle not in named:
-            raise fail(f"{key}.vehicle", f"'{vehicle}' is not a vehicle of demand.vehicles")
+        if isinstance(event, (CutInEvent, HardBrakeEvent, SpeedProfileEvent)):
+            _check_background_vehicle(event, key, named, cav_ids, fail)
         if isinstance(event, CutInEvent) and event.target not in cav_ids:
             raise fail(f"{key}.target", f"'{event.target}' is not a CAV of this scenario")
+        if isinstance(event, IncidentEvent) and event.vehicle_type not in type_ids:
+            raise fail(f"{key}.vehicle_type", f"unknown vehicle type '{event.vehicle_type}' (known: {', '.join(type_ids)})")
+        if isinstance(event, LinkLossEvent):
+            for field_key, vehicle in [("sender", event.sender)] + [(f"receivers[{i}]", r)
+                                                                    for i, r in enumerate(event.receivers)]:
+                if vehicle not in cav_ids:
+                    raise fail(f"{key}.{field_key}", f"'{vehicle}' is not a CAV of this scenario (only CAVs have radios)")
+        if isinstance(event, SensorFaultEvent) and event.cav not in cav_ids:
+            raise fail(f"{key}.cav", f"'{event.cav}' is not a CAV of this scenario")
+        if isinstance(event, GhostVehicleEvent) and event.attacker not in cav_ids | named:
+            raise fail(f"{key}.attacker", f"'{event.attacker}' is neither a CAV nor a vehicle of demand.vehicles")
         if getattr(event, "time", 0.0) > scenario.duration:
             raise fail(f"{key}.time", "event time is after the scenario's duration")
+
+
+def _check_background_vehicle(event: CutInEvent | HardBrakeEvent | SpeedProfileEvent, key: str, named: set[str],
+                              cav_ids: set[str], fail) -> None:
+    vehicle = event.vehicle
+    if isinstance(event, HardBrakeEvent) and vehicle.startswith(LEADER_OF_PREFIX):
+        if vehicle[len(LEADER_OF_PREFIX):] not in cav_ids:
+            raise fail(f"{key}.vehicle", f"'{vehicle}' does not name a CAV of this scenario")
+    elif vehicle not in named:
+        raise fail(f"{key}.vehicle", f"'{vehicle}' is not a vehicle of demand.vehicles")

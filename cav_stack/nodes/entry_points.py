@@ -18,3 +18,15 @@ def _spin(node_class_path: str) -> int:
 
 def idm_baseline_node() -> int:
     return _spin("cav_stack.nodes.idm_baseline_node:IdmBaselineNode")
+
+
+def v2x_node() -> int:
+    return _spin("cav_stack.nodes.v2x_node:V2xNode")
+
+
+def mode_selector_node() -> int:
+    return _spin("cav_stack.nodes.mode_selector_node:ModeSelectorNode")
+
+
+def mpc_controller_node() -> int:
+    return _spin("cav_stack.nodes.mpc_controller_node:MpcControllerNode")

@@ -38,7 +38,35 @@ class NodeSpec:
 SIM_BRIDGE = NodeSpec("cav_stack.nodes.sim_bridge_node:SimBridgeNode", "sim_bridge_node",
                       ("controllers/sim_bridge.yaml",), ())
 
+#: Where the stack's nodes read the ego state and the objects around it. Until the perception and
+#: localisation nodes are in the graph these are the bridge's ground-truth topics (named so).
+EGO_STATE_TOPIC = "truth/ego_state"
+OBJECTS_TOPIC = "truth/objects"
+
+STACK = (
+    NodeSpec("cav_stack.nodes.v2x_node:V2xNode", "v2x_node", ("v2x/v2x_node.yaml",),
+             (("input/ego_state", EGO_STATE_TOPIC), ("input/trajectory", "planning/trajectory"),
+              ("input/mode", "planning/mode"), ("input/frames", "v2x/rx"), ("output/frames", "v2x/tx"),
+              ("output/reports", "v2x/reports"), ("output/plans", "v2x/plans"),
+              ("output/link_quality", "v2x/link_quality"), ("output/signal_timing", "v2x/signal_timing"),
+              ("output/health", "diagnostics/v2x"))),
+    NodeSpec("cav_stack.nodes.mode_selector_node:ModeSelectorNode", "mode_selector_node",
+             ("controllers/mode_selector.yaml",),
+             (("input/ego_state", EGO_STATE_TOPIC), ("input/objects", OBJECTS_TOPIC),
+              ("input/route", "mission/route"), ("input/link_quality", "v2x/link_quality"),
+              ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
+              ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
+              ("output/mode", "planning/mode"))),
+    NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
+             ("controllers/mpc.yaml",),
+             (("input/ego_state", EGO_STATE_TOPIC), ("input/objects", OBJECTS_TOPIC),
+              ("input/route", "mission/route"), ("input/mode", "planning/mode"),
+              ("input/v2x_reports", "v2x/reports"), ("input/plans", "v2x/plans"),
+              ("output/command", "control/command"), ("output/trajectory", "planning/trajectory"))),
+)
+
 CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
+    "stack": STACK,
     "idm_baseline": (
         NodeSpec("cav_stack.nodes.idm_baseline_node:IdmBaselineNode", "idm_baseline_node",
                  ("controllers/idm_baseline.yaml",),

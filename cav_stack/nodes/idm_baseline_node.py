@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cav_stack.control.idm_baseline import IdmParams, find_leader, idm_acceleration, pure_pursuit_steer
+from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import ControlCommand, EgoState, Header, Route, TrackList, BASE_LINK_FRAME
 from cav_stack.core.params import validate_positive
@@ -20,10 +20,12 @@ from cav_stack.share import share_path
 
 @dataclass(frozen=True)
 class IdmBaselineParams:
-    """rate_hz: control rate [Hz]; net_file: SUMO network of the road map; idm: see IdmParams."""
+    """rate_hz: control rate [Hz]; net_file: SUMO network of the road map; leader: the leader
+    search window; idm: see IdmParams."""
 
     rate_hz: float
     net_file: str
+    leader: LeaderWindow
     idm: IdmParams
 
     def __post_init__(self) -> None:
@@ -68,7 +70,7 @@ class IdmBaselineNode(Node):
         if self._path is None:
             _, lane_index, _, _ = self._map.locate(cx, cy, ego.yaw)
             self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index))
-        leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, p)
+        leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, self.params.leader)
         accel = idm_acceleration(ego.speed, leader, p)
         steer = pure_pursuit_steer(self._path, ego.x, ego.y, ego.yaw, ego.speed, self._vehicle.wheelbase, p)
         self._command_pub.publish(ControlCommand(Header(self.now(), BASE_LINK_FRAME), accel, steer,

@@ -2,7 +2,8 @@
 
 Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/route`` (Route),
 ``input/link_quality`` (LinkQualityList), ``input/signal_timing`` (SignalTimingList),
-``input/sensor_health`` (DiagnosticStatus), ``input/driver`` (DriverState).
+``input/sensor_health`` (DiagnosticStatus), ``input/driver`` (DriverState), ``input/v2x_reports``
+(V2xReportList: binds a leader track without a V2X ID to its sender's link).
 Output: ``output/mode`` (ModeCommand) at ``rate_hz``. Every switch is logged with its reason.
 A perception input that falls silent for longer than ``sensor_timeout`` counts as a sensor
 failure (not as an empty road).
@@ -12,11 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cav_stack.control.idm_baseline import IdmParams, find_leader
+from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     DiagnosticStatus, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
-    TrackList,
+    TrackList, V2xReportList,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
@@ -24,6 +25,7 @@ from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
 from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
 from cav_stack.planning.road_map import RoadMap
+from cav_stack.planning.v2x_matching import match_report
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 from cav_stack.share import share_path
 
@@ -34,15 +36,19 @@ LANE_CHANGE_DONE_OFFSET = 0.3
 @dataclass(frozen=True)
 class ModeSelectorNodeParams:
     """rate_hz [Hz]; net_file: SUMO network of the road map; sensor_timeout [s]: silence of the
-    perception input treated as a sensor failure; odd_edges: edges of the operating domain
+    perception input treated as a sensor failure; v2x_match_max_age [s], v2x_match_distance [m]:
+    binding of the leader track to a V2X sender (when the tracker has not bound it); odd_edges: edges of the operating domain
     (empty: everywhere); lane_changes: allow discretionary (MOBIL) lane changes;
-    selector / mobil / idm: see their dataclasses."""
+    leader: leader search window; selector / mobil / idm: see their dataclasses."""
 
     rate_hz: float
     net_file: str
     sensor_timeout: float
+    v2x_match_max_age: float
+    v2x_match_distance: float
     odd_edges: tuple[str, ...]
     lane_changes: bool
+    leader: LeaderWindow
     selector: ModeSelectorParams
     mobil: MobilParams
     idm: IdmParams
@@ -69,6 +75,7 @@ class ModeSelectorNode(Node):
         self._timings = SignalTimingList(Header(0.0, "map"))
         self._unhealthy: dict[str, str] = {}
         self._driver = DriverState(Header(0.0, "base_link"))
+        self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[int, Polyline] | None = None
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
@@ -78,6 +85,7 @@ class ModeSelectorNode(Node):
         self.create_subscription(SignalTimingList, "input/signal_timing", self._set("_timings"))
         self.create_subscription(DiagnosticStatus, "input/sensor_health", self._on_health)
         self.create_subscription(DriverState, "input/driver", self._set("_driver"))
+        self.create_subscription(V2xReportList, "input/v2x_reports", self._set("_reports"))
         self.create_timer(1.0 / self.params.rate_hz, self._tick)
 
     @property
@@ -110,11 +118,11 @@ class ModeSelectorNode(Node):
         path = self._path(route, lane_index)
         s_ego, d_ego, _ = path.project(cx, cy)
         objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
-        leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.idm)
+        leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
         inputs = ModeInputs(
             now=now, ego_speed=ego.speed, speed_limit=self._map.edge_speed_limit(edge),
-            leader=self._leader_info(leader, objects),
+            leader=self._leader_info(leader, objects, now),
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
@@ -146,13 +154,16 @@ class ModeSelectorNode(Node):
             return False, "perception silent"
         return True, ""
 
-    def _leader_info(self, leader, objects: TrackList) -> LeaderInfo | None:
+    def _leader_info(self, leader, objects: TrackList, now: float) -> LeaderInfo | None:
         if leader is None:
             return None
         track = next(o for o in objects.objects if o.track_id == leader.track_id)
-        link = None
-        if track.v2x_id is not None:
-            link = next((q for q in self._links.links if q.neighbour_id == track.v2x_id), None)
+        station = track.v2x_id
+        if station is None:
+            report = match_report(track, self._reports, now, self.params.v2x_match_max_age,
+                                  self.params.v2x_match_distance)
+            station = report.station_id if report is not None else None
+        link = next((q for q in self._links.links if q.neighbour_id == station), None) if station is not None else None
         return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
 
     def _odd_exit_distance(self, route: Route, path: Polyline, s_ego: float) -> float | None:

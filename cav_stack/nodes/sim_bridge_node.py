@@ -4,7 +4,8 @@ In-process only (it holds the simulator handle). Each tick it applies the latest
 command of every CAV to that CAV's plant, pushes the resulting poses into the world, steps
 the world, hands the ground truth to the observers (metrics) and publishes, under each
 CAV's namespace: ``truth/ego_state`` and ``truth/objects`` (ground truth for baselines only),
-and the scenario's ``mission/route`` (latched).
+and the scenario's ``mission/route`` (latched). With an air interface, the frames each CAV's V2X
+node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2x/rx``.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Callable, Protocol
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
-    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, TrackedObject, TrackList,
+    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, TrackedObject, TrackList, V2xFrame,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import VehicleTruth, WorldTruth
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 from cav_stack.sim.plant import VehiclePlant
+from cav_stack.sim.v2x_air import V2xAirInterface
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class SimBridgeParams:
 
 
 class World(Protocol):
-    """What the bridge needs of a world (SUMO, CARLA, replay)."""
+    """What the bridge needs of a world (SUMO, CARLA, replay). A world that also has
+    ``apply_control(cav_id, command)`` and ``ego_state(cav_id)`` (CARLA) moves the CAVs itself;
+    otherwise the bridge's plants move them and push them in with ``set_cav_state``."""
 
     time: float
 
@@ -53,9 +57,14 @@ class SimBridgeNode(Node):
 
     def __init__(self, context: NodeContext, *, world: World, initial_truth: WorldTruth,
                  cav_routes: dict[str, tuple[str, ...]], vehicle: VehicleParams,
-                 observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = ()):
+                 observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = (),
+                 air: V2xAirInterface | None = None):
         super().__init__(context)
         self._world = world
+        self._world_drives = hasattr(world, "apply_control")  # CARLA: its physics moves the CAVs
+        self._air = air
+        self._outbox: list[tuple[str, V2xFrame]] = []
+        self._rx_pubs = {}
         self._vehicle = vehicle
         self._observers = observers
         self._dt = 1.0 / self.params.rate_hz
@@ -73,6 +82,9 @@ class SimBridgeNode(Node):
             self._object_pubs[cav_id] = self.create_publisher(TrackList, f"/{cav_id}/truth/objects")
             self.create_subscription(ControlCommand, f"/{cav_id}/control/command",
                                      self._command_handler(cav_id))
+            if air is not None:
+                self._rx_pubs[cav_id] = self.create_publisher(V2xFrame, f"/{cav_id}/v2x/rx")
+                self.create_subscription(V2xFrame, f"/{cav_id}/v2x/tx", self._outbox_handler(cav_id))
             route_pub = self.create_publisher(Route, f"/{cav_id}/mission/route", LATCHED_QOS)
             route_pub.publish(Route(Header(self.now(), MAP_FRAME), tuple(edges), reason="scenario mission"))
         self._publish(initial_truth)
@@ -83,9 +95,18 @@ class SimBridgeNode(Node):
             self._commands[cav_id] = msg
         return store
 
+    def _outbox_handler(self, cav_id: str):
+        def queue(msg: V2xFrame) -> None:
+            self._outbox.append((cav_id, msg))
+        return queue
+
     def _tick(self) -> None:
         for cav_id, plant in self._plants.items():
             command = self._commands.get(cav_id)
+            if self._world_drives:
+                if command is not None:
+                    self._world.apply_control(cav_id, command)
+                continue
             plant.step(command.accel if command else 0.0, command.steer if command else 0.0, self._dt)
             x, y = plant.centre
             self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
@@ -93,14 +114,24 @@ class SimBridgeNode(Node):
         for observer in self._observers:
             observer(truth, self._commands)
         self._publish(truth)
+        if self._air is not None:
+            outbox, self._outbox = self._outbox, []
+            for cav_id, frames in self._air.step(truth.stamp, truth, outbox, self.rng).items():
+                for frame in frames:
+                    self._rx_pubs[cav_id].publish(frame)
 
     def _publish(self, truth: WorldTruth) -> None:
         header = Header(truth.stamp, MAP_FRAME)
         for cav_id, plant in self._plants.items():
-            self._ego_pubs[cav_id].publish(EgoState(
-                header, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
-                plant.accel, plant.yaw_rate, plant.steer))
-            cx, cy = plant.centre
+            if self._world_drives:
+                ego = self._world.ego_state(cav_id)
+                centre = truth.vehicle(cav_id)
+                cx, cy = (centre.x, centre.y) if centre is not None else (ego.x, ego.y)
+            else:
+                ego = EgoState(header, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
+                               plant.accel, plant.yaw_rate, plant.steer)
+                cx, cy = plant.centre
+            self._ego_pubs[cav_id].publish(ego)
             near = tuple(self._as_object(v) for v in truth.vehicles if v.vehicle_id != cav_id
                          and (v.x - cx) ** 2 + (v.y - cy) ** 2 <= self.params.truth_object_range ** 2)
             self._object_pubs[cav_id].publish(TrackList(header, near))

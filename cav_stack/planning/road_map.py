@@ -181,6 +181,33 @@ class RoadMap:
         geometric_s = self._seg_s0[best] + along[best]
         return lane.edge_id, lane.index, float(cross), float(geometric_s * self._seg_scale[best])
 
+    def tls_ids(self) -> list[str]:
+        """IDs of the traffic lights controlling connections of this network, sorted."""
+        return sorted({c.tls_id for conns in self._connections.values() for c in conns if c.tls_id})
+
+    def tls_position(self, tls_id: str) -> tuple[float, float]:
+        """Centre [m, map] of the stop lines a traffic light controls (where its RSU stands)."""
+        ends = [self._lanes[c.from_lane].shape[-1] for conns in self._connections.values() for c in conns
+                if c.tls_id == tls_id]
+        if not ends:
+            raise KeyError(f"no connection is controlled by traffic light '{tls_id}'")
+        x, y = np.mean(ends, axis=0)
+        return float(x), float(y)
+
+    def speed_limit_at(self, x: float, y: float, yaw: float) -> float:
+        """Speed limit [m/s] of the lane at ``map`` point (x, y) heading ``yaw`` (junctions included)."""
+        edge_id, lane_index, _, _ = self.locate(x, y, yaw)
+        return self._lanes[f"{edge_id}_{lane_index}"].speed_limit
+
+    def is_on_road(self, x: float, y: float, margin: float = 1.0) -> bool:
+        """Whether ``map`` point (x, y) [m] lies on a lane (within half its width plus ``margin`` [m])."""
+        delta = np.array([x, y]) - self._seg_start
+        t = np.clip(np.einsum("ij,ij->i", delta, self._seg_dir) / self._seg_len, 0.0, 1.0)
+        offset = delta - self._seg_dir * (t * self._seg_len)[:, None]
+        dist = np.hypot(offset[:, 0], offset[:, 1])
+        best = int(np.argmin(dist))
+        return bool(dist[best] <= self._lanes[self._seg_lane[best]].width / 2.0 + margin)
+
     # --- internals -----------------------------------------------------------------------------
 
     def _edge(self, edge_id: str) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ import heapq
 import logging
 import signal
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -62,11 +63,16 @@ class DdsRuntimeError(RuntimeError):
 
 
 def interrupt_on_sigterm() -> None:
-    """Make SIGTERM raise KeyboardInterrupt in the main thread, so a node process stops cleanly
-    (participant deleted, peers notified) whether it gets Ctrl-C or a supervisor's terminate."""
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt in the main thread, so a node process
+    stops cleanly (participant deleted, peers notified) on Ctrl-C or a supervisor's terminate,
+    even when started with SIGINT ignored (a background job of a non-interactive shell)."""
     def interrupt(signum, frame) -> None:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+_NS_PER_TICK = round(TIME_RESOLUTION * 1e9)
 
 
 def _ticks(seconds: float) -> int:
@@ -75,14 +81,20 @@ def _ticks(seconds: float) -> int:
 
 @dataclass
 class _Reader:
-    """One DDS reader with what to do with its samples."""
+    """One DDS reader with what to do with its samples.
+
+    received: samples taken whose source timestamp is after the counting start (see
+    :meth:`DdsRuntime.count_samples_after`).
+    """
 
     ros_topic: str
     reader: Any
     on_fields: Callable[[dict], None]
+    reliable: bool
     internal: bool
     on_health: HealthCallback | None = None
     health_label: str = ""
+    received: int = 0
 
 
 @dataclass
@@ -162,10 +174,12 @@ class DdsRuntime:
 
     domain_id: DDS domain (the ROS_DOMAIN_ID); clock: one of :data:`CLOCKS`; seed: the run's
     seed, from which each node's generator is derived by its ``seed_index`` exactly as the
-    in-process executor derives it from the node's creation order.
+    in-process executor derives it from the node's creation order; deliver_all: readers keep
+    every sample until taken (DDS KEEP_ALL) instead of the newest ``depth``, so that, as on
+    the in-process executor, every message reaches the callback (lockstep runs use it).
     """
 
-    def __init__(self, domain_id: int, *, clock: str = "wall", seed: int = 0):
+    def __init__(self, domain_id: int, *, clock: str = "wall", seed: int = 0, deliver_all: bool = False):
         if clock not in CLOCKS:
             raise ValueError(f"unknown clock '{clock}' (known: {', '.join(CLOCKS)})")
         if not 0 <= domain_id <= 232:
@@ -178,6 +192,7 @@ class DdsRuntime:
         self.clock = clock
         self.domain_id = domain_id
         self._seed = seed
+        self._deliver_all = deliver_all
         self._participant = self._dds["domain"].DomainParticipant(domain_id)
         self._waitset = self._dds["core"].WaitSet(self._participant)
         self._topics: dict[str, tuple[str, Any]] = {}
@@ -186,9 +201,10 @@ class DdsRuntime:
         self._timers: list[_TimerEvent] = []
         self._timer_seq = 0
         self._time_ticks = 0
+        self._count_after_ns: int | None = None
+        self._sent: Counter[str] = Counter()
         self._clock_send: Callable[[dict], None] | None = None
         self.nodes: list[Node] = []
-        self.logger = logging.getLogger("cav_stack.dds")
         if clock == "sim":
             self.subscribe("rosgraph_msgs/msg/Clock", CLOCK_TOPIC, self._on_clock, CLOCK_READER_QOS)
         elif clock == "driven":
@@ -258,8 +274,6 @@ class DdsRuntime:
         """Fire every timer due up to ``until_ticks`` in time order, taking data in between."""
         while self._timers and self._timers[0].ticks <= until_ticks:
             event = heapq.heappop(self._timers)
-            if self.clock == "wall":
-                self.poll()
             event.callback()
             self.poll()
             heapq.heappush(self._timers, _TimerEvent(event.ticks + event.period_ticks, event.seq,
@@ -289,9 +303,17 @@ class DdsRuntime:
         self._writers.append(_Writer(ros_topic, writer, qos.reliable, internal))
         idl = topic.data_type
         to_idl = self._types.to_idl
+        counted = qos.reliable and not internal
+        dds_name = dds_topic_name(ros_topic)
 
         def send(fields: dict) -> None:
-            writer.write(to_idl(idl, fields))
+            if self._count_after_ns is None:
+                writer.write(to_idl(idl, fields))
+                return
+            stamp_ns = self._time_ticks * _NS_PER_TICK
+            writer.write(to_idl(idl, fields), timestamp=stamp_ns)
+            if counted and stamp_ns > self._count_after_ns:
+                self._sent[dds_name] += 1
         return send
 
     def subscribe(self, ros_type_name: str, ros_topic: str, on_fields: Callable[[dict], None], qos: QoS, *,
@@ -299,17 +321,32 @@ class DdsRuntime:
         """Create a reader handing each sample's ROS field dictionary to ``on_fields``."""
         dds_core = self._dds["core"]
         topic = self._topic(ros_type_name, ros_topic)
-        reader = self._dds["sub"].DataReader(self._participant, topic, qos=dds_qos(qos, writer=False))
+        reader = self._dds["sub"].DataReader(self._participant, topic,
+                                             qos=dds_qos(qos, writer=False, keep_all=self._deliver_all))
         condition = dds_core.ReadCondition(reader, dds_core.SampleState.Any | dds_core.ViewState.Any
                                            | dds_core.InstanceState.Any)
         self._waitset.attach(condition)
-        self._readers.append(_Reader(ros_topic, reader, on_fields, internal, on_health,
+        self._readers.append(_Reader(ros_topic, reader, on_fields, qos.reliable, internal, on_health,
                                      f"{ros_topic} (deadline {qos.deadline:g} s)" if qos.deadline else ros_topic))
 
     def endpoints(self) -> tuple[list[str], list[str]]:
         """DDS topic names of this process's writers and readers (one entry per endpoint)."""
         return ([dds_topic_name(w.ros_topic) for w in self._writers if not w.internal],
                 [dds_topic_name(r.ros_topic) for r in self._readers if not r.internal])
+
+    def count_samples_after(self, time_s: float) -> None:
+        """Stamp every sample written from now on with the process clock (as its DDS source
+        timestamp) and count, per topic, the reliable samples written and taken that are
+        stamped after ``time_s`` [s] (see :meth:`sent_counts`, :meth:`received_counts`)."""
+        self._count_after_ns = _ticks(time_s) * _NS_PER_TICK
+
+    def sent_counts(self) -> dict[str, int]:
+        """Counted samples written per DDS topic (reliable, non-internal writers)."""
+        return dict(self._sent)
+
+    def received_counts(self) -> list[tuple[str, int]]:
+        """(DDS topic, counted samples taken) of every reliable non-internal reader."""
+        return [(dds_topic_name(r.ros_topic), r.received) for r in self._readers if r.reliable and not r.internal]
 
     def matched_counts(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """(topic, matched remote endpoints) of every non-internal writer and reader."""
@@ -328,8 +365,12 @@ class DdsRuntime:
                 if not samples:
                     break
                 for sample in samples:
-                    if sample.sample_info.valid_data:
-                        entry.on_fields(self._types.from_idl(sample))
+                    info = sample.sample_info
+                    if not info.valid_data:
+                        continue
+                    if self._count_after_ns is not None and info.source_timestamp > self._count_after_ns:
+                        entry.received += 1
+                    entry.on_fields(self._types.from_idl(sample))
             if entry.on_health is not None:
                 self._check_health(entry)
 
@@ -355,20 +396,6 @@ class DdsRuntime:
         seconds = min(max(timeout, 0.0), MAX_WAIT_S)
         self._waitset.wait(self._dds["util"].duration(seconds=seconds))
         self.poll()
-
-    def flush(self, timeout: float) -> bool:
-        """Wait until every matched reliable reader acknowledged all samples written so far.
-
-        Returns False if some reader did not acknowledge within ``timeout`` [s] (e.g. its
-        process died); the caller decides what that means.
-        """
-        acknowledged = True
-        duration = self._dds["util"].duration(seconds=timeout)
-        for entry in self._writers:
-            if entry.reliable and not entry.writer.wait_for_acks(duration):
-                self.logger.warning("%s: a subscriber did not acknowledge within %.1f s", entry.ros_topic, timeout)
-                acknowledged = False
-        return acknowledged
 
     def spin(self, should_stop: Callable[[], bool] = lambda: False) -> None:
         """Dispatch data and fire timers on a ``wall`` or ``sim`` clock until ``should_stop()``."""

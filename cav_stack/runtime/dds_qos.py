@@ -31,8 +31,12 @@ def _nanoseconds(seconds: float) -> int:
     return round(seconds * 1e9)
 
 
-def dds_qos(qos: QoS, *, writer: bool):
-    """The DDS QoS of a ROS-style :class:`QoS` for a writer (``writer=True``) or a reader."""
+def dds_qos(qos: QoS, *, writer: bool, keep_all: bool = False):
+    """The DDS QoS of a ROS-style :class:`QoS` for a writer (``writer=True``) or a reader.
+
+    keep_all: KEEP_ALL history instead of KEEP_LAST(depth) (history is not a request/offer
+    policy, so such a reader still matches every writer).
+    """
     if qos.depth < 1:
         raise ValueError(f"QoS history depth must be >= 1, got {qos.depth}")
     if qos.deadline < 0.0:
@@ -40,7 +44,7 @@ def dds_qos(qos: QoS, *, writer: bool):
     qos_module = cyclonedds_module("cyclonedds.qos")
     policy = qos_module.Policy
     policies = [
-        policy.History.KeepLast(qos.depth),
+        policy.History.KeepAll if keep_all else policy.History.KeepLast(qos.depth),
         policy.Reliability.Reliable(_nanoseconds(MAX_BLOCKING_TIME_S)) if qos.reliable
         else policy.Reliability.BestEffort,
         policy.Durability.TransientLocal if qos.transient_local else policy.Durability.Volatile,

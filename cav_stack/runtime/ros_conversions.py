@@ -13,6 +13,13 @@ array carries the header). Simulation time crosses as rosgraph_msgs/msg/Clock
 as std_msgs/msg/String holding a JSON document of the dataclass (lossless; type-tagged).
 Odometry has no field for longitudinal acceleration or steering angle, and
 AckermannDriveStamped none for the command source: those fields are not carried.
+
+Views (:func:`views_for`) are one-way renderings of a core message as a standard type for ROS
+tools (recording, visualisation), published on a sibling topic ``<topic>/<suffix>`` and never
+used for transport: TrackList -> vision_msgs/msg/Detection3DArray (``detections``; boxes, class
+and pose covariance; track speed, acceleration and V2X ID have no field there) and V2xFrame ->
+std_msgs/msg/UInt8MultiArray (``payload``; the encoded bytes, the message type as the label of
+the single layout dimension).
 """
 from __future__ import annotations
 
@@ -244,3 +251,69 @@ def conversion_for(msg_type: type) -> Conversion:
     if dataclasses.is_dataclass(msg_type) and getattr(core, msg_type.__name__, None) is msg_type:
         return _JSON
     raise TypeError(f"{msg_type!r} is not a core message type")
+
+
+def quaternion_fields(yaw: float) -> dict[str, float]:
+    """geometry_msgs/Quaternion fields of a rotation by ``yaw`` [rad] about z."""
+    return {"x": 0.0, "y": 0.0, "z": math.sin(yaw / 2.0), "w": math.cos(yaw / 2.0)}
+
+
+def pose_covariance_fields(covariance: tuple[float, ...]) -> list[float]:
+    """Row-major 6x6 covariance of (x, y, z, roll, pitch, yaw) holding the (x, y, yaw) block of
+    a row-major 4x4 covariance of (x, y, yaw, speed); other entries 0."""
+    out = [0.0] * 36
+    for i, oi in COVARIANCE_INDEX.items():
+        for j, oj in COVARIANCE_INDEX.items():
+            out[oi * 6 + oj] = covariance[i * 4 + j]
+    return out
+
+
+def _tracks_to_detection3d_array(msg: core.TrackList) -> dict:
+    header = header_fields(msg.header)
+    detections = []
+    for obj in msg.objects:
+        pose = {"position": {"x": obj.x, "y": obj.y, "z": obj.height / 2.0}, "orientation": quaternion_fields(obj.yaw)}
+        detections.append({
+            "header": header,
+            "results": [{"hypothesis": {"class_id": obj.object_class.value, "score": 1.0},
+                         "pose": {"pose": pose, "covariance": pose_covariance_fields(obj.covariance)}}],
+            "bbox": {"center": pose, "size": {"x": obj.length, "y": obj.width, "z": obj.height}},
+            "id": str(obj.track_id)})
+    return {"header": header, "detections": detections}
+
+
+def _v2x_frame_to_uint8_multi_array(msg: core.V2xFrame) -> dict:
+    size = len(msg.payload)
+    return {"layout": {"dim": [{"label": msg.message_type, "size": size, "stride": size}], "data_offset": 0},
+            "data": bytes(msg.payload)}
+
+
+@dataclass(frozen=True)
+class View:
+    """A one-way rendering of a core message as a standard ROS type, for topic ``<topic>/<suffix>``."""
+
+    suffix: str
+    ros_type_name: str
+    to_fields: Callable[[Any], dict]
+
+
+_VIEWS: dict[type, tuple[View, ...]] = {
+    core.TrackList: (View("detections", "vision_msgs/msg/Detection3DArray", _tracks_to_detection3d_array),),
+    core.V2xFrame: (View("payload", "std_msgs/msg/UInt8MultiArray", _v2x_frame_to_uint8_multi_array),),
+}
+
+
+def views_for(msg_type: type) -> tuple[View, ...]:
+    """The views of a core message type (empty when it has none)."""
+    return _VIEWS.get(msg_type, ())
+
+
+def conversion_for_ros_type(ros_type_name: str) -> Conversion:
+    """The transport conversion whose ROS type is ``ros_type_name`` (``std_msgs/msg/String``: the
+    JSON conversion); KeyError for a ROS type no core message travels as (e.g. a view's)."""
+    if ros_type_name == _JSON.ros_type_name:
+        return _JSON
+    for conversion in _STANDARD.values():
+        if conversion.ros_type_name == ros_type_name:
+            return conversion
+    raise KeyError(f"no core message travels as {ros_type_name}")

@@ -30,8 +30,8 @@ import numpy as np
 from cav_stack.core.frames import sumo_angle_to_yaw, yaw_to_sumo_angle
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.eval.scenario import (LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent, Scenario,
-                                     SpeedProfileEvent)
+from cav_stack.eval.scenario import (CLOSED_EDGE_TRAVEL_TIME, LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent,
+                                     IncidentEvent, Scenario, SpeedProfileEvent)
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
                                          sumo_environment)
@@ -43,6 +43,9 @@ BACKENDS = ("libsumo", "traci")
 _MG_PER_KG = 1.0e6
 #: laneChangeMode of a cut-in vehicle: no own lane changes; TraCI requests avoid immediate collisions.
 _LC_MODE_SCRIPTED = 0b01_00_00_00_00
+#: laneChangeMode of a CAV driven by SUMO: strategic changes only (no speed-gain, keep-right or
+#: cooperative changes), so that merges and exits complete while the lane is otherwise kept.
+_LC_MODE_STRATEGIC_ONLY = 0b01_00_00_00_01
 _TRACI_CONNECT_RETRIES = 20
 _TRACI_CLOSE_TIMEOUT_S = 10.0
 _SUMO_EXIT_WAIT_S = 2.0  # a failing SUMO exits within milliseconds; bounded for one that does not
@@ -111,6 +114,8 @@ class SumoWorld:
         self._tls_ids: tuple[str, ...] = ()
         self._truth = WorldTruth(stamp=0.0)
         self._event_runners: list[_EventRunner] = []
+        self._closed_edges: set[str] = set()
+        self._incident_vehicles: set[str] = set()
         self.event_log: list[EventRecord] = []
         self._error_log: Path | None = None
         self._sumo_errors: tuple[type[BaseException], ...] = ()
@@ -174,7 +179,8 @@ class SumoWorld:
         for tls_id in self._tls_ids:
             self._sim.trafficlight.subscribe(tls_id, [tc.TL_RED_YELLOW_GREEN_STATE, tc.TL_CURRENT_PHASE,
                                                       tc.TL_NEXT_SWITCH])
-        self._event_runners = [_make_runner(event, self) for event in self.scenario.events]
+        self._event_runners = [runner for index, event in enumerate(self.scenario.events)
+                               if (runner := _make_runner(event, index, self)) is not None]
         truth = self.step()
         missing = [c.id for c in self.scenario.cavs if c.depart == 0.0 and c.id not in self._cav_initial]
         if missing:
@@ -301,12 +307,41 @@ class SumoWorld:
         self._static[vehicle_id] = (sim.vehicle.getLength(vehicle_id), sim.vehicle.getWidth(vehicle_id),
                                     sim.vehicle.getHeight(vehicle_id), sim.vehicle.getVehicleClass(vehicle_id))
         if vehicle_id in self._cav_ids:
-            sim.vehicle.setLaneChangeMode(vehicle_id, 0)
+            # A SUMO-driven CAV (baselines) makes only the lane changes its route needs (merge, exit).
+            sim.vehicle.setLaneChangeMode(vehicle_id, 0 if self.cav_driver is None else _LC_MODE_STRATEGIC_ONLY)
             if self.cav_driver is None:  # SUMO never drives a CAV: it holds its speed until placed
                 sim.vehicle.setSpeedMode(vehicle_id, 0)
                 sim.vehicle.setSpeed(vehicle_id, sim.vehicle.getSpeed(vehicle_id))
         if vehicle_id in self._cut_in_vehicles:
             sim.vehicle.setLaneChangeMode(vehicle_id, _LC_MODE_SCRIPTED)
+        if vehicle_id in self._incident_vehicles:  # an incident: stopped where it appeared, for good
+            sim.vehicle.setLaneChangeMode(vehicle_id, 0)
+            sim.vehicle.setSpeed(vehicle_id, 0.0)
+        elif vehicle_id not in self._cav_ids:
+            self._avoid_closed_edges(vehicle_id)
+
+    def _avoid_closed_edges(self, vehicle_id: str) -> None:
+        """Re-route a background vehicle by travel time if its remaining route uses a closed edge."""
+        if not self._closed_edges:
+            return
+        vehicle = self._sim.vehicle
+        remaining = vehicle.getRoute(vehicle_id)[vehicle.getRouteIndex(vehicle_id) + 1:]
+        if self._closed_edges.intersection(remaining):
+            vehicle.rerouteTraveltime(vehicle_id, False)
+
+    def close_edge(self, edge_id: str) -> int:
+        """Close ``edge_id`` for routing (see :class:`~cav_stack.eval.scenario.IncidentEvent`):
+        re-route the background vehicles now in the world; return how many changed their route."""
+        self._sim.edge.adaptTraveltime(edge_id, CLOSED_EDGE_TRAVEL_TIME)
+        self._closed_edges.add(edge_id)
+        changed = 0
+        for vehicle_id in sorted(self._static):
+            if vehicle_id in self._cav_ids or vehicle_id in self._incident_vehicles:
+                continue
+            before = self._sim.vehicle.getRoute(vehicle_id)
+            self._avoid_closed_edges(vehicle_id)
+            changed += self._sim.vehicle.getRoute(vehicle_id) != before
+        return changed
 
     def _read_truth(self) -> WorldTruth:
         tc = self._tc
@@ -353,6 +388,16 @@ class SumoWorld:
         sim.vehicle.setSpeed(cav_id, max(speed, 0.0))
         sim.vehicle.moveToXY(cav_id, "", -1, x + half * math.cos(yaw), y + half * math.sin(yaw),
                              yaw_to_sumo_angle(yaw), 2)
+
+    def signal_programs(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Each traffic light's running fixed-time program as (state, duration [s]) per phase."""
+        sim = self._require_running()
+        programs = {}
+        for tls_id in self._tls_ids:
+            current = sim.trafficlight.getProgram(tls_id)
+            logic = next(l for l in sim.trafficlight.getAllProgramLogics(tls_id) if l.programID == current)
+            programs[tls_id] = tuple((phase.state, float(phase.duration)) for phase in logic.phases)
+        return programs
 
     def cav_initial_state(self, cav_id: str) -> VehicleTruth:
         """Truth of ``cav_id`` when SUMO inserted it (LookupError before its departure)."""
@@ -513,9 +558,45 @@ class _SpeedProfileRunner(_EventRunner):
             self.sim.vehicle.setSpeed(self.event.vehicle, speed)
 
 
-def _make_runner(event: Any, world: SumoWorld) -> _EventRunner:
+class _IncidentRunner(_EventRunner):
+    """See :class:`~cav_stack.eval.scenario.IncidentEvent`; its vehicles are ``incident.<n>.<lane>``
+    (n: the event's index in the scenario)."""
+
+    def __init__(self, event: IncidentEvent, index: int, world: SumoWorld):
+        super().__init__(world)
+        self.event = event
+        self.prefix = f"incident.{index}"
+        self.done = False
+
+    def apply(self, now: float) -> None:
+        event = self.event
+        if self.done or now < event.time - 1e-9:
+            return
+        self.done = True
+        sim = self.sim
+        lanes = event.lanes if event.lanes is not None else tuple(range(sim.edge.getLaneNumber(event.edge)))
+        route_id = f"{self.prefix}.route"
+        sim.route.add(route_id, [event.edge])
+        for lane in lanes:
+            vehicle_id = f"{self.prefix}.{lane}"
+            self.world._incident_vehicles.add(vehicle_id)
+            sim.vehicle.add(vehicle_id, route_id, typeID=event.vehicle_type, depart="now", departLane=str(lane),
+                            departPos=repr(event.position), departSpeed="0")
+        rerouted = self.world.close_edge(event.edge) if event.closes else 0
+        self.log("incident", self.prefix, f"incident on edge {event.edge} at {event.position:.1f} m, lanes "
+                 f"{', '.join(map(str, lanes))}; " + (f"edge closed, {rerouted} vehicle(s) re-routed"
+                                                       if event.closes else "edge stays open"),
+                 position=event.position, rerouted=float(rerouted))
+
+
+def _make_runner(event: Any, index: int, world: SumoWorld) -> _EventRunner | None:
+    """The runner of a world event; None for events the stack's models consume (link loss,
+    sensor faults, ghost vehicles), which change nothing in SUMO."""
+    if isinstance(event, IncidentEvent):
+        return _IncidentRunner(event, index, world)
     runners = {CutInEvent: _CutInRunner, HardBrakeEvent: _HardBrakeRunner, SpeedProfileEvent: _SpeedProfileRunner}
-    return runners[type(event)](event, world)
+    runner = runners.get(type(event))
+    return runner(event, world) if runner is not None else None
 
 
 def _bumper_gap(follower: VehicleTruth, leader: VehicleTruth) -> float:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cav_stack.core.params import ParamsError
-from cav_stack.eval.scenario import PrefillSpec, Scenario
+from cav_stack.eval.scenario import IncidentEvent, PrefillSpec, Scenario
 from cav_stack.planning.road_map import RoadMap
 
 
@@ -32,7 +32,8 @@ class PlacedVehicle:
 
 
 def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
-    """Raise ParamsError (naming the scenario file and key) for a route or lane the map lacks."""
+    """Raise ParamsError (naming the scenario file and key) for a route, lane, detector or incident
+    place the map lacks."""
     groups = [("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
               ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
     known = set(road_map.edges())
@@ -54,6 +55,27 @@ def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
                 raise ParamsError(scenario.source, f"{group}[{index}].depart_pos",
                                   f"beyond the end of edge '{spec.route[0]}' "
                                   f"({road_map.edge_length(spec.route[0]):.1f} m)")
+    detector = scenario.detector
+    if detector is not None:
+        if detector.edge not in known:
+            raise ParamsError(scenario.source, "detector.edge", f"unknown edge '{detector.edge}' in network {scenario.network}")
+        if detector.position > road_map.edge_length(detector.edge):
+            raise ParamsError(scenario.source, "detector.position", f"beyond the end of edge '{detector.edge}' "
+                              f"({road_map.edge_length(detector.edge):.1f} m)")
+    for index, event in enumerate(scenario.events):
+        if isinstance(event, IncidentEvent):
+            _check_incident(scenario, road_map, event, f"events[{index}]", known)
+
+
+def _check_incident(scenario: Scenario, road_map: RoadMap, event: IncidentEvent, key: str, known: set[str]) -> None:
+    if event.edge not in known:
+        raise ParamsError(scenario.source, f"{key}.edge", f"unknown edge '{event.edge}' in network {scenario.network}")
+    if event.position > road_map.edge_length(event.edge):
+        raise ParamsError(scenario.source, f"{key}.position", f"beyond the end of edge '{event.edge}' "
+                          f"({road_map.edge_length(event.edge):.1f} m)")
+    lanes = road_map.lane_count(event.edge)
+    if event.lanes is not None and max(event.lanes) >= lanes:
+        raise ParamsError(scenario.source, f"{key}.lanes", f"edge '{event.edge}' has {lanes} lane(s)")
 
 
 def prefill_vehicles(spec: PrefillSpec, index: int, scenario: Scenario, road_map: RoadMap,

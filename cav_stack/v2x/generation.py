@@ -42,7 +42,7 @@ _EPS = 1e-9   # [s] tolerance on interval comparisons at tick boundaries
 
 @dataclass(frozen=True)
 class MessageGenerationParams:
-    """Tunables of message generation (``v2x/message_generation.yaml``), SI units.
+    """Tunables of message generation (``generation`` in ``v2x/v2x_node.yaml``), SI units.
 
     heading_threshold [rad], position_threshold [m], speed_threshold [m/s]: CAM dynamics
     triggers; min_interval, max_interval [s]: T_GenCamMin, T_GenCamMax; n_gen_cam: N_GenCam;

@@ -9,8 +9,9 @@ Definitions over the window of receptions received in ``(now - window, now]``:
   ``d = (count - previous) mod 128`` is taken as ``d + 128 k`` with ``k`` chosen so the sequence
   advance best matches ``expected_rate`` times the generation-time gap (long outages);
 - expected messages = ``s_last - s_first + 1`` (first and last received in the window) plus
-  ``floor((now - L - g_last) * expected_rate)`` messages due after the newest one, where ``L``
-  is the mean latency of the window (they would have arrived by ``now``);
+  ``floor((now - L - g_last) * r)`` messages due after the newest one, where ``L`` is the mean
+  latency of the window (they would have arrived by ``now``) and ``r`` the sender's rate measured
+  over the window (``expected_rate`` until two receptions are in it);
 - PDR = distinct sequence numbers received in the window / expected messages;
 - latency = mean of (reception time - generation time) over the window;
 - age of information = ``now`` - newest generation time ever received from the neighbour.
@@ -121,6 +122,16 @@ class LinkQualityEstimator:
             while len(neighbour.receptions) > 1 and neighbour.receptions[0].reception_time <= start:
                 neighbour.receptions.popleft()
 
+    def _sender_rate(self, window: list[_Reception]) -> float:
+        """The neighbour's message rate [Hz] measured over the window (sequence advance over
+        generation-time span), or ``expected_rate`` with fewer than two receptions. Senders whose
+        rate follows their dynamics (CAM triggers, congestion control) are not charged for
+        messages they never sent."""
+        span = window[-1].generation_time - window[0].generation_time
+        if len(window) < 2 or span <= 0.0:
+            return self.params.expected_rate
+        return (window[-1].sequence - window[0].sequence) / span
+
     def _quality(self, station_id: int, neighbour: _Neighbour, now: float) -> LinkQuality:
         start = now - self.params.window
         window = [r for r in neighbour.receptions if start < r.reception_time <= now]
@@ -131,7 +142,7 @@ class LinkQualityEstimator:
             return LinkQuality(header, station_id, 0.0, last.reception_time - last.generation_time, age)
         latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
         newest = window[-1]
-        due = (now - latency - newest.generation_time) * self.params.expected_rate
+        due = (now - latency - newest.generation_time) * self._sender_rate(window)
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
         expected = newest.sequence - window[0].sequence + 1 + due_after
         received = len({r.sequence for r in window})

@@ -187,7 +187,7 @@ def test_cav_departing_later_is_not_placeable_before(tmp_path, sumo_cache):
         while world.time < 1.0 + 2 * DT:
             truth = world.step()
         assert truth.vehicle("cav_7").is_cav
-        assert world.cav_initial_state("cav_7").lane_position == pytest.approx(203.3)
+        assert world.cav_initial_state("cav_7").lane_position == pytest.approx(scenario.cav("cav_7").depart_pos)
 
 
 def test_signals_are_reported(sumo_cache, push_constant_speed):

@@ -4,15 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from cav_stack.control.idm_baseline import IdmParams, Leader, find_leader, idm_acceleration, pure_pursuit_steer
+from cav_stack.control.idm_baseline import IdmParams, Leader, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.messages import Header, TrackedObject, TrackList
 from cav_stack.core.path import Polyline
 from cav_stack.sim.plant import VehiclePlant
 
 IDM = IdmParams(desired_speed=30.0, time_gap=1.5, standstill_gap=2.0, max_accel=1.5, comfortable_decel=2.0,
-                max_decel=6.0, exponent=4.0, lookahead_time=1.0, min_lookahead=6.0, lane_half_width=1.6,
-                sensing_range=150.0)
+                max_decel=6.0, exponent=4.0, lookahead_time=1.0, min_lookahead=6.0)
+WINDOW = LeaderWindow(lane_half_width=1.6, sensing_range=150.0)
 
 
 @pytest.fixture
@@ -63,7 +63,7 @@ def test_car_following_closed_loop_has_no_collision_and_settles(vehicle):
         leader_x += leader_v * dt
         cx, cy = ego.centre
         objects = TrackList(Header(t, "map"), (TrackedObject(1, leader_x, 0.0, 0.0, leader_v, 4.5, 1.8),))
-        leader = find_leader(path, cx, cy, vehicle.length, objects, IDM)
+        leader = find_leader(path, cx, cy, vehicle.length, objects, WINDOW)
         accel = idm_acceleration(ego.speed, leader, IDM)
         steer = pure_pursuit_steer(path, ego.state[0], ego.state[1], ego.yaw, ego.speed, vehicle.wheelbase, IDM)
         ego.step(accel, steer, dt)
@@ -81,5 +81,5 @@ def test_find_leader_ignores_other_lanes_and_vehicles_behind():
         TrackedObject(3, 80.0, 0.2, 0.0, 18.0, 4.5, 1.8),
         TrackedObject(4, 50.0, -0.4, 0.0, 22.0, 4.5, 1.8),
     ))
-    leader = find_leader(path, 10.0, 0.0, 4.6, objects, IDM)
+    leader = find_leader(path, 10.0, 0.0, 4.6, objects, WINDOW)
     assert leader.track_id == 4 and leader.gap == pytest.approx(40.0 - 4.55)

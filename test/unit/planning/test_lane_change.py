@@ -4,7 +4,7 @@ import pytest
 from cav_stack.control.idm_baseline import IdmParams, Leader, idm_acceleration
 from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
 
-IDM = IdmParams(30.0, 1.5, 2.0, 1.5, 2.0, 8.0, 4.0, 1.0, 6.0, 1.6, 150.0)
+IDM = IdmParams(30.0, 1.5, 2.0, 1.5, 2.0, 8.0, 4.0, 1.0, 6.0)
 MOBIL = MobilParams(politeness=0.3, threshold=0.2, safe_decel=3.0, min_gap=5.0)
 
 

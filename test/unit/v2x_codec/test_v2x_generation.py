@@ -20,13 +20,15 @@ from cav_stack.v2x.generation import (
 )
 from cav_stack.v2x.messages import MovementPhase
 
-PARAMS_FILE = Path(__file__).resolve().parents[3] / "v2x" / "message_generation.yaml"
+PARAMS_FILE = Path(__file__).resolve().parents[3] / "v2x" / "v2x_node.yaml"
 TICK = 0.1   # v2x node period [s]
 
 
 @pytest.fixture
 def params() -> MessageGenerationParams:
-    return load_node_params(PARAMS_FILE, "v2x_node", MessageGenerationParams)
+    from cav_stack.nodes.v2x_node import V2xNodeParams
+
+    return load_node_params(PARAMS_FILE, "v2x_node", V2xNodeParams).generation
 
 
 def _ego(t: float, x: float, y: float = 0.0, yaw: float = 0.0, speed: float = 0.0) -> EgoState:

@@ -1,0 +1,216 @@
+"""V2X node: sends the ego's BSM and planned trajectory, receives and vets neighbours' messages.
+
+Inputs: ``input/ego_state`` (EgoState, map, rear axle), ``input/trajectory`` (Trajectory, the
+MPC's plan), ``input/mode`` (ModeCommand), ``input/frames`` (V2xFrame deliveries from the radio).
+Outputs: ``output/frames`` (V2xFrame to transmit), ``output/reports`` (V2xReportList of
+accepted, plausible neighbour reports), ``output/plans`` (Trajectory of each neighbour's shared
+plan, frame ``map``, one message per received plan), ``output/link_quality``
+(LinkQualityList), ``output/signal_timing`` (SignalTimingList from SPaT), ``output/health``
+(DiagnosticStatus with refusal counts).
+
+Every frame crosses the air as bytes: UPER J2735 inside a 1609.2-style signed envelope. Refused
+envelopes (forged, replayed, stale, unknown signer) and messages from senders flagged by the
+misbehaviour detector never reach the outputs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
+from cav_stack.core.messages import (
+    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand,
+    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
+)
+from cav_stack.planning.road_map import RoadMap
+from cav_stack.runtime.node import Node, NodeContext
+from cav_stack.share import share_path
+from cav_stack.v2x.codec import V2xDecodeError, decode_frame, encode_bsm, encode_maneuver
+from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
+from cav_stack.v2x.link_quality import LinkQualityEstimator
+from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, SpatMessage
+from cav_stack.v2x.misbehaviour import MisbehaviourDetector
+from cav_stack.v2x.pki import SeededPki
+from cav_stack.v2x.security import Accepted, MessageSigner, MessageVerifier
+from cav_stack.v2x.trust_params import load_trust_params
+
+PSID_V2V = 0x20
+"""PSID of vehicle-to-vehicle safety and awareness (BSM, shared manoeuvres)."""
+PSID_INFRASTRUCTURE = 0x82
+"""PSID used here for RSU messages (SPaT)."""
+
+_GREEN = {MovementPhase.PERMISSIVE_MOVEMENT_ALLOWED, MovementPhase.PROTECTED_MOVEMENT_ALLOWED}
+_YELLOW = {MovementPhase.PERMISSIVE_CLEARANCE, MovementPhase.PROTECTED_CLEARANCE}
+_INTENT = {DrivingMode.CACC: ManeuverIntent.FOLLOW_LEADER, DrivingMode.PLATOON: ManeuverIntent.FOLLOW_LEADER,
+           DrivingMode.MINIMAL_RISK: ManeuverIntent.MINIMAL_RISK_MANEUVER}
+
+
+@dataclass(frozen=True)
+class V2xNodeParams:
+    """security_enabled: sign and verify; pki_seed: seed of the simulated CA chain shared by all
+    stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
+    report_max_age [s]: staleness limit of passed-on reports; generation: BSM generation rules."""
+
+    security_enabled: bool
+    pki_seed: int
+    share_maneuvers: bool
+    maneuver_points: int
+    report_max_age: float
+    generation: MessageGenerationParams
+
+
+def signal_timing_from_spat(spat: SpatMessage, tls_ids: tuple[str, ...], now: float) -> tuple[SignalTiming, ...]:
+    """SPaT groups as predicted phase windows; intersection i is the i-th SUMO traffic light of
+    ``tls_ids`` and signal group g controls SUMO link g - 1 (the RSU's numbering)."""
+    timings = []
+    for intersection in spat.intersections:
+        if not 0 <= intersection.intersection_id < len(tls_ids):
+            continue
+        for group in intersection.groups:
+            start, phases = now, []
+            for event in group.events:
+                end = event.likely_time or event.min_end_time
+                if end is None:
+                    break
+                state = "green" if event.phase in _GREEN else "yellow" if event.phase in _YELLOW else "red"
+                phases.append(SignalPhaseWindow(state, start, end))
+                start = end
+            timings.append(SignalTiming(tls_ids[intersection.intersection_id], group.signal_group - 1,
+                                        tuple(phases)))
+    return tuple(timings)
+
+
+class V2xNode(Node):
+    node_name = "v2x_node"
+    params_type = V2xNodeParams
+    resource_names = ("vehicle", "road_map", "station")
+
+    def __init__(self, context: NodeContext, *, vehicle: VehicleParams | None = None,
+                 road_map: RoadMap | None = None, station: int = 0):
+        """station: index of this vehicle's credentials in the simulated PKI."""
+        super().__init__(context)
+        p = self.params
+        self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
+        self._map = road_map
+        self._tls_ids = tuple(road_map.tls_ids()) if road_map is not None else ()
+        self._origin = p.generation.origin()
+        self._scheduler = BsmScheduler(p.generation)
+        self._identity = StationIdentity(p.generation, self.rng)
+        trust = load_trust_params(share_path("v2x", "security.yaml"))
+        self._verifier = self._signer = None
+        if p.security_enabled:
+            pki = SeededPki(trust.seeded_pki, p.pki_seed)
+            self._signer = MessageSigner(trust.security, pki.pseudonyms(station))
+            self._verifier = MessageVerifier(trust.security, [pki.root.certificate], [pki.pseudonym_ca.certificate])
+        on_road = (lambda x, y: road_map.is_on_road(x, y)) if road_map is not None else (lambda x, y: True)
+        self._detector = MisbehaviourDetector(trust.misbehaviour, on_road)
+        self._links = LinkQualityEstimator(trust.link_quality)
+        self._ego: EgoState | None = None
+        self._trajectory: Trajectory | None = None
+        self._mode: ModeCommand | None = None
+        self._reports: dict[int, V2xVehicleReport] = {}
+        self._timings: dict[tuple[str, int], SignalTiming] = {}
+        self._refused: dict[str, int] = {}
+        self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
+        self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
+        self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
+        self._links_pub = self.create_publisher(LinkQualityList, "output/link_quality")
+        self._timing_pub = self.create_publisher(SignalTimingList, "output/signal_timing")
+        self._health_pub = self.create_publisher(DiagnosticStatus, "output/health")
+        self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
+        self.create_subscription(Trajectory, "input/trajectory", self._set("_trajectory"))
+        self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
+        self.create_subscription(V2xFrame, "input/frames", self._on_frame)
+        self.create_timer(p.generation.min_interval, self._tick)
+
+    @property
+    def refusals(self) -> dict[str, int]:
+        """Refused receptions by reason (security refusals, undecodable, misbehaving senders)."""
+        return dict(self._refused)
+
+    def _set(self, attribute: str):
+        def store(msg) -> None:
+            setattr(self, attribute, msg)
+        return store
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        now = self.now()
+        if self._ego is not None:
+            self._send(now, self._ego)
+        header = Header(now, MAP_FRAME)
+        fresh = tuple(r for r in self._reports.values() if now - r.header.stamp <= self.params.report_max_age)
+        self._reports_pub.publish(V2xReportList(header, fresh))
+        self._links_pub.publish(LinkQualityList(header, self._links.qualities(now)))
+        self._timing_pub.publish(SignalTimingList(header, tuple(
+            t for t in self._timings.values() if t.phases and t.phases[-1].end > now)))
+        level = 1 if self._refused else 0
+        self._health_pub.publish(DiagnosticStatus(header, "v2x", level, "refused receptions" if level else "ok",
+                                                  tuple(sorted((k, str(v)) for k, v in self._refused.items()))))
+
+    def _send(self, now: float, ego: EgoState) -> None:
+        self._identity.update(now, ego)
+        if self._scheduler.should_send(now, ego, 0.0):
+            cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
+            sigma = math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)) or 0.5
+            report = V2xVehicleReport(Header(now, MAP_FRAME), self._identity.station_id,
+                                      self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, ego.speed, ego.accel,
+                                      ego.yaw_rate, self._vehicle.length, self._vehicle.width, sigma)
+            self._transmit(now, encode_bsm(report, origin=self._origin), "BSM")
+        if self.params.share_maneuvers and self._trajectory is not None and self._trajectory.points:
+            points = self._trajectory.points
+            stride = max(1, math.ceil(len(points) / self.params.maneuver_points))
+            mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
+            share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
+                                  self._identity.next_msg_count("MANEUVER"),
+                                  _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
+                                  time_gap=self._mode.time_gap if self._mode is not None else None)
+            self._transmit(now, encode_maneuver(share, origin=self._origin), "MANEUVER")
+
+    def _transmit(self, now: float, payload: bytes, message_type: str) -> None:
+        if self._signer is not None:
+            payload = self._signer.sign(payload, PSID_V2V, now)
+        self._frame_pub.publish(V2xFrame(Header(now, MAP_FRAME), self._identity.station_id, payload, message_type))
+
+    # --- receiving --------------------------------------------------------------------------
+
+    def _refuse(self, reason: str) -> None:
+        self._refused[reason] = self._refused.get(reason, 0) + 1
+
+    def _on_frame(self, frame: V2xFrame) -> None:
+        now = self.now()
+        payload = frame.payload
+        if self._verifier is not None:
+            verdict = self._verifier.verify(payload, now)
+            if not isinstance(verdict, Accepted):
+                self._refuse(verdict.reason.value)
+                return
+            payload = verdict.payload
+        try:
+            message = decode_frame(payload, origin=self._origin, now=now)
+        except V2xDecodeError:
+            self._refuse("undecodable")
+            return
+        if isinstance(message, DecodedBsm):
+            self._on_bsm(message.report, now)
+        elif isinstance(message, SpatMessage):
+            for timing in signal_timing_from_spat(message, self._tls_ids, now):
+                self._timings[(timing.intersection, timing.link_index)] = timing
+        elif isinstance(message, ManeuverShare):
+            verdict = self._detector.verdict(message.station_id)
+            if verdict is None or not verdict.flagged:
+                self._plans_pub.publish(SharedPlan(message.header, message.station_id, message.points,
+                                                   message.time_gap))
+
+    def _on_bsm(self, report: V2xVehicleReport, now: float) -> None:
+        if report.station_id == self._identity.station_id:
+            return
+        self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
+        verdict = self._detector.on_report(report, now)
+        if verdict.flagged:
+            self._refuse("misbehaviour")
+            self._reports.pop(report.station_id, None)
+            return
+        if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
+            self._reports[report.station_id] = report

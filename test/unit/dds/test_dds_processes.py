@@ -1,0 +1,110 @@
+"""Node process entry, launch description and supervision (no DDS traffic)."""
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from cav_stack.nodes.graph import CONTROLLERS
+from cav_stack.nodes.idm_baseline_node import IdmBaselineNode
+from cav_stack.runtime import dds_node
+from cav_stack.runtime.dds_launch import (
+    EXIT_FAILURE, EXIT_INTERRUPTED, ProcessSpec, UnknownControllerError, child_environment, drive_processes,
+    supervise,
+)
+
+PYTHON = sys.executable
+
+
+def test_nodes_are_found_by_executable_node_name_or_class_path():
+    assert dds_node.find_node("idm_baseline_node")[0] is IdmBaselineNode
+    node_type, spec = dds_node.find_node("idm_baseline")
+    assert node_type is IdmBaselineNode and spec is CONTROLLERS["idm_baseline"][0]
+    assert dds_node.find_node("cav_stack.nodes.idm_baseline_node:IdmBaselineNode") == (IdmBaselineNode, None)
+    with pytest.raises(dds_node.UnknownNodeError, match="dds_sim_bridge"):
+        dds_node.find_node("sim_bridge_node")
+    with pytest.raises(dds_node.UnknownNodeError, match="known: idm_baseline_node"):
+        dds_node.find_node("lidar_node")
+    with pytest.raises(dds_node.UnknownNodeError, match="cannot load"):
+        dds_node.find_node("cav_stack.nodes.nothing:Nothing")
+
+
+def test_bad_command_lines_are_usage_errors(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        dds_node.main(["idm_baseline_node", "--remap", "input/ego_state"])
+    assert exit_info.value.code == 2 and "from:=to" in capsys.readouterr().err
+    assert dds_node.main(["idm_baseline_node", "--param", "rate=5"]) == dds_node.EXIT_USAGE
+    assert "no such parameter of idm_baseline" in capsys.readouterr().err
+    assert dds_node.main(["idm_baseline_node", "--param", "rate_hz=-5"]) == dds_node.EXIT_USAGE
+    assert "rate_hz must be > 0" in capsys.readouterr().err
+    assert dds_node.main(["idm_baseline_node", "--params", str(tmp_path / "none.yaml")]) == dds_node.EXIT_USAGE
+    assert "cannot read file" in capsys.readouterr().err
+    assert dds_node.main(["no_such_node"]) == dds_node.EXIT_USAGE
+
+
+def test_drive_launch_follows_the_graph(tmp_path):
+    pytest.importorskip("libsumo")
+    specs = drive_processes("highway_cut_in", seed=None, out_dir=tmp_path, controller="idm_baseline", domain_id=7)
+    sim, node = specs
+    assert sim.name == "/sim_bridge" and node.name == "/cav_0/idm_baseline"
+    assert sim.argv[1:3] == ("-m", "cav_stack.runtime.dds_sim_bridge")
+    assert ("--follower", "/cav_0/idm_baseline") == sim.argv[-2:]
+    argv = " ".join(node.argv)
+    spec = CONTROLLERS["idm_baseline"][0]
+    for source, target in spec.remappings:
+        assert f"--remap {source}:={target}" in argv
+    assert "--namespace cav_0 --domain-id 7 --seed 7 --seed-index 1 --clock lockstep --rank 1" in argv
+    net_file = node.argv[node.argv.index("--param") + 1].split("=", 1)[1]
+    assert os.path.isfile(net_file) and net_file.startswith(str(tmp_path / "network"))
+    with pytest.raises(UnknownControllerError, match="known: idm_baseline"):
+        drive_processes("highway_cut_in", seed=None, out_dir=tmp_path, controller="mpc9", domain_id=7)
+
+
+def sleeper(name: str, seconds: float, code: int = 0, ignore_sigint: bool = False) -> ProcessSpec:
+    body = "import signal, time, sys\n"
+    if ignore_sigint:
+        body += "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+    body += f"time.sleep({seconds})\nsys.exit({code})\n"
+    return ProcessSpec(name, (PYTHON, "-c", body))
+
+
+def test_supervisor_reports_a_dying_node_and_stops_the_rest():
+    out = io.StringIO()
+    started = time.monotonic()
+    code = supervise([sleeper("/sim", 1.0), sleeper("/cav_0/dies", 0.2, code=3), sleeper("/cav_0/stays", 60),
+                      sleeper("/cav_0/stubborn", 60, ignore_sigint=True)], out=out, stop_timeout=1.0)
+    assert code == EXIT_FAILURE
+    assert "process /cav_0/dies" in out.getvalue() and "exit code 3" in out.getvalue()
+    assert "stays" not in out.getvalue()
+    assert time.monotonic() - started < 10.0         # SIGINT for one, SIGKILL for the stubborn one
+
+
+def test_ctrl_c_stops_every_process(tmp_path):
+    pid_file = tmp_path / "pids"
+    script = textwrap.dedent(f"""
+        import sys
+        from cav_stack.runtime.dds_launch import ProcessSpec, supervise
+        child = ("import os, time; open({str(pid_file)!r}, 'a').write(str(os.getpid()) + chr(10)); "
+                 "time.sleep(60)")
+        specs = [ProcessSpec(name, ({PYTHON!r}, "-c", child)) for name in ("/sim", "/cav_0/a", "/cav_1/a")]
+        sys.exit(supervise(specs, stop_timeout=2.0))
+    """)
+    launcher = subprocess.Popen([PYTHON, "-c", script], env=child_environment(), stderr=subprocess.PIPE, text=True)
+    try:
+        give_up = time.monotonic() + 20
+        while (not pid_file.exists() or len(pid_file.read_text().split()) < 3) and time.monotonic() < give_up:
+            time.sleep(0.05)
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=15) == EXIT_INTERRUPTED
+        assert "interrupted" in launcher.stderr.read()
+    finally:
+        launcher.kill()
+    for pid in map(int, pid_file.read_text().split()):
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -1,0 +1,190 @@
+"""The DDS runtime within one process: names and types on the wire, clocks, seeds, health events."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from cav_stack.core import messages as core
+from cav_stack.runtime import dds_types
+from cav_stack.runtime.dds_backend import DdsContext, DdsRuntime, DdsRuntimeError
+from cav_stack.runtime.executor import InProcessExecutor, TopicTypeError
+from cav_stack.runtime.node import Node, QoS
+
+from cyclonedds.domain import DomainParticipant  # noqa: E402  (conftest skips without cyclonedds)
+from cyclonedds.sub import DataReader  # noqa: E402
+from cyclonedds.topic import Topic  # noqa: E402
+
+
+def spin_for(runtime: DdsRuntime, seconds: float, until=lambda: False) -> None:
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up and not until():
+        runtime.wait(0.01)
+
+
+class EgoPublisher(Node):
+    node_name = "ego_publisher"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self.pub = self.create_publisher(core.EgoState, "output/ego", QoS(deadline=0.2))
+
+
+class Ticker(Node):
+    """Records now() at every timer call and draws one number from its generator."""
+
+    node_name = "ticker"
+
+    def __init__(self, context, period: float = 0.05):
+        super().__init__(context)
+        self.times: list[float] = []
+        self.draws: list[float] = []
+        self.create_timer(period, self._tick)
+
+    def _tick(self) -> None:
+        self.times.append(self.now())
+        self.draws.append(float(self.rng.random()))
+
+
+@pytest.fixture
+def runtimes(dds_domain):
+    created = []
+
+    def make(clock: str = "wall", seed: int = 0, deliver_all: bool = False) -> DdsRuntime:
+        runtime = DdsRuntime(dds_domain, clock=clock, seed=seed, deliver_all=deliver_all)
+        created.append(runtime)
+        return runtime
+    yield make
+    for runtime in created:
+        runtime.close()
+
+
+def test_topic_and_type_names_match_a_plain_dds_reader_of_the_ros_type(runtimes, dds_domain):
+    runtime = runtimes()
+    node = runtime.add_node(EgoPublisher, namespace="cav_0", remappings={"output/ego": "truth/ego_state"})
+    participant = DomainParticipant(dds_domain)
+    reader = DataReader(participant, Topic(participant, "rt/cav_0/truth/ego_state", dds_types.Odometry))
+    ego = core.EgoState(core.Header(5.5, "map"), 10.0, -2.0, 0.5, 20.0, yaw_rate=0.1)
+    samples = []
+    give_up = time.monotonic() + 5.0
+    while not samples and time.monotonic() < give_up:
+        if reader.get_subscription_matched_status().current_count:
+            node.pub.publish(ego)
+        runtime.wait(0.05)
+        samples = reader.take(N=10)
+    assert samples, "a reader of nav_msgs::msg::dds_::Odometry_ on rt/cav_0/truth/ego_state got nothing"
+    odom = samples[0]
+    assert odom.header.stamp.sec == 5 and odom.header.frame_id == "map"
+    assert (odom.pose.pose.position.x, odom.twist.twist.linear.x) == (10.0, 20.0)
+
+
+def test_messages_cross_between_participants(runtimes):
+    publisher_side, subscriber_side = runtimes(), runtimes()
+    node = publisher_side.add_node(EgoPublisher)
+    received = []
+    context = DdsContext(subscriber_side, "", "listener", None, {}, np.random.default_rng(0))
+    context.create_subscription(core.EgoState, "/ego_publisher/output/ego", received.append, QoS())
+    ego = core.EgoState(core.Header(1.0, "map"), 1.0, 2.0, -3.0, 4.0)
+    give_up = time.monotonic() + 5.0
+    while not received and time.monotonic() < give_up:
+        node.pub.publish(ego)
+        spin_for(subscriber_side, 0.05)
+    assert received and received[0].header == ego.header and (received[0].x, received[0].speed) == (1.0, 4.0)
+    assert received[0].yaw == pytest.approx(-3.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("deliver_all, expected", [(False, [4]), (True, [0, 1, 2, 3, 4])])
+def test_deliver_all_keeps_samples_beyond_the_depth(runtimes, deliver_all, expected):
+    publisher_side, subscriber_side = runtimes(), runtimes(deliver_all=deliver_all)
+    node = publisher_side.add_node(EgoPublisher)
+    received = []
+    context = DdsContext(subscriber_side, "", "listener", None, {}, np.random.default_rng(0))
+    context.create_subscription(core.EgoState, "/ego_publisher/output/ego", received.append, QoS(depth=1))
+    probe = core.EgoState(core.Header(0.0, "map"), -1.0, 0.0, 0.0, 0.0)
+    give_up = time.monotonic() + 5.0
+    while not received and time.monotonic() < give_up:          # until matched
+        node.pub.publish(probe)
+        spin_for(subscriber_side, 0.05)
+    received.clear()
+    for k in range(5):                                            # a burst before the next take
+        node.pub.publish(core.EgoState(core.Header(0.0, "map"), float(k), 0.0, 0.0, 0.0))
+    time.sleep(0.2)
+    subscriber_side.poll()
+    assert [int(msg.x) for msg in received] == expected
+
+
+def test_driven_clock_gives_the_in_process_timer_times_and_generators(runtimes):
+    runtime = runtimes("driven", seed=11)
+    runtime.set_time(3.0)
+    ticker = runtime.add_node(Ticker, seed_index=1)
+    for step in range(1, 21):
+        runtime.set_time(3.0 + 0.05 * step)
+        runtime.fire_timers(runtime.now_ticks())
+    executor = InProcessExecutor(11, start_time=3.0)
+    executor.add_node(Ticker)                       # creation index 0
+    reference = executor.add_node(Ticker)           # creation index 1
+    executor.spin_until(4.0)
+    assert ticker.times == reference.times and len(ticker.times) == 20
+    assert ticker.draws == reference.draws
+
+
+def test_sim_clock_follows_clock_topic(runtimes):
+    master, follower = runtimes("driven"), runtimes("sim")
+    ticker = follower.add_node(Ticker, period=0.1)
+    master.set_time(1.0)
+    spin_for(follower, 5.0, until=lambda: follower.now() == 1.0 or master.publish_clock())
+    follower.fire_timers(follower.now_ticks())
+    assert follower.now() == 1.0
+    assert ticker.times == [1.0] * 10          # every period the clock passed, at the clock's time (as ROS)
+
+
+def test_wrong_types_are_refused(runtimes):
+    runtime = runtimes()
+    node = runtime.add_node(EgoPublisher)
+    with pytest.raises(TopicTypeError, match="expected EgoState"):
+        node.pub.publish(core.ControlCommand(core.Header(0.0, "base_link"), 0.0, 0.0))
+    context = DdsContext(runtime, "", "other", None, {}, np.random.default_rng(0))
+    with pytest.raises(TopicTypeError, match="carries nav_msgs/msg/Odometry"):
+        context.create_publisher(core.ControlCommand, "/ego_publisher/output/ego", QoS())
+
+
+def test_clock_misuse_is_refused(runtimes, dds_domain):
+    with pytest.raises(ValueError, match="unknown clock"):
+        DdsRuntime(dds_domain, clock="steady")
+    with pytest.raises(ValueError, match="0..232"):
+        DdsRuntime(300)
+    wall, driven = runtimes("wall"), runtimes("driven")
+    with pytest.raises(DdsRuntimeError, match="cannot be set"):
+        wall.set_time(1.0)
+    with pytest.raises(DdsRuntimeError, match="only a driven clock"):
+        wall.publish_clock()
+    driven.set_time(2.0)
+    with pytest.raises(DdsRuntimeError, match="cannot go back"):
+        driven.set_time(1.0)
+    with pytest.raises(DdsRuntimeError, match="advanced by its owner"):
+        driven.spin()
+
+
+def test_silent_and_departed_publishers_raise_health_events(runtimes):
+    publisher_side, subscriber_side = runtimes(), runtimes()
+    node = publisher_side.add_node(EgoPublisher)
+    events: list[core.DiagnosticStatus] = []
+    context = DdsContext(subscriber_side, "", "listener", None, {}, np.random.default_rng(0))
+    received = []
+    context.create_subscription(core.EgoState, "/ego_publisher/output/ego", received.append, QoS(deadline=0.2),
+                                on_health=events.append)
+    ego = core.EgoState(core.Header(0.0, "map"), 0.0, 0.0, 0.0, 0.0)
+    give_up = time.monotonic() + 5.0
+    while len(received) < 3 and time.monotonic() < give_up:      # publishing at ~20 Hz
+        node.pub.publish(ego)
+        spin_for(subscriber_side, 0.05)
+    assert [e.level for e in events] == [0]                       # publisher alive, no miss yet
+    silent_since = time.monotonic()
+    spin_for(subscriber_side, 1.0, until=lambda: len(events) > 1)
+    assert events[1].level == 3 and "deadline" in events[1].message
+    assert time.monotonic() - silent_since < 0.2 + 0.15          # noticed within its deadline
+    assert events[1].name == "/ego_publisher/output/ego"
+    publisher_side.close()
+    spin_for(subscriber_side, 2.0, until=lambda: any("left" in e.message for e in events))
+    assert any(e.level == 3 and "left" in e.message for e in events)
