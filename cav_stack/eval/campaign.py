@@ -85,7 +85,8 @@ class RunOutcome:
 
 def plan_runs(scenarios: list[str], seeds: int, controllers: list[str], out_dir: Path,
               duration_s: float | None = None) -> list[RunSpec]:
-    """Every (scenario, controller, seed) run, seeds = scenario seed + 0 .. ``seeds`` - 1.
+    """Every (scenario, controller, seed) run, seeds = scenario seed + 0 .. ``seeds`` - 1;
+    ``scenarios`` are names or YAML paths, run directories use the scenario's name.
 
     Raises UnknownScenarioError / ParamsError for a scenario that does not load, ValueError for
     ``seeds`` < 1 or a non-positive duration.
@@ -98,11 +99,12 @@ def plan_runs(scenarios: list[str], seeds: int, controllers: list[str], out_dir:
         raise ValueError(f"--duration must be > 0 seconds, got {duration_s}")
     runs = []
     for name in scenarios:
-        base = load_scenario(name).seed
+        scenario = load_scenario(name)
         for controller in controllers:
             for k in range(seeds):
-                seed = base + k
-                runs.append(RunSpec(name, controller, seed, out_dir / name / controller / f"seed_{seed}", duration_s))
+                seed = scenario.seed + k
+                run_dir = out_dir / scenario.name / controller / f"seed_{seed}"
+                runs.append(RunSpec(name, controller, seed, run_dir, duration_s))
     return runs
 
 
@@ -139,10 +141,6 @@ def _read_outcome(spec: RunSpec, wall_time_s: float, exitcode: int | None) -> Ru
     outcome = RunOutcome(spec, STATUS_FAILED, f"run process died ({reason}) without an outcome", None, wall_time_s)
     _write_outcome(outcome)
     return outcome
-
-
-def _child(spec: RunSpec) -> None:
-    execute_run(spec)
 
 
 ProgressCallback = Callable[[int, int, int], None]
@@ -183,7 +181,7 @@ def run_campaign(runs: list[RunSpec], jobs: int, *, known_controllers: list[str]
                 continue
             spec.out_dir.mkdir(parents=True, exist_ok=True)
             (spec.out_dir / OUTCOME_FILE).unlink(missing_ok=True)
-            process = context.Process(target=_child, args=(spec,), name=f"eval-{spec.scenario}-{spec.controller}")
+            process = context.Process(target=execute_run, args=(spec,), name=f"eval-{spec.scenario}-{spec.controller}")
             process.start()
             running[index] = (process, time.perf_counter())
         time.sleep(_POLL_S)

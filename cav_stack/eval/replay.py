@@ -59,9 +59,6 @@ def _as_fields(value: Any) -> Any:
     slots = getattr(type(value), "__slots__", None)
     if slots:
         return {name: _as_fields(getattr(value, name)) for name in slots}
-    if hasattr(value, "tolist"):
-        return bytes(value) if getattr(value, "dtype", None) is not None and value.dtype.itemsize == 1 \
-            else value.tolist()
     return value
 
 
@@ -264,8 +261,8 @@ def run(args: argparse.Namespace) -> int:
         worst_field = max(c.max_abs_diff, key=c.max_abs_diff.get, default="-")
         same = c.recorded == c.replayed and c.worst <= args.tolerance and not c.mismatched_fields
         faithful &= same
+        mismatched = f", differing non-numeric fields: {c.mismatched_fields}" if c.mismatched_fields else ""
         print(f"{c.topic}: recorded {c.recorded}, replayed {c.replayed}, max |diff| {c.worst:.3g} "
-              f"({worst_field})" + (f", differing non-numeric fields: {c.mismatched_fields}" if c.mismatched_fields else "")
-              + ("" if same else "  <-- differs"))
+              f"({worst_field}){mismatched}" + ("" if same else "  <-- differs"))
     print("replay matches the recording" if faithful else "replay differs from the recording")
     return EXIT_OK if faithful else EXIT_DIFFERENT

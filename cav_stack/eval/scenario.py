@@ -638,12 +638,14 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
         if isinstance(event, CutInEvent) and event.target not in cav_ids:
             raise fail(f"{key}.target", f"'{event.target}' is not a CAV of this scenario")
         if isinstance(event, IncidentEvent) and event.vehicle_type not in type_ids:
-            raise fail(f"{key}.vehicle_type", f"unknown vehicle type '{event.vehicle_type}' (known: {', '.join(type_ids)})")
+            raise fail(f"{key}.vehicle_type",
+                       f"unknown vehicle type '{event.vehicle_type}' (known: {', '.join(type_ids)})")
         if isinstance(event, LinkLossEvent):
             for field_key, vehicle in [("sender", event.sender)] + [(f"receivers[{i}]", r)
                                                                     for i, r in enumerate(event.receivers)]:
                 if vehicle not in cav_ids:
-                    raise fail(f"{key}.{field_key}", f"'{vehicle}' is not a CAV of this scenario (only CAVs have radios)")
+                    raise fail(f"{key}.{field_key}",
+                               f"'{vehicle}' is not a CAV of this scenario (only CAVs have radios)")
         if isinstance(event, SensorFaultEvent) and event.cav not in cav_ids:
             raise fail(f"{key}.cav", f"'{event.cav}' is not a CAV of this scenario")
         if isinstance(event, GhostVehicleEvent) and event.attacker not in cav_ids | named:

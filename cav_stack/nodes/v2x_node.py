@@ -15,7 +15,8 @@ misbehaviour detector never reach the outputs.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
@@ -25,7 +26,7 @@ from cav_stack.core.messages import (
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.runtime.node import Node, NodeContext
 from cav_stack.share import share_path
-from cav_stack.v2x.codec import V2xDecodeError, decode_frame, encode_bsm, encode_maneuver
+from cav_stack.v2x.codec import V2xDecodeError, V2xEncodeError, decode_frame, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator
 from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, SpatMessage
@@ -47,11 +48,13 @@ _INTENT = {DrivingMode.CACC: ManeuverIntent.FOLLOW_LEADER, DrivingMode.PLATOON: 
 
 @dataclass(frozen=True)
 class V2xNodeParams:
-    """security_enabled: sign and verify; pki_seed: seed of the simulated CA chain shared by all
+    """security_enabled: sign and verify; cooperative_awareness: send BSMs at the rate congestion
+    control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the simulated CA chain shared by all
     stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
     report_max_age [s]: staleness limit of passed-on reports; generation: BSM generation rules."""
 
     security_enabled: bool
+    cooperative_awareness: bool
     pki_seed: int
     share_maneuvers: bool
     maneuver_points: int
@@ -125,7 +128,8 @@ class V2xNode(Node):
 
     @property
     def refusals(self) -> dict[str, int]:
-        """Refused receptions by reason (security refusals, undecodable, misbehaving senders)."""
+        """Refused receptions by reason (security refusals, undecodable, misbehaving senders), and
+        messages not sent because their content could not be encoded (``not_sent_<type>``)."""
         return dict(self._refused)
 
     def _set(self, attribute: str):
@@ -151,24 +155,32 @@ class V2xNode(Node):
 
     def _send(self, now: float, ego: EgoState) -> None:
         self._identity.update(now, ego)
-        if self._scheduler.should_send(now, ego, 0.0):
+        if self._scheduler.should_send(now, ego, 0.0, self.params.cooperative_awareness):
             cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
             sigma = math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)) or 0.5
             report = V2xVehicleReport(Header(now, MAP_FRAME), self._identity.station_id,
                                       self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, ego.speed, ego.accel,
                                       ego.yaw_rate, self._vehicle.length, self._vehicle.width, sigma)
-            self._transmit(now, encode_bsm(report, origin=self._origin), "BSM")
+            self._transmit(now, lambda: encode_bsm(report, origin=self._origin), "BSM")
         if self.params.share_maneuvers and self._trajectory is not None and self._trajectory.points:
-            points = self._trajectory.points
+            # a solver's plan may dip below zero speed by its tolerance: J2735 speeds are magnitudes
+            points = tuple(replace(p, speed=max(p.speed, 0.0)) for p in self._trajectory.points)
             stride = max(1, math.ceil(len(points) / self.params.maneuver_points))
             mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
             share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
                                   self._identity.next_msg_count("MANEUVER"),
                                   _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
                                   time_gap=self._mode.time_gap if self._mode is not None else None)
-            self._transmit(now, encode_maneuver(share, origin=self._origin), "MANEUVER")
+            self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
 
-    def _transmit(self, now: float, payload: bytes, message_type: str) -> None:
+    def _transmit(self, now: float, encode: Callable[[], bytes], message_type: str) -> None:
+        """Encode, sign and send; content the message cannot carry is counted and skipped."""
+        try:
+            payload = encode()
+        except V2xEncodeError as exc:
+            self._refuse(f"not_sent_{message_type.lower()}")
+            self.logger.warning("%s not sent: %s", message_type, exc)
+            return
         if self._signer is not None:
             payload = self._signer.sign(payload, PSID_V2V, now)
         self._frame_pub.publish(V2xFrame(Header(now, MAP_FRAME), self._identity.station_id, payload, message_type))

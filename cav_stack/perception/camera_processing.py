@@ -55,7 +55,9 @@ class CameraDetector:
             t = np.array([-u[1], u[0]])
             range_sigma = math.hypot(depth ** 2 * r.pixel_sigma / (r.fy * r.mounting.z), p.range_sigma_floor,
                                      0.25 * prior.length)
-            across_sigma = math.hypot(dist * r.pixel_sigma / r.fx, 0.25 * prior.width)
+            # The box centre is the centre of what is visible: off-axis, a side shows and shifts it.
+            across_sigma = math.hypot(dist * r.pixel_sigma / r.fx,
+                                      0.25 * prior.width + 0.5 * prior.length * abs(math.sin(bearing)))
             rows.append(sensor_xy + dist * u)
             cov.append(range_sigma ** 2 * np.outer(u, u) + across_sigma ** 2 * np.outer(t, t))
             classes.append(d.object_class)

@@ -266,7 +266,8 @@ class MultiObjectTracker:
                 t.votes[j, CLASSES.index(cls)] += 1.0
                 prior = self.params.size_priors.get(cls.value)
                 if prior is not None and t.votes[j].argmax() == CLASSES.index(cls):
-                    t.size[j, 2] = prior.height
+                    # a larger class than assumed: its unseen extents are at least the class's
+                    t.size[j] = [max(t.size[j, 0], prior.length), max(t.size[j, 1], prior.width), prior.height]
             if ds.station_ids[i] >= 0:
                 t.v2x[j] = ds.station_ids[i]
 

@@ -37,6 +37,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cav_stack.core.messages import DiagnosticStatus, Header
+from cav_stack.runtime.dds_config import check_domain_id
 from cav_stack.runtime.dds_import import cyclonedds_module
 from cav_stack.runtime.dds_qos import dds_qos, dds_topic_name
 from cav_stack.runtime.executor import TIME_RESOLUTION, TopicTypeError
@@ -83,26 +84,43 @@ def _ticks(seconds: float) -> int:
 class _Reader:
     """One DDS reader with what to do with its samples.
 
-    received: samples taken whose source timestamp is after the counting start (see
+    steps, latched: samples taken stamped after / at or before the counting start (see
     :meth:`DdsRuntime.count_samples_after`).
     """
 
     ros_topic: str
     reader: Any
     on_fields: Callable[[dict], None]
-    reliable: bool
+    qos: QoS
     internal: bool
     on_health: HealthCallback | None = None
     health_label: str = ""
-    received: int = 0
+    steps: int = 0
+    latched: int = 0
 
 
 @dataclass
 class _Writer:
+    """One DDS writer; latched: samples written at or before the counting start."""
+
     ros_topic: str
     writer: Any
-    reliable: bool
+    qos: QoS
     internal: bool
+    latched: int = 0
+
+
+@dataclass(frozen=True)
+class SampleCounts:
+    """Reliable samples of one process per DDS topic since its clock started.
+
+    steps: written (or taken) stamped after the counting start; latched: written before it on
+    transient-local topics and still in the writers' histories (so a late-joining reader gets
+    them), or taken with such a stamp by a transient-local reader.
+    """
+
+    steps: dict[str, int]
+    latched: dict[str, int]
 
 
 @dataclass(order=True)
@@ -182,8 +200,7 @@ class DdsRuntime:
     def __init__(self, domain_id: int, *, clock: str = "wall", seed: int = 0, deliver_all: bool = False):
         if clock not in CLOCKS:
             raise ValueError(f"unknown clock '{clock}' (known: {', '.join(CLOCKS)})")
-        if not 0 <= domain_id <= 232:
-            raise ValueError(f"DDS domain id must be in 0..232, got {domain_id}")
+        check_domain_id(domain_id)
         self._dds = {name: cyclonedds_module(f"cyclonedds.{name}")
                      for name in ("core", "domain", "pub", "sub", "topic", "util")}
         from cav_stack.runtime import dds_types
@@ -300,7 +317,8 @@ class DdsRuntime:
         """
         topic = self._topic(ros_type_name, ros_topic)
         writer = self._dds["pub"].DataWriter(self._participant, topic, qos=dds_qos(qos, writer=True))
-        self._writers.append(_Writer(ros_topic, writer, qos.reliable, internal))
+        entry = _Writer(ros_topic, writer, qos, internal)
+        self._writers.append(entry)
         idl = topic.data_type
         to_idl = self._types.to_idl
         counted = qos.reliable and not internal
@@ -314,6 +332,8 @@ class DdsRuntime:
             writer.write(to_idl(idl, fields), timestamp=stamp_ns)
             if counted and stamp_ns > self._count_after_ns:
                 self._sent[dds_name] += 1
+            elif counted and qos.transient_local:
+                entry.latched += 1
         return send
 
     def subscribe(self, ros_type_name: str, ros_topic: str, on_fields: Callable[[dict], None], qos: QoS, *,
@@ -326,7 +346,7 @@ class DdsRuntime:
         condition = dds_core.ReadCondition(reader, dds_core.SampleState.Any | dds_core.ViewState.Any
                                            | dds_core.InstanceState.Any)
         self._waitset.attach(condition)
-        self._readers.append(_Reader(ros_topic, reader, on_fields, qos.reliable, internal, on_health,
+        self._readers.append(_Reader(ros_topic, reader, on_fields, qos, internal, on_health,
                                      f"{ros_topic} (deadline {qos.deadline:g} s)" if qos.deadline else ros_topic))
 
     def endpoints(self) -> tuple[list[str], list[str]]:
@@ -336,17 +356,23 @@ class DdsRuntime:
 
     def count_samples_after(self, time_s: float) -> None:
         """Stamp every sample written from now on with the process clock (as its DDS source
-        timestamp) and count, per topic, the reliable samples written and taken that are
-        stamped after ``time_s`` [s] (see :meth:`sent_counts`, :meth:`received_counts`)."""
+        timestamp) and count reliable samples written and taken, split at ``time_s`` [s] (see
+        :meth:`sent_counts`, :meth:`received_counts`). Call before creating the nodes."""
         self._count_after_ns = _ticks(time_s) * _NS_PER_TICK
 
-    def sent_counts(self) -> dict[str, int]:
-        """Counted samples written per DDS topic (reliable, non-internal writers)."""
-        return dict(self._sent)
+    def sent_counts(self) -> SampleCounts:
+        """Samples this process wrote on its reliable non-internal writers."""
+        latched: Counter[str] = Counter()
+        for w in self._writers:
+            if w.latched:
+                latched[dds_topic_name(w.ros_topic)] += min(w.latched, w.qos.depth)
+        return SampleCounts(dict(self._sent), dict(latched))
 
-    def received_counts(self) -> list[tuple[str, int]]:
-        """(DDS topic, counted samples taken) of every reliable non-internal reader."""
-        return [(dds_topic_name(r.ros_topic), r.received) for r in self._readers if r.reliable and not r.internal]
+    def received_counts(self) -> list[tuple[str, int, int | None]]:
+        """(DDS topic, step samples taken, latched samples taken or None for a volatile reader)
+        of every reliable non-internal reader."""
+        return [(dds_topic_name(r.ros_topic), r.steps, r.latched if r.qos.transient_local else None)
+                for r in self._readers if r.qos.reliable and not r.internal]
 
     def matched_counts(self) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
         """(topic, matched remote endpoints) of every non-internal writer and reader."""
@@ -368,8 +394,11 @@ class DdsRuntime:
                     info = sample.sample_info
                     if not info.valid_data:
                         continue
-                    if self._count_after_ns is not None and info.source_timestamp > self._count_after_ns:
-                        entry.received += 1
+                    if self._count_after_ns is not None:
+                        if info.source_timestamp > self._count_after_ns:
+                            entry.steps += 1
+                        else:
+                            entry.latched += 1
                     entry.on_fields(self._types.from_idl(sample))
             if entry.on_health is not None:
                 self._check_health(entry)

@@ -6,7 +6,26 @@ network and never see another machine's participants.
 """
 from __future__ import annotations
 
+import argparse
+
 LOOPBACK_ADDRESS = "127.0.0.1"
+MAX_DOMAIN_ID = 232
+"""Largest DDS domain id (the RTPS port mapping of ROS 2 allows 0..232)."""
+
+
+def check_domain_id(domain_id: int) -> int:
+    """``domain_id`` if it is a valid DDS domain id, else ValueError."""
+    if not 0 <= domain_id <= MAX_DOMAIN_ID:
+        raise ValueError(f"DDS domain id must be in 0..{MAX_DOMAIN_ID}, got {domain_id}")
+    return domain_id
+
+
+def domain_id_argument(text: str) -> int:
+    """argparse type of a ``--domain-id`` option (also parses a ROS_DOMAIN_ID default)."""
+    try:
+        return check_domain_id(int(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"invalid domain id '{text}': {exc}") from exc
 
 
 def loopback_config(max_participants: int = 20) -> str:

@@ -18,7 +18,6 @@ process (SIGINT first, SIGKILL after ``STOP_TIMEOUT_S``). The exit code is the s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import subprocess
@@ -27,6 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
+
+from cav_stack.runtime.dds_config import domain_id_argument
 
 STOP_TIMEOUT_S = 5.0
 POLL_PERIOD_S = 0.1
@@ -42,8 +43,8 @@ class ProcessSpec:
 
 
 def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controller: str,
-                    domain_id: int, duration_s: float | None = None,
-                    sumo_backend: str = "libsumo") -> list[ProcessSpec]:
+                    domain_id: int, duration_s: float | None = None, sumo_backend: str = "libsumo",
+                    radio: str = "dsrc") -> list[ProcessSpec]:
     """The processes of a closed-loop run of ``scenario`` (simulator process first).
 
     Builds the scenario's SUMO network into ``out_dir/network`` (the node processes load
@@ -64,24 +65,22 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
     python = sys.executable
     nodes: list[ProcessSpec] = []
     seed_index = SIM_BRIDGE_SEED_INDEX
-    for cav in spec.cavs:
+    for station, cav in enumerate(spec.cavs):
         for rank, node in enumerate(CONTROLLERS[controller], start=1):
             seed_index += 1
             node_type = node.load_class()
             argv = [python, "-m", "cav_stack.runtime.dds_node", node.executable,
                     "--namespace", cav.id, "--domain-id", str(domain_id), "--seed", str(seed),
-                    "--seed-index", str(seed_index), "--clock", "lockstep", "--rank", str(rank)]
+                    "--seed-index", str(seed_index), "--clock", "lockstep", "--rank", str(rank),
+                    "--net-file", str(net_file), "--station", str(station)]
             for relative in node.params_files[-1:]:
                 argv += ["--params", str(share_path(relative))]
-            if node_type.params_type is not None and "net_file" in {f.name for f in
-                                                                    dataclasses.fields(node_type.params_type)}:
-                argv += ["--param", f"net_file={net_file}"]
             for source, target in node.remappings:
                 argv += ["--remap", f"{source}:={target}"]
             nodes.append(ProcessSpec(follower_name(cav.id, node_type.node_name), tuple(argv)))
     sim = [python, "-m", "cav_stack.runtime.dds_sim_bridge", "--scenario", scenario, "--out", str(out_dir),
            "--controller", controller, "--seed", str(seed), "--sumo-backend", sumo_backend,
-           "--domain-id", str(domain_id)]
+           "--radio", radio, "--domain-id", str(domain_id)]
     if duration_s is not None:
         sim += ["--duration", str(duration_s)]
     for node in nodes:
@@ -162,10 +161,11 @@ def supervise(specs: list[ProcessSpec], *, env: dict[str, str] | None = None, ou
 
 def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: str = "idm_baseline",
                  domain_id: int = 0, duration_s: float | None = None, sumo_backend: str = "libsumo",
-                 env: dict[str, str] | None = None, deadline_s: float | None = None) -> int:
+                 radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None) -> int:
     """``cav-stack launch drive --backend dds``: run ``scenario`` with every node in its own process."""
     return supervise(drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller,
-                                     domain_id=domain_id, duration_s=duration_s, sumo_backend=sumo_backend),
+                                     domain_id=domain_id, duration_s=duration_s, sumo_backend=sumo_backend,
+                                     radio=radio),
                      env=env, deadline_s=deadline_s)
 
 
@@ -177,7 +177,9 @@ def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="simulated duration")
     parser.add_argument("--controller", default="idm_baseline", help="controller configuration of the graph")
     parser.add_argument("--sumo-backend", choices=("libsumo", "traci"), default="libsumo")
-    parser.add_argument("--domain-id", type=int, default=int(os.environ.get("ROS_DOMAIN_ID", "0")),
+    parser.add_argument("--radio", choices=("dsrc", "cv2x"), default="dsrc",
+                        help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml)")
+    parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"),
                         help="DDS domain id (default: $ROS_DOMAIN_ID or 0)")
 
 
@@ -190,7 +192,8 @@ def run_drive(args: argparse.Namespace) -> int:
     out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-dds-{os.getpid()}"
     try:
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
-                            domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend)
+                            domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
+                            radio=args.radio)
     except (UnknownScenarioError, UnknownControllerError, ParamsError) as exc:
         print(f"launch drive: {exc}", file=sys.stderr)
         return EXIT_USAGE

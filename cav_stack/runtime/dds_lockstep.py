@@ -5,12 +5,13 @@ node sees depends on scheduling. Lockstep adds a small protocol on ``/cav_stack/
 (std_msgs/String holding JSON, reliable, transient local) that reproduces the in-process
 executor's order:
 
-1. The clock master (the simulator process, a ``driven`` runtime) announces its start time.
-   Each follower sets its clock to it, creates its nodes, and reports ``ready`` with its rank,
-   its DDS endpoints and its next timer time.
+1. The clock master (the simulator process, a ``driven`` runtime; :func:`lead` before its
+   nodes exist, :func:`run_master` after) announces its start time. Each follower sets its
+   clock to it (:func:`join`), creates its nodes and reports ``ready`` (:func:`run_follower`)
+   with its rank, its DDS endpoints and its next timer time.
 2. When all expected followers are ready the master publishes the roster; every process waits
    until each of its readers and writers has matched as many peers as the roster lists for
-   that topic (so no early message is lost to discovery), and reports ``matched``.
+   that topic (so no message is lost to discovery), and reports ``matched``.
 3. Each step at time T (the earliest timer due in any process): the master fires its timers,
    publishes ``/clock`` = T and then ``step T``. A follower of rank r runs step T once the
    master's ``step T`` and the ``done T`` of every member of lower rank are in and it holds
@@ -18,23 +19,27 @@ executor's order:
    with its next timer time. The master starts the next step when every member is done and
    it holds every sample they announced.
 
-How "holds every sample" is known: during the steps every sample is written with the sim time
-as its DDS source timestamp, and each report carries the number of samples its author wrote
-since the start on each reliable topic. A process waits until each of its reliable readers
-has taken as many samples stamped after the start as the members' latest reports add up to
-for that topic. This does not depend on the order in which DDS delivers samples of different
-writers, and costs no acknowledgement round trip.
+How "holds every sample" is known: every sample is written with the sim time as its DDS
+source timestamp, and each report counts, per reliable topic, the samples its author wrote
+after the start, and those it wrote at the start (in the nodes' constructors) on
+transient-local topics that late joiners still get (at most ``depth`` per writer). A process
+waits until each reliable reader has taken as many samples stamped after the start, and each
+transient-local reader as many stamped at the start, as the members' latest reports add up to
+for the topic. This does not depend on the order in which DDS delivers the samples of
+different writers, and costs no acknowledgement round trip. Samples written at the start on
+volatile topics reach only the readers matched at that time, as in ROS (and as on the
+in-process executor, where they reach only the subscriptions that exist then).
 
-Where the order is not the in-process one: members of equal rank (the default for the nodes of
-different vehicles) run the same step concurrently, so a message one of them publishes at T
-reaches an equal-rank peer either in step T or in the next step; within a step, samples are
-handed to callbacks per subscription rather than in global publish order; best-effort topics
-are not counted, so a lost or late best-effort sample is not waited for. Processes taking part keep
-every received sample until taken (``DdsRuntime(deliver_all=True)``), as the in-process
-executor delivers every message; a reliable sample lost on the wire and pushed out of its
-writer's history (more than ``depth`` newer samples before the repair) is never counted and
-stalls the step until the timeout. A member that misses a step
-(dead or hung for ``LockstepTimeouts.step``) is dropped with an error and the run goes on.
+Where the order is not the in-process one: members of equal rank (the launcher gives the
+nodes of different vehicles equal ranks) run a step concurrently, so a message one of them
+publishes at T reaches an equal-rank peer in step T or in the next step; within a step,
+samples are handed to callbacks per subscription rather than in global publish order;
+best-effort topics are not counted, so a lost or late best-effort sample is not waited for.
+Processes taking part keep every received sample until taken (``DdsRuntime(deliver_all=True)``)
+as the in-process executor delivers every message; a reliable sample lost on the wire and
+pushed out of its writer's history (more than ``depth`` newer samples before the repair) is
+never counted and stalls the run until the step timeout. A member that misses a step (dead
+or hung for ``LockstepTimeouts.step``) is dropped with an error and the run goes on.
 """
 from __future__ import annotations
 
@@ -123,12 +128,22 @@ def _wait_matched(channel: LockstepChannel, runtime: DdsRuntime, roster: dict[st
 
 def _missing_samples(channel: LockstepChannel, runtime: DdsRuntime, members: Iterable[str]) -> list[str]:
     """Reliable readers of this process still short of the samples ``members`` reported sending."""
-    expected = Counter(runtime.sent_counts())
+    own = runtime.sent_counts()
+    steps, latched = Counter(own.steps), Counter(own.latched)
     for member in members:
-        if member != channel.name:
-            expected.update(channel.latest.get(member, {}).get("sent", {}))
-    return [f"{topic} ({n}/{expected[topic]} samples)" for topic, n in runtime.received_counts()
-            if n < expected[topic]]
+        sent = channel.latest.get(member, {}).get("sent") if member != channel.name else None
+        if sent:
+            steps.update(sent["steps"])
+            latched.update(sent["latched"])
+    missing = [f"{topic} ({n}/{steps[topic]} samples)" for topic, n, _ in runtime.received_counts()
+               if n < steps[topic]]
+    return missing + [f"{topic} ({n}/{latched[topic]} latched samples)" for topic, _, n in runtime.received_counts()
+                      if n is not None and n < latched[topic]]
+
+
+def _sent(runtime: DdsRuntime) -> dict:
+    counts = runtime.sent_counts()
+    return {"steps": counts.steps, "latched": counts.latched}
 
 
 def _earliest(times: Iterable[int | None]) -> int | None:
@@ -136,23 +151,31 @@ def _earliest(times: Iterable[int | None]) -> int | None:
     return min(due) if due else None
 
 
-def run_master(runtime: DdsRuntime, *, followers: Sequence[str], end_time: float,
+def lead(runtime: DdsRuntime) -> LockstepChannel:
+    """Make the runtime the clock master of a run starting at its current time.
+
+    Call before creating the process's nodes (what they publish at creation is counted as
+    the start's latched samples), then :func:`run_master`. The runtime must use the
+    ``driven`` clock and should deliver all samples.
+    """
+    if runtime.clock != "driven":
+        raise ValueError("the clock master needs a runtime with the 'driven' clock")
+    runtime.count_samples_after(runtime.now())
+    return LockstepChannel(runtime, MASTER_NAME)
+
+
+def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequence[str], end_time: float,
                timeouts: LockstepTimeouts = LockstepTimeouts(),
                progress: Callable[[float], None] | None = None) -> list[str]:
     """Drive the run from the runtime's current time to ``end_time`` [s] with ``followers``.
 
-    The runtime must use the ``driven`` clock (and should deliver all samples) and hold its
-    nodes already. followers: the
-    names the follower processes report (see :func:`follower_name`). progress(now) is called
-    after every step. Returns the names of the members dropped during the run.
+    channel: from :func:`lead`; followers: the names the follower processes report (see
+    :func:`follower_name`). progress(now) is called after every step. Returns the names of
+    the members dropped during the run.
     """
-    if runtime.clock != "driven":
-        raise ValueError("the clock master needs a runtime with the 'driven' clock")
-    channel = LockstepChannel(runtime, MASTER_NAME)
     start = runtime.now_ticks()
-    runtime.count_samples_after(runtime.now())
     pubs, subs = runtime.endpoints()
-    channel.send(role="master", phase="announce", start=start)
+    channel.send(role="master", phase="announce", start=start, sent=_sent(runtime))
 
     def missing(phases: tuple[str, ...]) -> list[str]:
         return [f for f in followers if channel.latest.get(f, {}).get("phase") not in phases]
@@ -161,11 +184,13 @@ def run_master(runtime: DdsRuntime, *, followers: Sequence[str], end_time: float
                        lambda: f"followers to be ready: {', '.join(missing(('ready', 'matched')))}")
     roster = {MASTER_NAME: {"rank": 0, "pubs": pubs, "subs": subs}}
     roster.update({f: {key: channel.latest[f][key] for key in ("rank", "pubs", "subs")} for f in followers})
-    channel.send(role="master", phase="roster", start=start, roster=roster)
+    channel.send(role="master", phase="roster", start=start, roster=roster, sent=_sent(runtime))
     _wait_matched(channel, runtime, roster, timeouts.start)
     channel.wait_until(lambda: not missing(("matched",)), timeouts.start,
                        lambda: f"followers to match: {', '.join(missing(('matched',)))}")
     members = list(followers)
+    channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.start,
+                       lambda: "latched samples: " + "; ".join(_missing_samples(channel, runtime, members)))
     dropped: list[str] = []
     end_ticks = round(end_time / TIME_RESOLUTION)
     step = _earliest([runtime.next_timer_ticks()] + [channel.latest[m]["next"] for m in members])
@@ -175,7 +200,7 @@ def run_master(runtime: DdsRuntime, *, followers: Sequence[str], end_time: float
         runtime.fire_timers(step)
         runtime.publish_clock()
         channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
-                     sent=runtime.sent_counts())
+                     sent=_sent(runtime))
 
         def late(t: int = step) -> list[str]:
             return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != t]
@@ -191,7 +216,7 @@ def run_master(runtime: DdsRuntime, *, followers: Sequence[str], end_time: float
         if progress is not None:
             progress(runtime.now())
         step = _earliest([runtime.next_timer_ticks()] + [channel.latest[m]["next"] for m in members])
-    channel.send(role="master", phase="end", start=start, roster=roster, members=members)
+    channel.send(role="master", phase="end", start=start, roster=roster, members=members, sent=_sent(runtime))
     return dropped
 
 
@@ -222,10 +247,10 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
         raise ValueError(f"follower rank must be >= 1 (the master has rank 0), got {rank}")
     pubs, subs = runtime.endpoints()
     report = {"role": "follower", "rank": rank, "pubs": pubs, "subs": subs}
-    channel.send(phase="ready", next=runtime.next_timer_ticks(), **report)
+    channel.send(phase="ready", next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
     channel.wait_until(lambda: channel.master()["phase"] != "announce", timeouts.start, lambda: "the roster")
     _wait_matched(channel, runtime, channel.master()["roster"], timeouts.start)
-    channel.send(phase="matched", next=runtime.next_timer_ticks(), **report)
+    channel.send(phase="matched", next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
     done: int | None = None
 
     def my_turn() -> bool:
@@ -250,5 +275,5 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
         runtime.set_time(step * TIME_RESOLUTION)
         runtime.poll()
         runtime.fire_timers(step)
-        channel.send(phase="done", time=step, next=runtime.next_timer_ticks(), sent=runtime.sent_counts(), **report)
+        channel.send(phase="done", time=step, next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
         done = step

@@ -2,12 +2,14 @@
 
     python -m cav_stack.runtime.dds_node NAME [--params FILE] [--param KEY=VALUE ...]
         [--namespace NS] [--remap FROM:=TO ...] [--domain-id N] [--seed S] [--seed-index K]
-        [--clock wall|sim|lockstep] [--rank R]
+        [--clock wall|sim|lockstep] [--rank R] [--net-file FILE] [--station K]
 
 NAME is a node of the graph (:mod:`cav_stack.nodes.graph`) by executable (``idm_baseline_node``)
 or node name (``idm_baseline``), or a ``module:Class`` path. Without ``--params`` the node's
 parameter files from the graph are used; ``--param`` overrides one top-level parameter (the
-value is read as YAML, e.g. ``--param net_file=/tmp/x.net.xml``). ``--clock lockstep`` joins the clock master of a
+value is read as YAML, e.g. ``--param rate_hz=10``). The node gets the resources the
+in-process runner hands it, built in this process: ``vehicle`` (controllers/vehicle.yaml),
+``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index). ``--clock lockstep`` joins the clock master of a
 launched run (see :mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node
 cleanly. Exit codes: 0 stopped, 1 runtime failure, 2 usage error (unknown node, bad params).
 """
@@ -19,6 +21,8 @@ import logging
 import os
 import sys
 from pathlib import Path
+
+from cav_stack.runtime.dds_config import domain_id_argument
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -84,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--namespace", default="", help="ROS namespace, e.g. cav_0")
     parser.add_argument("--remap", type=parse_remap, action="append", default=[], metavar="FROM:=TO",
                         help="topic remapping (node topic name := namespace-relative or absolute name)")
-    parser.add_argument("--domain-id", type=int, default=int(os.environ.get("ROS_DOMAIN_ID", "0")),
+    parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"),
                         help="DDS domain id (default: $ROS_DOMAIN_ID or 0)")
     parser.add_argument("--seed", type=int, default=0, help="the run's random seed")
     parser.add_argument("--seed-index", type=int, default=0,
@@ -92,6 +96,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clock", choices=("wall", "sim", "lockstep"), default="wall",
                         help="wall time, follow /clock, or follow the clock master in lockstep")
     parser.add_argument("--rank", type=int, default=1, help="lockstep rank (1 runs first after the simulator)")
+    parser.add_argument("--net-file", type=Path, default=None,
+                        help="SUMO network (.net.xml) of the road map for nodes that take one")
+    parser.add_argument("--station", type=int, default=0,
+                        help="the vehicle's index among the scenario's CAVs (its V2X credentials)")
 
 
 def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, object]]):
@@ -121,6 +129,23 @@ def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, 
         raise ParamsError("<command line>", overrides[0][0], str(exc)) from exc
 
 
+def build_resources(node_type, net_file: Path | None, station: int) -> dict:
+    """The in-process resources ``node_type`` accepts (its ``resource_names``), built here."""
+    from cav_stack.control.vehicle_models import load_vehicle_params
+    from cav_stack.planning.road_map import RoadMap
+    from cav_stack.share import share_path
+
+    accepted = set(getattr(node_type, "resource_names", ()))
+    resources: dict = {}
+    if "vehicle" in accepted:
+        resources["vehicle"] = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
+    if "road_map" in accepted and net_file is not None:
+        resources["road_map"] = RoadMap.from_net_file(net_file)
+    if "station" in accepted:
+        resources["station"] = station
+    return resources
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the node described by parsed ``args`` until stopped; returns the exit code."""
     from cav_stack.core.params import ParamsError
@@ -132,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         node_type, spec = find_node(args.name)
         params = _load_params(node_type, spec, args.params, args.param)
+        resources = build_resources(node_type, args.net_file, args.station)
     except (UnknownNodeError, ParamsError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -143,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
         channel = join(runtime, follower_name(args.namespace, node_type.node_name)) \
             if args.clock == "lockstep" else None
         runtime.add_node(node_type, namespace=args.namespace, params=params, remappings=dict(args.remap),
-                         seed_index=args.seed_index)
+                         seed_index=args.seed_index, **resources)
         if channel is not None:
             run_follower(runtime, channel, rank=args.rank)
         else:

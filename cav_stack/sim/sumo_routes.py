@@ -58,7 +58,8 @@ def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
     detector = scenario.detector
     if detector is not None:
         if detector.edge not in known:
-            raise ParamsError(scenario.source, "detector.edge", f"unknown edge '{detector.edge}' in network {scenario.network}")
+            raise ParamsError(scenario.source, "detector.edge",
+                              f"unknown edge '{detector.edge}' in network {scenario.network}")
         if detector.position > road_map.edge_length(detector.edge):
             raise ParamsError(scenario.source, "detector.position", f"beyond the end of edge '{detector.edge}' "
                               f"({road_map.edge_length(detector.edge):.1f} m)")

@@ -113,10 +113,13 @@ class BsmScheduler:
         t_off = self.params.dcc_intervals[state]
         return min(max(t_off, self.params.min_interval), self.params.max_interval)
 
-    def should_send(self, now: float, ego: EgoState, cbr: float) -> bool:
+    def should_send(self, now: float, ego: EgoState, cbr: float, cooperative: bool = False) -> bool:
         """True when a BSM is due at ``now`` [s]; the scheduler then counts it as sent.
 
-        ego: current state in ``map``; cbr: channel busy ratio [0..1] measured by the radio.
+        ego: current state in ``map``; cbr: channel busy ratio [0..1] measured by the radio;
+        cooperative: the station takes part in cooperative driving (CACC, platooning) and sends
+        at the highest rate congestion control allows (T_GenCamDcc), not on dynamics triggers:
+        platooning needs 10 Hz awareness (ETSI TR 103 299 V2.1.1, clause 5).
         """
         last = self._last
         if last is None:
@@ -126,6 +129,9 @@ class BsmScheduler:
         if elapsed + _EPS < self.dcc_interval(cbr):
             return False
         p = self.params
+        if cooperative:
+            self._record(now, ego)
+            return True
         moved = (abs(wrap_angle(ego.yaw - last.yaw)) > p.heading_threshold
                  or math.hypot(ego.x - last.x, ego.y - last.y) > p.position_threshold
                  or abs(ego.speed - last.speed) > p.speed_threshold)

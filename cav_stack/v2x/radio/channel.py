@@ -161,13 +161,7 @@ class Channel:
         blocked: optional boolean (m, n) overriding the obstacle test (True: NLOS).
         """
         tx, rx = self._points(tx_xy, rx_xy)
-        blocked = self._blocked(tx, rx, blocked)
-        dx = rx[None, :, 0] - tx[:, None, 0]
-        dy = rx[None, :, 1] - tx[:, None, 1]
-        pl = los_path_loss_db(np.hypot(dx, dy), self.params)
-        if blocked.any():
-            pl[blocked] = nlos_path_loss_db(dx[blocked], dy[blocked], self.params)
-        return pl
+        return self._path_loss(tx, rx, self._blocked(tx, rx, blocked))
 
     def received_power_dbm(self, tx_power_dbm: float, tx_xy, rx_xy, rng: np.random.Generator,
                            blocked=None) -> np.ndarray:
@@ -176,10 +170,18 @@ class Channel:
         tx, rx = self._points(tx_xy, rx_xy)
         blocked = self._blocked(tx, rx, blocked)
         sigma = self.params.shadowing_sigma_db
-        if blocked.any():
+        if blocked is not None:
             sigma = np.where(blocked, self.params.nlos_shadowing_sigma_db, sigma)
-        shadow = rng.standard_normal(blocked.shape) * sigma
-        return tx_power_dbm - self.mean_path_loss_db(tx, rx, blocked) - shadow
+        shadow = rng.standard_normal((len(tx), len(rx))) * sigma
+        return tx_power_dbm - self._path_loss(tx, rx, blocked) - shadow
+
+    def _path_loss(self, tx: np.ndarray, rx: np.ndarray, blocked: np.ndarray | None) -> np.ndarray:
+        dx = rx[None, :, 0] - tx[:, None, 0]
+        dy = rx[None, :, 1] - tx[:, None, 1]
+        pl = los_path_loss_db(np.hypot(dx, dy), self.params)
+        if blocked is not None:
+            pl[blocked] = nlos_path_loss_db(dx[blocked], dy[blocked], self.params)
+        return pl
 
     @staticmethod
     def _points(tx_xy, rx_xy) -> tuple[np.ndarray, np.ndarray]:
@@ -189,12 +191,12 @@ class Channel:
             raise ValueError(f"positions must be (m, 2) and (n, 2) arrays, got {tx.shape}, {rx.shape}")
         return tx, rx
 
-    def _blocked(self, tx: np.ndarray, rx: np.ndarray, blocked) -> np.ndarray:
+    def _blocked(self, tx: np.ndarray, rx: np.ndarray, blocked) -> np.ndarray | None:
+        """NLOS mask (m, n), or None when every link is LOS."""
         if blocked is not None:
             blocked = np.asarray(blocked, dtype=bool)
             if blocked.shape != (len(tx), len(rx)):
                 raise ValueError(f"blocked must have shape ({len(tx)}, {len(rx)}), got {blocked.shape}")
-            return blocked
-        if not self.obstacles:
-            return np.zeros((len(tx), len(rx)), dtype=bool)
-        return np.stack([links_blocked(p, rx, self.obstacles) for p in tx])
+        elif self.obstacles:
+            blocked = np.stack([links_blocked(p, rx, self.obstacles) for p in tx])
+        return blocked if blocked is not None and blocked.any() else None

@@ -114,6 +114,7 @@ class Dsrc:
         if positions.shape != (self.n_slots, 2) or active.shape != (self.n_slots,):
             raise ValueError(f"positions must be ({self.n_slots}, 2) and active ({self.n_slots},)")
         reports: list[TxReport] = []
+        inactive = np.flatnonzero(~active)
         while True:
             slot = int(np.argmin(self.scheduled))
             t_start = self.scheduled[slot]
@@ -123,11 +124,11 @@ class Dsrc:
             if t > t_end:
                 break
             if t_fin <= t:
-                self._end_frame(heapq.heappop(self._ends)[1], active, rng, reports)
+                self._end_frame(heapq.heappop(self._ends)[1], inactive, rng, reports)
             elif t_arr <= t:
                 self._arrival(heapq.heappop(self._arrivals)[2], t, rng)
             elif active[slot]:
-                self._start_frame(slot, t, positions, active, rng)
+                self._start_frame(slot, t, positions, inactive, rng)
             else:
                 self.scheduled[slot] = np.inf
         if t_end - self._cbr_mark_time >= self.params.cbr_window:
@@ -156,7 +157,7 @@ class Dsrc:
         if np.isinf(self.scheduled[slot]) and self.tx_end[slot] <= t and self.queues.head_time[slot] <= t:
             self._contend(slot, t, rng)
 
-    def _start_frame(self, v: int, ts: float, positions, active, rng) -> None:
+    def _start_frame(self, v: int, ts: float, positions, inactive, rng) -> None:
         p = self.params
         generated, packet, size = self.queues.pop(v)
         self.scheduled[v] = np.inf
@@ -173,15 +174,18 @@ class Dsrc:
         power_dbm = self.channel.received_power_dbm(p.tx_power_dbm, positions[v:v + 1], positions, rng)[0]
         power_mw = dbm_to_mw(power_dbm)
         power_mw[v] = 0.0
-        power_mw[~active] = 0.0
-        detect = (power_dbm >= p.carrier_sense_threshold_dbm) & active
+        power_mw[inactive] = 0.0
+        detect = power_dbm >= p.carrier_sense_threshold_dbm
+        detect[inactive] = False
         detect[v] = False
         transmitting = self.tx_end > ts
         transmitting[v] = False
         locked = self.lock_frame >= 0
-        capture = locked & detect & (ts - self.lock_start < p.slot_time) & (power_mw > self.lock_power_mw)
-        for u in np.flatnonzero(capture):
-            self._frames[int(self.lock_frame[u])].outcome[u] = Outcome.RECEIVER_BUSY
+        capture = locked & detect & (self.lock_start > ts - p.slot_time)
+        if capture.any():
+            capture &= power_mw > self.lock_power_mw
+            for u in np.flatnonzero(capture):
+                self._frames[int(self.lock_frame[u])].outcome[u] = Outcome.RECEIVER_BUSY
         lock_new = detect & ~transmitting & (~locked | capture)
         still_locked = locked & ~lock_new
         self.lock_interference_mw[still_locked] += power_mw[still_locked]
@@ -194,7 +198,7 @@ class Dsrc:
         outcome = np.full(self.n_slots, Outcome.DELIVERED, dtype=np.int8)
         outcome[detect & ~lock_new] = Outcome.RECEIVER_BUSY
         outcome[~detect] = Outcome.SENSING
-        outcome[~active] = Outcome.NOT_ADDRESSED
+        outcome[inactive] = Outcome.NOT_ADDRESSED
         outcome[v] = Outcome.NOT_ADDRESSED
 
         # Carrier sense at the detecting stations: busy time, backoff freeze.
@@ -217,9 +221,10 @@ class Dsrc:
         self._frames[fid] = _Frame(v, packet, generated, ts, te, power_mw, outcome)
         heapq.heappush(self._ends, (te, fid))
 
-    def _end_frame(self, fid: int, active, rng, reports) -> None:
+    def _end_frame(self, fid: int, inactive, rng, reports) -> None:
         frame = self._frames.pop(fid)
-        self.on_air_mw = np.maximum(self.on_air_mw - frame.power_mw, 0.0)
+        np.subtract(self.on_air_mw, frame.power_mw, out=self.on_air_mw)
+        np.maximum(self.on_air_mw, 0.0, out=self.on_air_mw)
         rx = np.flatnonzero(self.lock_frame == fid)
         if len(rx):
             signal = self.lock_power_mw[rx]
@@ -232,7 +237,7 @@ class Dsrc:
             result[draw < self.fer(snr)] = Outcome.PROPAGATION
             frame.outcome[rx] = result
             self.lock_frame[rx] = -1
-        frame.outcome[~active & (frame.outcome >= 0)] = Outcome.NOT_ADDRESSED
+        frame.outcome[inactive] = Outcome.NOT_ADDRESSED
         reports.append(TxReport(frame.sender, frame.packet, frame.generated, frame.start, frame.end,
                                 frame.outcome))
         v = frame.sender

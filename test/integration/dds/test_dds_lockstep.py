@@ -11,7 +11,7 @@ import pytest
 
 from cav_stack.core.messages import DiagnosticStatus, TrackList
 from cav_stack.runtime.dds_backend import DdsRuntime
-from cav_stack.runtime.dds_lockstep import LockstepTimeouts, run_master
+from cav_stack.runtime.dds_lockstep import LockstepTimeouts, lead, run_master
 from cav_stack.runtime.executor import TIME_RESOLUTION
 from cav_stack.runtime.node import Node, NodeContext
 
@@ -50,15 +50,16 @@ def ticks(seconds: float) -> int:
 def master(dds_domain):
     runtime = DdsRuntime(dds_domain, clock="driven", deliver_all=True)
     runtime.set_time(START)
+    channel = lead(runtime)
     node = runtime.add_node(ModeSelectorStandIn, namespace="cav_3")
-    yield runtime, node
+    yield runtime, channel, node
     runtime.close()
 
 
 def test_follower_runs_in_step_with_the_clock_master(master, spawn):
-    runtime, selector = master
+    runtime, channel, selector = master
     spawn("dds_helper_nodes:FakePerception", "--namespace", "cav_3", "--clock", "lockstep", "--rank", "1")
-    dropped = run_master(runtime, followers=[PERCEPTION], end_time=START + 2.0,
+    dropped = run_master(runtime, channel, followers=[PERCEPTION], end_time=START + 2.0,
                          timeouts=LockstepTimeouts(start=30.0, step=5.0))
     assert dropped == []
     assert runtime.now() == START + 2.0 and len(selector.seen) == 40
@@ -71,13 +72,13 @@ def test_follower_runs_in_step_with_the_clock_master(master, spawn):
 
 
 def test_killed_perception_is_reported_stale_and_dropped(master, spawn):
-    runtime, selector = master
+    runtime, channel, selector = master
     perception = spawn("dds_helper_nodes:FakePerception", "--namespace", "cav_3", "--clock", "lockstep")
 
     def kill_mid_run(now: float) -> None:
         if now >= START + 1.0 and perception.poll() is None:
             perception.kill()
-    dropped = run_master(runtime, followers=[PERCEPTION], end_time=START + 2.0,
+    dropped = run_master(runtime, channel, followers=[PERCEPTION], end_time=START + 2.0,
                          timeouts=LockstepTimeouts(start=30.0, step=1.0), progress=kill_mid_run)
     assert dropped == [PERCEPTION]
     assert runtime.now() == START + 2.0                             # the run went on without it

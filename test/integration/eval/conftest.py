@@ -7,7 +7,7 @@ pytest.importorskip("libsumo")
 pytest.importorskip("mcap_ros2")
 
 
-def record_run(scenario_name: str, controller: str, seconds: float, path, cache_dir):
+def _record_run(scenario_name: str, controller: str, seconds: float, path, cache_dir):
     """Run ``scenario_name`` for ``seconds`` with ``controller`` as the runner does (SUMO world,
     bridge, one controller graph per CAV) with a TopicRecorder tapping the executor; return the
     recorder (closed) and the executor."""
@@ -42,3 +42,9 @@ def record_run(scenario_name: str, controller: str, seconds: float, path, cache_
 def eval_cache(tmp_path_factory):
     """Network cache shared by the session."""
     return tmp_path_factory.mktemp("eval-cache")
+
+
+@pytest.fixture(scope="session")
+def record_run():
+    """``record_run(scenario, controller, seconds, path, cache_dir)`` -> (recorder, executor)."""
+    return _record_run

@@ -17,8 +17,13 @@ NEW = ("on_ramp_merge", "hidden_brake", "dense_lane_change", "comm_degradation",
 CONTROLLERS = ("idm_baseline", "sumo_idm", "sumo_acc", "sumo_cacc")
 
 
-@pytest.mark.parametrize("controller", CONTROLLERS)
-@pytest.mark.parametrize("name", NEW)
+#: Runs with 20+ stack-driven CAVs take > 5 s of wall time on the 2-core machine.
+SLOW = {("mixed_traffic_p50", "idm_baseline"), ("mixed_traffic_p75", "idm_baseline"),
+        ("mixed_traffic_p100", "idm_baseline")}
+
+
+@pytest.mark.parametrize("name, controller", [
+    pytest.param(n, c, marks=[pytest.mark.slow] if (n, c) in SLOW else []) for n in NEW for c in CONTROLLERS])
 def test_scenario_runs_with_baseline(name, controller, tmp_path):
     seconds = 2.0 if name == "mixed_traffic_p100" and controller == "idm_baseline" else 3.0
     report = run_scenario(name, seed=None, out_dir=tmp_path, duration_s=seconds, controller=controller).report
@@ -70,6 +75,7 @@ def test_incident_blocks_the_edge_and_traffic_reroutes(eval_cache):
                 assert remaining[-1] == "n21_n22"            # still reaches its destination
 
 
+@pytest.mark.slow
 def test_sumo_driven_cav_merges_from_the_on_ramp(tmp_path):
     run_scenario("on_ramp_merge", seed=None, out_dir=tmp_path, duration_s=35.0, controller="sumo_acc")
     rows = (tmp_path / "trajectories.csv").read_text(encoding="utf-8").splitlines()[1:]

@@ -46,6 +46,9 @@ def test_bad_command_lines_are_usage_errors(capsys, tmp_path):
     assert dds_node.main(["idm_baseline_node", "--params", str(tmp_path / "none.yaml")]) == dds_node.EXIT_USAGE
     assert "cannot read file" in capsys.readouterr().err
     assert dds_node.main(["no_such_node"]) == dds_node.EXIT_USAGE
+    with pytest.raises(SystemExit) as exit_info:
+        dds_node.main(["idm_baseline_node", "--domain-id", "300"])
+    assert exit_info.value.code == 2 and "0..232" in capsys.readouterr().err
 
 
 def test_drive_launch_follows_the_graph(tmp_path):

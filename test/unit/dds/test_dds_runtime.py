@@ -152,7 +152,7 @@ def test_wrong_types_are_refused(runtimes):
 def test_clock_misuse_is_refused(runtimes, dds_domain):
     with pytest.raises(ValueError, match="unknown clock"):
         DdsRuntime(dds_domain, clock="steady")
-    with pytest.raises(ValueError, match="0..232"):
+    with pytest.raises(ValueError, match=r"0\.\.232"):
         DdsRuntime(300)
     wall, driven = runtimes("wall"), runtimes("driven")
     with pytest.raises(DdsRuntimeError, match="cannot be set"):

@@ -33,6 +33,13 @@ def test_plan_covers_every_combination_with_consecutive_seeds(tmp_path):
     assert all(r.duration_s == 5.0 for r in runs)
 
 
+def test_a_scenario_given_as_a_path_runs_under_its_name(tmp_path):
+    platoon = load_scenario("platoon")
+    (run,) = plan_runs([str(platoon.source)], 1, ["idm_baseline"], tmp_path / "out")
+    assert run.scenario == str(platoon.source)
+    assert run.out_dir == tmp_path / "out" / "platoon" / "idm_baseline" / f"seed_{platoon.seed}"
+
+
 @pytest.mark.parametrize("args, error", [
     ((["nope"], 1, ["idm_baseline"]), UnknownScenarioError),
     ((["platoon"], 0, ["idm_baseline"]), ValueError),

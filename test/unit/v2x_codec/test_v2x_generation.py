@@ -179,3 +179,13 @@ def test_spat_from_signal_survives_the_codec(origin):
 def test_spat_from_signal_rejects_inconsistent_input(kwargs):
     with pytest.raises(ValueError):
         spat_from_signal(now=0.0, intersection_id=1, **kwargs)
+
+
+def test_cooperative_stations_send_at_the_dcc_rate_even_when_steady(params):
+    scheduler = BsmScheduler(params)
+    states = [_ego(t, x=25.0 * t, speed=25.0) for t in _ticks(2.0)]
+    cooperative = [s.header.stamp for s in states if scheduler.should_send(s.header.stamp, s, 0.1, True)]
+    assert len(cooperative) == len(states)                      # every 100 ms tick on a free channel
+    busy = BsmScheduler(params)
+    sent = [s for s in states if busy.should_send(s.header.stamp, s, 0.7, True)]
+    assert len(sent) < len(states) / 2                          # congestion control still gates
