@@ -4,6 +4,8 @@ Subcommands:
   drive       run a scenario closed loop in SUMO and write a report
   scenarios   list the scenario catalogue
   v2x-pdr     packet delivery ratio of a radio model on a straight highway
+  node        run one node in its own process (--backend dds)
+  launch      start a node graph with one process per node (launch drive --backend dds)
 Exit codes: 0 success, 1 run failure, 2 usage error (unknown scenario, bad arguments or files).
 """
 from __future__ import annotations
@@ -132,6 +134,28 @@ def _add_v2x_pdr(subparsers) -> None:
     parser.set_defaults(handler=v2x_pdr.run)
 
 
+def _add_node(subparsers) -> None:
+    from cav_stack.runtime import dds_node
+
+    parser = subparsers.add_parser("node", help="run one node in its own process over DDS",
+                                   description="Run one node of the graph in this process. Backend dds: "
+                                               "Cyclone DDS, ROS 2 wire-compatible (rt/ topics, CDR).")
+    parser.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
+    dds_node.add_arguments(parser)
+    parser.set_defaults(handler=dds_node.run)
+
+
+def _add_launch(subparsers) -> None:
+    from cav_stack.runtime import dds_launch
+
+    parser = subparsers.add_parser("launch", help="start a node graph, one process per node")
+    graphs = parser.add_subparsers(dest="graph", required=True)
+    drive = graphs.add_parser("drive", help="closed-loop scenario run of the drive graph (launch/drive.launch.py)")
+    drive.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
+    dds_launch.add_drive_arguments(drive)
+    drive.set_defaults(handler=dds_launch.run_drive)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cav-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_drive(subparsers)
     _add_scenarios(subparsers)
     _add_v2x_pdr(subparsers)
+    _add_node(subparsers)
+    _add_launch(subparsers)
     return parser
 
 

@@ -217,10 +217,3 @@ def rear_axle_from_centre(x: float, y: float, yaw: float, params: VehicleParams)
     """Rear-axle position [m, map] of a vehicle whose box centre is at (x, y) with heading yaw [rad]."""
     d = params.rear_axle_to_centre
     return x - d * math.cos(yaw), y - d * math.sin(yaw)
-
-
-def load_vehicle_params(path) -> VehicleParams:
-    """Load ``vehicle: ros__parameters:`` of a params file (e.g. controllers/vehicle.yaml)."""
-    from cav_stack.core.params import load_node_params
-
-    return load_node_params(path, "vehicle", VehicleParams)

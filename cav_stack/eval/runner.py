@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from cav_stack.control.vehicle_models import load_vehicle_params
+from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
@@ -48,12 +48,13 @@ class TimedWorld:
         return getattr(self._world, name)
 
 
-def _v2x_summary(air: V2xAirInterface | None, executor: InProcessExecutor) -> dict | None:
-    """Frames sent and delivered by the air, and receptions refused by the CAVs' V2X nodes."""
+def v2x_summary(air: V2xAirInterface | None, nodes: list) -> dict | None:
+    """Frames sent and delivered by the air, and receptions refused by the CAVs' V2X nodes
+    (those of ``nodes`` that run in this process)."""
     if air is None:
         return None
     refused: dict[str, int] = {}
-    for node in executor.nodes:
+    for node in nodes:
         for reason, count in getattr(node, "refusals", {}).items():
             refused[reason] = refused.get(reason, 0) + count
     return {"technology": air.technology.value, "frames_sent": air.sent, "frames_delivered": air.delivered,
@@ -97,7 +98,8 @@ def _sumo_cav_driver(controller: str) -> SumoCavDriver | None:
     return SumoCavDriver(model, float(selector["selector"][gap_key]))
 
 
-def _uses_v2x(controller: str) -> bool:
+def uses_v2x(controller: str) -> bool:
+    """Whether the controller's graph has a V2X node (the run then needs the air interface)."""
     return any(spec.executable == "v2x_node" for spec in CONTROLLERS.get(controller, ()))
 
 
@@ -126,6 +128,56 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss)
 
 
+@dataclass
+class RunPlan:
+    """Everything a run needs before the world starts, shared by every backend (in-process, DDS)."""
+
+    spec: Scenario
+    seed: int
+    duration: float
+    out_dir: Path
+    controller: str
+    vehicle: VehicleParams
+    bridge_params: SimBridgeParams
+    cav_routes: dict[str, tuple[str, ...]]
+    recorder: RunRecorder
+    timeline: ModeTimeline
+    wall_start: float
+
+
+def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None,
+             controller: str) -> RunPlan:
+    """Load the scenario and the parameter files of a run (seed and duration default to the scenario's)."""
+    if controller not in controller_names():
+        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
+    return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
+                   out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
+                   load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
+                   cav_routes, RunRecorder(tuple(cav_routes)), ModeTimeline(), time.perf_counter())
+
+
+def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
+               nodes: list, label: str = "", extra: dict | None = None) -> RunResult:
+    """Build and write the report, trajectories and plot of a finished run."""
+    windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER)
+                    for e in getattr(world, "event_log", ()) if e.kind in COMFORT_EXCLUDED_EVENTS)
+    report = build_report(plan.recorder, scenario=plan.spec.name, seed=plan.seed, controller=plan.controller,
+                          sim_time_s=sim_time, wall_time_s=time.perf_counter() - plan.wall_start,
+                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
+                                 "v2x": v2x_summary(air, nodes),
+                                 "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
+                                 **(extra or {})},
+                          event_windows=windows)
+    write_report(report, plan.out_dir)
+    write_trajectories(plan.recorder, plan.out_dir)
+    suffix = f", {label}" if label else ""
+    write_plot(plan.recorder, plan.out_dir, f"{plan.spec.name} (seed {plan.seed}, {plan.controller}{suffix})")
+    return RunResult(plan.out_dir, report)
+
+
 def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None = None,
                  controller: str = "idm_baseline", backend: str = "libsumo", radio: str = "dsrc",
                  progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
@@ -137,53 +189,30 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time;
     world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation).
     """
-    if controller not in controller_names():
-        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
-    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    seed = spec.seed if seed is None else seed
-    duration = spec.duration if duration_s is None else duration_s
-    out_dir.mkdir(parents=True, exist_ok=True)
-    vehicle = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
-    bridge_params = load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams)
-    cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
-    recorder = RunRecorder(tuple(cav_routes))
-    wall_start = time.perf_counter()
+    plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
     if world_factory is not None and cav_driver is not None:
         raise ValueError(f"the SUMO baseline '{controller}' runs in SUMO only")
     world_factory = world_factory or (lambda s, seed, cache: SumoWorld(s, seed, backend=backend, cache_dir=cache,
                                                                           cav_driver=cav_driver))
-    with world_factory(spec, seed, out_dir / "network") as sumo:
+    with world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:
         initial = sumo.start()
         world = TimedWorld(sumo)
-        executor = InProcessExecutor(seed, start_time=world.time)
-        timeline = ModeTimeline()
-        executor.add_tap(timeline)
-        driven = {} if cav_driver is not None else cav_routes
-        air = build_air_interface(spec, sumo, radio) if _uses_v2x(controller) else None
-        executor.add_node(SimBridgeNode, params=bridge_params, world=world, initial_truth=initial,
-                          cav_routes=driven, vehicle=vehicle, observers=(recorder,), air=air)
+        executor = InProcessExecutor(plan.seed, start_time=world.time)
+        executor.add_tap(plan.timeline)
+        driven = {} if cav_driver is not None else plan.cav_routes
+        air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
+        executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
+                          cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder,), air=air)
         road_map = world.road_map()
         for station, cav_id in enumerate(driven):
-            add_controller(executor, controller, cav_id, vehicle=vehicle, road_map=road_map, station=station)
-        end = world.time + duration
+            add_controller(executor, controller, cav_id, vehicle=plan.vehicle, road_map=road_map, station=station)
+        end = world.time + plan.duration
         next_report = world.time
         while executor.now() < end - 1e-9:
             next_report = min(next_report + progress_interval_s, end)
             executor.spin_until(next_report)
             if progress is not None:
-                progress(executor.now() - initial.stamp, duration)
+                progress(executor.now() - initial.stamp, plan.duration)
         sim_time = executor.now() - initial.stamp
-        windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER) for e in getattr(sumo, "event_log", ())
-                        if e.kind in COMFORT_EXCLUDED_EVENTS)
-    wall_time = time.perf_counter() - wall_start
-    report = build_report(recorder, scenario=spec.name, seed=seed, controller=controller,
-                          sim_time_s=sim_time, wall_time_s=wall_time,
-                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
-                                 "v2x": _v2x_summary(air, executor),
-                                 "modes": timeline.summary(sim_time) if timeline.switches else None},
-                          event_windows=windows)
-    write_report(report, out_dir)
-    write_trajectories(recorder, out_dir)
-    write_plot(recorder, out_dir, f"{spec.name} (seed {seed}, {controller})")
-    return RunResult(out_dir, report)
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes)

@@ -1,4 +1,5 @@
-"""Console entry points: each runs one node on ROS 2 through the rclpy backend."""
+"""Console entry points: each runs one node on ROS 2 through the rclpy backend, or with
+``--backend dds`` in its own process over Cyclone DDS (no ROS installation needed)."""
 from __future__ import annotations
 
 import sys
@@ -8,6 +9,8 @@ def _spin(node_class_path: str) -> int:
     from cav_stack.nodes.graph import NodeSpec
     from cav_stack.runtime.rclpy_backend import spin
 
+    if "--backend" in sys.argv:
+        return _dds(node_class_path)
     node_type = NodeSpec(node_class_path, "", (), ()).load_class()
     try:
         return spin(node_type)
@@ -30,3 +33,16 @@ def mode_selector_node() -> int:
 
 def mpc_controller_node() -> int:
     return _spin("cav_stack.nodes.mpc_controller_node:MpcControllerNode")
+
+
+def _dds(node_class_path: str) -> int:
+    """``<node> --backend dds [options of cav-stack node]``: the node over DDS."""
+    from cav_stack.runtime import dds_node
+
+    args = [a for a in sys.argv[1:]]
+    index = args.index("--backend")
+    if args[index + 1:index + 2] != ["dds"]:
+        print("--backend: only 'dds' is available besides ROS 2 (rclpy)", file=sys.stderr)
+        return 2
+    del args[index:index + 2]
+    return dds_node.main([node_class_path, *args])

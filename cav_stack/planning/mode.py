@@ -21,7 +21,7 @@ Every switch is recorded in :attr:`ModeSelector.log` with time, modes and reason
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, LinkQuality, ModeCommand
 from cav_stack.core.params import validate_positive
@@ -32,7 +32,9 @@ from cav_stack.planning.eco_approach import GreenWindow, advise_speed
 class ModeSelectorParams:
     """Thresholds of the mode selector (see controllers/mode_selector.yaml for their meaning).
 
-    Time gaps [s] and standstill gap [m] per mode; link thresholds: PDR [0..1], latency and age of
+    Time gaps [s] and standstill gap [m] per mode; time_gap_rate [s/s]: how fast the commanded
+    time gap moves to a new mode's gap (graceful degradation: the gap opens before it is needed,
+    the MPC never faces a jump in its safe-gap constraint); link thresholds: PDR [0..1], latency and age of
     information [s]; dwell times [s]; localisation sigma [m]; decelerations [m/s^2] (positive);
     distances [m]; takeover lead time and escalation interval [s].
     """
@@ -57,9 +59,11 @@ class ModeSelectorParams:
     eco_margin: float
     lane_change_duration: float
     merge_gap_extra: float
+    time_gap_rate: float
 
     def __post_init__(self) -> None:
-        validate_positive(acc_time_gap=self.acc_time_gap, cacc_time_gap=self.cacc_time_gap,
+        validate_positive(time_gap_rate=self.time_gap_rate, acc_time_gap=self.acc_time_gap,
+                          cacc_time_gap=self.cacc_time_gap,
                           platoon_time_gap=self.platoon_time_gap, upgrade_dwell=self.upgrade_dwell,
                           takeover_lead_time=self.takeover_lead_time, minimal_risk_decel=self.minimal_risk_decel)
         if not self.cacc_exit_pdr < self.cacc_enter_pdr:
@@ -134,6 +138,8 @@ class _State:
     takeover_started: float | None = None
     takeover_level: int = 0
     lane_offset: float = 0.0
+    time_gap: float | None = None
+    last_step: float | None = None
     log: list[ModeSwitch] = field(default_factory=list)
 
 
@@ -163,7 +169,19 @@ class ModeSelector:
         if mode is not self._s.mode:
             self._s.log.append(ModeSwitch(inputs.now, self._s.mode, mode, reason))
             self._s.mode, self._s.since = mode, inputs.now
-        return self._command(inputs, mode, reason, extra)
+        command = self._command(inputs, mode, reason, extra)
+        return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs.now))
+
+    def _ramped_time_gap(self, target: float, now: float) -> float:
+        """The commanded time gap [s], moving towards ``target`` at ``time_gap_rate``."""
+        s = self._s
+        if s.time_gap is None or s.last_step is None:
+            s.time_gap = target
+        else:
+            limit = self.params.time_gap_rate * max(now - s.last_step, 0.0)
+            s.time_gap += min(max(target - s.time_gap, -limit), limit)
+        s.last_step = now
+        return s.time_gap
 
     # --- decision -------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ import argparse
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -55,64 +54,32 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
     The report gains ``dds_dropped_members``: follower processes that stopped answering. Its
     ``v2x.refused`` stays empty: the V2X nodes count refusals in their own processes.
     """
-    from cav_stack.control.vehicle_models import load_vehicle_params
-    from cav_stack.core.params import load_node_params
-    from cav_stack.eval.metrics import RunRecorder
-    from cav_stack.eval.mode_timeline import ModeTimeline
-    from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
-    from cav_stack.eval.runner import (
-        COMFORT_EXCLUDED_EVENTS, EVENT_WINDOW_AFTER, EVENT_WINDOW_BEFORE, RunResult, TimedWorld, _v2x_summary,
-        build_air_interface,
-    )
-    from cav_stack.eval.scenario import load_scenario
-    from cav_stack.nodes.graph import CONTROLLERS
-    from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
+    from cav_stack.eval.runner import TimedWorld, build_air_interface, finish_run, plan_run, uses_v2x
+    from cav_stack.nodes.sim_bridge_node import SimBridgeNode
     from cav_stack.runtime.dds_backend import DdsRuntime
     from cav_stack.runtime.dds_lockstep import lead, run_master
-    from cav_stack.share import share_path
     from cav_stack.sim.sumo import SumoWorld
 
-    spec = load_scenario(scenario)
-    seed = spec.seed if seed is None else seed
-    duration = spec.duration if duration_s is None else duration_s
-    out_dir.mkdir(parents=True, exist_ok=True)
-    vehicle = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
-    bridge_params = load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams)
-    cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
-    recorder = RunRecorder(tuple(cav_routes))
-    timeline = ModeTimeline()
-    uses_v2x = any(node.executable == "v2x_node" for node in CONTROLLERS.get(controller, ()))
-    wall_start = time.perf_counter()
-    runtime = DdsRuntime(domain_id, clock="driven", seed=seed, deliver_all=True)
+    plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
+    runtime = DdsRuntime(domain_id, clock="driven", seed=plan.seed, deliver_all=True)
     try:
-        with SumoWorld(spec, seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
+        with SumoWorld(plan.spec, plan.seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
             initial = sumo.start()
             world = TimedWorld(sumo)
-            air = build_air_interface(spec, sumo, radio) if uses_v2x else None
+            air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
             runtime.set_time(world.time)
             channel = lead(runtime)
-            runtime.add_node(SimBridgeNode, params=bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX, world=world,
-                             initial_truth=initial, cav_routes=cav_routes, vehicle=vehicle, observers=(recorder,),
-                             air=air)
-            runtime.add_node(ModeTimelineNode, cav_ids=tuple(cav_routes), timeline=timeline)
-            dropped = run_master(runtime, channel, followers=followers, end_time=world.time + duration,
+            runtime.add_node(SimBridgeNode, params=plan.bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX,
+                             world=world, initial_truth=initial, cav_routes=plan.cav_routes, vehicle=plan.vehicle,
+                             observers=(plan.recorder,), air=air)
+            runtime.add_node(ModeTimelineNode, cav_ids=tuple(plan.cav_routes), timeline=plan.timeline)
+            dropped = run_master(runtime, channel, followers=followers, end_time=world.time + plan.duration,
                                  timeouts=timeouts)
             sim_time = runtime.now() - initial.stamp
-            windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER) for e in sumo.event_log
-                            if e.kind in COMFORT_EXCLUDED_EVENTS)
     finally:
         runtime.close()
-    report = build_report(recorder, scenario=spec.name, seed=seed, controller=controller,
-                          sim_time_s=sim_time, wall_time_s=time.perf_counter() - wall_start,
-                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
-                                 "v2x": _v2x_summary(air, runtime),
-                                 "modes": timeline.summary(sim_time) if timeline.switches else None,
-                                 "dds_dropped_members": dropped},
-                          event_windows=windows)
-    write_report(report, out_dir)
-    write_trajectories(recorder, out_dir)
-    write_plot(recorder, out_dir, f"{spec.name} (seed {seed}, {controller}, DDS)")
-    return RunResult(out_dir, report)
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=[], label="DDS",
+                      extra={"dds_dropped_members": dropped})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,10 +63,31 @@ def test_drive_launch_follows_the_graph(tmp_path):
     for source, target in spec.remappings:
         assert f"--remap {source}:={target}" in argv
     assert "--namespace cav_0 --domain-id 7 --seed 7 --seed-index 1 --clock lockstep --rank 1" in argv
-    net_file = node.argv[node.argv.index("--param") + 1].split("=", 1)[1]
+    assert "--station 0" in argv
+    net_file = node.argv[node.argv.index("--net-file") + 1]
     assert os.path.isfile(net_file) and net_file.startswith(str(tmp_path / "network"))
+    stack = drive_processes("highway_cut_in", seed=3, out_dir=tmp_path, controller="stack", domain_id=7)
+    assert [p.name for p in stack[1:]] == [f"/cav_0/{n.load_class().node_name}" for n in CONTROLLERS["stack"]]
+    ranks = [p.argv[p.argv.index("--rank") + 1] for p in stack[1:]]
+    seed_indexes = [p.argv[p.argv.index("--seed-index") + 1] for p in stack[1:]]
+    assert ranks == seed_indexes == ["1", "2", "3"]            # graph order, as the in-process runner
     with pytest.raises(UnknownControllerError, match="known: idm_baseline"):
         drive_processes("highway_cut_in", seed=None, out_dir=tmp_path, controller="mpc9", domain_id=7)
+
+
+def test_node_resources_are_built_as_the_runner_hands_them(tmp_path):
+    pytest.importorskip("libsumo")
+    from cav_stack.eval.scenario import load_scenario
+    from cav_stack.planning.road_map import RoadMap
+    from cav_stack.sim.network_build import build_network
+
+    net_file = build_network(load_scenario("highway_cut_in").network_dir, tmp_path)
+    resources = dds_node.build_resources(IdmBaselineNode, net_file, station=2)
+    assert set(resources) == {"vehicle", "road_map"}            # what IdmBaselineNode accepts
+    assert isinstance(resources["road_map"], RoadMap) and len(resources["road_map"].route_centerline(("hw_0",), 0)) > 1
+    v2x_type, _ = dds_node.find_node("v2x_node")
+    assert dds_node.build_resources(v2x_type, None, station=2) == {
+        "vehicle": dds_node.build_resources(IdmBaselineNode, None, 0)["vehicle"], "station": 2}
 
 
 def sleeper(name: str, seconds: float, code: int = 0, ignore_sigint: bool = False) -> ProcessSpec:

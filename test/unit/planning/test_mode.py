@@ -5,7 +5,7 @@ import pytest
 from cav_stack.core.messages import DrivingMode, Header, LinkQuality
 from cav_stack.core.params import load_node_params
 from cav_stack.planning.eco_approach import GreenWindow, advise_speed
-from cav_stack.planning.mode import (LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams,
+from cav_stack.planning.mode import (LaneOption, LeaderInfo, ModeInputs, ModeSelector,
                                      SignalAhead)
 from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
 
@@ -65,7 +65,7 @@ def test_latency_and_age_of_information_also_degrade(params):
     assert selector.mode is DrivingMode.CACC
     command = selector.step(ModeInputs(10.0, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(1.0, 10.0, age=2.0))))
     assert command.mode is DrivingMode.ACC and "age of information" in command.reason
-    assert command.time_gap == params.acc_time_gap
+    assert params.cacc_time_gap < command.time_gap < params.acc_time_gap      # opening, gradually
 
 
 def test_sensor_failure_gives_minimal_risk_until_recovered_for_dwell(params):
@@ -138,3 +138,17 @@ def test_params_reject_inverted_hysteresis(params):
         replace(params, cacc_exit_pdr=0.95)
     with pytest.raises(ValueError, match="10 s"):
         replace(params, takeover_lead_time=5.0)
+
+
+def test_time_gap_opens_gradually_when_cacc_degrades(params):
+    selector = ModeSelector(params)
+    gaps = []
+    for k in range(300):
+        t = k * 0.1
+        pdr = 1.0 if t < 10.0 else 0.0
+        gaps.append(selector.step(ModeInputs(t, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(pdr, t)))).time_gap)
+    assert gaps[0] == params.acc_time_gap
+    steps = [abs(b - a) for a, b in zip(gaps, gaps[1:])]
+    assert max(steps) <= params.time_gap_rate * 0.1 + 1e-9
+    assert gaps[95] == pytest.approx(params.cacc_time_gap)
+    assert gaps[-1] == pytest.approx(params.acc_time_gap)

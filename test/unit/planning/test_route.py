@@ -1,7 +1,6 @@
 """Route planning on a real SUMO network: optimality against scipy's Dijkstra, closures, re-planning."""
 import math
 
-import numpy as np
 import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
