@@ -128,7 +128,7 @@ def write_plot(recorder: RunRecorder, out_dir: Path, title: str) -> Path:
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel("time [s]")
-    if len(recorder.traces) <= 10:
+    if 0 < len(recorder.traces) <= 10:
         axes[0].legend(loc="best", fontsize="small", ncol=3)
     fig.suptitle(title)
     fig.tight_layout()
