@@ -54,11 +54,19 @@ def v2x_summary(air: V2xAirInterface | None, nodes: list) -> dict | None:
     if air is None:
         return None
     refused: dict[str, int] = {}
+    flagged: dict[str, dict[int, float]] = {}
     for node in nodes:
         for reason, count in getattr(node, "refusals", {}).items():
             refused[reason] = refused.get(reason, 0) + count
+        if hasattr(node, "flagged"):
+            flagged[node.namespace] = node.flagged
+    ghosts = [{"station_id": station, "first_sent_s": sent,
+               "detection_delay_s": {cav: round(f[station] - sent, 3) for cav, f in flagged.items() if station in f}}
+              for station, sent in air.ghost_stations.items()]
+    false_alarms = {cav: sorted(s for s in f if s not in air.ghost_stations) for cav, f in flagged.items()}
     return {"technology": air.technology.value, "frames_sent": air.sent, "frames_delivered": air.delivered,
-            "refused": refused}
+            "refused": refused, "ghosts": ghosts,
+            "false_alarms": {cav: ids for cav, ids in false_alarms.items() if ids}}
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,8 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
         return losses
 
     medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
-    return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss)
+    return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
+                           ghosts=spec.active_ghosts, origin=node_params.generation.origin())
 
 
 @dataclass

@@ -49,7 +49,7 @@ STACK = (
               ("input/mode", "planning/mode"), ("input/frames", "v2x/rx"), ("output/frames", "v2x/tx"),
               ("output/reports", "v2x/reports"), ("output/plans", "v2x/plans"),
               ("output/link_quality", "v2x/link_quality"), ("output/signal_timing", "v2x/signal_timing"),
-              ("output/health", "diagnostics/v2x"))),
+              ("output/health", "diagnostics/v2x"), ("input/sensor_objects", OBJECTS_TOPIC))),
     NodeSpec("cav_stack.nodes.mode_selector_node:ModeSelectorNode", "mode_selector_node",
              ("controllers/mode_selector.yaml",),
              (("input/ego_state", EGO_STATE_TOPIC), ("input/objects", OBJECTS_TOPIC),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
-    DiagnosticStatus, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
+    DiagnosticStatus, DrivingMode, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
     TrackList, V2xReportList,
 )
 from cav_stack.core.params import validate_positive
@@ -77,6 +77,7 @@ class ModeSelectorNode(Node):
         self._driver = DriverState(Header(0.0, "base_link"))
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[int, Polyline] | None = None
+        self._lane_change_from: tuple[int, float] | None = None
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
         self.create_subscription(TrackList, "input/objects", self._set("_objects"))
@@ -128,10 +129,14 @@ class ModeSelectorNode(Node):
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
             odd_exit_distance=self._odd_exit_distance(route, path, s_ego),
             signal=self._signal_ahead(route, lane_index, s_ego, now),
-            lane_option=self._lane_option(path, s_ego, d_ego, ego.speed, objects, edge, lane_index),
-            lane_change_done=abs(lateral) < LANE_CHANGE_DONE_OFFSET,
+            lane_option=self._lane_option(path, s_ego, d_ego, ego.speed, objects, edge, lane_index, leader),
+            lane_change_done=self._lane_change_done(now, lane_index, lateral),
         )
         command = self._selector.step(inputs)
+        if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
+            self._lane_change_from = (lane_index, now)
+        elif command.mode is not DrivingMode.LANE_CHANGE:
+            self._lane_change_from = None
         if not sensors_ok:
             command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
                                   command.standstill_gap, command.leader_id, command.target_lane_offset,
@@ -189,9 +194,23 @@ class ModeSelectorNode(Node):
             return SignalAhead(s_line - s_ego, windows)
         return None
 
+    def _lane_change_done(self, now: float, lane_index: int, lateral: float) -> bool:
+        """A lane change is over once the ego is centred in another lane (or after twice its
+        planned duration, so a blocked change is given up)."""
+        if self._lane_change_from is None:
+            return False
+        start_lane, start_time = self._lane_change_from
+        if now - start_time > 2.0 * self.params.selector.lane_change_duration:
+            return True
+        return lane_index != start_lane and abs(lateral) < LANE_CHANGE_DONE_OFFSET
+
     def _lane_option(self, path: Polyline, s_ego: float, d_ego: float, speed: float, objects: TrackList,
-                     edge: str, lane_index: int) -> LaneOption | None:
-        if not self.params.lane_changes:
+                     edge: str, lane_index: int, leader) -> LaneOption | None:
+        """A discretionary lane change MOBIL finds worth it; none on junctions, none while the
+        leader is a connected vehicle the ego can follow cooperatively."""
+        if not self.params.lane_changes or edge.startswith(":"):
+            return None
+        if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
             return None
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
         current = self._neighbours(path, s_ego, 0.0, lane_width, objects)

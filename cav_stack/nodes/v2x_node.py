@@ -1,7 +1,9 @@
 """V2X node: sends the ego's BSM and planned trajectory, receives and vets neighbours' messages.
 
 Inputs: ``input/ego_state`` (EgoState, map, rear axle), ``input/trajectory`` (Trajectory, the
-MPC's plan), ``input/mode`` (ModeCommand), ``input/frames`` (V2xFrame deliveries from the radio).
+MPC's plan), ``input/mode`` (ModeCommand), ``input/frames`` (V2xFrame deliveries from the radio),
+``input/sensor_objects`` (TrackList from onboard sensors only: the misbehaviour detector checks
+that senders claiming a position in plain view are really there).
 Outputs: ``output/frames`` (V2xFrame to transmit), ``output/reports`` (V2xReportList of
 accepted, plausible neighbour reports), ``output/plans`` (Trajectory of each neighbour's shared
 plan, frame ``map``, one message per received plan), ``output/link_quality``
@@ -21,8 +23,9 @@ from typing import Callable
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand,
-    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
+    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
 )
+from cav_stack.perception.line_of_sight import line_of_sight
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.runtime.node import Node, NodeContext
 from cav_stack.share import share_path
@@ -51,7 +54,9 @@ class V2xNodeParams:
     """security_enabled: sign and verify; cooperative_awareness: send BSMs at the rate congestion
     control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the simulated CA chain shared by all
     stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
-    report_max_age [s]: staleness limit of passed-on reports; generation: BSM generation rules."""
+    report_max_age [s]: staleness limit of passed-on reports; visibility_range [m] and
+    occluder_half_width [m]: line of sight of the onboard sensors for the ghost check;
+    generation: BSM generation rules."""
 
     security_enabled: bool
     cooperative_awareness: bool
@@ -59,6 +64,8 @@ class V2xNodeParams:
     share_maneuvers: bool
     maneuver_points: int
     report_max_age: float
+    visibility_range: float
+    occluder_half_width: float
     generation: MessageGenerationParams
 
 
@@ -114,6 +121,7 @@ class V2xNode(Node):
         self._reports: dict[int, V2xVehicleReport] = {}
         self._timings: dict[tuple[str, int], SignalTiming] = {}
         self._refused: dict[str, int] = {}
+        self._flagged: dict[int, float] = {}
         self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
         self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
@@ -124,7 +132,18 @@ class V2xNode(Node):
         self.create_subscription(Trajectory, "input/trajectory", self._set("_trajectory"))
         self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
         self.create_subscription(V2xFrame, "input/frames", self._on_frame)
+        self.create_subscription(TrackList, "input/sensor_objects", self._on_sensor_objects)
         self.create_timer(p.generation.min_interval, self._tick)
+
+    @property
+    def flagged(self) -> dict[int, float]:
+        """Senders the misbehaviour detector flagged during the run: station ID -> time first flagged [s]."""
+        return dict(self._flagged)
+
+    def _note_verdict(self, verdict) -> None:
+        if verdict.flagged:
+            self._flagged.setdefault(verdict.station_id, verdict.flagged_at)
+            self._reports.pop(verdict.station_id, None)
 
     @property
     def refusals(self) -> dict[str, int]:
@@ -187,6 +206,14 @@ class V2xNode(Node):
 
     # --- receiving --------------------------------------------------------------------------
 
+    def _on_sensor_objects(self, tracks: TrackList) -> None:
+        if self._ego is None:
+            return
+        cx, cy = centre_from_rear_axle(self._ego.x, self._ego.y, self._ego.yaw, self._vehicle)
+        visible = line_of_sight(cx, cy, tracks, self.params.visibility_range, self.params.occluder_half_width)
+        for verdict in self._detector.on_tracks(tracks, visible, self.now()):
+            self._note_verdict(verdict)
+
     def _refuse(self, reason: str) -> None:
         self._refused[reason] = self._refused.get(reason, 0) + 1
 
@@ -222,7 +249,7 @@ class V2xNode(Node):
         verdict = self._detector.on_report(report, now)
         if verdict.flagged:
             self._refuse("misbehaviour")
-            self._reports.pop(report.station_id, None)
+            self._note_verdict(verdict)
             return
         if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
             self._reports[report.station_id] = report

@@ -13,19 +13,24 @@ from typing import Callable
 
 import numpy as np
 
-from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology
+from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology, V2xVehicleReport
 from cav_stack.core.truth import WorldTruth
-from cav_stack.v2x.codec import encode_spat
+from cav_stack.eval.scenario import GhostVehicleEvent
+from cav_stack.v2x.codec import encode_bsm, encode_spat
 from cav_stack.v2x.generation import spat_from_signal
+from cav_stack.v2x.geodesy import GeodeticOrigin
 from cav_stack.v2x.pki import SeededPki
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.security import MessageSigner
 from cav_stack.v2x.trust_params import V2xTrustParams
 
 RSU_STATION_BASE = 1000
+ATTACKER_STATION_BASE = 2000
+"""Radio IDs of non-CAV vehicles that transmit in attack scenarios."""
 SPAT_PERIOD = 0.1
 """RSUs broadcast SPaT at 10 Hz [s]."""
 PSID_INFRASTRUCTURE = 0x82
+PSID_V2V = 0x20
 
 
 @dataclass(frozen=True)
@@ -42,13 +47,20 @@ class RoadsideUnit:
 
 LinkLossSchedule = Callable[[float], dict[tuple[int, int], float]]
 """Scripted loss: time [s] -> {(sender radio, receiver radio): extra loss probability}."""
+GhostSchedule = Callable[[float], tuple[GhostVehicleEvent, ...]]
+"""Scripted attacks: time [s] -> ghost-vehicle events under way."""
+GHOST_PERIOD = 0.1
+"""A ghost's BSM period [s] (the attacker imitates a cooperative vehicle at 10 Hz)."""
 
 
 class V2xAirInterface:
     """Carries V2X frames between CAVs and RSUs through a radio model (see module docstring)."""
 
     def __init__(self, medium: RadioMedium, cav_ids: tuple[str, ...], rsus: tuple[RoadsideUnit, ...],
-                 trust: V2xTrustParams | None, pki_seed: int, link_loss: LinkLossSchedule | None = None):
+                 trust: V2xTrustParams | None, pki_seed: int, link_loss: LinkLossSchedule | None = None,
+                 ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None):
+        """ghosts: scripted ghost-vehicle attacks, sent from the attacker's radio with the attacker's
+        own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs."""
         self._medium = medium
         self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids)}
         self._cav_of = {index: cav_id for cav_id, index in self._radio_of.items()}
@@ -63,6 +75,17 @@ class V2xAirInterface:
             pki = SeededPki(trust.seeded_pki, pki_seed)
             self._signers = {rsu.tls_id: MessageSigner(trust.security, pki.pseudonyms(RSU_STATION_BASE + k))
                              for k, rsu in enumerate(rsus)}
+            self._signers.update({cav_id: MessageSigner(trust.security, pki.pseudonyms(i))
+                                  for i, cav_id in enumerate(cav_ids)})
+        self._ghosts = ghosts
+        self._origin = origin
+        self._pki = pki if trust is not None else None
+        self._trust = trust
+        self._attacker_radio: dict[str, int] = {}
+        self._next_ghost = 0.0
+        self._ghost_ids: dict[GhostVehicleEvent, tuple[int, list[int]]] = {}
+        #: Station IDs of ghost vehicles -> time of their first message [s] (for the metrics only).
+        self.ghost_stations: dict[int, float] = {}
         self.sent = 0
         self.delivered = 0
 
@@ -89,8 +112,11 @@ class V2xAirInterface:
                     payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
                 self._message_types[payload] = "SPAT"
                 packets.append((RSU_STATION_BASE + k, payload))
+        packets += self._ghost_packets(now, truth, rng)
         positions = {self._radio_of[v.vehicle_id]: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
         positions.update({RSU_STATION_BASE + k: (rsu.x, rsu.y) for k, rsu in enumerate(self._rsus)})
+        positions.update({radio: (v.x, v.y) for vehicle_id, radio in self._attacker_radio.items()
+                          if (v := truth.vehicle(vehicle_id)) is not None})
         packets = [(sender, payload) for sender, payload in packets if sender in positions]
         self._apply_link_loss(now)
         self.sent += len(packets)
@@ -106,6 +132,43 @@ class V2xAirInterface:
         if len(self._message_types) > 10_000:
             self._message_types.clear()
         return received
+
+    def _ghost_packets(self, now: float, truth: WorldTruth, rng: np.random.Generator) -> list[tuple[int, bytes]]:
+        if self._ghosts is None or now + 1e-9 < self._next_ghost:
+            return []
+        self._next_ghost = now + GHOST_PERIOD
+        packets = []
+        for event in self._ghosts(now):
+            attacker = truth.vehicle(event.attacker)
+            if attacker is None:
+                continue
+            if event not in self._ghost_ids:
+                station = int(rng.integers(1, 2 ** 32))
+                self._ghost_ids[event] = (station, [0])
+                self.ghost_stations[station] = now
+            station, count = self._ghost_ids[event]
+            x, y, yaw, speed = event.ghost_state(attacker.x, attacker.y, attacker.yaw, attacker.speed)
+            report = V2xVehicleReport(Header(now, MAP_FRAME), station, count[0], x, y, yaw, speed,
+                                      attacker.accel, 0.0, attacker.length, attacker.width, 1.0)
+            count[0] = (count[0] + 1) % 128
+            payload = encode_bsm(report, origin=self._origin)
+            signer = self._signers.get(event.attacker)
+            if signer is not None:
+                payload = signer.sign(payload, PSID_V2V, now)
+            self._message_types[payload] = "BSM"
+            packets.append((self._radio_for(event.attacker), payload))
+        return packets
+
+    def _radio_for(self, vehicle_id: str) -> int:
+        """The radio of a transmitting vehicle: a CAV's own, or one given to an attacking car."""
+        if vehicle_id in self._radio_of:
+            return self._radio_of[vehicle_id]
+        if vehicle_id not in self._attacker_radio:
+            radio = ATTACKER_STATION_BASE + len(self._attacker_radio)
+            self._attacker_radio[vehicle_id] = radio
+            if self._pki is not None:
+                self._signers[vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
+        return self._attacker_radio[vehicle_id]
 
     def _apply_link_loss(self, now: float) -> None:
         if self._link_loss is None:
