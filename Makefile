@@ -16,7 +16,7 @@ $(INSTALLED): setup.cfg setup.py
 	touch $@
 
 drive: $(INSTALLED)
-	$(VENV)/bin/cav-stack drive --scenario highway_cut_in
+	$(VENV)/bin/cav-stack drive --scenario highway_cut_in --controller stack
 
 test: $(INSTALLED)
 	$(PY) -m pytest -q

@@ -49,9 +49,9 @@ def _add_drive(subparsers) -> None:
                         help="output directory (default: runs/<scenario>-<UTC time>)")
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                         help="simulated duration in seconds (default: the scenario's own)")
-    parser.add_argument("--controller", default="idm_baseline", choices=controller_names(),
-                        help="controller driving the CAVs (default: idm_baseline); sumo_* are SUMO's own "
-                             "car-following models as baselines")
+    parser.add_argument("--controller", default="stack", choices=controller_names(),
+                        help="controller driving the CAVs (default: stack); idm_baseline and sumo_* (SUMO's own "
+                             "car-following models) are baselines")
     parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
                         help="SUMO connection: libsumo in-process (default) or traci over a socket")
     parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),

@@ -86,6 +86,10 @@ COMFORT_EXCLUDED_EVENTS = ("cut_in", "hard_brake")
 EVENT_WINDOW_BEFORE = 1.0
 EVENT_WINDOW_AFTER = 10.0
 
+#: Node parameters the simulation runner sets: runs must be functions of their seed, so no
+#: decision may depend on how long a computation took on this machine's wall clock.
+SIMULATION_PARAM_OVERRIDES = {"enforce_time_budget": False}
+
 #: Baselines in which SUMO's own car-following models drive the CAVs: name -> (SUMO model,
 #: which time gap of controllers/mode_selector.yaml it uses). SUMO's ACC/CACC models follow
 #: Milanés & Shladover (2014), as implemented in SUMO (Xiao et al. 2017).
@@ -188,15 +192,18 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
 
 
 def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None = None,
-                 controller: str = "idm_baseline", backend: str = "libsumo", radio: str = "dsrc",
+                 controller: str = "stack", backend: str = "libsumo", radio: str = "dsrc",
                  progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
-                 world_factory: WorldFactory | None = None) -> RunResult:
+                 world_factory: WorldFactory | None = None,
+                 param_overrides: dict[str, Any] | None = None) -> RunResult:
     """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
 
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
     radio: V2X technology of the radio model (``dsrc`` or ``cv2x``) when the controller uses V2X;
     progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time;
-    world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation).
+    world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation);
+    param_overrides: node parameters set for every CAV's nodes that have them (e.g.
+    ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile).
     """
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
@@ -212,10 +219,13 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         driven = {} if cav_driver is not None else plan.cav_routes
         air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
         executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                          cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder,), air=air)
+                          cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder,), air=air,
+                          objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)))
         road_map = world.road_map()
         for station, cav_id in enumerate(driven):
-            add_controller(executor, controller, cav_id, vehicle=plan.vehicle, road_map=road_map, station=station)
+            add_controller(executor, controller, cav_id, {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})},
+                           vehicle=plan.vehicle,
+                           road_map=road_map, station=station)
         end = world.time + plan.duration
         next_report = world.time
         while executor.now() < end - 1e-9:

@@ -71,7 +71,8 @@ CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
         NodeSpec("cav_stack.nodes.idm_baseline_node:IdmBaselineNode", "idm_baseline_node",
                  ("controllers/idm_baseline.yaml",),
                  (("input/ego_state", "truth/ego_state"), ("input/objects", "truth/objects"),
-                  ("input/route", "mission/route"), ("output/command", "control/command"))),
+                  ("input/route", "mission/route"), ("input/signal_timing", "truth/signal_timing"),
+                  ("output/command", "control/command"))),
     ),
 }
 

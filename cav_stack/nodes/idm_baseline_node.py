@@ -1,19 +1,27 @@
 """Baseline controller node: IDM + pure pursuit on the ego lane of the mission route.
 
 Inputs (relative, remapped at launch): ``input/ego_state`` (EgoState, map, rear axle),
-``input/objects`` (TrackList, map), ``input/route`` (Route). Output: ``output/command``
-(ControlCommand). Keeps the lane it starts in.
+``input/objects`` (TrackList, map), ``input/route`` (Route), ``input/signal_timing``
+(SignalTimingList: the light states the driver sees). Output: ``output/command``
+(ControlCommand). Keeps the lane it starts in, drives at most the speed limit, and stops for
+signals like a human driver: a red light, or a yellow one it can stop for at the comfortable
+deceleration, is a stopped virtual leader at the stop line (see :func:`cav_stack.control.idm_baseline.signal_leader`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer
+from cav_stack.control.idm_baseline import (
+    IdmParams, Leader, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer, signal_leader,
+)
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
-from cav_stack.core.messages import ControlCommand, EgoState, Header, Route, TrackList, BASE_LINK_FRAME
+from cav_stack.core.messages import (
+    BASE_LINK_FRAME, ControlCommand, EgoState, Header, Route, SignalTimingList, TrackList,
+)
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
 from cav_stack.planning.road_map import RoadMap
+from cav_stack.planning.signals import StopLine, next_stop_line, state_at, timing_of
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 from cav_stack.share import share_path
 
@@ -46,10 +54,14 @@ class IdmBaselineNode(Node):
         self._objects = TrackList(Header(0.0, "map"))
         self._route: Route | None = None
         self._path: Polyline | None = None
+        self._stop_lines: list[tuple[str, int, float]] = []
+        self._signals = SignalTimingList(Header(0.0, "map"))
+        self._committed: StopLine | None = None
         self._command_pub = self.create_publisher(ControlCommand, "output/command")
         self.create_subscription(EgoState, "input/ego_state", self._on_ego)
         self.create_subscription(TrackList, "input/objects", self._on_objects)
         self.create_subscription(Route, "input/route", self._on_route, LATCHED_QOS)
+        self.create_subscription(SignalTimingList, "input/signal_timing", self._on_signals)
         self.create_timer(1.0 / self.params.rate_hz, self._tick)
 
     def _on_ego(self, msg: EgoState) -> None:
@@ -57,6 +69,9 @@ class IdmBaselineNode(Node):
 
     def _on_objects(self, msg: TrackList) -> None:
         self._objects = msg
+
+    def _on_signals(self, msg: SignalTimingList) -> None:
+        self._signals = msg
 
     def _on_route(self, msg: Route) -> None:
         self._route = msg
@@ -70,8 +85,26 @@ class IdmBaselineNode(Node):
         if self._path is None:
             _, lane_index, _, _ = self._map.locate(cx, cy, ego.yaw)
             self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index))
+            self._stop_lines = self._map.stop_lines(self._route.edges, lane_index)
         leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, self.params.leader)
-        accel = idm_acceleration(ego.speed, leader, p)
+        stopped = self._signal_leader(cx, cy, ego.speed)
+        if stopped is not None and (leader is None or stopped.gap < leader.gap):
+            leader = stopped
+        limit = self._map.speed_limit_at(cx, cy, ego.yaw)
+        accel = idm_acceleration(ego.speed, leader, replace(p, desired_speed=min(p.desired_speed, limit)))
         steer = pure_pursuit_steer(self._path, ego.x, ego.y, ego.yaw, ego.speed, self._vehicle.wheelbase, p)
         self._command_pub.publish(ControlCommand(Header(self.now(), BASE_LINK_FRAME), accel, steer,
                                                  source="idm_baseline"))
+
+    def _signal_leader(self, cx: float, cy: float, speed: float) -> Leader | None:
+        s_front = self._path.project(cx, cy)[0] + 0.5 * self._vehicle.length
+        line = next_stop_line(self._stop_lines, s_front)
+        if line != self._committed:
+            self._committed = None
+        timing = timing_of(self._signals, line) if line is not None else None
+        state = state_at(timing, self.now()) if timing is not None else None
+        distance = line.s - s_front if line is not None else 0.0
+        leader = signal_leader(state, distance, speed, self.params.idm, self._committed is not None)
+        if line is not None and state == "yellow" and leader is None:
+            self._committed = line
+        return leader

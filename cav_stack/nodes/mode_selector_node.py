@@ -25,6 +25,7 @@ from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
 from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
 from cav_stack.planning.road_map import RoadMap
+from cav_stack.planning.signals import next_stop_line, timing_of
 from cav_stack.planning.v2x_matching import match_report
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 from cav_stack.share import share_path
@@ -122,7 +123,7 @@ class ModeSelectorNode(Node):
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
         inputs = ModeInputs(
-            now=now, ego_speed=ego.speed, speed_limit=self._map.edge_speed_limit(edge),
+            now=now, ego_speed=ego.speed, speed_limit=self._map.speed_limit_at(cx, cy, ego.yaw),
             leader=self._leader_info(leader, objects, now),
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
@@ -182,17 +183,16 @@ class ModeSelectorNode(Node):
         return None
 
     def _signal_ahead(self, route: Route, lane_index: int, s_ego: float, now: float) -> SignalAhead | None:
-        for tls_id, link_index, s_line in self._map.stop_lines(route.edges, lane_index):
-            if s_line <= s_ego:
-                continue
-            timing = next((t for t in self._timings.timings
-                           if t.intersection == tls_id and t.link_index == link_index), None)
-            if timing is None:
-                return None
-            windows = tuple(GreenWindow(p.start - now, p.end - now) for p in timing.phases
-                            if p.state == "green" and p.end > now)
-            return SignalAhead(s_line - s_ego, windows)
-        return None
+        """The next stop line with its green windows; distances from the front bumper (the MPC's
+        stop_distance convention). None when no signal is ahead or its SPaT is unknown."""
+        s_front = s_ego + 0.5 * self._vehicle.length
+        line = next_stop_line(self._map.stop_lines(route.edges, lane_index), s_front)
+        timing = timing_of(self._timings, line) if line is not None else None
+        if timing is None:
+            return None
+        windows = tuple(GreenWindow(p.start - now, p.end - now) for p in timing.phases
+                        if p.state == "green" and p.end > now)
+        return SignalAhead(line.s - s_front, windows)
 
     def _lane_change_done(self, now: float, lane_index: int, lateral: float) -> bool:
         """A lane change is over once the ego is centred in another lane (or after twice its

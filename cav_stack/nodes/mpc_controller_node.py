@@ -40,12 +40,15 @@ V2X_MATCH_DISTANCE = 4.0
 
 @dataclass(frozen=True)
 class MpcNodeParams:
-    """rate_hz [Hz]; net_file: SUMO network of the road map; comfort_profile: name of the
+    """rate_hz [Hz]; net_file: SUMO network of the road map; enforce_time_budget: a solve slower
+    than the MPC's wall-time budget counts as an overrun (fallback) — off in reproducible
+    simulation runs, where only the iteration limit applies; comfort_profile: name of the
     active profile in controllers/comfort.yaml; v2x_max_age [s]: oldest V2X feed-forward used;
     leader: leader search window; mpc: MpcParams."""
 
     rate_hz: float
     net_file: str
+    enforce_time_budget: bool
     comfort_profile: str
     v2x_max_age: float
     leader: LeaderWindow
@@ -67,7 +70,7 @@ class MpcControllerNode(Node):
         self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
         self._map = road_map or RoadMap.from_net_file(p.net_file)
         comfort = comfort or load_comfort_profile(share_path("controllers", "comfort.yaml"), p.comfort_profile)
-        self._mpc = MpcController(p.mpc, self._vehicle, comfort)
+        self._mpc = MpcController(p.mpc, self._vehicle, comfort, p.enforce_time_budget)
         self._ego: EgoState | None = None
         self._objects = TrackList(Header(0.0, MAP_FRAME))
         self._route: Route | None = None

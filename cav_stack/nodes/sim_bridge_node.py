@@ -3,8 +3,13 @@
 In-process only (it holds the simulator handle). Each tick it applies the latest control
 command of every CAV to that CAV's plant, pushes the resulting poses into the world, steps
 the world, hands the ground truth to the observers (metrics) and publishes, under each
-CAV's namespace: ``truth/ego_state`` and ``truth/objects`` (ground truth for baselines only),
-and the scenario's ``mission/route`` (latched). With an air interface, the frames each CAV's V2X
+CAV's namespace: ``truth/ego_state``, ``truth/objects`` and ``truth/signal_timing`` (ground
+truth for baselines only: every signal's current state until its next switch), and the
+scenario's ``mission/route`` (latched). While ``objects_silenced(cav_id, t)`` is true (a scripted
+perception dropout) the CAV's ``truth/objects`` is not published: to its stack that is what a
+dead sensor looks like. A CAV within ``ROUTE_END_HANDOVER`` of the end of its route's last edge
+is no longer placed: SUMO moves it on at its held speed until it arrives and leaves the world
+(worlds without a road map keep driving it). With an air interface, the frames each CAV's V2X
 node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2x/rx``.
 """
 from __future__ import annotations
@@ -14,10 +19,11 @@ from typing import Callable, Protocol
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
-    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, TrackedObject, TrackList, V2xFrame,
+    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, SignalPhaseWindow, SignalTiming,
+    SignalTimingList, TrackedObject, TrackList, V2xFrame,
 )
 from cav_stack.core.params import validate_positive
-from cav_stack.core.truth import VehicleTruth, WorldTruth
+from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 from cav_stack.sim.plant import VehiclePlant
 from cav_stack.sim.v2x_air import V2xAirInterface
@@ -46,6 +52,9 @@ class World(Protocol):
     def set_cav_state(self, cav_id: str, x: float, y: float, yaw: float, speed: float) -> None: ...
 
 
+ROUTE_END_HANDOVER = 10.0
+"""Distance [m] before the end of its route where a CAV is left to the world to arrive in."""
+
 _CLASS_BY_VCLASS = {"passenger": ObjectClass.CAR, "truck": ObjectClass.TRUCK, "trailer": ObjectClass.TRUCK,
                     "bus": ObjectClass.BUS, "motorcycle": ObjectClass.MOTORCYCLE,
                     "bicycle": ObjectClass.BICYCLE, "pedestrian": ObjectClass.PEDESTRIAN}
@@ -58,8 +67,11 @@ class SimBridgeNode(Node):
     def __init__(self, context: NodeContext, *, world: World, initial_truth: WorldTruth,
                  cav_routes: dict[str, tuple[str, ...]], vehicle: VehicleParams,
                  observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = (),
-                 air: V2xAirInterface | None = None):
+                 air: V2xAirInterface | None = None,
+                 objects_silenced: Callable[[str, float], bool] | None = None):
         super().__init__(context)
+        self._silenced = objects_silenced or (lambda cav_id, t: False)
+        self._gone: set[str] = set()
         self._world = world
         self._world_drives = hasattr(world, "apply_control")  # CARLA: its physics moves the CAVs
         self._air = air
@@ -72,7 +84,11 @@ class SimBridgeNode(Node):
         self._commands: dict[str, ControlCommand] = {}
         self._ego_pubs = {}
         self._object_pubs = {}
+        self._signal_pubs = {}
         self._track_ids: dict[str, int] = {}
+        road_map = world.road_map() if hasattr(world, "road_map") else None
+        self._goal_end = {cav_id: (edges[-1], road_map.edge_length(edges[-1]) - ROUTE_END_HANDOVER)
+                          for cav_id, edges in cav_routes.items()} if road_map is not None else {}
         for cav_id, edges in cav_routes.items():
             start = initial_truth.vehicle(cav_id)
             if start is None:
@@ -80,6 +96,7 @@ class SimBridgeNode(Node):
             self._plants[cav_id] = VehiclePlant(vehicle, start.x, start.y, start.yaw, start.speed)
             self._ego_pubs[cav_id] = self.create_publisher(EgoState, f"/{cav_id}/truth/ego_state")
             self._object_pubs[cav_id] = self.create_publisher(TrackList, f"/{cav_id}/truth/objects")
+            self._signal_pubs[cav_id] = self.create_publisher(SignalTimingList, f"/{cav_id}/truth/signal_timing")
             self.create_subscription(ControlCommand, f"/{cav_id}/control/command",
                                      self._command_handler(cav_id))
             if air is not None:
@@ -102,6 +119,8 @@ class SimBridgeNode(Node):
 
     def _tick(self) -> None:
         for cav_id, plant in self._plants.items():
+            if cav_id in self._gone:
+                continue
             command = self._commands.get(cav_id)
             if self._world_drives:
                 if command is not None:
@@ -109,8 +128,15 @@ class SimBridgeNode(Node):
                 continue
             plant.step(command.accel if command else 0.0, command.steer if command else 0.0, self._dt)
             x, y = plant.centre
-            self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
+            try:
+                self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
+            except LookupError:   # reached the end of its route and left the world
+                self._gone.add(cav_id)
         truth = self._world.step()
+        for cav_id, (goal, handover) in self._goal_end.items():
+            vehicle = truth.vehicle(cav_id)
+            if vehicle is not None and vehicle.edge_id == goal and vehicle.lane_position >= handover:
+                self._gone.add(cav_id)
         for observer in self._observers:
             observer(truth, self._commands)
         self._publish(truth)
@@ -122,7 +148,10 @@ class SimBridgeNode(Node):
 
     def _publish(self, truth: WorldTruth) -> None:
         header = Header(truth.stamp, MAP_FRAME)
+        signals = SignalTimingList(header, tuple(_current_timings(truth.signals, truth.stamp)))
         for cav_id, plant in self._plants.items():
+            if cav_id in self._gone:
+                continue
             if self._world_drives:
                 ego = self._world.ego_state(cav_id)
                 centre = truth.vehicle(cav_id)
@@ -134,10 +163,25 @@ class SimBridgeNode(Node):
             self._ego_pubs[cav_id].publish(ego)
             near = tuple(self._as_object(v) for v in truth.vehicles if v.vehicle_id != cav_id
                          and (v.x - cx) ** 2 + (v.y - cy) ** 2 <= self.params.truth_object_range ** 2)
-            self._object_pubs[cav_id].publish(TrackList(header, near))
+            if not self._silenced(cav_id, truth.stamp):
+                self._object_pubs[cav_id].publish(TrackList(header, near))
+            if signals.timings:
+                self._signal_pubs[cav_id].publish(signals)
 
     def _as_object(self, vehicle: VehicleTruth) -> TrackedObject:
         track_id = self._track_ids.setdefault(vehicle.vehicle_id, len(self._track_ids) + 1)
         return TrackedObject(track_id, vehicle.x, vehicle.y, vehicle.yaw, vehicle.speed, vehicle.length,
                              vehicle.width, vehicle.height, vehicle.accel,
                              _CLASS_BY_VCLASS.get(vehicle.vehicle_class, ObjectClass.UNKNOWN))
+
+
+_STATE_OF_CHAR = {"G": "green", "g": "green", "s": "green", "y": "yellow", "Y": "yellow"}
+"""SUMO link state character -> the phase a driver sees (every other character shows red)."""
+
+
+def _current_timings(signals: tuple[SignalTruth, ...], now: float):
+    """Every controlled link's current state, from ``now`` [s] until the light's next switch."""
+    for signal in signals:
+        for link, char in enumerate(signal.state):
+            window = SignalPhaseWindow(_STATE_OF_CHAR.get(char, "red"), now, max(signal.next_switch, now + 1e-3))
+            yield SignalTiming(signal.tls_id, link, (window,))

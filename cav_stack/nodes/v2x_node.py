@@ -26,6 +26,7 @@ from cav_stack.core.messages import (
     SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
 )
 from cav_stack.perception.line_of_sight import line_of_sight
+from cav_stack.core.params import validate_positive
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.runtime.node import Node, NodeContext
 from cav_stack.share import share_path
@@ -54,6 +55,10 @@ class V2xNodeParams:
     """security_enabled: sign and verify; cooperative_awareness: send BSMs at the rate congestion
     control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the simulated CA chain shared by all
     stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
+    maneuver_interval [s] (YAML ``_ms``): shortest time between two shared plans (each goes out
+    with a BSM); check_interval [s] (YAML ``_ms``): period of the generation check, T_CheckCamGen
+    (at most ``generation.min_interval``); the first message leaves at a random instant within one
+    ``generation.min_interval`` of the start, so stations do not generate in lock-step;
     report_max_age [s]: staleness limit of passed-on reports; visibility_range [m] and
     occluder_half_width [m]: line of sight of the onboard sensors for the ghost check;
     generation: BSM generation rules."""
@@ -63,10 +68,19 @@ class V2xNodeParams:
     pki_seed: int
     share_maneuvers: bool
     maneuver_points: int
+    maneuver_interval: float
+    check_interval: float
     report_max_age: float
     visibility_range: float
     occluder_half_width: float
     generation: MessageGenerationParams
+
+    def __post_init__(self) -> None:
+        validate_positive(maneuver_points=self.maneuver_points, maneuver_interval=self.maneuver_interval,
+                          check_interval=self.check_interval)
+        if self.check_interval > self.generation.min_interval + 1e-9:
+            raise ValueError(f"check_interval ({self.check_interval} s) must not exceed generation.min_interval "
+                             f"({self.generation.min_interval} s): ETSI T_CheckCamGen <= T_GenCamMin")
 
 
 def signal_timing_from_spat(spat: SpatMessage, tls_ids: tuple[str, ...], now: float) -> tuple[SignalTiming, ...]:
@@ -122,6 +136,9 @@ class V2xNode(Node):
         self._timings: dict[tuple[str, int], SignalTiming] = {}
         self._refused: dict[str, int] = {}
         self._flagged: dict[int, float] = {}
+        # Vehicles' clocks are independent: generation starts at a random phase (first check after it).
+        self._generation_start = self.now() + float(self.rng.uniform(0.0, p.generation.min_interval))
+        self._last_maneuver: float | None = None
         self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
         self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
@@ -133,7 +150,7 @@ class V2xNode(Node):
         self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
         self.create_subscription(V2xFrame, "input/frames", self._on_frame)
         self.create_subscription(TrackList, "input/sensor_objects", self._on_sensor_objects)
-        self.create_timer(p.generation.min_interval, self._tick)
+        self.create_timer(p.check_interval, self._tick)
 
     @property
     def flagged(self) -> dict[int, float]:
@@ -160,7 +177,7 @@ class V2xNode(Node):
 
     def _tick(self) -> None:
         now = self.now()
-        if self._ego is not None:
+        if self._ego is not None and now + 1e-9 >= self._generation_start:
             self._send(now, self._ego)
         header = Header(now, MAP_FRAME)
         fresh = tuple(r for r in self._reports.values() if now - r.header.stamp <= self.params.report_max_age)
@@ -174,23 +191,28 @@ class V2xNode(Node):
 
     def _send(self, now: float, ego: EgoState) -> None:
         self._identity.update(now, ego)
-        if self._scheduler.should_send(now, ego, 0.0, self.params.cooperative_awareness):
-            cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
-            sigma = math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)) or 0.5
-            report = V2xVehicleReport(Header(now, MAP_FRAME), self._identity.station_id,
-                                      self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, ego.speed, ego.accel,
-                                      ego.yaw_rate, self._vehicle.length, self._vehicle.width, sigma)
-            self._transmit(now, lambda: encode_bsm(report, origin=self._origin), "BSM")
-        if self.params.share_maneuvers and self._trajectory is not None and self._trajectory.points:
-            # a solver's plan may dip below zero speed by its tolerance: J2735 speeds are magnitudes
-            points = tuple(replace(p, speed=max(p.speed, 0.0)) for p in self._trajectory.points)
-            stride = max(1, math.ceil(len(points) / self.params.maneuver_points))
-            mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
-            share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
-                                  self._identity.next_msg_count("MANEUVER"),
-                                  _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
-                                  time_gap=self._mode.time_gap if self._mode is not None else None)
-            self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
+        if not self._scheduler.should_send(now, ego, 0.0, self.params.cooperative_awareness):
+            return
+        cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
+        sigma = math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)) or 0.5
+        report = V2xVehicleReport(Header(now, MAP_FRAME), self._identity.station_id,
+                                  self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, ego.speed, ego.accel,
+                                  ego.yaw_rate, self._vehicle.length, self._vehicle.width, sigma)
+        self._transmit(now, lambda: encode_bsm(report, origin=self._origin), "BSM")
+        if not (self.params.share_maneuvers and self._trajectory is not None and self._trajectory.points):
+            return
+        if self._last_maneuver is not None and now - self._last_maneuver + 1e-9 < self.params.maneuver_interval:
+            return
+        self._last_maneuver = now
+        # a solver's plan may dip below zero speed by its tolerance: J2735 speeds are magnitudes
+        points = tuple(replace(p, speed=max(p.speed, 0.0)) for p in self._trajectory.points)
+        stride = max(1, math.ceil(len(points) / self.params.maneuver_points))
+        mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
+        share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
+                              self._identity.next_msg_count("MANEUVER"),
+                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
+                              time_gap=self._mode.time_gap if self._mode is not None else None)
+        self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
 
     def _transmit(self, now: float, encode: Callable[[], bytes], message_type: str) -> None:
         """Encode, sign and send; content the message cannot carry is counted and skipped."""

@@ -156,7 +156,14 @@ def run(args: argparse.Namespace) -> int:
     prog = "cav_stack dds node"
     try:
         node_type, spec = find_node(args.name)
-        params = _load_params(node_type, spec, args.params, args.param)
+        overrides = list(args.param)
+        if args.clock == "lockstep" and node_type.params_type is not None:
+            from cav_stack.eval.runner import SIMULATION_PARAM_OVERRIDES
+
+            fields = {f.name for f in dataclasses.fields(node_type.params_type)}
+            given = {key for key, _ in overrides}
+            overrides += [(k, v) for k, v in SIMULATION_PARAM_OVERRIDES.items() if k in fields and k not in given]
+        params = _load_params(node_type, spec, args.params, overrides)
         resources = build_resources(node_type, args.net_file, args.station)
     except (UnknownNodeError, ParamsError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ def trajectory_hash(out_dir):
 @pytest.fixture(scope="module")
 def default_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("highway")
-    return run_scenario("highway_cut_in", seed=None, out_dir=out, duration_s=60.0)
+    return run_scenario("highway_cut_in", seed=None, out_dir=out, duration_s=60.0, controller="idm_baseline")
 
 
 def test_default_scenario_runs_collision_free_in_dense_traffic(default_run):
@@ -39,15 +39,32 @@ def test_default_scenario_runs_collision_free_in_dense_traffic(default_run):
 
 
 def test_same_seed_identical_trajectories_other_seed_differs(default_run, tmp_path):
-    again = run_scenario("highway_cut_in", seed=None, out_dir=tmp_path / "again", duration_s=60.0)
+    again = run_scenario("highway_cut_in", seed=None, out_dir=tmp_path / "again", duration_s=60.0,
+                         controller="idm_baseline")
     assert trajectory_hash(again.out_dir) == trajectory_hash(default_run.out_dir)
     other = run_scenario("highway_cut_in", seed=default_run.report["seed"] + 1, out_dir=tmp_path / "other",
-                         duration_s=60.0)
+                         duration_s=60.0, controller="idm_baseline")
     assert trajectory_hash(other.out_dir) != trajectory_hash(default_run.out_dir)
 
 
+def test_stack_runs_are_reproducible_from_their_seed(tmp_path):
+    """The full stack (V2X signing and radio, mode selector, MPC) is a function of the seed."""
+    first = run_scenario("hidden_brake", seed=None, out_dir=tmp_path / "a", duration_s=8.0, controller="stack")
+    second = run_scenario("hidden_brake", seed=None, out_dir=tmp_path / "b", duration_s=8.0, controller="stack")
+    assert first.report["v2x"]["frames_delivered"] > 0
+    assert trajectory_hash(first.out_dir) == trajectory_hash(second.out_dir)
+
+
+def test_stack_drives_the_default_scenario_collision_free(tmp_path):
+    report = run_scenario("highway_cut_in", seed=None, out_dir=tmp_path, duration_s=60.0, controller="stack").report
+    assert report["collisions"] == 0
+    assert report["cavs"]["cav_0"]["min_ttc_s"] is None or report["cavs"]["cav_0"]["min_ttc_s"] > 2.0
+    assert report["cavs"]["cav_0"]["mean_speed_mps"] > 20.0
+    assert report["modes"]["switches"][0]["cav"] == "cav_0"
+
+
 def test_platoon_of_eight_baseline_followers_is_collision_free(tmp_path):
-    report = run_scenario("platoon", seed=None, out_dir=tmp_path, duration_s=40.0).report
+    report = run_scenario("platoon", seed=None, out_dir=tmp_path, duration_s=40.0, controller="idm_baseline").report
     assert report["collisions"] == 0
     assert len(report["cavs"]) == 8
     assert all(c["min_gap_m"] > 2.0 for c in report["cavs"].values())
