@@ -14,7 +14,7 @@ node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Protocol
 
 from cav_stack.control.vehicle_models import VehicleParams
@@ -132,7 +132,7 @@ class SimBridgeNode(Node):
                 self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
             except LookupError:   # reached the end of its route and left the world
                 self._gone.add(cav_id)
-        truth = self._world.step()
+        truth = self._with_plant_motion(self._world.step())
         for cav_id, (goal, handover) in self._goal_end.items():
             vehicle = truth.vehicle(cav_id)
             if vehicle is not None and vehicle.edge_id == goal and vehicle.lane_position >= handover:
@@ -145,6 +145,16 @@ class SimBridgeNode(Node):
             for cav_id, frames in self._air.step(truth.stamp, truth, outbox, self.rng).items():
                 for frame in frames:
                     self._rx_pubs[cav_id].publish(frame)
+
+    def _with_plant_motion(self, truth: WorldTruth) -> WorldTruth:
+        """The truth with each CAV's speed and acceleration from its plant: the plant is the CAV's
+        true motion (SUMO differentiates the poses it is pushed, which spikes when moveToXY maps a
+        CAV onto another lane or edge)."""
+        if self._world_drives or not self._plants:
+            return truth
+        vehicles = tuple(replace(v, speed=self._plants[v.vehicle_id].speed, accel=self._plants[v.vehicle_id].accel)
+                         if v.vehicle_id in self._plants else v for v in truth.vehicles)
+        return replace(truth, vehicles=vehicles)
 
     def _publish(self, truth: WorldTruth) -> None:
         header = Header(truth.stamp, MAP_FRAME)
