@@ -4,6 +4,8 @@ Subcommands:
   drive       run a scenario closed loop in SUMO and write a report
   scenarios   list the scenario catalogue
   v2x-pdr     packet delivery ratio of a radio model on a straight highway
+  eval        campaigns: scenarios x seeds x controllers in parallel, with a summary and plots
+  replay      re-run the stack's nodes on a recording and compare the commands
   node        run one node in its own process (--backend dds)
   launch      start a node graph with one process per node (launch drive --backend dds)
 Exit codes: 0 success, 1 run failure, 2 usage error (unknown scenario, bad arguments or files).
@@ -56,6 +58,8 @@ def _add_drive(subparsers) -> None:
                         help="SUMO connection: libsumo in-process (default) or traci over a socket")
     parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
                         help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml; default dsrc)")
+    parser.add_argument("--record", action="store_true",
+                        help="also write recording.mcap (ROS 2 CDR, opens in ros2 bag and Foxglove)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sim_arguments(parser)
     parser.set_defaults(handler=_run_drive)
@@ -90,7 +94,7 @@ def _run_drive(args) -> int:
     try:
         result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
                               controller=args.controller, backend=args.backend, radio=args.radio,
-                              progress=progress, world_factory=world_factory)
+                              progress=progress, world_factory=world_factory, record=args.record)
     except (SumoNotAvailableError, CarlaNotAvailableError, CarlaConnectionError, CarlaVersionMismatchError) as exc:
         print(f"cav-stack drive: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -102,8 +106,8 @@ def _run_drive(args) -> int:
         return EXIT_USAGE
     report = result.report
     print(f"collisions: {report['collisions']}  min TTC: {_fmt(report['min_ttc_s'])} s  "
-          f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {report['mean_speed_mps']:.1f} m/s  "
-          f"real-time factor: {report['real_time_factor']:.1f}x")
+          f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {_fmt(report['mean_speed_mps'])} m/s  "
+          f"real-time factor: {_fmt(report['real_time_factor'])}x")
     print(f"report: {result.out_dir / 'report.json'}")
     return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
 
@@ -132,6 +136,24 @@ def _add_v2x_pdr(subparsers) -> None:
                                    description=v2x_pdr.__doc__)
     v2x_pdr.add_arguments(parser)
     parser.set_defaults(handler=v2x_pdr.run)
+
+
+def _add_eval(subparsers) -> None:
+    from cav_stack.eval import campaign
+
+    parser = subparsers.add_parser("eval", help="run a campaign of scenarios x seeds x controllers",
+                                   description=campaign.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    campaign.add_arguments(parser)
+    parser.set_defaults(handler=campaign.run)
+
+
+def _add_replay(subparsers) -> None:
+    from cav_stack.eval import replay
+
+    parser = subparsers.add_parser("replay", help="re-run perception and control on a recording",
+                                   description=replay.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    replay.add_arguments(parser)
+    parser.set_defaults(handler=replay.run)
 
 
 def _add_node(subparsers) -> None:
@@ -163,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_drive(subparsers)
     _add_scenarios(subparsers)
     _add_v2x_pdr(subparsers)
+    _add_eval(subparsers)
+    _add_replay(subparsers)
     _add_node(subparsers)
     _add_launch(subparsers)
     return parser

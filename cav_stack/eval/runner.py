@@ -15,6 +15,8 @@ from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
+from cav_stack.eval.recording import TopicRecorder, run_metadata
+from cav_stack.eval.traffic_metrics import traffic_metrics_for
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario import Scenario, load_scenario
 from cav_stack.nodes.graph import CONTROLLERS, add_controller
@@ -195,7 +197,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                  controller: str = "stack", backend: str = "libsumo", radio: str = "dsrc",
                  progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
                  world_factory: WorldFactory | None = None,
-                 param_overrides: dict[str, Any] | None = None) -> RunResult:
+                 param_overrides: dict[str, Any] | None = None, record: bool = False) -> RunResult:
     """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
 
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
@@ -203,7 +205,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time;
     world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation);
     param_overrides: node parameters set for every CAV's nodes that have them (e.g.
-    ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile).
+    ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile); record: write every
+    message of the run to ``recording.mcap`` (ROS 2 CDR, see eval/recording.py).
     """
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
@@ -217,21 +220,31 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         executor = InProcessExecutor(plan.seed, start_time=world.time)
         executor.add_tap(plan.timeline)
         driven = {} if cav_driver is not None else plan.cav_routes
+        recorder = TopicRecorder(out_dir / "recording.mcap", run_metadata(
+            plan.spec.name, controller, plan.seed, tuple(driven))) if record else None
+        if recorder is not None:
+            executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
+        traffic = traffic_metrics_for(plan.spec, sumo.road_map())
         air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
-        executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                          cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder,), air=air,
-                          objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)))
-        road_map = world.road_map()
-        for station, cav_id in enumerate(driven):
-            add_controller(executor, controller, cav_id, {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})},
-                           vehicle=plan.vehicle,
-                           road_map=road_map, station=station)
-        end = world.time + plan.duration
-        next_report = world.time
-        while executor.now() < end - 1e-9:
-            next_report = min(next_report + progress_interval_s, end)
-            executor.spin_until(next_report)
-            if progress is not None:
-                progress(executor.now() - initial.stamp, plan.duration)
+        try:
+            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
+                              cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder, traffic), air=air,
+                              objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)))
+            road_map = world.road_map()
+            overrides = {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})}
+            for station, cav_id in enumerate(driven):
+                add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
+                               station=station)
+            end = world.time + plan.duration
+            next_report = world.time
+            while executor.now() < end - 1e-9:
+                next_report = min(next_report + progress_interval_s, end)
+                executor.spin_until(next_report)
+                if progress is not None:
+                    progress(executor.now() - initial.stamp, plan.duration)
+        finally:
+            if recorder is not None:
+                recorder.close()
         sim_time = executor.now() - initial.stamp
-    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes)
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes,
+                      extra=traffic.summary())
