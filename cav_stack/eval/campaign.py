@@ -1,6 +1,6 @@
 """Evaluation campaigns: scenarios x seeds x controllers, run in parallel processes.
 
-``cav-stack eval --scenarios all|a,b --seeds N --jobs J --controllers c1,c2 [--out DIR]``
+``cav-stack eval --scenarios all|a,b --seeds N --jobs J --controllers c1,c2 [--radio dsrc|cv2x] [--out DIR]``
 runs every combination, each in its own freshly spawned process (libsumo holds one simulation
 per process), at most ``J`` at a time, with a progress bar on the terminal. Seeds are the
 scenario's own seed plus 0 .. N-1. Outputs in ``DIR`` (default ``runs/eval-<UTC time>``):
@@ -56,13 +56,15 @@ SUMMARY_METRICS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a campaign: ``duration_s`` [s] overrides the scenario's (None keeps it)."""
+    """One run of a campaign: ``duration_s`` [s] overrides the scenario's (None keeps it);
+    ``radio``: V2X radio model (``dsrc``/``cv2x``) for controllers that use V2X."""
 
     scenario: str
     controller: str
     seed: int
     out_dir: Path
     duration_s: float | None = None
+    radio: str = "dsrc"
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,7 @@ class RunOutcome:
 
 
 def plan_runs(scenarios: list[str], seeds: int, controllers: list[str], out_dir: Path,
-              duration_s: float | None = None) -> list[RunSpec]:
+              duration_s: float | None = None, radio: str = "dsrc") -> list[RunSpec]:
     """Every (scenario, controller, seed) run, seeds = scenario seed + 0 .. ``seeds`` - 1;
     ``scenarios`` are names or YAML paths, run directories use the scenario's name.
 
@@ -104,7 +106,7 @@ def plan_runs(scenarios: list[str], seeds: int, controllers: list[str], out_dir:
             for k in range(seeds):
                 seed = scenario.seed + k
                 run_dir = out_dir / scenario.name / controller / f"seed_{seed}"
-                runs.append(RunSpec(name, controller, seed, run_dir, duration_s))
+                runs.append(RunSpec(name, controller, seed, run_dir, duration_s, radio))
     return runs
 
 
@@ -117,7 +119,7 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         result = run_scenario(spec.scenario, seed=spec.seed, out_dir=spec.out_dir, duration_s=spec.duration_s,
-                              controller=spec.controller)
+                              controller=spec.controller, radio=spec.radio)
         outcome = RunOutcome(spec, STATUS_OK, None, result.report, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the campaign goes on
         (spec.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
@@ -306,6 +308,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated controllers (default: {','.join(DEFAULT_CONTROLLERS)}); "
                              "one that is not registered is recorded as failed")
     parser.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel run processes (default: 2)")
+    parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
+                        help="V2X radio model for controllers that use V2X (default: dsrc)")
     parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
                         help="simulated seconds per run (default: each scenario's own)")
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
@@ -330,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
         if args.timeout is not None and not args.timeout > 0.0:
             raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
-        runs = plan_runs(names, args.seeds, controllers, out_dir, args.duration)
+        runs = plan_runs(names, args.seeds, controllers, out_dir, args.duration, args.radio)
     except (ValueError, UnknownScenarioError, ParamsError) as exc:
         print(f"cav-stack eval: {exc}", file=sys.stderr)
         return EXIT_USAGE

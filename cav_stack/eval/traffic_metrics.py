@@ -107,7 +107,8 @@ class TrafficMetrics:
         """Efficiency figures (None where undefined):
 
         ``cav_share`` (CAVs among the distinct vehicles seen, 0..1: the CAV penetration),
-        ``throughput_veh_h_lane``, ``detector_count``, ``completed_trips``,
+        ``throughput_veh_h_lane``, ``detector_count``, ``completed_trips``, ``cav_completed_trips``
+        (CAVs that reached the end of their route and left the world),
         ``mean_travel_time_s``, ``cav_mean_travel_time_s``, ``fleet_fuel_g_per_km``,
         ``cav_fuel_g_per_km``, ``fleet_distance_km``.
         """
@@ -125,6 +126,7 @@ class TrafficMetrics:
             "throughput_veh_h_lane": throughput,
             "detector_count": len(crossings) if self.detector is not None else None,
             "completed_trips": len(trips),
+            "cav_completed_trips": len(cav_trips),
             "mean_travel_time_s": sum(trips) / len(trips) if trips else None,
             "cav_mean_travel_time_s": sum(cav_trips) / len(cav_trips) if cav_trips else None,
             "fleet_fuel_g_per_km": _per_km(logs),

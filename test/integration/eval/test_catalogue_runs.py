@@ -6,9 +6,11 @@ import math
 
 import libsumo
 import pytest
+import yaml
 
+from cav_stack.core.params import ParamsError
 from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
+from cav_stack.eval.scenario import load_scenario, scenarios_dir
 from cav_stack.sim.sumo import SumoWorld
 
 NEW = ("on_ramp_merge", "hidden_brake", "dense_lane_change", "comm_degradation", "sensor_failure",
@@ -95,3 +97,23 @@ def test_hidden_brake_lead_stops_short_and_the_truck_follows(eval_cache):
         assert lowest["lead"] == pytest.approx(5.0, abs=0.1)
         assert lowest["truck"] < 12.0                        # the truck brakes hard too
         assert any(e.kind == "hard_brake" and e.vehicle == "lead" for e in world.event_log)
+
+
+@pytest.mark.parametrize("name, mutate, key", [
+    ("mixed_traffic_p25", lambda d: d["detector"].update(edge="nowhere"), "detector.edge"),
+    ("mixed_traffic_p25", lambda d: d["detector"].update(position=5000.0), "detector.position"),
+    ("urban_incident", lambda d: d["events"][0].update(edge="nowhere"), "events[0].edge"),
+    ("urban_incident", lambda d: d["events"][0].update(lanes=[1]), "events[0].lanes"),
+    ("urban_incident", lambda d: d["events"][0].update(position=900.0), "events[0].position"),
+])
+def test_detector_and_incident_places_are_checked_against_the_network(tmp_path, eval_cache, name, mutate, key):
+    data = yaml.safe_load((scenarios_dir() / f"{name}.yaml").read_text(encoding="utf-8"))
+    data["network"] = str(scenarios_dir() / data["network"])
+    mutate(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    scenario = load_scenario(path)
+    with pytest.raises(ParamsError) as info:
+        with SumoWorld(scenario, 1, cache_dir=eval_cache) as world:
+            world.start()
+    assert info.value.key == key and str(path) in str(info.value)

@@ -77,6 +77,7 @@ def test_travel_time_counts_cavs_and_late_departures_not_prefill():
     summary = metrics.summary()
     assert summary["mean_travel_time_s"] == pytest.approx((7.0 + 8.0 - DT) / 2)
     assert summary["cav_mean_travel_time_s"] == pytest.approx(8.0 - DT)
+    assert summary["completed_trips"] == 2 and summary["cav_completed_trips"] == 1
 
 
 def test_fuel_per_km_and_cav_share():
