@@ -49,9 +49,9 @@ class NumpyLidarBackend:
         xyz = xyz[np.hypot(xyz[:, 0], xyz[:, 1]) <= p.max_range]
         low = xyz[xyz[:, 2] < p.ground_candidate_height]
         plane = fit_plane(low)
-        residual = low[:, 2] - low[:, :2] @ plane[:2] - plane[2]
+        residual = low[:, 2] - plane_height(low, plane)
         plane = fit_plane(low[np.abs(residual) < p.ground_inlier_band])
-        height = xyz[:, 2] - xyz[:, :2] @ plane[:2] - plane[2]
+        height = xyz[:, 2] - plane_height(xyz, plane)
         return xyz[(height > p.ground_clearance) & (height < p.max_height)]
 
     def cell_means(self, xyz: np.ndarray) -> np.ndarray:
@@ -95,13 +95,23 @@ def to_base_link(xyz: np.ndarray, mounting: Mounting) -> np.ndarray:
                      mounting.z + xyz[:, 2]], axis=1)
 
 
+def plane_height(points: np.ndarray, plane: np.ndarray) -> np.ndarray:
+    """Height [m] of the plane z = a x + b y + c under each point (N, >=2)."""
+    return plane[0] * points[:, 0] + plane[1] * points[:, 1] + plane[2]
+
+
 def fit_plane(points: np.ndarray) -> np.ndarray:
-    """Least-squares plane z = a x + b y + c through points (N, 3); (a, b, c). Flat z=0 without points."""
+    """Least-squares plane z = a x + b y + c through points (N, 3); (a, b, c). Flat z=0 without points.
+
+    Solved from the 3x3 normal equations built with plain sums (no multi-threaded BLAS call on
+    the N points: its worker threads stall on a loaded machine)."""
     if points.shape[0] < 3:
         return np.zeros(3)
-    design = np.c_[points[:, :2], np.ones(points.shape[0])]
-    solution, *_ = np.linalg.lstsq(design, points[:, 2], rcond=None)
-    return solution
+    x, y, z = points[:, 0], points[:, 1], points[:, 2]
+    sx, sy, n = x.sum(), y.sum(), float(points.shape[0])
+    sxy = (x * y).sum()
+    normal = np.array([[(x * x).sum(), sxy, sx], [sxy, (y * y).sum(), sy], [sx, sy, n]])
+    return np.linalg.solve(normal, np.array([(x * z).sum(), (y * z).sum(), z.sum()]))
 
 
 def make_backend(params: LidarProcessingParams):

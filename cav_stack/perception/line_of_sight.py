@@ -1,8 +1,12 @@
-"""Whether the ego can see a point: range and occlusion by the objects it tracks.
+"""Whether the ego can see a road user near a point: range and occlusion by the objects it tracks.
 
-A point is visible when it is within ``max_range`` [m] of the sensor origin and no tracked
-object stands in the way: no track centre lies closer than the point and within
-``occluder_half_width`` [m] of the line of sight. All positions in ``map`` [m].
+A disc of ``radius`` [m] around a point is visible when all of it is within ``max_range`` [m]
+of the sensor origin and no tracked object stands in the way of any of it: an occluder is a
+track centre more than 1 m in front of the sensor, short of the disc by more than
+``TARGET_HALF_LENGTH`` [m] (a track closer to the disc may be the road user itself), and
+within ``occluder_half_width`` [m] of the cone from the origin to the disc (whose half-width
+grows linearly from 0 at the origin to ``radius`` at the point). A disc around the sensor itself
+is not vouched for (except the bare origin point). All positions in ``map`` [m].
 """
 from __future__ import annotations
 
@@ -12,23 +16,33 @@ import numpy as np
 
 from cav_stack.core.messages import TrackList
 
+TARGET_HALF_LENGTH = 2.5
+"""Half the length of a passenger car [m]: tracks this close to the disc do not occlude it."""
+SENSOR_CLEARANCE = 1.0
+"""Tracks less than this far ahead along the line of sight [m] (beside the ego) do not occlude."""
+
 
 def line_of_sight(origin_x: float, origin_y: float, tracks: TrackList, max_range: float,
                   occluder_half_width: float):
-    """A visibility test ``(x, y) -> bool`` for points seen from (origin_x, origin_y)."""
+    """A visibility test ``(x, y, radius=0) -> bool`` for discs seen from (origin_x, origin_y)."""
     centres = np.array([(o.x, o.y) for o in tracks.objects]).reshape(-1, 2) - (origin_x, origin_y)
 
-    def visible(x: float, y: float) -> bool:
+    def visible(x: float, y: float, radius: float = 0.0) -> bool:
+        if radius < 0.0 or not math.isfinite(radius):
+            raise ValueError(f"radius must be finite and >= 0, got {radius}")
         dx, dy = x - origin_x, y - origin_y
         distance = math.hypot(dx, dy)
-        if distance > max_range:
+        if distance + radius > max_range:
             return False
-        if distance < 1e-6 or centres.size == 0:
+        if distance <= radius:  # the disc wraps the sensor: no line of sight to all of it is vouched for
+            return radius == 0.0
+        if centres.size == 0:
             return True
         ux, uy = dx / distance, dy / distance
         along = centres[:, 0] * ux + centres[:, 1] * uy
         across = np.abs(-centres[:, 0] * uy + centres[:, 1] * ux)
-        blocking = (along > 1.0) & (along < distance - 2.5) & (across < occluder_half_width)
+        blocking = ((along > SENSOR_CLEARANCE) & (along < distance - radius - TARGET_HALF_LENGTH)
+                    & (across < occluder_half_width + radius * along / distance))
         return not bool(blocking.any())
 
     return visible

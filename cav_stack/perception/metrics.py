@@ -2,7 +2,9 @@
 
 Per frame, truth vehicles and tracks within ``max_distance`` of the ego are compared; a track
 and a vehicle can match when their centres are closer than ``match_threshold`` [m] (Euclidean,
-``map``). MOTA = 1 - (misses + false positives + ID switches) / truth objects; MOTP here is the
+``map``). A track inside the range that matches a vehicle just outside it (within
+``match_threshold`` beyond ``max_distance``) is ignored rather than counted as false.
+MOTA = 1 - (misses + false positives + ID switches) / truth objects; MOTP here is the
 mean centre distance of matches [m] (Bernardin & Stiefelhagen, "Evaluating Multiple Object
 Tracking Performance: The CLEAR MOT Metrics", 2008). Position and velocity RMSE are over matched
 pairs; recall is also reported for a caller-given subset of truth IDs (e.g. vehicles occluded
@@ -39,8 +41,13 @@ class TrackingMetrics:
         """Compare one frame: truth ``vehicles`` (ego excluded by the caller) with ``tracks`` (map)."""
         if tracks.header.frame_id != "map":
             raise ValueError(f"tracks must be in 'map', got {tracks.header.frame_id!r}")
-        gt = [v for v in vehicles if math.hypot(v.x - ego_x, v.y - ego_y) <= self.max_distance]
-        hyp = [o for o in tracks.objects if math.hypot(o.x - ego_x, o.y - ego_y) <= self.max_distance]
+        distance = [math.hypot(v.x - ego_x, v.y - ego_y) for v in vehicles]
+        gt = [v for v, d in zip(vehicles, distance) if d <= self.max_distance]
+        # "don't care" band: a track of a vehicle just outside the range is neither hit nor false
+        outside = [v for v, d in zip(vehicles, distance)
+                   if self.max_distance < d <= self.max_distance + self.match_threshold]
+        hyp = [o for o in tracks.objects if math.hypot(o.x - ego_x, o.y - ego_y) <= self.max_distance
+               and not any(math.hypot(o.x - v.x, o.y - v.y) < self.match_threshold for v in outside)]
         gt_xy = np.array([[v.x, v.y] for v in gt]).reshape(-1, 2)
         hyp_xy = np.array([[o.x, o.y] for o in hyp]).reshape(-1, 2)
         dist = np.linalg.norm(gt_xy[:, None, :] - hyp_xy[None, :, :], axis=2)

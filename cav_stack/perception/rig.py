@@ -137,6 +137,8 @@ class CameraParams:
                           half_probability_range=self.half_probability_range)
         _check_probability(detection_probability=self.detection_probability,
                            min_visible_fraction=self.min_visible_fraction)
+        if self.min_visible_fraction >= 1.0:
+            raise ValueError("min_visible_fraction must be below 1")
 
     @property
     def horizontal_fov(self) -> float:

@@ -3,7 +3,8 @@
 - Extended Kalman filter per track on the CTRA model (:mod:`motion_model`), all tracks
   predicted together; measurement models per :class:`MeasurementKind` (:mod:`measurement_models`).
 - Association: global nearest neighbour (``scipy.optimize.linear_sum_assignment``) on the
-  position log-likelihood cost d^2 + ln|S|, gated by the position Mahalanobis distance d^2.
+  position log-likelihood cost d^2 + ln|S|, gated by the position Mahalanobis distance d^2;
+  radar detections add their radial-speed term (gated alike).
 - Track management: M-of-N confirmation over detection opportunities (a track inside a sensor's
   coverage either is detected or missed), deletion after ``max_coast`` without updates or when
   the position uncertainty grows too large; close duplicates are merged. Unmatched detections
@@ -208,8 +209,17 @@ class MultiObjectTracker:
         det = s[..., 0, 0] * s[..., 1, 1] - s[..., 0, 1] * s[..., 1, 0]
         d2 = (s[..., 1, 1] * r[..., 0] ** 2 - 2.0 * s[..., 0, 1] * r[..., 0] * r[..., 1]
               + s[..., 0, 0] * r[..., 1] ** 2) / det
-        cost = np.where(d2 < self.params.gate_chi2, d2 + np.log(det), _UNASSIGNED)
-        return d2, cost
+        cost = d2 + np.log(det)
+        gated = d2 < self.params.gate_chi2
+        if ds.kind is MeasurementKind.POSITION_RADIAL:
+            # Doppler separates neighbours that positions alone confuse (a car overtaking another)
+            expected, h = predict_measurements(ds.kind, t.x, ds.sensor_position)
+            h_v = h[:, 2, :]
+            s_v = np.einsum("ni,nij,nj->n", h_v, t.p, h_v)[None, :] + ds.covariance[:, None, 2, 2]
+            d2_v = (ds.z[:, None, 2] - expected[None, :, 2]) ** 2 / s_v
+            cost += d2_v + np.log(s_v)
+            gated &= d2_v < self.params.gate_chi2
+        return d2, np.where(gated, cost, _UNASSIGNED)
 
     def _bind_v2x(self, ds: DetectionSet, d2: np.ndarray, cost: np.ndarray) -> np.ndarray:
         """Force V2X reports onto their bound tracks; keep other stations' tracks out of reach."""
@@ -265,8 +275,9 @@ class MultiObjectTracker:
             if cls is not ObjectClass.UNKNOWN:
                 t.votes[j, CLASSES.index(cls)] += 1.0
                 prior = self.params.size_priors.get(cls.value)
-                if prior is not None and t.votes[j].argmax() == CLASSES.index(cls):
-                    # a larger class than assumed: its unseen extents are at least the class's
+                if prior is not None and np.isfinite(ds.lengths[i]) and t.votes[j].argmax() == CLASSES.index(cls):
+                    # a larger class than assumed, from a sensor that measures extents (not a class
+                    # label alone, which may come from a wrong association): unseen extents grow
                     t.size[j] = [max(t.size[j, 0], prior.length), max(t.size[j, 1], prior.width), prior.height]
             if ds.station_ids[i] >= 0:
                 t.v2x[j] = ds.station_ids[i]

@@ -21,10 +21,11 @@ def tracks(t, *objects):
 def test_clear_mot_counts_misses_false_positives_switches_and_rmse():
     metrics = TrackingMetrics(max_distance=100.0, match_threshold=2.0)
     cars = [vehicle_box("a", 10.0, 0.0, speed=20.0), vehicle_box("b", 30.0, 3.5, speed=20.0),
-            vehicle_box("far", 150.0, 0.0)]
+            vehicle_box("far", 150.0, 0.0), vehicle_box("edge", 100.5, 0.0)]
     metrics.add_frame(0.0, 0.0, cars, tracks(0.0, (1, 10.3, 0.0, 21.0), (2, 30.0, 3.9, 20.0)))
     metrics.add_frame(0.0, 0.0, cars, tracks(0.1, (1, 10.0, 0.0, 20.0)))  # b missed
-    metrics.add_frame(0.0, 0.0, cars, tracks(0.2, (3, 10.0, 0.0, 20.0), (2, 30.0, 3.5, 20.0), (9, 60.0, 0.0, 0.0)))
+    metrics.add_frame(0.0, 0.0, cars, tracks(0.2, (3, 10.0, 0.0, 20.0), (2, 30.0, 3.5, 20.0), (9, 60.0, 0.0, 0.0),
+                                             (7, 99.5, 0.0, 0.0)))  # track of 'edge' (outside): ignored
     s = metrics.summary()
     assert s["truth_objects"] == 6 and s["frames"] == 3  # 'far' is beyond 100 m
     assert s["misses"] == 1 and s["false_positives"] == 1 and s["id_switches"] == 1
