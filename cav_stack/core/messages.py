@@ -402,3 +402,14 @@ class SharedPlan:
     station_id: int
     points: tuple[TrajectoryPoint, ...]
     time_gap: float | None = None
+
+
+@dataclass(frozen=True)
+class VehicleStatus:
+    """The vehicle's own report of its state (CAN bus), in ``base_link``: speed [m/s],
+    longitudinal acceleration [m/s^2], front-wheel steering angle [rad] (positive left)."""
+
+    header: Header
+    speed: float
+    accel: float
+    steer: float

@@ -23,8 +23,12 @@ from cav_stack.nodes.graph import CONTROLLERS, add_controller
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
 from cav_stack.eval.scenario import LinkLossEvent
+from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
+from cav_stack.perception.rig import load_rig
+from cav_stack.sim.onboard_sensors import OnboardSensors
 from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
+from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
 from cav_stack.sim.v2x_air import RoadsideUnit, V2xAirInterface
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.trust_params import load_trust_params
@@ -112,6 +116,17 @@ def _sumo_cav_driver(controller: str) -> SumoCavDriver | None:
     return SumoCavDriver(model, float(selector["selector"][gap_key]))
 
 
+def uses_sensors(controller: str) -> bool:
+    """Whether the controller's graph perceives through sensors (the bridge then runs the rig's models)."""
+    return any(spec.executable == "perception_node" for spec in CONTROLLERS.get(controller, ()))
+
+
+def onboard_sensors(plan: "RunPlan", driven: dict) -> dict[str, OnboardSensors]:
+    """Each driven CAV's sensor models, from the rig the perception node uses."""
+    rig = load_rig(share_path(*DEFAULT_RIG))
+    return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
+
+
 def uses_v2x(controller: str) -> bool:
     """Whether the controller's graph has a V2X node (the run then needs the air interface)."""
     return any(spec.executable == "v2x_node" for spec in CONTROLLERS.get(controller, ()))
@@ -119,7 +134,9 @@ def uses_v2x(controller: str) -> bool:
 
 def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirInterface:
     """The scenario's air: the radio profile ``v2x/radio_<radio>.yaml``, one RSU per traffic
-    light, the scenario's scripted link losses, the security settings of the V2X node."""
+    light, the scenario's scripted link losses, the security settings of the V2X node, the
+    connected background traffic (``v2x/connected_traffic.yaml``, the scenario's share if set,
+    seeded with the world's seed)."""
     road_map = sumo.road_map()
     programs = sumo.signal_programs() if hasattr(sumo, "signal_programs") else {}
     rsus = tuple(RoadsideUnit(tls_id, k, *road_map.tls_position(tls_id), programs.get(tls_id, ()))
@@ -139,8 +156,12 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
         return losses
 
     medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
+    traffic = load_connected_traffic_params(share_path("v2x", "connected_traffic.yaml"))
+    penetration = traffic.penetration if spec.connected_traffic is None else spec.connected_traffic
+    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), frozenset(cav_ids))
+                 if penetration > 0.0 else None)
     return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
-                           ghosts=spec.active_ghosts, origin=node_params.generation.origin())
+                           ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected)
 
 
 @dataclass
@@ -229,7 +250,9 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         try:
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
                               cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder, traffic), air=air,
-                              objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)))
+                              objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
+                              onboard=onboard_sensors(plan, driven) if uses_sensors(controller) else None,
+                              sensor_dropouts=plan.spec.sensor_dropouts)
             road_map = world.road_map()
             overrides = {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})}
             for station, cav_id in enumerate(driven):

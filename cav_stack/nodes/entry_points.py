@@ -35,6 +35,14 @@ def mpc_controller_node() -> int:
     return _spin("cav_stack.nodes.mpc_controller_node:MpcControllerNode")
 
 
+def localization_node() -> int:
+    return _spin("cav_stack.nodes.localization_node:LocalizationNode")
+
+
+def perception_node() -> int:
+    return _spin("cav_stack.nodes.perception_node:PerceptionNode")
+
+
 def _dds(node_class_path: str) -> int:
     """``<node> --backend dds [options of cav-stack node]``: the node over DDS."""
     from cav_stack.runtime import dds_node

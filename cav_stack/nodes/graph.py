@@ -38,35 +38,53 @@ class NodeSpec:
 SIM_BRIDGE = NodeSpec("cav_stack.nodes.sim_bridge_node:SimBridgeNode", "sim_bridge_node",
                       ("controllers/sim_bridge.yaml",), ())
 
-#: Where the stack's nodes read the ego state and the objects around it. Until the perception and
-#: localisation nodes are in the graph these are the bridge's ground-truth topics (named so).
-EGO_STATE_TOPIC = "truth/ego_state"
-OBJECTS_TOPIC = "truth/objects"
+def decision_and_control(ego_state: str, objects: str, sensor_objects: str) -> tuple[NodeSpec, ...]:
+    """The V2X, mode-selection and MPC nodes, reading the ego state, the object list and the onboard
+    evidence for V2X plausibility checks from the given namespace-relative topics."""
+    return (
+        NodeSpec("cav_stack.nodes.v2x_node:V2xNode", "v2x_node", ("v2x/v2x_node.yaml",),
+                 (("input/ego_state", ego_state), ("input/trajectory", "planning/trajectory"),
+                  ("input/mode", "planning/mode"), ("input/frames", "v2x/rx"), ("output/frames", "v2x/tx"),
+                  ("output/reports", "v2x/reports"), ("output/plans", "v2x/plans"),
+                  ("output/link_quality", "v2x/link_quality"), ("output/signal_timing", "v2x/signal_timing"),
+                  ("output/health", "diagnostics/v2x"), ("input/sensor_objects", sensor_objects))),
+        NodeSpec("cav_stack.nodes.mode_selector_node:ModeSelectorNode", "mode_selector_node",
+                 ("controllers/mode_selector.yaml",),
+                 (("input/ego_state", ego_state), ("input/objects", objects),
+                  ("input/route", "mission/route"), ("input/link_quality", "v2x/link_quality"),
+                  ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
+                  ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
+                  ("output/mode", "planning/mode"))),
+        NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
+                 ("controllers/mpc.yaml",),
+                 (("input/ego_state", ego_state), ("input/objects", objects),
+                  ("input/route", "mission/route"), ("input/mode", "planning/mode"),
+                  ("input/v2x_reports", "v2x/reports"), ("input/plans", "v2x/plans"),
+                  ("output/command", "control/command"), ("output/trajectory", "planning/trajectory"))),
+    )
 
-STACK = (
-    NodeSpec("cav_stack.nodes.v2x_node:V2xNode", "v2x_node", ("v2x/v2x_node.yaml",),
-             (("input/ego_state", EGO_STATE_TOPIC), ("input/trajectory", "planning/trajectory"),
-              ("input/mode", "planning/mode"), ("input/frames", "v2x/rx"), ("output/frames", "v2x/tx"),
-              ("output/reports", "v2x/reports"), ("output/plans", "v2x/plans"),
-              ("output/link_quality", "v2x/link_quality"), ("output/signal_timing", "v2x/signal_timing"),
-              ("output/health", "diagnostics/v2x"), ("input/sensor_objects", OBJECTS_TOPIC))),
-    NodeSpec("cav_stack.nodes.mode_selector_node:ModeSelectorNode", "mode_selector_node",
-             ("controllers/mode_selector.yaml",),
-             (("input/ego_state", EGO_STATE_TOPIC), ("input/objects", OBJECTS_TOPIC),
-              ("input/route", "mission/route"), ("input/link_quality", "v2x/link_quality"),
-              ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
-              ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
-              ("output/mode", "planning/mode"))),
-    NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
-             ("controllers/mpc.yaml",),
-             (("input/ego_state", EGO_STATE_TOPIC), ("input/objects", OBJECTS_TOPIC),
-              ("input/route", "mission/route"), ("input/mode", "planning/mode"),
-              ("input/v2x_reports", "v2x/reports"), ("input/plans", "v2x/plans"),
-              ("output/command", "control/command"), ("output/trajectory", "planning/trajectory"))),
+
+#: Sensing and localisation from the onboard sensor models (sim) or the vehicle's sensors.
+PERCEPTION = (
+    NodeSpec("cav_stack.nodes.localization_node:LocalizationNode", "localization_node", ("sensors/perception.yaml",),
+             (("input/gnss", "sensors/gnss"), ("input/imu", "sensors/imu"), ("input/odometry", "sensors/odometry"),
+              ("input/vehicle_status", "vehicle/status"), ("output/ego_state", "localization/ego_state"))),
+    NodeSpec("cav_stack.nodes.perception_node:PerceptionNode", "perception_node", ("sensors/perception.yaml",),
+             (("input/lidar", "sensors/lidar"), ("input/radar", "sensors/radar"), ("input/camera", "sensors/camera"),
+              ("input/ego_state", "localization/ego_state"), ("input/v2x_reports", "v2x/reports"),
+              ("output/objects", "perception/objects"), ("output/sensor_objects", "perception/sensor_objects"),
+              ("output/health", "diagnostics/perception"))),
 )
+
+#: ``stack``: decisions and control on the bridge's ground-truth ego state and objects (named so);
+#: ``stack_sensors``: the full stack, on sensor models, fusion and localisation.
+STACK = decision_and_control("truth/ego_state", "truth/objects", "truth/objects")
+STACK_SENSORS = PERCEPTION + decision_and_control("localization/ego_state", "perception/objects",
+                                                  "perception/sensor_objects")
 
 CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
     "stack": STACK,
+    "stack_sensors": STACK_SENSORS,
     "idm_baseline": (
         NodeSpec("cav_stack.nodes.idm_baseline_node:IdmBaselineNode", "idm_baseline_node",
                  ("controllers/idm_baseline.yaml",),

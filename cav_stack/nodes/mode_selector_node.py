@@ -36,7 +36,8 @@ LANE_CHANGE_DONE_OFFSET = 0.3
 
 @dataclass(frozen=True)
 class ModeSelectorNodeParams:
-    """rate_hz [Hz]; net_file: SUMO network of the road map; sensor_timeout [s]: silence of the
+    """rate_hz [Hz]; net_file: SUMO network of the road map; startup_grace [s]: time perception
+    may take to report for the first time (localisation initialising); sensor_timeout [s]: silence of the
     perception input treated as a sensor failure; v2x_match_max_age [s], v2x_match_distance [m]:
     binding of the leader track to a V2X sender (when the tracker has not bound it); odd_edges: edges of the operating domain
     (empty: everywhere); lane_changes: allow discretionary (MOBIL) lane changes;
@@ -45,6 +46,7 @@ class ModeSelectorNodeParams:
     rate_hz: float
     net_file: str
     sensor_timeout: float
+    startup_grace: float
     v2x_match_max_age: float
     v2x_match_distance: float
     odd_edges: tuple[str, ...]
@@ -69,6 +71,7 @@ class ModeSelectorNode(Node):
         self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
         self._map = road_map or RoadMap.from_net_file(self.params.net_file)
         self._selector = ModeSelector(self.params.selector, self.now())
+        self._started = self.now()
         self._ego: EgoState | None = None
         self._objects: TrackList | None = None
         self._route: Route | None = None
@@ -156,7 +159,11 @@ class ModeSelectorNode(Node):
         if self._unhealthy:
             name, message = sorted(self._unhealthy.items())[0]
             return False, f"{name}: {message}"
-        if self._objects is None or now - self._objects.header.stamp > self.params.sensor_timeout:
+        if self._objects is None:
+            if now - self._started < self.params.startup_grace:
+                return True, ""          # perception still starting up (localisation initialising)
+            return False, "perception never reported"
+        if now - self._objects.header.stamp > self.params.sensor_timeout:
             return False, "perception silent"
         return True, ""
 

@@ -19,14 +19,22 @@ from typing import Callable, Protocol
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
-    MAP_FRAME, ControlCommand, EgoState, Header, ObjectClass, Route, SignalPhaseWindow, SignalTiming,
-    SignalTimingList, TrackedObject, TrackList, V2xFrame,
+    BASE_LINK_FRAME, MAP_FRAME, CameraFrame, ControlCommand, EgoState, GnssFix, Header, ImuSample, ObjectClass,
+    PointCloud, RadarFrame, Route, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackedObject, TrackList,
+    V2xFrame, VehicleStatus, WheelOdometry,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
+from cav_stack.runtime.node import LATCHED_QOS, SENSOR_QOS, Node, NodeContext
 from cav_stack.sim.plant import VehiclePlant
+from cav_stack.sim.onboard_sensors import OnboardSensors
+from cav_stack.sim.sensors.ego import EgoMotion
 from cav_stack.sim.v2x_air import V2xAirInterface
+
+#: Topics (relative to a CAV's namespace) of its onboard sensors and their message types.
+SENSOR_TOPICS = {"sensors/lidar": PointCloud, "sensors/radar": RadarFrame, "sensors/camera": CameraFrame,
+                 "sensors/gnss": GnssFix, "sensors/imu": ImuSample, "sensors/odometry": WheelOdometry,
+                 "vehicle/status": VehicleStatus}
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,16 @@ class SimBridgeNode(Node):
                  cav_routes: dict[str, tuple[str, ...]], vehicle: VehicleParams,
                  observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = (),
                  air: V2xAirInterface | None = None,
-                 objects_silenced: Callable[[str, float], bool] | None = None):
+                 objects_silenced: Callable[[str, float], bool] | None = None,
+                 onboard: dict[str, OnboardSensors] | None = None,
+                 sensor_dropouts: Callable[[str, float], frozenset[str]] | None = None):
+        """onboard: per CAV, the sensor models whose frames are published under its namespace;
+        sensor_dropouts(cav_id, t): its sensors (frame IDs or kinds) in a scripted dropout."""
         super().__init__(context)
+        self._onboard = onboard or {}
+        self._dropouts = sensor_dropouts or (lambda cav_id, t: frozenset())
+        self._sensor_pubs = {cav_id: {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
+                                      for topic, msg_type in SENSOR_TOPICS.items()} for cav_id in self._onboard}
         self._silenced = objects_silenced or (lambda cav_id, t: False)
         self._gone: set[str] = set()
         self._world = world
@@ -140,11 +156,26 @@ class SimBridgeNode(Node):
         for observer in self._observers:
             observer(truth, self._commands)
         self._publish(truth)
+        self._publish_sensors(truth)
         if self._air is not None:
             outbox, self._outbox = self._outbox, []
             for cav_id, frames in self._air.step(truth.stamp, truth, outbox, self.rng).items():
                 for frame in frames:
                     self._rx_pubs[cav_id].publish(frame)
+
+    def _publish_sensors(self, truth: WorldTruth) -> None:
+        for cav_id, sensors in self._onboard.items():
+            plant = self._plants.get(cav_id)
+            if plant is None or cav_id in self._gone:
+                continue
+            pubs = self._sensor_pubs[cav_id]
+            motion = EgoMotion(cav_id, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
+                               plant.accel, plant.yaw_rate)
+            sensors.measure(truth.stamp, truth, motion, self.rng, self._dropouts(cav_id, truth.stamp))
+            pubs["vehicle/status"].publish(VehicleStatus(Header(truth.stamp, BASE_LINK_FRAME), plant.speed,
+                                                         plant.accel, plant.steer))
+            for topic, message in sensors.deliveries(truth.stamp):
+                pubs[topic].publish(message)
 
     def _with_plant_motion(self, truth: WorldTruth) -> WorldTruth:
         """The truth with each CAV's speed and acceleration from its plant: the plant is the CAV's

@@ -113,3 +113,13 @@ def test_cli_drive_prints_report_path(tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"report: {tmp_path / 'run' / 'report.json'}" in result.stdout
     assert "highway_cut_in [" in result.stdout               # progress bar
+
+
+@pytest.mark.slow
+def test_full_stack_on_sensor_models_and_fusion_is_collision_free(tmp_path):
+    """stack_sensors: LiDAR/radar/camera/GNSS/IMU models -> fusion tracker and localisation -> decisions."""
+    report = run_scenario("highway_cut_in", seed=None, out_dir=tmp_path, duration_s=40.0,
+                          controller="stack_sensors").report
+    assert report["collisions"] == 0
+    assert report["cavs"]["cav_0"]["mean_speed_mps"] > 20.0
+    assert not any(s["mode"] == "minimal_risk" for s in report["modes"]["switches"])
