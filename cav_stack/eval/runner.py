@@ -127,6 +127,21 @@ def onboard_sensors(plan: "RunPlan", driven: dict) -> dict[str, OnboardSensors]:
     return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
 
 
+def bridge_resources(plan: "RunPlan", sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
+    """What the sim bridge needs besides the world for ``plan``'s controller: the CAVs it drives,
+    the vehicle, the air interface (V2X graphs), the onboard sensors (sensing graphs) and the
+    scripted sensor dropouts."""
+    controller = plan.controller
+    return {
+        "cav_routes": driven,
+        "vehicle": plan.vehicle,
+        "air": build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None,
+        "onboard": onboard_sensors(plan, driven) if uses_sensors(controller) else None,
+        "objects_silenced": lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
+        "sensor_dropouts": plan.spec.sensor_dropouts,
+    }
+
+
 def uses_v2x(controller: str) -> bool:
     """Whether the controller's graph has a V2X node (the run then needs the air interface)."""
     return any(spec.executable == "v2x_node" for spec in CONTROLLERS.get(controller, ()))
@@ -246,13 +261,11 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         if recorder is not None:
             executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
         traffic = traffic_metrics_for(plan.spec, sumo.road_map())
-        air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
+        bridge = bridge_resources(plan, sumo, driven, radio)
+        air = bridge["air"]
         try:
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              cav_routes=driven, vehicle=plan.vehicle, observers=(plan.recorder, traffic), air=air,
-                              objects_silenced=lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
-                              onboard=onboard_sensors(plan, driven) if uses_sensors(controller) else None,
-                              sensor_dropouts=plan.spec.sensor_dropouts)
+                              observers=(plan.recorder, traffic), **bridge)
             road_map = world.road_map()
             overrides = {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})}
             for station, cav_id in enumerate(driven):

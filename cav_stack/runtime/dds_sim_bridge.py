@@ -54,7 +54,7 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
     The report gains ``dds_dropped_members``: follower processes that stopped answering. Its
     ``v2x.refused`` stays empty: the V2X nodes count refusals in their own processes.
     """
-    from cav_stack.eval.runner import TimedWorld, build_air_interface, finish_run, plan_run, uses_v2x
+    from cav_stack.eval.runner import TimedWorld, bridge_resources, finish_run, plan_run
     from cav_stack.nodes.sim_bridge_node import SimBridgeNode
     from cav_stack.runtime.dds_backend import DdsRuntime
     from cav_stack.runtime.dds_lockstep import lead, run_master
@@ -66,12 +66,12 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
         with SumoWorld(plan.spec, plan.seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
             initial = sumo.start()
             world = TimedWorld(sumo)
-            air = build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None
+            bridge = bridge_resources(plan, sumo, plan.cav_routes, radio)
+            air = bridge["air"]
             runtime.set_time(world.time)
             channel = lead(runtime)
             runtime.add_node(SimBridgeNode, params=plan.bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX,
-                             world=world, initial_truth=initial, cav_routes=plan.cav_routes, vehicle=plan.vehicle,
-                             observers=(plan.recorder,), air=air)
+                             world=world, initial_truth=initial, observers=(plan.recorder,), **bridge)
             runtime.add_node(ModeTimelineNode, cav_ids=tuple(plan.cav_routes), timeline=plan.timeline)
             dropped = run_master(runtime, channel, followers=followers, end_time=world.time + plan.duration,
                                  timeouts=timeouts)
