@@ -60,6 +60,7 @@ def decision_and_control(ego_state: str, objects: str, sensor_objects: str) -> t
                  (("input/ego_state", ego_state), ("input/objects", objects),
                   ("input/route", "mission/route"), ("input/mode", "planning/mode"),
                   ("input/v2x_reports", "v2x/reports"), ("input/plans", "v2x/plans"),
+                  ("input/vehicle_status", "vehicle/status"),
                   ("output/command", "control/command"), ("output/trajectory", "planning/trajectory"))),
     )
 

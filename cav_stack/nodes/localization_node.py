@@ -27,7 +27,7 @@ class LocalizationNode(Node):
         self.create_subscription(GnssFix, "input/gnss", self._localizer.on_gnss, SENSOR_QOS)
         self.create_subscription(WheelOdometry, "input/odometry", self._localizer.on_odometry, SENSOR_QOS)
         self.create_subscription(ImuSample, "input/imu", self._on_imu, SENSOR_QOS)
-        self.create_subscription(VehicleStatus, "input/vehicle_status", self._on_status, SENSOR_QOS)
+        self.create_subscription(VehicleStatus, "input/vehicle_status", self._on_status)
 
     def _on_status(self, status: VehicleStatus) -> None:
         self._status = status

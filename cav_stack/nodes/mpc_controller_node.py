@@ -2,7 +2,8 @@
 
 Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/route`` (Route),
 ``input/mode`` (ModeCommand), ``input/v2x_reports`` (V2xReportList), ``input/plans``
-(SharedPlan). Outputs: ``output/command`` (ControlCommand), ``output/trajectory`` (Trajectory,
+(SharedPlan), ``input/vehicle_status`` (VehicleStatus: the actuators' acceleration and steering
+angle, which the MPC starts from). Outputs: ``output/command`` (ControlCommand), ``output/trajectory`` (Trajectory,
 shared over V2X). The reference path is the route's centre line in the lane the ego is in,
 kept through a lane change until the mode says it is over. In CACC/PLATOON the leader's
 communicated acceleration and planned speeds (V2X) are the feed-forward; otherwise the leader
@@ -12,7 +13,7 @@ to a stop (nothing has said it may drive).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from cav_stack.control.mpc_params import MpcParams
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     MAP_FRAME, DrivingMode, EgoState, Header, ModeCommand, Route, SharedPlan, TrackList, Trajectory,
-    V2xReportList, ControlCommand,
+    V2xReportList, ControlCommand, VehicleStatus,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
@@ -77,6 +78,7 @@ class MpcControllerNode(Node):
         self._mode: ModeCommand | None = None
         self._reports = V2xReportList(Header(0.0, MAP_FRAME))
         self._plans: dict[int, SharedPlan] = {}
+        self._status: VehicleStatus | None = None
         self._path: tuple[int, Polyline] | None = None
         self.outputs: list[MpcOutput] = []
         self._command_pub = self.create_publisher(ControlCommand, "output/command")
@@ -87,6 +89,7 @@ class MpcControllerNode(Node):
         self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
         self.create_subscription(V2xReportList, "input/v2x_reports", self._set("_reports"))
         self.create_subscription(SharedPlan, "input/plans", self._on_plan)
+        self.create_subscription(VehicleStatus, "input/vehicle_status", self._set("_status"))
         self.create_timer(1.0 / p.rate_hz, self._tick)
 
     def _set(self, attribute: str):
@@ -105,6 +108,8 @@ class MpcControllerNode(Node):
         ego, route = self._ego, self._route
         if ego is None or route is None:
             return
+        if self._status is not None:        # the actuators' own state, as the vehicle reports it
+            ego = replace(ego, accel=self._status.accel, steer=self._status.steer)
         now = self.now()
         mode = self._mode or ModeCommand(Header(now, MAP_FRAME), DrivingMode.MINIMAL_RISK, 0.0, 1.5, 3.0,
                                          reason="no mode command received")

@@ -4,7 +4,8 @@ In-process only (it holds the simulator handle). Each tick it applies the latest
 command of every CAV to that CAV's plant, pushes the resulting poses into the world, steps
 the world, hands the ground truth to the observers (metrics) and publishes, under each
 CAV's namespace: ``truth/ego_state``, ``truth/objects`` and ``truth/signal_timing`` (ground
-truth for baselines only: every signal's current state until its next switch), and the
+truth for baselines only: every signal's current state until its next switch), ``vehicle/status``
+(the vehicle's own speed, acceleration and steering-angle report), and the
 scenario's ``mission/route`` (latched). While ``objects_silenced(cav_id, t)`` is true (a scripted
 perception dropout) the CAV's ``truth/objects`` is not published: to its stack that is what a
 dead sensor looks like. A CAV within ``ROUTE_END_HANDOVER`` of the end of its route's last edge
@@ -33,8 +34,7 @@ from cav_stack.sim.v2x_air import V2xAirInterface
 
 #: Topics (relative to a CAV's namespace) of its onboard sensors and their message types.
 SENSOR_TOPICS = {"sensors/lidar": PointCloud, "sensors/radar": RadarFrame, "sensors/camera": CameraFrame,
-                 "sensors/gnss": GnssFix, "sensors/imu": ImuSample, "sensors/odometry": WheelOdometry,
-                 "vehicle/status": VehicleStatus}
+                 "sensors/gnss": GnssFix, "sensors/imu": ImuSample, "sensors/odometry": WheelOdometry}
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,8 @@ class SimBridgeNode(Node):
         self._dropouts = sensor_dropouts or (lambda cav_id, t: frozenset())
         self._sensor_pubs = {cav_id: {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
                                       for topic, msg_type in SENSOR_TOPICS.items()} for cav_id in self._onboard}
+        self._status_pubs = {cav_id: self.create_publisher(VehicleStatus, f"/{cav_id}/vehicle/status")
+                             for cav_id in cav_routes}
         self._silenced = objects_silenced or (lambda cav_id, t: False)
         self._gone: set[str] = set()
         self._world = world
@@ -172,8 +174,6 @@ class SimBridgeNode(Node):
             motion = EgoMotion(cav_id, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
                                plant.accel, plant.yaw_rate)
             sensors.measure(truth.stamp, truth, motion, self.rng, self._dropouts(cav_id, truth.stamp))
-            pubs["vehicle/status"].publish(VehicleStatus(Header(truth.stamp, BASE_LINK_FRAME), plant.speed,
-                                                         plant.accel, plant.steer))
             for topic, message in sensors.deliveries(truth.stamp):
                 pubs[topic].publish(message)
 
@@ -200,6 +200,8 @@ class SimBridgeNode(Node):
             else:
                 ego = EgoState(header, float(plant.state[0]), float(plant.state[1]), plant.yaw, plant.speed,
                                plant.accel, plant.yaw_rate, plant.steer)
+                self._status_pubs[cav_id].publish(VehicleStatus(Header(truth.stamp, BASE_LINK_FRAME), plant.speed,
+                                                                plant.accel, plant.steer))
                 cx, cy = plant.centre
             self._ego_pubs[cav_id].publish(ego)
             near = tuple(self._as_object(v) for v in truth.vehicles if v.vehicle_id != cav_id

@@ -126,7 +126,7 @@ class V2xNode(Node):
             pki = SeededPki(trust.seeded_pki, p.pki_seed)
             self._signer = MessageSigner(trust.security, pki.pseudonyms(station))
             self._verifier = MessageVerifier(trust.security, [pki.root.certificate], [pki.pseudonym_ca.certificate])
-        on_road = (lambda x, y: road_map.is_on_road(x, y)) if road_map is not None else (lambda x, y: True)
+        on_road = road_map.is_on_road if road_map is not None else (lambda x, y, margin: True)
         self._detector = MisbehaviourDetector(trust.misbehaviour, on_road)
         self._links = LinkQualityEstimator(trust.link_quality)
         self._ego: EgoState | None = None

@@ -51,7 +51,7 @@ def test_stack_runs_are_reproducible_from_their_seed(tmp_path):
     """The full stack (V2X signing and radio, mode selector, MPC) is a function of the seed."""
     first = run_scenario("hidden_brake", seed=None, out_dir=tmp_path / "a", duration_s=8.0, controller="stack")
     second = run_scenario("hidden_brake", seed=None, out_dir=tmp_path / "b", duration_s=8.0, controller="stack")
-    assert first.report["v2x"]["frames_delivered"] > 0
+    assert first.report["v2x"]["frames_sent"] > 0
     assert trajectory_hash(first.out_dir) == trajectory_hash(second.out_dir)
 
 

@@ -21,12 +21,13 @@ def trajectories(out_dir):
 def test_highway_cut_in_over_dds_matches_the_in_process_run(tmp_path, dds_env, dds_domain):
     dds_out, reference_out = tmp_path / "dds", tmp_path / "in_process"
     launch = subprocess.run([sys.executable, "-m", "cav_stack.runtime.dds_launch", "drive",
-                             "--scenario", "highway_cut_in", "--out", str(dds_out), "--domain-id", str(dds_domain)],
+                             "--scenario", "highway_cut_in", "--out", str(dds_out), "--domain-id", str(dds_domain),
+                             "--controller", "idm_baseline"],
                             env=dds_env, capture_output=True, text=True, timeout=180)
     assert launch.returncode == 0, launch.stderr[-3000:]
     assert "died" not in launch.stderr
     report = json.loads((dds_out / "report.json").read_text())
-    reference = run_scenario("highway_cut_in", seed=None, out_dir=reference_out).report
+    reference = run_scenario("highway_cut_in", seed=None, out_dir=reference_out, controller="idm_baseline").report
 
     assert report["collisions"] == reference["collisions"] == 0
     assert report["dds_dropped_members"] == []
