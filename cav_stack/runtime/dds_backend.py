@@ -31,7 +31,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 import numpy as np
@@ -95,6 +95,7 @@ class _Reader:
     internal: bool
     on_health: HealthCallback | None = None
     health_label: str = ""
+    held: bool = False
     steps: int = 0
     latched: int = 0
 
@@ -219,6 +220,7 @@ class DdsRuntime:
         self._timer_seq = 0
         self._time_ticks = 0
         self._count_after_ns: int | None = None
+        self._held: list[tuple[int, int, int, _Reader, Any]] = []
         self._sent: Counter[str] = Counter()
         self._clock_send: Callable[[dict], None] | None = None
         self.nodes: list[Node] = []
@@ -316,6 +318,7 @@ class DdsRuntime:
         :meth:`endpoints`.
         """
         topic = self._topic(ros_type_name, ros_topic)
+        qos = self._wire_qos(qos, internal)
         writer = self._dds["pub"].DataWriter(self._participant, topic, qos=dds_qos(qos, writer=True))
         entry = _Writer(ros_topic, writer, qos, internal)
         self._writers.append(entry)
@@ -341,13 +344,23 @@ class DdsRuntime:
         """Create a reader handing each sample's ROS field dictionary to ``on_fields``."""
         dds_core = self._dds["core"]
         topic = self._topic(ros_type_name, ros_topic)
+        qos = self._wire_qos(qos, internal)
         reader = self._dds["sub"].DataReader(self._participant, topic,
                                              qos=dds_qos(qos, writer=False, keep_all=self._deliver_all))
         condition = dds_core.ReadCondition(reader, dds_core.SampleState.Any | dds_core.ViewState.Any
                                            | dds_core.InstanceState.Any)
         self._waitset.attach(condition)
         self._readers.append(_Reader(ros_topic, reader, on_fields, qos, internal, on_health,
-                                     f"{ros_topic} (deadline {qos.deadline:g} s)" if qos.deadline else ros_topic))
+                                     f"{ros_topic} (deadline {qos.deadline:g} s)" if qos.deadline else ros_topic,
+                                     held=self._count_after_ns is not None and not internal))
+
+    def _wire_qos(self, qos: QoS, internal: bool) -> QoS:
+        """``qos`` made reliable for a node endpoint of a counting (lockstep) run: a best-effort
+        sample (sensor data) may arrive after the step it belongs to, and what a node sees would
+        depend on scheduling; reliable, it is counted and waited for like any other."""
+        if self._count_after_ns is None or internal or qos.reliable:
+            return qos
+        return replace(qos, reliable=True)
 
     def endpoints(self) -> tuple[list[str], list[str]]:
         """DDS topic names of this process's writers and readers (one entry per endpoint)."""
@@ -357,7 +370,9 @@ class DdsRuntime:
     def count_samples_after(self, time_s: float) -> None:
         """Stamp every sample written from now on with the process clock (as its DDS source
         timestamp) and count reliable samples written and taken, split at ``time_s`` [s] (see
-        :meth:`sent_counts`, :meth:`received_counts`). Call before creating the nodes."""
+        :meth:`sent_counts`, :meth:`received_counts`). Endpoints created from now on are
+        reliable, best-effort ones included, and their readers hold the samples they take until
+        :meth:`dispatch_held`. Call before creating the nodes."""
         self._count_after_ns = _ticks(time_s) * _NS_PER_TICK
 
     def sent_counts(self) -> SampleCounts:
@@ -384,8 +399,9 @@ class DdsRuntime:
 
     # -- spinning ------------------------------------------------------------------------
     def poll(self) -> None:
-        """Dispatch every sample and health event available now."""
-        for entry in self._readers:
+        """Dispatch every sample and health event available now (samples of holding readers:
+        take and count them, see :meth:`dispatch_held`)."""
+        for index, entry in enumerate(self._readers):
             while True:
                 samples = entry.reader.take(N=64)
                 if not samples:
@@ -399,9 +415,20 @@ class DdsRuntime:
                             entry.steps += 1
                         else:
                             entry.latched += 1
-                    entry.on_fields(self._types.from_idl(sample))
+                    if entry.held:
+                        self._held.append((info.source_timestamp, index, len(self._held), entry, sample))
+                    else:
+                        entry.on_fields(self._types.from_idl(sample))
             if entry.on_health is not None:
                 self._check_health(entry)
+
+    def dispatch_held(self) -> None:
+        """Hand the held samples to their callbacks in an order that does not depend on when
+        they arrived: by source timestamp (sim time of the step they were written in), then by
+        reader (creation order), then as taken (a writer's samples in the order written)."""
+        held, self._held = sorted(self._held, key=lambda h: h[:3]), []
+        for _, _, _, entry, sample in held:
+            entry.on_fields(self._types.from_idl(sample))
 
     def _check_health(self, entry: _Reader) -> None:
         deadline = entry.reader.get_requested_deadline_missed_status()

@@ -2,6 +2,7 @@
 
     python -m cav_stack.runtime.dds_launch drive [--scenario NAME] [--seed S] [--out DIR]
         [--duration SECONDS] [--controller NAME] [--sumo-backend libsumo|traci] [--domain-id N]
+        [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
 
 The processes are the ones ``launch/drive.launch.py`` starts, from the same data
 (:mod:`cav_stack.nodes.graph`): the simulator process (SUMO, the sim bridge, the metrics
@@ -14,6 +15,11 @@ Supervision: a process that exits while the run goes on is reported on stderr at
 the simulator process ends, the others are stopped; Ctrl-C (SIGINT) or SIGTERM stops every
 process (SIGINT first, SIGKILL after ``STOP_TIMEOUT_S``). The exit code is the simulator's
 (0: collision-free run, 1: collision or failure), 1 if a node process died, 130 on Ctrl-C.
+
+Fault injection: ``--kill /cav_0/perception_node@10`` has the simulator process SIGKILL that
+node process once the step at 10 s of simulated time is done
+(:mod:`~cav_stack.runtime.dds_fault`); the lockstep drops it after ``--step-timeout`` wall
+seconds and the run goes on without it.
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ from pathlib import Path
 from typing import TextIO
 
 from cav_stack.runtime.dds_config import domain_id_argument
+from cav_stack.runtime.dds_fault import ProcessKill, UnknownKillTargetError, check_kill_targets, kill_argument
+from cav_stack.runtime.dds_lockstep import LockstepTimeouts
 
 STOP_TIMEOUT_S = 5.0
 POLL_PERIOD_S = 0.1
@@ -44,11 +52,14 @@ class ProcessSpec:
 
 def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controller: str,
                     domain_id: int, duration_s: float | None = None, sumo_backend: str = "libsumo",
-                    radio: str = "dsrc") -> list[ProcessSpec]:
+                    radio: str = "dsrc", step_timeout_s: float | None = None,
+                    kills: tuple[ProcessKill, ...] = ()) -> list[ProcessSpec]:
     """The processes of a closed-loop run of ``scenario`` (simulator process first).
 
     Builds the scenario's SUMO network into ``out_dir/network`` (the node processes load
-    their road map from it; the simulator process finds it there).
+    their road map from it; the simulator process finds it there). step_timeout_s: wall
+    seconds a node may take for one step before it is dropped (None: the lockstep default);
+    kills: node processes the simulator process kills at a simulated time (fault injection).
     """
     from cav_stack.eval.scenario import load_scenario
     from cav_stack.nodes.graph import CONTROLLERS
@@ -83,6 +94,10 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
            "--radio", radio, "--domain-id", str(domain_id)]
     if duration_s is not None:
         sim += ["--duration", str(duration_s)]
+    if step_timeout_s is not None:
+        sim += ["--step-timeout", str(step_timeout_s)]
+    for kill in kills:
+        sim += ["--kill", str(kill)]
     for node in nodes:
         sim += ["--follower", node.name]
     return [ProcessSpec("/sim_bridge", tuple(sim)), *nodes]
@@ -161,12 +176,14 @@ def supervise(specs: list[ProcessSpec], *, env: dict[str, str] | None = None, ou
 
 def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: str = "idm_baseline",
                  domain_id: int = 0, duration_s: float | None = None, sumo_backend: str = "libsumo",
-                 radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None) -> int:
+                 radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None,
+                 step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = ()) -> int:
     """``cav-stack launch drive --backend dds``: run ``scenario`` with every node in its own process."""
-    return supervise(drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller,
-                                     domain_id=domain_id, duration_s=duration_s, sumo_backend=sumo_backend,
-                                     radio=radio),
-                     env=env, deadline_s=deadline_s)
+    specs = drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller, domain_id=domain_id,
+                            duration_s=duration_s, sumo_backend=sumo_backend, radio=radio,
+                            step_timeout_s=step_timeout_s, kills=kills)
+    check_kill_targets(kills, [spec.name for spec in specs[1:]])
+    return supervise(specs, env=env, deadline_s=deadline_s)
 
 
 def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
@@ -181,6 +198,12 @@ def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
                         help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml)")
     parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"),
                         help="DDS domain id (default: $ROS_DOMAIN_ID or 0)")
+    parser.add_argument("--step-timeout", type=float, default=None, metavar="SECONDS",
+                        help="wall seconds a node may take for one lockstep step before it is dropped "
+                             f"(default: {LockstepTimeouts.step:g})")
+    parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
+                        help="fault injection: SIGKILL node process NAME (e.g. /cav_0/perception_node) at SECONDS "
+                             "of simulated time (repeat)")
 
 
 def run_drive(args: argparse.Namespace) -> int:
@@ -189,12 +212,15 @@ def run_drive(args: argparse.Namespace) -> int:
     from cav_stack.eval.scenario import UnknownScenarioError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
+    if args.step_timeout is not None and args.step_timeout <= 0.0:
+        print(f"launch drive: --step-timeout must be > 0 s, got {args.step_timeout}", file=sys.stderr)
+        return EXIT_USAGE
     out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-dds-{os.getpid()}"
     try:
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
                             domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
-                            radio=args.radio)
-    except (UnknownScenarioError, UnknownControllerError, ParamsError) as exc:
+                            radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill))
+    except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError) as exc:
         print(f"launch drive: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SumoNotAvailableError as exc:

@@ -8,7 +8,8 @@ executor's order:
 1. The clock master (the simulator process, a ``driven`` runtime; :func:`lead` before its
    nodes exist, :func:`run_master` after) announces its start time. Each follower sets its
    clock to it (:func:`join`), creates its nodes and reports ``ready`` (:func:`run_follower`)
-   with its rank, its DDS endpoints and its next timer time.
+   with its rank, its DDS endpoints, its next timer time and its process id (for fault
+   injection, :mod:`~cav_stack.runtime.dds_fault`).
 2. When all expected followers are ready the master publishes the roster; every process waits
    until each of its readers and writers has matched as many peers as the roster lists for
    that topic (so no message is lost to discovery), and reports ``matched``.
@@ -33,18 +34,26 @@ in-process executor, where they reach only the subscriptions that exist then).
 Where the order is not the in-process one: members of equal rank (the launcher gives the
 nodes of different vehicles equal ranks) run a step concurrently, so a message one of them
 publishes at T reaches an equal-rank peer in step T or in the next step; within a step,
-samples are handed to callbacks per subscription rather than in global publish order;
-best-effort topics are not counted, so a lost or late best-effort sample is not waited for.
+samples are handed to callbacks ordered by step, then by subscription, rather than in global
+publish order (each process holds what it takes while waiting and hands it over at fixed
+points: a follower at the start of its step, the master once a step's samples are all in, so
+that the order never depends on arrival times).
+Best-effort endpoints (sensor data) are made reliable in a lockstep run
+(:meth:`DdsRuntime.count_samples_after`) so that their samples are counted and waited for too.
 Processes taking part keep every received sample until taken (``DdsRuntime(deliver_all=True)``)
 as the in-process executor delivers every message; a reliable sample lost on the wire and
 pushed out of its writer's history (more than ``depth`` newer samples before the repair) is
 never counted and stalls the run until the step timeout. A member that misses a step (dead
-or hung for ``LockstepTimeouts.step``) is dropped with an error and the run goes on.
+or hung for ``LockstepTimeouts.step``) is dropped with an error and the run goes on: the
+master drops the late members of lowest rank and announces the step again without them, so
+that the members of higher rank, which were waiting for them, run it (each further round of
+drops takes another step timeout).
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -151,6 +160,13 @@ def _earliest(times: Iterable[int | None]) -> int | None:
     return min(due) if due else None
 
 
+def _blocking(late: list[str], roster: dict[str, dict]) -> list[str]:
+    """The late members of lowest rank: the ones that failed by themselves. Members of higher
+    rank wait for them and get a fresh step timeout once they are dropped."""
+    lowest = min(roster[m]["rank"] for m in late)
+    return [m for m in late if roster[m]["rank"] == lowest]
+
+
 def lead(runtime: DdsRuntime) -> LockstepChannel:
     """Make the runtime the clock master of a run starting at its current time.
 
@@ -197,6 +213,7 @@ def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequ
     while step is not None and step <= end_ticks:
         runtime.set_time(step * TIME_RESOLUTION)
         runtime.poll()
+        runtime.dispatch_held()
         runtime.fire_timers(step)
         runtime.publish_clock()
         channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
@@ -204,15 +221,21 @@ def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequ
 
         def late(t: int = step) -> list[str]:
             return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != t]
-        try:
-            channel.wait_until(lambda: not late(), timeouts.step, lambda: f"step {step * TIME_RESOLUTION:.3f} s")
-        except LockstepError:
-            logger.error("dropping %s: no report of step %.3f s within %g s", ", ".join(late()),
-                         step * TIME_RESOLUTION, timeouts.step)
-            dropped += late()
-            members = [m for m in members if m not in dropped]
+        while True:
+            try:
+                channel.wait_until(lambda: not late(), timeouts.step, lambda: f"step {step * TIME_RESOLUTION:.3f} s")
+                break
+            except LockstepError:
+                stuck = _blocking(late(), roster)
+                logger.error("dropping %s: no report of step %.3f s within %g s", ", ".join(stuck),
+                             step * TIME_RESOLUTION, timeouts.step)
+                dropped += stuck
+                members = [m for m in members if m not in stuck]
+                channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
+                             sent=_sent(runtime))
         channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.step,
                            lambda: "samples of step " + "; ".join(_missing_samples(channel, runtime, members)))
+        runtime.dispatch_held()
         if progress is not None:
             progress(runtime.now())
         step = _earliest([runtime.next_timer_ticks()] + [channel.latest[m]["next"] for m in members])
@@ -246,7 +269,7 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
     if rank < 1:
         raise ValueError(f"follower rank must be >= 1 (the master has rank 0), got {rank}")
     pubs, subs = runtime.endpoints()
-    report = {"role": "follower", "rank": rank, "pubs": pubs, "subs": subs}
+    report = {"role": "follower", "rank": rank, "pubs": pubs, "subs": subs, "pid": os.getpid()}
     channel.send(phase="ready", next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
     channel.wait_until(lambda: channel.master()["phase"] != "announce", timeouts.start, lambda: "the roster")
     _wait_matched(channel, runtime, channel.master()["roster"], timeouts.start)
@@ -274,6 +297,7 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
         step = master["time"]
         runtime.set_time(step * TIME_RESOLUTION)
         runtime.poll()
+        runtime.dispatch_held()
         runtime.fire_timers(step)
         channel.send(phase="done", time=step, next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
         done = step

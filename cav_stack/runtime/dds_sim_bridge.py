@@ -2,14 +2,16 @@
 
     python -m cav_stack.runtime.dds_sim_bridge --scenario NAME --out DIR --controller NAME
         --follower NAME ... [--seed S] [--duration SECONDS] [--sumo-backend libsumo|traci]
-        [--radio dsrc|cv2x] [--domain-id N] [--step-timeout SECONDS]
+        [--radio dsrc|cv2x] [--domain-id N] [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
 
 Builds the scenario's SUMO world (and its V2X air when the controller has a V2X node), runs
 :class:`~cav_stack.nodes.sim_bridge_node.SimBridgeNode` on a ``driven`` DDS runtime with the
 metrics recorder as its observer and the mode timeline listening, and drives the lockstep
 run (``/clock``) with the named follower processes (fully qualified node names, e.g.
 ``/cav_0/idm_baseline``) until the scenario's end. Writes the same run directory as the
-in-process runner (report.json, trajectories.csv, plot.png). Exit codes: 0 collision-free run,
+in-process runner (report.json, trajectories.csv, plot.png). ``--kill`` injects a fault: the
+named follower process gets SIGKILL at that simulated time after the start
+(:mod:`~cav_stack.runtime.dds_fault`). Exit codes: 0 collision-free run,
 1 collision or run failure, 2 usage error.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Callable
 from cav_stack.core.messages import ModeCommand
 from cav_stack.eval.mode_timeline import MODE_TOPIC_SUFFIX
 from cav_stack.runtime.dds_config import domain_id_argument
+from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
 from cav_stack.runtime.node import Node, NodeContext
 
@@ -46,12 +49,15 @@ class ModeTimelineNode(Node):
 
 def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],
                    domain_id: int, controller: str, duration_s: float | None = None, sumo_backend: str = "libsumo",
-                   radio: str = "dsrc", timeouts: LockstepTimeouts = LockstepTimeouts()):
+                   radio: str = "dsrc", timeouts: LockstepTimeouts = LockstepTimeouts(),
+                   kills: tuple[ProcessKill, ...] = ()):
     """Run ``scenario`` as the clock master of a DDS run; returns the runner's RunResult.
 
     controller: the graph configuration the follower processes run (for the report and the
     radio model: the air interface is built when it has a V2X node); radio: its technology.
-    The report gains ``dds_dropped_members``: follower processes that stopped answering. Its
+    kills: fault injection (see :class:`~cav_stack.runtime.dds_fault.KillSchedule`). The report
+    gains ``dds_dropped_members``: follower processes that stopped answering, and
+    ``dds_killed_members`` ([{"name", "time_s"}]): the kills carried out. Its
     ``v2x.refused`` stays empty: the V2X nodes count refusals in their own processes.
     """
     from cav_stack.eval.runner import TimedWorld, bridge_resources, finish_run, plan_run
@@ -60,6 +66,7 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
     from cav_stack.runtime.dds_lockstep import lead, run_master
     from cav_stack.sim.sumo import SumoWorld
 
+    check_kill_targets(kills, followers)
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     runtime = DdsRuntime(domain_id, clock="driven", seed=plan.seed, deliver_all=True)
     try:
@@ -73,13 +80,15 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
             runtime.add_node(SimBridgeNode, params=plan.bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX,
                              world=world, initial_truth=initial, observers=(plan.recorder,), **bridge)
             runtime.add_node(ModeTimelineNode, cav_ids=tuple(plan.cav_routes), timeline=plan.timeline)
+            schedule = KillSchedule(kills, channel, followers=followers)
             dropped = run_master(runtime, channel, followers=followers, end_time=world.time + plan.duration,
-                                 timeouts=timeouts)
+                                 timeouts=timeouts, progress=schedule)
             sim_time = runtime.now() - initial.stamp
     finally:
         runtime.close()
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=[], label="DDS",
-                      extra={"dds_dropped_members": dropped})
+                      extra={"dds_dropped_members": dropped,
+                             "dds_killed_members": [{"name": k.name, "time_s": round(t, 3)} for t, k in schedule.done]})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"))
     parser.add_argument("--step-timeout", type=float, default=LockstepTimeouts.step,
                         help="wall seconds a node may take for one step before it is dropped")
+    parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
+                        help="fault injection: SIGKILL the follower NAME at SECONDS of simulated time (repeat)")
     return parser
 
 
@@ -104,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     from cav_stack.core.params import ParamsError
     from cav_stack.eval.scenario import UnknownScenarioError
     from cav_stack.runtime.dds_backend import interrupt_on_sigterm
+    from cav_stack.runtime.dds_fault import UnknownKillTargetError
     from cav_stack.runtime.dds_import import DdsUnavailableError
     from cav_stack.runtime.dds_lockstep import LockstepError
     from cav_stack.sim.sumo import SumoNotAvailableError
@@ -119,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         result = run_sim_bridge(args.scenario, seed=args.seed, out_dir=args.out, followers=tuple(args.follower),
                                 domain_id=args.domain_id, controller=args.controller, duration_s=args.duration,
                                 sumo_backend=args.sumo_backend, radio=args.radio,
-                                timeouts=LockstepTimeouts(step=args.step_timeout))
-    except (UnknownScenarioError, ParamsError) as exc:
+                                timeouts=LockstepTimeouts(step=args.step_timeout), kills=tuple(args.kill))
+    except (UnknownScenarioError, ParamsError, UnknownKillTargetError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (SumoNotAvailableError, DdsUnavailableError, LockstepError) as exc:

@@ -18,6 +18,7 @@ def trajectories(out_dir):
     return np.genfromtxt(out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding=None)
 
 
+@pytest.mark.slow
 def test_highway_cut_in_over_dds_matches_the_in_process_run(tmp_path, dds_env, dds_domain):
     dds_out, reference_out = tmp_path / "dds", tmp_path / "in_process"
     launch = subprocess.run([sys.executable, "-m", "cav_stack.runtime.dds_launch", "drive",

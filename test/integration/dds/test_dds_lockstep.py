@@ -87,3 +87,21 @@ def test_killed_perception_is_reported_stale_and_dropped(master, spawn):
     assert START + 1.0 <= stale[0][0] <= START + 1.1                # raised while the master waited at the kill
     last_stamp = max(stamp for _, stamp in selector.seen if stamp is not None)
     assert START + 0.95 <= last_stamp <= START + 1.05
+
+
+def test_dead_member_is_dropped_alone_while_higher_ranks_wait_for_it(master, spawn):
+    """A member of higher rank waits for the dead one each step: only the dead one is dropped,
+    the other is released by the step announced again without it."""
+    runtime, channel, selector = master
+    perception = spawn("dds_helper_nodes:FakePerception", "--namespace", "cav_3", "--clock", "lockstep",
+                       "--rank", "1")
+    spawn("dds_helper_nodes:OdometryEcho", "--namespace", "cav_3", "--clock", "lockstep", "--rank", "2")
+
+    def kill_mid_run(now: float) -> None:
+        if now >= START + 1.0 and perception.poll() is None:
+            perception.kill()
+    dropped = run_master(runtime, channel, followers=[PERCEPTION, "/cav_3/odometry_echo"], end_time=START + 2.0,
+                         timeouts=LockstepTimeouts(start=30.0, step=1.0), progress=kill_mid_run)
+    assert dropped == [PERCEPTION]
+    assert runtime.now() == START + 2.0
+    assert channel.latest["/cav_3/odometry_echo"]["time"] == ticks(START + 2.0)   # ran to the end

@@ -188,3 +188,60 @@ def test_silent_and_departed_publishers_raise_health_events(runtimes):
     publisher_side.close()
     spin_for(subscriber_side, 2.0, until=lambda: any("left" in e.message for e in events))
     assert any(e.level == 3 and "left" in e.message for e in events)
+
+
+def test_best_effort_endpoints_of_a_counting_run_are_reliable_and_counted(runtimes):
+    """In a lockstep run sensor data (best effort in ROS) is counted and waited for like any
+    other sample, and held until the step hands it over; outside one it stays best effort and
+    uncounted."""
+    from cav_stack.runtime.node import SENSOR_QOS
+
+    writer_side, reader_side, plain = (runtimes(clock="driven", deliver_all=True) for _ in range(3))
+    for runtime in (writer_side, reader_side):
+        runtime.set_time(1.0)
+        runtime.count_samples_after(0.5)
+    rng = np.random.default_rng(0)
+    publisher = DdsContext(writer_side, "", "sensor", None, {}, rng).create_publisher(core.EgoState, "/s/ego",
+                                                                                      SENSOR_QOS)
+    received, unreliable = [], []
+    DdsContext(reader_side, "", "fusion", None, {}, rng).create_subscription(core.EgoState, "/s/ego",
+                                                                             received.append, SENSOR_QOS)
+    DdsContext(plain, "", "monitor", None, {}, rng).create_subscription(core.EgoState, "/s/ego",
+                                                                        unreliable.append, SENSOR_QOS)
+    spin_for(reader_side, 10.0, until=lambda: reader_side.matched_counts()[1] == [("rt/s/ego", 1)])
+    for k in range(3):
+        publisher.publish(core.EgoState(core.Header(1.0, "map"), float(k), 0.0, 0.0, 0.0))
+    spin_for(reader_side, 10.0, until=lambda: reader_side.received_counts() == [("rt/s/ego", 3, None)])
+    assert writer_side.sent_counts().steps == {"rt/s/ego": 3}
+    assert reader_side.received_counts() == [("rt/s/ego", 3, None)]
+    assert received == []                                         # held until the step hands them over
+    reader_side.dispatch_held()
+    assert [msg.x for msg in received] == [0.0, 1.0, 2.0]
+    assert plain.received_counts() == []                          # best effort: not counted
+
+
+def test_held_samples_are_handed_over_by_step_then_subscription_whatever_the_arrival(runtimes):
+    writer_side, late_side, reader_side = (runtimes(clock="driven", deliver_all=True) for _ in range(3))
+    for runtime in (writer_side, late_side, reader_side):
+        runtime.set_time(1.0)
+        runtime.count_samples_after(0.5)
+    rng = np.random.default_rng(0)
+    writer = DdsContext(writer_side, "", "sensors", None, {}, rng)
+    first, second = (writer.create_publisher(core.EgoState, f"/s/{name}", QoS()) for name in ("a", "b"))
+    late = DdsContext(late_side, "", "late", None, {}, rng).create_publisher(core.EgoState, "/s/b", QoS())
+    order: list[tuple[str, float]] = []
+    reader = DdsContext(reader_side, "", "fusion", None, {}, rng)
+    for name in ("a", "b"):
+        reader.create_subscription(core.EgoState, f"/s/{name}", lambda m, n=name: order.append((n, m.x)), QoS())
+    spin_for(reader_side, 10.0, until=lambda: sorted(reader_side.matched_counts()[1]) == [("rt/s/a", 1),
+                                                                                          ("rt/s/b", 2)])
+    ego = lambda x: core.EgoState(core.Header(0.0, "map"), x, 0.0, 0.0, 0.0)  # noqa: E731
+    writer_side.set_time(2.0)
+    second.publish(ego(20.0))                     # the later subscription, first
+    first.publish(ego(21.0))
+    spin_for(reader_side, 10.0, until=lambda: sum(n for _, n, _ in reader_side.received_counts()) == 2)
+    late_side.set_time(1.5)                       # an earlier step's sample, arriving last
+    late.publish(ego(15.0))
+    spin_for(reader_side, 10.0, until=lambda: sum(n for _, n, _ in reader_side.received_counts()) == 3)
+    reader_side.dispatch_held()
+    assert order == [("b", 15.0), ("a", 21.0), ("b", 20.0)]
