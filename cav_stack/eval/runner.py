@@ -26,6 +26,7 @@ from cav_stack.eval.scenario import LinkLossEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.perception.rig import load_rig
+from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
 from cav_stack.sim.onboard_sensors import OnboardSensors
 from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
@@ -173,7 +174,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
     traffic = load_connected_traffic_params(share_path("v2x", "connected_traffic.yaml"))
     penetration = traffic.penetration if spec.connected_traffic is None else spec.connected_traffic
-    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), frozenset(cav_ids))
+    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio, frozenset(cav_ids))
                  if penetration > 0.0 else None)
     return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
                            ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected)

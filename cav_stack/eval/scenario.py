@@ -32,6 +32,8 @@ Schema (every key required unless marked optional)::
       - {id: cav_0, type: cav, route: [e0, e1], depart: 0.0, depart_lane: 1,   # 0 % CAV reference)
          depart_pos: 250.0, depart_speed: 27.0}
     detector: {edge: e1, position: 200.0}   # optional; section where lane throughput is counted
+    connected_traffic: 0.3             # optional; share [0..1] of background vehicles broadcasting
+                                       # BSMs (default: v2x/connected_traffic.yaml's penetration)
     events:                            # optional; each item has a ``type``
       - {type: cut_in, time: 20.0, vehicle: cutter, target: cav_0, gap: 15.0, approach: 8.0,
          speed_after: 24.0}
@@ -463,7 +465,9 @@ class DetectorSpec:
 class Scenario:
     """A loaded scenario (see the module docstring for the YAML schema).
 
-    network_dir: absolute path of the network source directory; source: the YAML file.
+    network_dir: absolute path of the network source directory; source: the YAML file;
+    connected_traffic: share [0..1] of background vehicles with V2X (None: the default of
+    ``v2x/connected_traffic.yaml``).
     """
 
     name: str
@@ -478,6 +482,7 @@ class Scenario:
     cavs: tuple[CavSpec, ...]
     events: tuple[ScenarioEvent, ...] = ()
     detector: DetectorSpec | None = None
+    connected_traffic: float | None = None
     source: Path = Path()
 
     def __post_init__(self) -> None:
@@ -488,6 +493,8 @@ class Scenario:
             raise ValueError("lane_change_duration must be >= 0")
         if "\n" in self.description.strip() or not self.description.strip():
             raise ValueError("description must be one non-empty line")
+        if self.connected_traffic is not None and not 0.0 <= self.connected_traffic <= 1.0:
+            raise ValueError(f"connected_traffic must be a share in [0, 1], got {self.connected_traffic}")
 
     @property
     def network_dir(self) -> Path:

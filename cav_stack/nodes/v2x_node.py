@@ -96,6 +96,8 @@ def signal_timing_from_spat(spat: SpatMessage, tls_ids: tuple[str, ...], now: fl
                 end = event.likely_time or event.min_end_time
                 if end is None:
                     break
+                if end <= start:   # a phase ending now (SPaT sent at its switch instant) is over
+                    continue
                 state = "green" if event.phase in _GREEN else "yellow" if event.phase in _YELLOW else "red"
                 phases.append(SignalPhaseWindow(state, start, end))
                 start = end
@@ -196,7 +198,7 @@ class V2xNode(Node):
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
         sigma = math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)) or 0.5
         report = V2xVehicleReport(Header(now, MAP_FRAME), self._identity.station_id,
-                                  self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, ego.speed, ego.accel,
+                                  self._identity.next_msg_count("BSM"), cx, cy, ego.yaw, max(ego.speed, 0.0), ego.accel,
                                   ego.yaw_rate, self._vehicle.length, self._vehicle.width, sigma)
         self._transmit(now, lambda: encode_bsm(report, origin=self._origin), "BSM")
         if not (self.params.share_maneuvers and self._trajectory is not None and self._trajectory.points):

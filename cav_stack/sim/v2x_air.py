@@ -1,10 +1,13 @@
 """The simulated air interface: CAV radios, roadside units and the radio medium of a scenario.
 
 Each tick the bridge hands over the frames the CAVs' V2X nodes sent; roadside units (one per
-SUMO traffic light) add their signed SPaT; the radio model (DSRC or C-V2X, ``v2x/radio_*.yaml``)
-decides who receives what and when; scripted link degradation (per sender/receiver loss
-probability over time) is applied on top. Radio station IDs are stable per radio (CAV i: i,
-RSU k: ``RSU_STATION_BASE + k``), independent of the temporary IDs inside the payloads.
+SUMO traffic light) add their signed SPaT; equipped background vehicles (connected traffic,
+:mod:`cav_stack.sim.connected_traffic`) add their signed BSMs; the radio model (DSRC or C-V2X,
+``v2x/radio_*.yaml``) decides who receives what and when; scripted link degradation (per
+sender/receiver loss probability over time) is applied on top. Radio station IDs are stable per
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, attacker k: ``ATTACKER_STATION_BASE + k``,
+connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
+independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import numpy as np
 from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology, V2xVehicleReport
 from cav_stack.core.truth import WorldTruth
 from cav_stack.eval.scenario import GhostVehicleEvent
+from cav_stack.sim.connected_traffic import ConnectedTraffic
 from cav_stack.v2x.codec import encode_bsm, encode_spat
 from cav_stack.v2x.generation import spat_from_signal
 from cav_stack.v2x.geodesy import GeodeticOrigin
@@ -27,6 +31,8 @@ from cav_stack.v2x.trust_params import V2xTrustParams
 RSU_STATION_BASE = 1000
 ATTACKER_STATION_BASE = 2000
 """Radio IDs of non-CAV vehicles that transmit in attack scenarios."""
+CONNECTED_STATION_BASE = 3000
+"""Radio IDs of V2X-equipped background vehicles."""
 SPAT_PERIOD = 0.1
 """RSUs broadcast SPaT at 10 Hz [s]."""
 PSID_INFRASTRUCTURE = 0x82
@@ -58,9 +64,12 @@ class V2xAirInterface:
 
     def __init__(self, medium: RadioMedium, cav_ids: tuple[str, ...], rsus: tuple[RoadsideUnit, ...],
                  trust: V2xTrustParams | None, pki_seed: int, link_loss: LinkLossSchedule | None = None,
-                 ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None):
+                 ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None,
+                 connected: ConnectedTraffic | None = None):
         """ghosts: scripted ghost-vehicle attacks, sent from the attacker's radio with the attacker's
-        own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs."""
+        own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs and
+        those of ``connected``: the V2X-equipped background vehicles, each sending from its own
+        radio with its own credentials of the simulated PKI."""
         self._medium = medium
         self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids)}
         self._cav_of = {index: cav_id for cav_id, index in self._radio_of.items()}
@@ -84,6 +93,8 @@ class V2xAirInterface:
         self._attacker_radio: dict[str, int] = {}
         self._next_ghost = 0.0
         self._ghost_ids: dict[GhostVehicleEvent, tuple[int, list[int]]] = {}
+        self._connected = connected
+        self._connected_radio: dict[str, int] = {}
         #: Station IDs of ghost vehicles -> time of their first message [s] (for the metrics only).
         self.ghost_stations: dict[int, float] = {}
         self.sent = 0
@@ -113,10 +124,13 @@ class V2xAirInterface:
                 self._message_types[payload] = "SPAT"
                 packets.append((RSU_STATION_BASE + k, payload))
         packets += self._ghost_packets(now, truth, rng)
+        connected_positions, connected_packets = self._connected_packets(now, truth)
+        packets += connected_packets
         positions = {self._radio_of[v.vehicle_id]: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
         positions.update({RSU_STATION_BASE + k: (rsu.x, rsu.y) for k, rsu in enumerate(self._rsus)})
         positions.update({radio: (v.x, v.y) for vehicle_id, radio in self._attacker_radio.items()
                           if (v := truth.vehicle(vehicle_id)) is not None})
+        positions.update(connected_positions)
         packets = [(sender, payload) for sender, payload in packets if sender in positions]
         self._apply_link_loss(now)
         self.sent += len(packets)
@@ -158,6 +172,29 @@ class V2xAirInterface:
             self._message_types[payload] = "BSM"
             packets.append((self._radio_for(event.attacker), payload))
         return packets
+
+    def _connected_packets(self, now: float, truth: WorldTruth
+                           ) -> tuple[dict[int, tuple[float, float]], list[tuple[int, bytes]]]:
+        """Positions [m, map] of the connected background radios on the air, and their signed BSMs due now."""
+        if self._connected is None:
+            return {}, []
+        cavs = tuple((v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of)
+        vehicles = self._connected.active(now, truth, cavs)
+        for vehicle in vehicles:
+            if vehicle.vehicle_id not in self._connected_radio:
+                radio = CONNECTED_STATION_BASE + len(self._connected_radio)
+                self._connected_radio[vehicle.vehicle_id] = radio
+                if self._pki is not None:
+                    self._signers[vehicle.vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
+        packets = []
+        for vehicle_id, report in self._connected.reports(now, vehicles):
+            payload = encode_bsm(report, origin=self._origin)
+            signer = self._signers.get(vehicle_id)
+            if signer is not None:
+                payload = signer.sign(payload, PSID_V2V, now)
+            self._message_types[payload] = "BSM"
+            packets.append((self._connected_radio[vehicle_id], payload))
+        return {self._connected_radio[v.vehicle_id]: (v.x, v.y) for v in vehicles}, packets
 
     def _radio_for(self, vehicle_id: str) -> int:
         """The radio of a transmitting vehicle: a CAV's own, or one given to an attacking car."""

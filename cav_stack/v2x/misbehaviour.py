@@ -5,7 +5,8 @@ Per sender, on every :class:`V2xVehicleReport` (positions in ``map``, SI units):
 - step consistency with the previous report: speed change vs the acceleration limit, and the
   displacement vs the one predicted from the reported speeds and headings (tolerance from the
   reported position accuracy);
-- map: the position is on a road (``is_on_road`` injected: the map is another module's);
+- map: the position is on a road within ``gate_sigmas`` reported sigmas (``is_on_road``
+  injected: the map is another module's);
 - history consistency over ``consistency_window``: straight-line displacement vs the distance
   integrated from reported speeds (a chord is at most the arc and, for the turns cars make in
   a few seconds, not much shorter), and the direction of motion vs the reported headings.
@@ -13,11 +14,14 @@ A failing check is evidence; a sender is flagged for a reason once ``evidence_co
 of it fall within ``evidence_window`` (single noisy outliers never flag an honest sender).
 
 Against the ego's own sensors, on every onboard :class:`TrackList` (sensor-only tracks in
-``map``): each sender's latest report is extrapolated to the track time; senders the ego should
-see wherever they are within their position uncertainty (``is_visible`` true at the claim and
-at the four points ``visibility_margin_sigmas`` reported sigmas away along the map axes; the
-FOV/occlusion test is injected: it belongs to the sensor models) are associated one-to-one
-with tracks (minimum total distance, gated); senders already flagged take no part, so their
+``map``): each sender's latest report is extrapolated to the track time (constant
+acceleration for the speed, constant velocity for the position); senders the ego should see
+wherever they are within their position uncertainty (``is_visible`` true for the whole disc of
+``visibility_margin_sigmas`` reported sigmas around the claim; the FOV/occlusion test is
+injected: it belongs to the sensor models) are associated one-to-one with tracks (minimum
+total distance; a pair is allowed only within ``association_gate`` and with speeds agreeing
+within their noise plus ``association_speed_margin``, so a ghost cannot hide behind a nearby
+real car driving at another speed); senders already flagged take no part, so their
 claims cannot take tracks from honest senders. A visible
 sender left unmatched for ``ghost_time`` is flagged as a ghost vehicle; a matched sender whose
 mean offset from its track over ``offset_window`` exceeds ``max_track_offset`` is flagged as
@@ -41,12 +45,13 @@ from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import MAP_FRAME, TrackList, V2xVehicleReport
 from cav_stack.core.params import validate_positive
 
-#: ``is_on_road(x, y)``: True when the ``map`` point [m] lies on a road (with whatever margin
-#: the map module chooses for position noise).
-RoadTest = Callable[[float, float], bool]
-#: ``is_visible(x, y)``: True when a road user at the ``map`` point [m] is inside the ego's
-#: sensor field of view with a clear line of sight at the time of the track list being checked.
-VisibilityTest = Callable[[float, float], bool]
+#: ``is_on_road(x, y, margin)``: True when the ``map`` point (x, y) [m] lies on a road or within
+#: ``margin`` [m] of its edge (the detector sets the margin from the report's position accuracy).
+RoadTest = Callable[[float, float, float], bool]
+#: ``is_visible(x, y, radius)``: True when a road user anywhere within ``radius`` [m] of the
+#: ``map`` point (x, y) [m] is inside the ego's sensor field of view with a clear line of sight
+#: at the time of the track list being checked.
+VisibilityTest = Callable[[float, float, float], bool]
 
 
 class MisbehaviourReason(enum.Enum):
@@ -79,8 +84,10 @@ class MisbehaviourParams:
     heading check runs [m]; max_heading_error: allowed motion-vs-heading difference [rad];
     evidence_window [s] and evidence_count: failures of one check within the window that flag;
     association_gate: largest claim-to-track distance of an association [m];
-    visibility_margin_sigmas: a claim counts as visible only if points this many reported
-    sigmas around it are visible too (keeps noisy claims at the FOV edge out of the test);
+    association_speed_margin: allowed claim-to-track speed difference beyond the speed noise
+    gate (``gate_sigmas`` of the claim's ``speed_sigma`` and the track's speed sigma) [m/s];
+    visibility_margin_sigmas: a claim counts as visible only if the disc of this many reported
+    sigmas around it is visible (keeps noisy claims at the FOV edge out of the test);
     ghost_time: visible-and-unmatched time that flags a ghost [s];
     max_report_age: latest report older (or newer) than this vs the track time is not
     cross-checked [s]; offset_window [s], offset_min_samples: window and minimum matched samples
@@ -103,6 +110,7 @@ class MisbehaviourParams:
     evidence_window: float
     evidence_count: int
     association_gate: float
+    association_speed_margin: float
     visibility_margin_sigmas: float
     ghost_time: float
     max_report_age: float
@@ -127,6 +135,8 @@ class MisbehaviourParams:
             raise ValueError("position_sigma_max must be >= position_sigma_min")
         if self.consistency_window < self.consistency_min_span:
             raise ValueError("consistency_window must be >= consistency_min_span")
+        if not self.association_speed_margin >= 0.0:
+            raise ValueError("association_speed_margin must be >= 0")
         if not 0.0 <= self.speed_displacement_rel_tolerance < 1.0:
             raise ValueError("speed_displacement_rel_tolerance must be in [0, 1)")
 
@@ -204,7 +214,7 @@ class MisbehaviourDetector:
             raise ValueError(f"tracks must be in '{MAP_FRAME}', got '{tracks.header.frame_id}'")
         self._forget(now)
         t = tracks.header.stamp
-        claims: dict[int, tuple[float, float]] = {}
+        claims: dict[int, tuple[float, float, float]] = {}
         for station_id, sender in self._senders.items():
             latest = sender.history[-1] if sender.history else None
             if sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age:
@@ -213,12 +223,12 @@ class MisbehaviourDetector:
             dt = t - latest.header.stamp
             x = latest.x + latest.speed * math.cos(latest.yaw) * dt
             y = latest.y + latest.speed * math.sin(latest.yaw) * dt
-            if self._surely_visible(x, y, self._sigma(latest), is_visible):
-                claims[station_id] = (x, y)
+            if is_visible(x, y, self.params.visibility_margin_sigmas * self._sigma(latest)):
+                claims[station_id] = (x, y, latest.speed + latest.accel * dt)
             else:
                 sender.unmatched_since = None
         matches = self._associate(claims, tracks)
-        for station_id, (x, y) in claims.items():
+        for station_id, (x, y, _) in claims.items():
             sender = self._senders[station_id]
             match = matches.get(station_id)
             if match is None:
@@ -238,23 +248,26 @@ class MisbehaviourDetector:
                     sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
         return self.verdicts()
 
-    def _surely_visible(self, x: float, y: float, sigma: float, is_visible: VisibilityTest) -> bool:
-        margin = self.params.visibility_margin_sigmas * sigma
-        return all(is_visible(x + dx, y + dy)
-                   for dx, dy in ((0.0, 0.0), (margin, 0.0), (-margin, 0.0), (0.0, margin), (0.0, -margin)))
-
-    def _associate(self, claims: dict[int, tuple[float, float]], tracks: TrackList) -> dict[int, tuple[float, float]]:
-        """One-to-one claim-to-track association minimising total distance, within the gate."""
+    def _associate(self, claims: dict[int, tuple[float, float, float]],
+                   tracks: TrackList) -> dict[int, tuple[float, float]]:
+        """One-to-one claim-to-track association minimising total distance among the pairs
+        within the distance gate whose speeds agree (claims: station -> (x, y, speed))."""
         if not claims or not tracks.objects:
             return {}
+        p = self.params
         ids = list(claims)
-        claim_xy = np.array([claims[i] for i in ids])
+        claim = np.array([claims[i] for i in ids])
         track_xy = np.array([(o.x, o.y) for o in tracks.objects])
-        distance = np.linalg.norm(claim_xy[:, None, :] - track_xy[None, :, :], axis=2)
-        gate = self.params.association_gate
-        rows, cols = linear_sum_assignment(np.where(distance <= gate, distance, gate * 1e3))
+        track_speed = np.array([o.speed for o in tracks.objects])
+        track_speed_var = np.array([max(o.covariance[15], 0.0) for o in tracks.objects])
+        distance = np.linalg.norm(claim[:, None, :2] - track_xy[None, :, :], axis=2)
+        speed_gate = p.gate_sigmas * np.sqrt(p.speed_sigma ** 2 + track_speed_var) + p.association_speed_margin
+        allowed = (distance <= p.association_gate) & (np.abs(claim[:, None, 2] - track_speed[None, :]) <= speed_gate)
+        if not allowed.any():
+            return {}
+        rows, cols = linear_sum_assignment(np.where(allowed, distance, p.association_gate * 1e3))
         return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
-                for r, c in zip(rows, cols) if distance[r, c] <= gate}
+                for r, c in zip(rows, cols) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
         return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
@@ -265,7 +278,7 @@ class MisbehaviourDetector:
             failures.append(MisbehaviourReason.SPEED_LIMIT)
         if abs(report.accel) > self.params.max_accel:
             failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
-        if not self._is_on_road(report.x, report.y):
+        if not self._is_on_road(report.x, report.y, self.params.gate_sigmas * self._sigma(report)):
             failures.append(MisbehaviourReason.OFF_ROAD)
         return failures
 

@@ -26,18 +26,16 @@ CIRCLE_RADIUS = 50.0
 SENSOR_RANGE = 80.0
 CONFIRM_DELAY = 0.3
 TICK = 0.05
-#: Map margin around the pavement: about 4 sigma of the GNSS error, so honest noise stays "on road".
-ROAD_MARGIN = 6.0
 
 #: truth(t) -> (x, y, yaw, speed, accel) in map, SI.
 Truth = Callable[[float], tuple[float, float, float, float, float]]
 
 
-def is_on_road(x: float, y: float) -> bool:
-    """The straight road (three 3.5 m lanes) or the circular road (7 m wide), with ROAD_MARGIN."""
-    straight = -ROAD_MARGIN <= y <= 10.5 + ROAD_MARGIN
+def is_on_road(x: float, y: float, margin: float) -> bool:
+    """The straight road (three 3.5 m lanes) or the circular road (7 m wide), within ``margin``."""
+    straight = -margin <= y <= 10.5 + margin
     radial = math.hypot(x - CIRCLE_CENTRE[0], y - CIRCLE_CENTRE[1]) - CIRCLE_RADIUS
-    return straight or abs(radial) <= 3.5 + ROAD_MARGIN
+    return straight or abs(radial) <= 3.5 + margin
 
 
 def straight(lane: int, x0: float, v0: float, accel: Callable[[float], float] = lambda t: 0.0) -> Truth:
@@ -124,7 +122,7 @@ def run(senders: list[Sender], detector: MisbehaviourDetector, duration: float, 
                 if now - in_range_since[i] >= CONFIRM_DELAY:
                     nx, ny = rng.normal(0.0, 0.3, 2)
                     objects.append(TrackedObject(i, x + nx, y + ny, yaw, speed, 4.5, 1.8))
-            visible = lambda x, y: math.hypot(x - ex, y - ey) <= SENSOR_RANGE  # noqa: E731
+            visible = lambda x, y, r: math.hypot(x - ex, y - ey) + r <= SENSOR_RANGE  # noqa: E731
             detector.on_tracks(TrackList(Header(now, "map"), tuple(objects)), visible, now)
         for sender in senders:
             verdict = detector.verdict(sender.station_id)

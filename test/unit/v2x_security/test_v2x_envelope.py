@@ -197,7 +197,7 @@ def test_certificates_outside_their_validity_are_refused(trust_params, pki, asn)
 def test_unauthorized_psid_is_refused(trust_params, pki):
     signer = MessageSigner(trust_params.security, pki.pseudonyms(9))
     verifier = make_verifier(trust_params, pki)
-    assert reason(verifier.verify(signer.sign(b"spat?", 0x82, 3.0), 3.0)) == RefusalReason.UNAUTHORIZED_PSID
+    assert reason(verifier.verify(signer.sign(b"tim?", 0x99, 3.0), 3.0)) == RefusalReason.UNAUTHORIZED_PSID
 
 
 def test_documented_malformed_cases(trust_params, pki, asn):

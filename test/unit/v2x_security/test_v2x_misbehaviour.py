@@ -105,7 +105,7 @@ def report(station: int, t: float, x: float, frame: str = "map") -> V2xVehicleRe
 
 def test_senders_are_forgotten_after_the_timeout(trust_params):
     params = trust_params.misbehaviour
-    detector = MisbehaviourDetector(params, lambda x, y: False)
+    detector = MisbehaviourDetector(params, lambda x, y, margin: False)
     for k in range(5):
         detector.on_report(report(3, 0.1 * k, 2.0 * k), 0.1 * k)
     assert detector.verdict(3).flagged and detector.verdict(3).reasons == (MisbehaviourReason.OFF_ROAD,)
@@ -119,4 +119,29 @@ def test_inputs_outside_map_frame_are_rejected(trust_params):
     with pytest.raises(ValueError, match="map"):
         detector.on_report(report(1, 0.0, 0.0, frame="base_link"), 0.0)
     with pytest.raises(ValueError, match="map"):
-        detector.on_tracks(TrackList(Header(0.0, "base_link")), lambda x, y: True, 0.0)
+        detector.on_tracks(TrackList(Header(0.0, "base_link")), lambda x, y, radius: True, 0.0)
+
+
+def test_ghost_beside_a_real_car_at_another_speed_is_flagged(trust_params):
+    # ghost 40 m ahead of the ego in its lane; an unconnected car one lane over passes it at
+    # +4 m/s, within the 15 m association gate of the claim for the whole first 5 s
+    def ghost(t):
+        return ego(t)[0] + 40.0, LANES[1], 0.0, 25.0, 0.0
+    passer = straight(2, 12.0, 29.0)
+    senders = honest_senders() + [Sender(7, ghost, None, start=5.0)]
+    detector = MisbehaviourDetector(trust_params.misbehaviour, is_on_road)
+    first_flag = run(senders, detector, 8.0, np.random.default_rng(6), extra_vehicles=(passer,))
+    assert all(abs(passer(t)[0] - ghost(t)[0]) < 12.0 for t in np.arange(5.0, 7.0, 0.1))
+    assert first_flag[7] is not None and 5.0 < first_flag[7] <= 6.0
+    assert detector.verdict(7).reasons == (MisbehaviourReason.GHOST_VEHICLE,)
+
+
+@pytest.mark.parametrize("sigma, flagged", [(1.5, False), (0.5, True)])
+def test_off_road_margin_follows_the_reported_accuracy(trust_params, sigma, flagged):
+    # 3 m beyond the road edge: within 4 sigma of a 1.5 m accuracy, not of a 0.5 m one
+    detector = MisbehaviourDetector(trust_params.misbehaviour, is_on_road)
+    for k in range(10):
+        detector.on_report(V2xVehicleReport(Header(0.1 * k, "map"), 5, k, 2.0 * k, -3.0, 0.0, 20.0,
+                                            position_sigma=sigma), 0.1 * k)
+    assert detector.verdict(5).flagged is flagged
+    assert detector.verdict(5).reasons == ((MisbehaviourReason.OFF_ROAD,) if flagged else ())

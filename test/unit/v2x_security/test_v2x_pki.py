@@ -42,6 +42,10 @@ def test_seeded_chain_is_reproducible_and_seed_dependent(trust_params):
     assert a.pseudonyms(4)[0].certificate.digest != a.pseudonyms(5)[0].certificate.digest
 
 
+#: A PSID the simulated CA chain does not grant (v2x/security.yaml seeded_pki.psids).
+UNLISTED_PSID = 0x99
+
+
 def test_chain_signatures_and_round_trip(pki):
     pseudonym = pki.pseudonyms(1)[0].certificate
     assert verify_certificate_signature(pki.root.certificate, None)
@@ -50,7 +54,7 @@ def test_chain_signatures_and_round_trip(pki):
     assert not verify_certificate_signature(pseudonym, pki.root.certificate)
     decoded = decode_certificate(pseudonym.encoding)
     assert (decoded.digest, decoded.app_psids, decoded.issuer_digest) == (
-        pseudonym.digest, frozenset({BSM_PSID}), pki.pseudonym_ca.certificate.digest)
+        pseudonym.digest, frozenset(pki.params.psids), pki.pseudonym_ca.certificate.digest)
     assert decoded.valid_until - decoded.valid_from == pki.params.pseudonym_validity_hours * 3600.0
 
 
@@ -60,7 +64,7 @@ def test_issuing_rules(pki):
     with pytest.raises(CertificateError, match="not a CA"):
         issue_certificate(key, pseudonym, pki.params.valid_from, 1, app_psids=(BSM_PSID,))
     with pytest.raises(CertificateError, match="not a CA"):
-        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from, 1, app_psids=(0x82,))
+        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from, 1, app_psids=(UNLISTED_PSID,))
     with pytest.raises(CertificateError, match="inside the issuer"):
         issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from - 1, 1, app_psids=(BSM_PSID,))
     with pytest.raises(CertificateError, match="inside the issuer"):
