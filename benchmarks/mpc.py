@@ -27,7 +27,7 @@ from cav_stack.control.comfort_profile import load_comfort_profile
 from cav_stack.control.harness import ego_from_state, plant_step
 from cav_stack.control.leader_prediction import LeaderPrediction
 from cav_stack.control.mpc import STATUS_OK, MpcController
-from cav_stack.control.mpc_params import SOLVERS, load_mpc_params
+from cav_stack.control.mpc_params import RESCUE_NONE, SOLVERS, load_mpc_params
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
@@ -53,7 +53,8 @@ def leader_speed(t: float) -> float:
 
 
 def run(solver: str, duration: float) -> dict:
-    params = dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver)
+    # each solver alone: no rescue solver, so its own failures show
+    params = dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver, rescue_solver=RESCUE_NONE)
     vehicle = load_vehicle_params(CONTROLLERS / "vehicle.yaml")
     comfort = load_comfort_profile(CONTROLLERS / "comfort.yaml", "normal")
     ctl = MpcController(params, vehicle, comfort)

@@ -104,3 +104,26 @@ def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float,
     alpha = math.atan2(gy - rear_y, gx - rear_x) - yaw
     distance = math.hypot(gx - rear_x, gy - rear_y)
     return math.atan2(2.0 * wheelbase * math.sin(alpha), max(distance, 1e-3))
+
+
+SIGNAL_LEADER_ID = -1
+"""Track ID of the virtual stopped leader standing at a stop line."""
+
+
+def signal_leader(state: str | None, distance: float, speed: float, p: IdmParams,
+                  committed: bool) -> Leader | None:
+    """The virtual stopped leader the next signal imposes, or None to drive on.
+
+    state: its light now (``green``, ``yellow``, ``red``; None: no signal ahead or its state is
+    unknown, treated as green); distance: front bumper to the stop line [m]; speed [m/s]; committed: the driver already
+    decided to go on this light's yellow. A human driver stops for red, and for yellow when the
+    stop needs at most the comfortable deceleration; a light that turns red so close that even
+    ``max_decel`` cannot stop the car before the line is passed (no braking inside the junction).
+    """
+    if state in (None, "green") or committed:
+        return None
+    stop_needs = speed ** 2 / (2.0 * max(distance, 1e-3))
+    limit = p.comfortable_decel if state == "yellow" else p.max_decel
+    if stop_needs > limit:
+        return None
+    return Leader(gap=distance, speed=0.0, track_id=SIGNAL_LEADER_ID)

@@ -6,7 +6,8 @@ lane change, speed reference capped by curve and stop-line approach speeds, the 
 predicted position), warm-starts the NLP of :mod:`mpc_problem` from the previous solution
 shifted by the elapsed time and solves it. The first stage's commands are applied.
 
-If the solver fails or overruns its time budget the controller replays the previous plan
+A solve that yields no usable plan is repeated once with the rescue solver (``rescue_solver``).
+If that fails too, or the solve overruns its time budget, the controller replays the previous plan
 (``fallback_shifted``) while it is younger than ``fallback_plan_max_age``, then brakes at a
 bounded deceleration with pure-pursuit steering (``fallback_brake``). It never raises for
 solver trouble; malformed inputs (path shape, non-finite ego state) raise ValueError.
@@ -14,7 +15,7 @@ solver trouble; malformed inputs (path shape, non-finite ego state) raise ValueE
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -137,6 +138,13 @@ class MpcController:
         w0 = self.problem.pack(*guess)
         lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
         result = self.problem.solve(stage, glob, bounds, w0, *lam)
+        if not result.usable and self.problem.rescue_solver is not None:
+            # fatrop can stall (iteration limit, initial-state equality not met) when an abrupt
+            # change (a leader braking hard) leaves the comfort bounds far from the plan: the
+            # rescue solver re-solves the tick from the same guess.
+            retry = self.problem.solve(stage, glob, bounds, w0, rescue=True)
+            result = replace(retry, solve_time_s=result.solve_time_s + retry.solve_time_s,
+                             iterations=result.iterations + retry.iterations)
 
         if result.usable:
             self._warm = (now, result)
@@ -157,7 +165,6 @@ class MpcController:
     def _initial_guess(self, now: float, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """States (N+1, NX) and inputs (N, NU): the previous solution shifted by the elapsed
         time, or constant speed along the path."""
-        n = self.params.horizon_steps
         if self._warm is not None and 0.0 <= now - self._warm[0] <= self.params.fallback_plan_max_age:
             prev_time, prev = self._warm
             t = self._times + (now - prev_time)
@@ -167,11 +174,11 @@ class MpcController:
             states[:, 0] -= states[0, 0]
             states[0] = x0
             return states, inputs
+        n = self.params.horizon_steps
         states = np.tile(x0, (n + 1, 1))
         states[:, 0] = max(x0[3], 0.0) * self._times
         states[:, 4] = 0.0
-        inputs = np.zeros((n, NU))
-        return states, inputs
+        return states, np.zeros((n, NU))
 
     def _parameters(self, now: float, ref: ReferencePath, s0: float, states_guess: np.ndarray,
                     manoeuvre: LateralManoeuvre, steer_bias: float, target: ModeCommand,
@@ -201,11 +208,36 @@ class MpcController:
             leader_s = np.full(n + 1, _FAR_AWAY)
             weight_gap = 0.0
 
-        stage = np.column_stack([curvature, lateral_ref, heading_ref, speed_ref, leader_s])
-        glob = np.array([target.time_gap, target.standstill_gap, weight_gap, c.max_decel,
+        time_gap = self._time_gap_profile(target, leader, float(states_guess[0, 3]))
+        stage = np.column_stack([curvature, lateral_ref, heading_ref, speed_ref, leader_s, time_gap])
+        glob = np.array([target.standstill_gap, weight_gap, c.max_decel,
                          c.weight_jerk, c.weight_steer_rate, c.weight_accel, c.weight_lateral_accel,
                          steer_bias])
         return stage, glob, stop_s
+
+    def _time_gap_profile(self, target: ModeCommand, leader: LeaderPrediction | None,
+                          speed: float) -> np.ndarray:
+        """Time gap [s] per stage of the gap constraint and gap tracking.
+
+        The target's, unless the ego is inside it now or will be on braking comfortably to the
+        leader's speed (a cut-in, a switch to a larger gap, a start from a shorter spacing, a
+        slower car appearing ahead): then the profile starts at the time gap left after such a
+        braking (the gap minus closing² / (2 b), b = approach_decel_ratio * comfort decel, at the
+        ego's ``speed`` [m/s]) and, once that braking is over (closing / b), grows to the target
+        as if the gap opened at ``gap_recovery_speed``.
+        The plan opens the gap gradually instead of braking beyond the comfort bounds on the
+        exact penalty of a constraint it cannot meet at once; the standstill gap always holds.
+        """
+        full = np.full(self.params.horizon_steps + 1, target.time_gap)
+        if leader is None:
+            return full
+        speed = max(speed, 1e-3)
+        closing = max(speed - leader.speed, 0.0)
+        comfortable = self.params.approach_decel_ratio * self.comfort.max_decel
+        reachable = leader.gap - closing**2 / (2.0 * comfortable) - target.standstill_gap
+        start = max(reachable, 0.0) / speed
+        recovering = np.maximum(self._times - closing / comfortable, 0.0)
+        return np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
 
     def _speed_reference(self, target_speed: float, curvature: np.ndarray, s: np.ndarray,
                          stop_s: float) -> np.ndarray:

@@ -12,6 +12,8 @@ MPC_SECTION = "mpc"
 
 #: Solver configurations the controller can build (see ``benchmarks/mpc.py`` for the comparison).
 SOLVERS = ("fatrop", "ipopt", "sqpmethod_qrqp", "sqpmethod_osqp")
+#: ``rescue_solver`` value for "no rescue solver".
+RESCUE_NONE = "none"
 #: How a leader seen only by onboard sensors is extrapolated over the horizon.
 SENSOR_LEADER_MODELS = ("constant_acceleration", "constant_speed")
 
@@ -21,13 +23,17 @@ class MpcParams:
     """MPC horizon, solver, tracking weights, penalties and fallback behaviour.
 
     horizon_steps: number of MPC stages N; step [s]: stage length; integration_substeps: RK4
-    steps per stage; solver: one of :data:`SOLVERS`; max_iterations, tolerance: solver limits;
+    steps per stage; solver: one of :data:`SOLVERS`; rescue_solver: one of :data:`SOLVERS`
+    (other than ``solver``) that re-solves a tick whose main solve gave no usable plan, or
+    :data:`RESCUE_NONE`; max_iterations, tolerance: solver limits;
     acceptable_constraint_violation: a solve that stops unconverged is still used when its
     iterate violates no constraint by more than this (mixed units: m, m/s, ...);
     solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
     weight_lateral_offset [1/m^2], weight_heading [1/rad^2], weight_speed [1/(m/s)^2],
     weight_gap [1/m^2] (only with a leader): tracking weights per stage; terminal_weight_factor:
-    multiplies the tracking weights at the last stage.
+    multiplies the tracking weights at the last stage. gap_recovery_speed [m/s]: the relative speed
+    at which the plan opens a gap shorter than the target's time gap
+    (:meth:`MpcController._time_gap_profile`).
     slack_weight_linear, slack_weight_quadratic: exact-penalty weights of the soft constraints'
     slack (gap/stop-line [m], comfort accel [m/s^2], comfort jerk [m/s^3], speed range [m/s]).
     sensor_leader_model: one of :data:`SENSOR_LEADER_MODELS`.
@@ -46,6 +52,7 @@ class MpcParams:
     step: float
     integration_substeps: int
     solver: str
+    rescue_solver: str
     max_iterations: int
     tolerance: float
     acceptable_constraint_violation: float
@@ -55,6 +62,7 @@ class MpcParams:
     weight_speed: float
     weight_gap: float
     terminal_weight_factor: float
+    gap_recovery_speed: float
     slack_weight_linear: float
     slack_weight_quadratic: float
     sensor_leader_model: str
@@ -72,7 +80,7 @@ class MpcParams:
         validate_positive(
             step=self.step, tolerance=self.tolerance,
             acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
-            slack_weight_linear=self.slack_weight_linear,
+            slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             approach_decel_ratio=self.approach_decel_ratio,
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
             steer_bias_time_constant=self.steer_bias_time_constant,
@@ -87,6 +95,10 @@ class MpcParams:
             raise ValueError("integration_substeps and max_iterations must be >= 1")
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
+        if self.rescue_solver != RESCUE_NONE and (self.rescue_solver not in SOLVERS
+                                                  or self.rescue_solver == self.solver):
+            raise ValueError(f"rescue_solver must be '{RESCUE_NONE}' or one of {SOLVERS} other than "
+                             f"solver ({self.solver!r}), got {self.rescue_solver!r}")
         if self.sensor_leader_model not in SENSOR_LEADER_MODELS:
             raise ValueError(
                 f"sensor_leader_model must be one of {SENSOR_LEADER_MODELS}, got {self.sensor_leader_model!r}")

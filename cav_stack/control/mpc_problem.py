@@ -9,7 +9,7 @@ U_k = (accel_cmd [m/s^2], steer_cmd [rad], slack_position [m], slack_accel [m/s^
 slack_jerk [m/s^3], slack_speed [m/s]). Hard: actuator limits and steering rate of the vehicle.
 Soft (exact L1 + quadratic penalty on the slack): comfort bounds on longitudinal and lateral
 acceleration and jerk, 0 <= speed <= max_speed, the time-gap constraint to the leader
-(gap >= standstill + time_gap * speed) and the stop line (front bumper before it, and at the
+(gap >= standstill + time_gap_k * speed, with a time gap per stage) and the stop line (front bumper before it, and at the
 last stage able to stop before it at the comfort deceleration).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ import casadi as ca
 import numpy as np
 
 from cav_stack.control.comfort_profile import ComfortProfile
-from cav_stack.control.mpc_params import MpcParams
+from cav_stack.control.mpc_params import RESCUE_NONE, MpcParams
 from cav_stack.control.path_frame_model import PathFrameBicycle
 from cav_stack.control.vehicle_models import VehicleParams, rk4_step
 
@@ -28,11 +28,12 @@ NX = 6
 NU_CONTROL = 2
 NU = NU_CONTROL + 4
 #: Per-stage parameters: curvature [1/m], lateral reference [m], heading-error reference [rad],
-#: speed reference [m/s], leader rear-bumper arc length [m].
-STAGE_PARAMS = ("curvature", "lateral_ref", "heading_ref", "speed_ref", "leader_s")
-#: Global parameters: time gap [s], standstill gap [m], gap weight, comfort decel [m/s^2],
+#: speed reference [m/s], leader rear-bumper arc length [m], time gap [s] of the gap constraint
+#: and gap tracking at that stage.
+STAGE_PARAMS = ("curvature", "lateral_ref", "heading_ref", "speed_ref", "leader_s", "time_gap")
+#: Global parameters: standstill gap [m], gap weight, comfort decel [m/s^2],
 #: the comfort weights (jerk, steer rate, accel, lateral accel) and the steering offset [rad].
-GLOBAL_PARAMS = ("time_gap", "standstill_gap", "weight_gap", "comfort_decel",
+GLOBAL_PARAMS = ("standstill_gap", "weight_gap", "comfort_decel",
                  "weight_jerk", "weight_steer_rate", "weight_accel", "weight_lateral_accel",
                  "steer_bias")
 
@@ -66,17 +67,17 @@ def _casadi_stack(items: list) -> ca.SX:
     return ca.vertcat(*items)
 
 
-def _solver_plugin(params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
+def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
     common = {"print_time": False, "record_time": True, "error_on_fail": False}
-    if params.solver == "ipopt":
+    if solver == "ipopt":
         return "ipopt", {**common, "ipopt": {
             "print_level": 0, "sb": "yes", "max_iter": params.max_iterations, "tol": params.tolerance,
             "acceptable_tol": 10 * params.tolerance, "mu_strategy": "adaptive"}}
-    if params.solver == "fatrop":
+    if solver == "fatrop":
         return "fatrop", {**common, "structure_detection": "auto", "equality": equality,
                           "fatrop": {"print_level": 0, "max_iter": params.max_iterations,
                                      "tol": params.tolerance, "mu_init": 1e-1}}
-    qp = params.solver.split("_", 1)[1]
+    qp = solver.split("_", 1)[1]
     qp_options = {"error_on_fail": False}
     if qp == "qrqp":
         qp_options.update(print_iter=False, print_header=False, print_info=False)
@@ -115,7 +116,7 @@ class MpcProblem:
         def tracking(x, k):
             sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
             gap = sp["leader_s"] - x[0] - self.front_offset
-            gap_error = gap - g_["standstill_gap"] - g_["time_gap"] * x[3]
+            gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
             return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
                     + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
                     + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
@@ -144,7 +145,7 @@ class MpcProblem:
             path = [steer_rate, a + sl_acc, a - sl_acc, lat_accel + sl_acc, lat_accel - sl_acc,
                     jerk + sl_jerk, jerk - sl_jerk, lat_jerk + sl_jerk, lat_jerk - sl_jerk,
                     v + sl_speed, v - sl_speed,
-                    gap - g_["time_gap"] * v + sl_pos,
+                    gap - sp["time_gap"] * v + sl_pos,
                     s + self.front_offset - sl_pos]
             if k == n - 1:
                 path.append(s + self.front_offset + v**2 / (2 * g_["comfort_decel"]) - sl_pos)
@@ -162,8 +163,12 @@ class MpcProblem:
 
         nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
                "p": ca.vertcat(ca.vec(stage_p), glob)}
-        plugin, opts = _solver_plugin(p, equality)
+        plugin, opts = _solver_plugin(p.solver, p, equality)
         self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
+        self.rescue_solver = None
+        if p.rescue_solver != RESCUE_NONE:
+            plugin, opts = _solver_plugin(p.rescue_solver, p, equality)
+            self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
 
@@ -229,20 +234,26 @@ class MpcProblem:
 
     def solve(self, stage_params: np.ndarray, global_params: np.ndarray,
               bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], w0: np.ndarray,
-              lam_g0: np.ndarray | None = None, lam_x0: np.ndarray | None = None) -> SolveResult:
+              lam_g0: np.ndarray | None = None, lam_x0: np.ndarray | None = None,
+              rescue: bool = False) -> SolveResult:
         """Solve with stage params (N+1, len(STAGE_PARAMS)), global params and bounds, warm
-        started at w0 (and multipliers, used by the SQP solvers). Never raises on solver trouble."""
+        started at w0 (and multipliers, used by the SQP solvers), with the main solver or
+        (``rescue``, ValueError when none is configured) the rescue solver. Never raises on
+        solver trouble."""
+        if rescue and self.rescue_solver is None:
+            raise ValueError("no rescue solver configured (rescue_solver: none)")
+        solver, name = (self.rescue_solver, self.params.rescue_solver) if rescue else (self.solver, self.params.solver)
         lbx, ubx, lbg, ubg = bounds
         pvec = np.concatenate([stage_params.reshape(-1), global_params])
         args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
-        if lam_g0 is not None and lam_x0 is not None and self.params.solver.startswith("sqpmethod"):
+        if lam_g0 is not None and lam_x0 is not None and name.startswith("sqpmethod"):
             args.update(lam_g0=lam_g0, lam_x0=lam_x0)
         try:
-            out = self.solver(**args)
-            stats = self.solver.stats()
+            out = solver(**args)
+            stats = solver.stats()
         except RuntimeError as exc:  # CasADi raises on evaluation errors (NaN/inf in functions)
             states, inputs = self.unpack(w0)
-            return SolveResult(False, False, f"exception: {exc}".splitlines()[0], 0.0, 0, states, inputs,
+            return SolveResult(False, False, "exception: " + str(exc).strip().splitlines()[-1], 0.0, 0, states, inputs,
                                w0, np.zeros(self.ng), np.zeros(self.nw))
         w = np.asarray(out["x"]).ravel()
         states, inputs = self.unpack(w)

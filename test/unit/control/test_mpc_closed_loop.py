@@ -15,6 +15,7 @@ from cav_stack.control.mpc import (
     STATUS_OK,
     MpcController,
 )
+from cav_stack.control.mpc_params import RESCUE_NONE
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.vehicle_models import DynamicBicycle
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
@@ -144,10 +145,16 @@ def test_lane_change_in_a_curve_completes_within_the_comfort_profile(mpc_params,
 def test_solver_failure_falls_back_and_never_raises(mpc_params, vehicle, comfort_normal):
     path = straight_path(-10, 300)
     # A forced iteration limit: the NLP cannot converge in one iteration from a cold start.
-    crippled = MpcController(dataclasses.replace(mpc_params, max_iterations=1), vehicle, comfort_normal)
     state = np.array([0.0, 0.5, 0.0, 15.0, 0.0, 0.0])
+    unrescued = dataclasses.replace(mpc_params, max_iterations=1, rescue_solver=RESCUE_NONE)
+    crippled = MpcController(unrescued, vehicle, comfort_normal)
     out = crippled.step(0.0, ego_from_state(0.0, state, vehicle), path, _command(0.0), None)
     assert out.status == STATUS_FALLBACK_BRAKE
+    # ... unless the rescue solver (ipopt) finds a feasible plan where fatrop did not
+    rescued = MpcController(dataclasses.replace(mpc_params, max_iterations=1, solver="fatrop",
+                                                rescue_solver="ipopt"), vehicle, comfort_normal)
+    rescue = rescued.step(0.0, ego_from_state(0.0, state, vehicle), path, _command(0.0), None)
+    assert rescue.status == STATUS_OK and not rescue.command.fallback and rescue.iterations >= 2
     assert out.command.fallback and out.command.accel == -mpc_params.fallback_decel
     assert out.trajectory.points[-1].speed < state[3]
 
