@@ -30,7 +30,10 @@ class MpcParams:
     iterate violates no constraint by more than this (mixed units: m, m/s, ...);
     solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
     weight_lateral_offset [1/m^2], weight_heading [1/rad^2], weight_speed [1/(m/s)^2],
-    weight_gap [1/m^2] (only with a leader): tracking weights per stage; terminal_weight_factor:
+    weight_gap [1/m^2] (only with a leader): tracking weights per stage; gap_pull_range [m]: a gap
+    larger than desired pulls the ego forward only up to this excess (the cost saturates beyond it,
+    so a leader far ahead does not make the car exceed its target speed; a gap too short is
+    penalised quadratically without limit); terminal_weight_factor:
     multiplies the tracking weights at the last stage. gap_recovery_speed [m/s]: the relative speed
     at which the plan opens a gap shorter than the target's time gap
     (:meth:`MpcController._time_gap_profile`).
@@ -61,6 +64,7 @@ class MpcParams:
     weight_heading: float
     weight_speed: float
     weight_gap: float
+    gap_pull_range: float
     terminal_weight_factor: float
     gap_recovery_speed: float
     slack_weight_linear: float
@@ -81,6 +85,7 @@ class MpcParams:
             step=self.step, tolerance=self.tolerance,
             acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
+            gap_pull_range=self.gap_pull_range,
             approach_decel_ratio=self.approach_decel_ratio,
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
             steer_bias_time_constant=self.steer_bias_time_constant,

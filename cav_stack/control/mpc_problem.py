@@ -117,10 +117,12 @@ class MpcProblem:
             sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
             gap = sp["leader_s"] - x[0] - self.front_offset
             gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
+            # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
+            pull = p.gap_pull_range * ca.tanh(gap_error / p.gap_pull_range)
             return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
                     + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
                     + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
-                    + g_["weight_gap"] * gap_error ** 2)
+                    + g_["weight_gap"] * ca.if_else(gap_error < 0, gap_error ** 2, pull ** 2))
 
         for k in range(n):
             x, u = xs[k], us[k]

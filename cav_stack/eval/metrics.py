@@ -20,6 +20,10 @@ LEADER_RANGE = 150.0
 """Farthest leader [m] (bumper to bumper) considered for headway and TTC."""
 HEADWAY_MIN_SPEED = 1.0
 """Below this ego speed [m/s] time headway is not defined and is not recorded."""
+STOP_SPEED = 0.5
+"""A stop: the speed falls below this [m/s] after the vehicle has moved (see ``MOVING_SPEED``)."""
+MOVING_SPEED = 1.0
+"""Moving again [m/s]: the speed a vehicle must exceed after a stop before its next stop counts."""
 
 
 def box_corners(v: VehicleTruth) -> np.ndarray:
@@ -91,12 +95,26 @@ class CavTrace:
     headway: list[float] = field(default_factory=list)
     fuel: list[float] = field(default_factory=list)
     fallback: list[bool] = field(default_factory=list)
+    left_at: float | None = None
+    """Time [s] the CAV left the world (end of its route); None while it is in it."""
 
     def jerk(self) -> np.ndarray:
         """Jerk [m/s^3] by finite differences of the acceleration."""
         if len(self.time) < 2:
             return np.zeros(0)
         return np.diff(np.asarray(self.accel)) / np.diff(np.asarray(self.time))
+
+
+def count_stops(speed: list[float]) -> int:
+    """Stops in a speed series [m/s]: falls below ``STOP_SPEED`` after exceeding ``MOVING_SPEED``
+    (a vehicle standing at the start has not stopped; creeping in between is one stop)."""
+    stops, moving = 0, False
+    for v in speed:
+        if moving and v < STOP_SPEED:
+            stops, moving = stops + 1, False
+        elif v > MOVING_SPEED:
+            moving = True
+    return stops
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -123,6 +141,9 @@ def summarise_cav(trace: CavTrace) -> dict:
         "distance_m": float(np.sum(np.asarray(trace.speed[1:]) * dt)) if dt.size else 0.0,
         "fuel_kg": float(np.sum(np.asarray(trace.fuel[1:]) * dt)) if dt.size else 0.0,
         "fallback_steps": int(np.sum(trace.fallback)),
+        "stops": count_stops(trace.speed),
+        "route_completed": trace.left_at is not None,
+        "travel_time_s": trace.left_at - trace.time[0] if trace.left_at is not None and trace.time else None,
     }
 
 
@@ -144,6 +165,9 @@ class RunRecorder:
         for cav_id in self.cav_ids:
             ego = truth.vehicle(cav_id)
             if ego is None:
+                trace = self.traces[cav_id]
+                if trace.time and trace.left_at is None:
+                    trace.left_at = truth.stamp
                 continue
             for other in truth.vehicles:
                 if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):

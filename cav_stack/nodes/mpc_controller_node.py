@@ -29,6 +29,7 @@ from cav_stack.core.messages import (
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
+from cav_stack.perception.constant_velocity import predict_tracks
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.planning.v2x_matching import match_report
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
@@ -129,10 +130,11 @@ class MpcControllerNode(Node):
         return self._path[1]
 
     def _leader(self, path: Polyline, cx: float, cy: float, now: float, mode: ModeCommand) -> LeaderPrediction | None:
-        found = find_leader(path, cx, cy, self._vehicle.length, self._objects, self.params.leader)
+        objects = predict_tracks(self._objects, now)   # a late or silent list: its cars kept moving
+        found = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         if found is None:
             return None
-        track = next(o for o in self._objects.objects if o.track_id == found.track_id)
+        track = next(o for o in objects.objects if o.track_id == found.track_id)
         if mode.mode in COOPERATIVE_MODES:
             report = match_report(track, self._reports, now, self.params.v2x_max_age, V2X_MATCH_DISTANCE)
             if report is not None and math.isfinite(report.accel):

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+CRAWL_FRACTION = 0.5
+"""Fraction of the minimum advised speed still accepted when only a slower approach makes a window."""
+
+
 @dataclass(frozen=True)
 class GreenWindow:
     """A future green interval of the ego's signal group, relative to now: [start, end) [s]."""
@@ -34,23 +38,30 @@ def advise_speed(distance: float, speed: float, speed_limit: float, min_speed: f
                  windows: tuple[GreenWindow, ...], margin: float) -> SpeedAdvice:
     """Advice for reaching a stop line ``distance`` [m] ahead at ``speed`` [m/s].
 
-    margin [s] is kept inside each green window at both ends (yellow and start-up safety).
+    margin [s] is kept inside each green window at both ends (yellow and start-up safety); a
+    window that is open already keeps it at its end only. min_speed [m/s]: slowest advised cruise, unless a window can only be made slower
+    (down to ``CRAWL_FRACTION`` of it).
     """
     if distance <= 0.0:
         return SpeedAdvice(speed_limit, False, None, 0.0)
     best: SpeedAdvice | None = None
     for window in windows:
-        earliest = max(window.start + margin, 0.0)
+        # a window already open needs no start margin (a car waiting at the line just goes)
+        earliest = 0.0 if window.start <= 0.0 else window.start + margin
         latest = window.end - margin
         if latest <= earliest:
             continue
         # arrival time t = distance / v  =>  v in [distance / latest, distance / earliest]
         v_low = distance / latest
         v_high = distance / earliest if earliest > 0.0 else float("inf")
-        v_low, v_high = max(v_low, min_speed), min(v_high, speed_limit)
-        if v_low > v_high:
+        v_high = min(v_high, speed_limit)
+        if v_low > v_high or v_high < CRAWL_FRACTION * min_speed:
             continue
-        advised = min(max(speed, v_low), v_high)
+        # min_speed floors the advice unless only a slower approach (down to CRAWL_FRACTION of
+        # it) makes the window: a car already slowing for a green does not give up on it because
+        # the constant-speed model ignores the distance it covers while slowing
+        floor = min(max(v_low, min_speed), v_high)
+        advised = min(max(speed, floor), v_high)
         candidate = SpeedAdvice(advised, False, None, distance / advised)
         if best is None or abs(advised - speed) < abs(best.speed - speed):
             best = candidate

@@ -6,10 +6,12 @@ domain ahead, the signal ahead, lane options) and returns a :class:`ModeCommand`
 the MPC. Priorities, highest first:
 
 1. MINIMAL_RISK when sensing or localisation fails (or a takeover request ran out): a controlled
-   stop in lane with bounded deceleration; left only after the failure has cleared for a dwell.
+   stop in lane with bounded deceleration (a stop line, fixed on the road, where braking at
+   ``minimal_risk_decel`` after ``minimal_risk_onset`` ends); left only after the failure has cleared for a dwell.
 2. TAKEOVER_REQUEST when the operating domain ends within the lead time, escalating in levels;
    MANUAL once the driver takes over, MINIMAL_RISK if nobody does before the exit.
-3. LANE_CHANGE when MOBIL says a neighbouring lane is safe and worth it (kept until completed).
+3. LANE_CHANGE when MOBIL says a neighbouring lane is safe and worth it (kept until completed),
+   keeping to the signal advice of 4. when a signal is in range.
 4. ECO_APPROACH when a signal with SPaT is within range: speed advisory, stop if unavoidable.
 5. Longitudinal automation by information quality: PLATOON / CACC with a short time gap when the
    leader's V2X link is good (PDR, latency, age of information) for a dwell time; ACC with the
@@ -51,6 +53,7 @@ class ModeSelectorParams:
     max_localization_sigma: float
     recovery_dwell: float
     minimal_risk_decel: float
+    minimal_risk_onset: float
     takeover_lead_time: float
     takeover_escalation_interval: float
     takeover_levels: int
@@ -66,6 +69,8 @@ class ModeSelectorParams:
                           cacc_time_gap=self.cacc_time_gap,
                           platoon_time_gap=self.platoon_time_gap, upgrade_dwell=self.upgrade_dwell,
                           takeover_lead_time=self.takeover_lead_time, minimal_risk_decel=self.minimal_risk_decel)
+        if self.minimal_risk_onset < 0.0:
+            raise ValueError("minimal_risk_onset must be >= 0")
         if not self.cacc_exit_pdr < self.cacc_enter_pdr:
             raise ValueError("cacc_exit_pdr must be below cacc_enter_pdr (hysteresis)")
         if self.takeover_lead_time < 10.0:
@@ -140,6 +145,7 @@ class _State:
     lane_offset: float = 0.0
     time_gap: float | None = None
     last_step: float | None = None
+    stop_left: float | None = None
     log: list[ModeSwitch] = field(default_factory=list)
 
 
@@ -166,11 +172,24 @@ class ModeSelector:
     def step(self, inputs: ModeInputs) -> ModeCommand:
         """Choose the mode and targets at ``inputs.now``."""
         mode, reason, extra = self._decide(inputs)
+        self._track_stop_line(inputs, mode)
         if mode is not self._s.mode:
             self._s.log.append(ModeSwitch(inputs.now, self._s.mode, mode, reason))
             self._s.mode, self._s.since = mode, inputs.now
         command = self._command(inputs, mode, reason, extra)
         return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs.now))
+
+    def _track_stop_line(self, i: ModeInputs, mode: DrivingMode) -> None:
+        """Keep the minimal-risk stop line fixed on the road: placed on entry where braking at
+        ``minimal_risk_decel`` after ``minimal_risk_onset`` ends, then moved closer by the distance
+        driven since the last step (speed times elapsed time)."""
+        p, s = self.params, self._s
+        if mode is not DrivingMode.MINIMAL_RISK:
+            s.stop_left = None
+        elif s.stop_left is None or s.mode is not DrivingMode.MINIMAL_RISK:
+            s.stop_left = i.ego_speed * p.minimal_risk_onset + i.ego_speed ** 2 / (2.0 * p.minimal_risk_decel)
+        elif s.last_step is not None:
+            s.stop_left = max(s.stop_left - i.ego_speed * max(i.now - s.last_step, 0.0), 0.0)
 
     def _ramped_time_gap(self, target: float, now: float) -> float:
         """The commanded time gap [s], moving towards ``target`` at ``time_gap_rate``."""
@@ -201,17 +220,19 @@ class ModeSelector:
         takeover = self._takeover(i)
         if takeover is not None:
             return takeover
-        if s.mode is DrivingMode.LANE_CHANGE and not i.lane_change_done:
-            return DrivingMode.LANE_CHANGE, "lane change in progress", {"lane_offset": s.lane_offset}
-        if i.lane_option is not None and s.mode is not DrivingMode.LANE_CHANGE:
-            s.lane_offset = i.lane_option.lane_offset
-            return (DrivingMode.LANE_CHANGE, f"MOBIL gain {i.lane_option.incentive:.2f} m/s^2",
-                    {"lane_offset": s.lane_offset})
-        s.lane_offset = 0.0
-        following = self._following(i)
+        advice = None
         if i.signal is not None and i.signal.stop_distance <= p.eco_range:
             advice = advise_speed(i.signal.stop_distance, i.ego_speed, i.speed_limit, p.eco_min_speed,
                                   i.signal.green_windows, p.eco_margin)
+        if s.mode is DrivingMode.LANE_CHANGE and not i.lane_change_done:
+            return DrivingMode.LANE_CHANGE, "lane change in progress", {"lane_offset": s.lane_offset, "advice": advice}
+        if i.lane_option is not None and s.mode is not DrivingMode.LANE_CHANGE:
+            s.lane_offset = i.lane_option.lane_offset
+            return (DrivingMode.LANE_CHANGE, f"MOBIL gain {i.lane_option.incentive:.2f} m/s^2",
+                    {"lane_offset": s.lane_offset, "advice": advice})
+        s.lane_offset = 0.0
+        following = self._following(i)
+        if advice is not None:
             why = "stop at red" if advice.stop else f"arrive on green at {advice.speed:.1f} m/s"
             return DrivingMode.ECO_APPROACH, f"SPaT: {why}", {"advice": advice, "following": following}
         return following + ({},)
@@ -293,9 +314,25 @@ class ModeSelector:
             time_gap = {DrivingMode.CACC: p.cacc_time_gap, DrivingMode.PLATOON: p.platoon_time_gap}.get(
                 following_mode, p.acc_time_gap)
             advice = extra["advice"]
-            return ModeCommand(header, mode, advice.speed if not advice.stop else i.speed_limit, time_gap,
+            return ModeCommand(header, mode, self._eco_speed(i, advice), time_gap,
                                p.standstill_gap, leader_id, 0.0, advice.stop_distance, reason)
-        if mode in (DrivingMode.MINIMAL_RISK, DrivingMode.MANUAL):
+        if mode is DrivingMode.MINIMAL_RISK:
+            # no speed-up, and a stop before the tracked line: the MPC's approach to the line shapes
+            # a bounded deceleration, never an emergency stop
+            return ModeCommand(header, mode, min(i.ego_speed, i.speed_limit), p.acc_time_gap, p.standstill_gap,
+                               leader_id, 0.0, self._s.stop_left, reason)
+        if mode is DrivingMode.MANUAL:
             return ModeCommand(header, mode, 0.0, p.acc_time_gap, p.standstill_gap, leader_id, 0.0, None, reason)
+        advice = extra.get("advice")   # a lane change near a signal keeps to its advice
+        if advice is not None:
+            return ModeCommand(header, mode, self._eco_speed(i, advice), time_gap,
+                               p.standstill_gap, leader_id, extra["lane_offset"], advice.stop_distance, reason)
         return ModeCommand(header, mode, i.speed_limit, time_gap, p.standstill_gap, leader_id,
                            extra.get("lane_offset", 0.0), None, reason)
+
+    def _eco_speed(self, i: ModeInputs, advice) -> float:
+        """Target speed [m/s] of a signal advice: the advised cruise; for a stop, no speeding up
+        towards the line (current speed, at least ``eco_min_speed`` to close up to it)."""
+        if advice.stop:
+            return min(i.speed_limit, max(i.ego_speed, self.params.eco_min_speed))
+        return advice.speed

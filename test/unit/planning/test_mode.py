@@ -71,7 +71,12 @@ def test_latency_and_age_of_information_also_degrade(params):
 def test_sensor_failure_gives_minimal_risk_until_recovered_for_dwell(params):
     selector = ModeSelector(params)
     command = selector.step(ModeInputs(0.0, 25.0, 30.0, sensors_healthy=False))
-    assert command.mode is DrivingMode.MINIMAL_RISK and command.target_speed == 0.0
+    assert command.mode is DrivingMode.MINIMAL_RISK and command.target_speed == 25.0    # no speed-up
+    # stop line where braking at minimal_risk_decel after the onset ends, fixed on the road
+    first = 25.0 * params.minimal_risk_onset + 25.0 ** 2 / (2 * params.minimal_risk_decel)
+    assert command.stop_distance == pytest.approx(first)
+    later = selector.step(ModeInputs(0.5, 24.0, 30.0, sensors_healthy=False))
+    assert later.stop_distance == pytest.approx(first - 24.0 * 0.5)
     assert selector.step(ModeInputs(1.0, 20.0, 30.0)).mode is DrivingMode.MINIMAL_RISK
     assert selector.step(ModeInputs(1.0 + params.recovery_dwell + 0.1, 20.0, 30.0)).mode is DrivingMode.CRUISE
     bad_fix = selector.step(ModeInputs(20.0, 20.0, 30.0, localization_sigma=params.max_localization_sigma * 2))
@@ -152,3 +157,15 @@ def test_time_gap_opens_gradually_when_cacc_degrades(params):
     assert max(steps) <= params.time_gap_rate * 0.1 + 1e-9
     assert gaps[95] == pytest.approx(params.cacc_time_gap)
     assert gaps[-1] == pytest.approx(params.acc_time_gap)
+
+
+def test_lane_change_near_a_signal_keeps_to_its_advice(params):
+    selector = ModeSelector(params)
+    red = SignalAhead(60.0, (GreenWindow(80.0, 110.0),))        # unreachable green: stop at the line
+    command = selector.step(ModeInputs(0.0, 12.0, 14.0, signal=red, lane_option=LaneOption(3.2, 0.5)))
+    assert command.mode is DrivingMode.LANE_CHANGE and command.target_lane_offset == 3.2
+    assert command.stop_distance == pytest.approx(60.0) and command.target_speed <= 12.0   # no speed-up
+    green = SignalAhead(150.0, (GreenWindow(12.0, 40.0),))
+    during = selector.step(ModeInputs(0.1, 12.0, 14.0, signal=green))
+    assert during.mode is DrivingMode.LANE_CHANGE and during.stop_distance is None
+    assert 12.0 + params.eco_margin <= 150.0 / during.target_speed <= 40.0 - params.eco_margin

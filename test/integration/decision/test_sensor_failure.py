@@ -1,0 +1,38 @@
+"""sensor_failure: a perception dropout ends in a minimal-risk stop (closed loop, SUMO, stack).
+
+The perception nodes are not in the graph yet: the bridge withholds the CAV's ``truth/objects``
+during the scripted dropout (20..32 s), which the mode selector reads as a sensor failure.
+"""
+import numpy as np
+import pytest
+
+from cav_stack.eval.runner import run_scenario
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return run_scenario("sensor_failure", seed=None, out_dir=tmp_path_factory.mktemp("sensor_failure"),
+                        controller="stack", duration_s=36.0)
+
+
+def trace(run):
+    rows = np.genfromtxt(run.out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
+    return rows["time"], rows["speed"], rows["accel"]
+
+
+def test_dropout_gives_a_minimal_risk_stop_without_collision(run):
+    report = run.report
+    assert report["collisions"] == 0
+    (first,) = [s for s in report["modes"]["switches"] if s["mode"] == "minimal_risk"][:1]
+    assert 20.0 <= first["time_s"] <= 21.0 and "sensor failure" in first["reason"]
+    t, speed, _ = trace(run)
+    assert speed[(t > 34.0) & (t < 36.0)].max() < 0.5      # stopped (held until the recovery dwell ends)
+
+
+@pytest.mark.xfail(strict=True, reason="MPC node keeps following the last (stale) object list during the "
+                                       "dropout; the frozen leader makes it brake at ~4.7 m/s^2")
+def test_minimal_risk_stop_peak_deceleration_is_at_most_4(run):
+    t, _, accel = trace(run)
+    assert accel[(t > 20.0) & (t < 36.0)].min() >= -4.0
