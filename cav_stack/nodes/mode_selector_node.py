@@ -83,14 +83,14 @@ class ModeSelectorNode(Node):
         self._lane: tuple[int, Polyline] | None = None
         self._lane_change_from: tuple[int, float] | None = None
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
-        self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
-        self.create_subscription(TrackList, "input/objects", self._set("_objects"))
+        self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
+        self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
         self.create_subscription(Route, "input/route", self._on_route, LATCHED_QOS)
-        self.create_subscription(LinkQualityList, "input/link_quality", self._set("_links"))
-        self.create_subscription(SignalTimingList, "input/signal_timing", self._set("_timings"))
+        self.create_subscription(LinkQualityList, "input/link_quality", self.keep_latest("_links"))
+        self.create_subscription(SignalTimingList, "input/signal_timing", self.keep_latest("_timings"))
         self.create_subscription(DiagnosticStatus, "input/sensor_health", self._on_health)
-        self.create_subscription(DriverState, "input/driver", self._set("_driver"))
-        self.create_subscription(V2xReportList, "input/v2x_reports", self._set("_reports"))
+        self.create_subscription(DriverState, "input/driver", self.keep_latest("_driver"))
+        self.create_subscription(V2xReportList, "input/v2x_reports", self.keep_latest("_reports"))
         self.create_timer(1.0 / self.params.rate_hz, self._tick)
 
     @property
@@ -98,10 +98,6 @@ class ModeSelectorNode(Node):
         """The selector's switch log (time, previous, mode, reason)."""
         return self._selector.log
 
-    def _set(self, attribute: str):
-        def store(msg) -> None:
-            setattr(self, attribute, msg)
-        return store
 
     def _on_route(self, msg: Route) -> None:
         self._route = msg

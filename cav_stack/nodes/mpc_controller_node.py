@@ -84,19 +84,15 @@ class MpcControllerNode(Node):
         self.outputs: list[MpcOutput] = []
         self._command_pub = self.create_publisher(ControlCommand, "output/command")
         self._trajectory_pub = self.create_publisher(Trajectory, "output/trajectory")
-        self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
-        self.create_subscription(TrackList, "input/objects", self._set("_objects"))
+        self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
+        self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
         self.create_subscription(Route, "input/route", self._on_route, LATCHED_QOS)
-        self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
-        self.create_subscription(V2xReportList, "input/v2x_reports", self._set("_reports"))
+        self.create_subscription(ModeCommand, "input/mode", self.keep_latest("_mode"))
+        self.create_subscription(V2xReportList, "input/v2x_reports", self.keep_latest("_reports"))
         self.create_subscription(SharedPlan, "input/plans", self._on_plan)
-        self.create_subscription(VehicleStatus, "input/vehicle_status", self._set("_status"))
+        self.create_subscription(VehicleStatus, "input/vehicle_status", self.keep_latest("_status"))
         self.create_timer(1.0 / p.rate_hz, self._tick)
 
-    def _set(self, attribute: str):
-        def store(msg) -> None:
-            setattr(self, attribute, msg)
-        return store
 
     def _on_route(self, msg: Route) -> None:
         self._route = msg

@@ -147,9 +147,9 @@ class V2xNode(Node):
         self._links_pub = self.create_publisher(LinkQualityList, "output/link_quality")
         self._timing_pub = self.create_publisher(SignalTimingList, "output/signal_timing")
         self._health_pub = self.create_publisher(DiagnosticStatus, "output/health")
-        self.create_subscription(EgoState, "input/ego_state", self._set("_ego"))
-        self.create_subscription(Trajectory, "input/trajectory", self._set("_trajectory"))
-        self.create_subscription(ModeCommand, "input/mode", self._set("_mode"))
+        self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
+        self.create_subscription(Trajectory, "input/trajectory", self.keep_latest("_trajectory"))
+        self.create_subscription(ModeCommand, "input/mode", self.keep_latest("_mode"))
         self.create_subscription(V2xFrame, "input/frames", self._on_frame)
         self.create_subscription(TrackList, "input/sensor_objects", self._on_sensor_objects)
         self.create_timer(p.check_interval, self._tick)
@@ -170,10 +170,6 @@ class V2xNode(Node):
         messages not sent because their content could not be encoded (``not_sent_<type>``)."""
         return dict(self._refused)
 
-    def _set(self, attribute: str):
-        def store(msg) -> None:
-            setattr(self, attribute, msg)
-        return store
 
     # --- sending ----------------------------------------------------------------------------
 

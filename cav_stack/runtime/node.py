@@ -108,6 +108,12 @@ class Node:
         """Call ``callback`` every ``period`` seconds of node time, first after one period."""
         self._context.create_timer(period, callback)
 
+    def keep_latest(self, attribute: str) -> Callable[[Any], None]:
+        """A subscription callback that stores each message in ``self.<attribute>``."""
+        def store(msg: Any) -> None:
+            setattr(self, attribute, msg)
+        return store
+
 
 def resolve_topic(topic: str, namespace: str, node_name: str, remappings: dict[str, str]) -> str:
     """Resolve a topic name the way ROS 2 does for private (``~/``-like) relative names.
