@@ -27,7 +27,6 @@ publisher becomes alive again (OK). Deadlines and leases are wall-clock DDS QoS,
 from __future__ import annotations
 
 import heapq
-import logging
 import signal
 import time
 from collections import Counter
@@ -41,7 +40,7 @@ from cav_stack.runtime.dds_config import check_domain_id
 from cav_stack.runtime.dds_import import cyclonedds_module
 from cav_stack.runtime.dds_qos import dds_qos, dds_topic_name
 from cav_stack.runtime.executor import TIME_RESOLUTION, TopicTypeError
-from cav_stack.runtime.node import Node, QoS, resolve_topic
+from cav_stack.runtime.node import NamedContext, Node, QoS
 from cav_stack.runtime.ros_conversions import clock_fields, clock_seconds, conversion_for
 
 CLOCK_TOPIC = "/clock"
@@ -147,26 +146,16 @@ class DdsPublisher:
         self._send(self._conversion.to_fields(msg))
 
 
-class DdsContext:
+class DdsContext(NamedContext):
     """NodeContext backed by a :class:`DdsRuntime`."""
 
     def __init__(self, runtime: "DdsRuntime", namespace: str, node_name: str, params: Any,
                  remappings: dict[str, str], rng: np.random.Generator):
+        super().__init__(namespace, node_name, params, remappings, rng)
         self._runtime = runtime
-        self.namespace = namespace
-        self.node_name = node_name
-        self.params = params
-        self.rng = rng
-        self._remappings = remappings
-        label = ".".join(p for p in (namespace.strip("/"), node_name) if p)
-        self.logger = logging.getLogger(f"cav_stack.{label}")
 
     def now(self) -> float:
         return self._runtime.now()
-
-    def resolve(self, topic: str) -> str:
-        """The fully resolved ROS name of one of this node's topics."""
-        return resolve_topic(topic, self.namespace, self.node_name, self._remappings)
 
     def create_publisher(self, msg_type: type, topic: str, qos: QoS) -> DdsPublisher:
         return DdsPublisher(self._runtime, msg_type, self.resolve(topic), qos)

@@ -8,14 +8,13 @@ from one seed in creation order. The clock only moves when the executor moves it
 from __future__ import annotations
 
 import heapq
-import logging
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
-from cav_stack.runtime.node import Node, QoS, resolve_topic
+from cav_stack.runtime.node import NamedContext, Node, QoS
 
 #: Timer periods are rounded to this resolution [s] so that 0.05 s timers stay exactly aligned.
 TIME_RESOLUTION = 1e-6
@@ -71,33 +70,23 @@ class _InProcessPublisher:
         self._executor._enqueue(self._topic, msg)
 
 
-class _InProcessContext:
+class _InProcessContext(NamedContext):
     """NodeContext backed by an :class:`InProcessExecutor`."""
 
     def __init__(self, executor: "InProcessExecutor", namespace: str, node_name: str, params: Any,
                  remappings: dict[str, str], rng: np.random.Generator):
+        super().__init__(namespace, node_name, params, remappings, rng)
         self._executor = executor
-        self.namespace = namespace
-        self.node_name = node_name
-        self.params = params
-        self.rng = rng
-        self._remappings = remappings
-        label = ".".join(p for p in (namespace.strip("/"), node_name) if p)
-        self.logger = logging.getLogger(f"cav_stack.{label}")
-        self.label = label
 
     def now(self) -> float:
         return self._executor.now()
 
-    def _resolve(self, topic: str) -> str:
-        return resolve_topic(topic, self.namespace, self.node_name, self._remappings)
-
     def create_publisher(self, msg_type: type, topic: str, qos: QoS) -> _InProcessPublisher:
-        return _InProcessPublisher(self._executor, self._executor._topic(self._resolve(topic), msg_type), qos)
+        return _InProcessPublisher(self._executor, self._executor._topic(self.resolve(topic), msg_type), qos)
 
     def create_subscription(self, msg_type: type, topic: str, callback: Callable[[Any], None],
                             qos: QoS) -> None:
-        entry = self._executor._topic(self._resolve(topic), msg_type)
+        entry = self._executor._topic(self.resolve(topic), msg_type)
         entry.subscriptions.append(_Subscription(msg_type, callback))
         if entry.has_latched:
             self._executor._pending.append((callback, entry.latched))

@@ -129,3 +129,22 @@ def resolve_topic(topic: str, namespace: str, node_name: str, remappings: dict[s
     if topic.startswith("/"):
         return topic
     return f"{ns}/{node_name}/{topic.lstrip('~/')}"
+
+
+class NamedContext:
+    """The naming part every backend's NodeContext shares: namespace, node name, validated params,
+    the node's generator, its logger (``cav_stack.<ns>.<node>``) and topic resolution."""
+
+    def __init__(self, namespace: str, node_name: str, params: Any, remappings: dict[str, str],
+                 rng: np.random.Generator):
+        self.namespace = namespace
+        self.node_name = node_name
+        self.params = params
+        self.rng = rng
+        self._remappings = remappings
+        self.label = ".".join(p for p in (namespace.strip("/"), node_name) if p)
+        self.logger = logging.getLogger(f"cav_stack.{self.label}")
+
+    def resolve(self, topic: str) -> str:
+        """The fully resolved name of one of this node's topics (remappings applied)."""
+        return resolve_topic(topic, self.namespace, self.node_name, self._remappings)
