@@ -18,8 +18,10 @@ $(INSTALLED): setup.cfg setup.py
 drive: $(INSTALLED)
 	$(VENV)/bin/cav-stack drive --scenario highway_cut_in --controller stack
 
+# Unit and integration tests run in separate processes (libsumo keeps one simulation per process).
 test: $(INSTALLED)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q test/unit test/ros
+	$(PY) -m pytest -q test/integration
 
 test-fast: $(INSTALLED)
 	$(PY) -m pytest -q -m "not slow"
