@@ -86,9 +86,9 @@ def test_ghost_sits_at_the_offset_in_the_attackers_frame(yaw, forward, left):
 
 def test_ghost_attack_is_active_only_in_its_window():
     scenario = load_scenario("ghost_attack")
-    assert scenario.active_ghosts(19.9) == ()
-    (ghost,) = scenario.active_ghosts(20.0)
-    assert ghost.attacker == "attacker" and scenario.active_ghosts(35.0) == ()
+    assert scenario.active_ghosts(17.9) == ()                 # ghost_vehicle: time 18 s, duration 15 s
+    (ghost,) = scenario.active_ghosts(18.0)
+    assert ghost.attacker == "attacker" and scenario.active_ghosts(33.0) == ()
 
 
 @pytest.mark.parametrize("kwargs, match", [
