@@ -14,6 +14,8 @@ lazily. Parameters: ``sensors/carla_rig.yaml`` (node ``carla_bridge``).
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import argparse
 import dataclasses
 import math
@@ -89,7 +91,7 @@ def load_bridge_rig(params: CarlaBridgeParams) -> SensorRig:
     return load_rig(share_path("sensors", params.rig))
 
 
-class CarlaRun:
+class CarlaRun(ABC):
     """What the stand-alone and the co-simulated CARLA worlds share: lifecycle, clock, truth and
     the per-CAV outputs. Subclasses implement ``_start()`` and ``step()``.
 
@@ -131,11 +133,13 @@ class CarlaRun:
             self.close()
             raise
 
+    @abstractmethod
     def _start(self) -> WorldTruth:
-        raise NotImplementedError
+        """Connect, set up the episode and return the first truth (CarlaWorld, CarlaSumoWorld)."""
 
+    @abstractmethod
     def step(self) -> WorldTruth:
-        raise NotImplementedError
+        """Advance one synchronous tick and return the truth."""
 
     def _open_session(self, client: Any) -> CarlaSession:
         p = self.params
