@@ -242,6 +242,26 @@ class Route:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class RoadEventReport:
+    """A road event reported over V2X (an RSU's RoadSideAlert), as received.
+
+    header.stamp: the sender's generation time [s]; header.frame_id: ``map``.
+    sender_id: radio station that sent it; x, y: position of the event [m, map];
+    travel_yaw: direction of travel it affects [rad, REP 103] (None: every direction);
+    itis_codes: the ITIS phrases (SAE J2540-2) describing it, event type first;
+    closed: the road is closed to traffic there.
+    """
+
+    header: Header
+    sender_id: int
+    x: float
+    y: float
+    travel_yaw: float | None
+    itis_codes: tuple[int, ...]
+    closed: bool
+
+
 class DrivingMode(enum.Enum):
     """Driving modes the mode selector can choose."""
 

@@ -97,6 +97,8 @@ class CavTrace:
     fallback: list[bool] = field(default_factory=list)
     left_at: float | None = None
     """Time [s] the CAV left the world (end of its route); None while it is in it."""
+    last_edge: str = ""
+    """The last road edge (not a junction interior) the CAV was on."""
 
     def jerk(self) -> np.ndarray:
         """Jerk [m/s^3] by finite differences of the acceleration."""
@@ -121,8 +123,11 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def summarise_cav(trace: CavTrace) -> dict:
-    """JSON-ready safety and motion figures of one CAV (NaN-free; None where undefined)."""
+def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
+    """JSON-ready safety and motion figures of one CAV (NaN-free; None where undefined).
+
+    destination: edge the CAV's trip ends on; its route is completed when it left the world from
+    that edge (None: when it left the world at all)."""
     gap = np.asarray(trace.gap, dtype=float)
     ttc = np.asarray(trace.ttc, dtype=float)
     headway = np.asarray(trace.headway, dtype=float)
@@ -142,16 +147,19 @@ def summarise_cav(trace: CavTrace) -> dict:
         "fuel_kg": float(np.sum(np.asarray(trace.fuel[1:]) * dt)) if dt.size else 0.0,
         "fallback_steps": int(np.sum(trace.fallback)),
         "stops": count_stops(trace.speed),
-        "route_completed": trace.left_at is not None,
+        "route_completed": trace.left_at is not None and destination in (None, trace.last_edge),
         "travel_time_s": trace.left_at - trace.time[0] if trace.left_at is not None and trace.time else None,
     }
 
 
 class RunRecorder:
-    """Observer of the world: collects CAV traces, collisions and vehicle counts from truth."""
+    """Observer of the world: collects CAV traces, collisions and vehicle counts from truth.
 
-    def __init__(self, cav_ids: tuple[str, ...]):
+    destinations: the edge each CAV's trip ends on (for ``route_completed``)."""
+
+    def __init__(self, cav_ids: tuple[str, ...], destinations: dict[str, str] | None = None):
         self.cav_ids = cav_ids
+        self.destinations = dict(destinations or {})
         self.traces = {cav_id: CavTrace() for cav_id in cav_ids}
         self.collisions: list[dict] = []
         self.max_vehicles = 0
@@ -181,6 +189,8 @@ class RunRecorder:
     def _record(trace: CavTrace, truth: WorldTruth, ego: VehicleTruth, command) -> None:
         leader = leader_of(ego, truth.vehicles)
         trace.time.append(truth.stamp)
+        if not ego.edge_id.startswith(":"):
+            trace.last_edge = ego.edge_id
         trace.x.append(ego.x)
         trace.y.append(ego.y)
         trace.yaw.append(ego.yaw)

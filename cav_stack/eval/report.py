@@ -56,7 +56,8 @@ def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller:
     event_windows: intervals [s] around scripted events, excluded from the ``outside_events``
     comfort figures.
     """
-    cavs = {cav_id: summarise_cav(trace) for cav_id, trace in recorder.traces.items()}
+    cavs = {cav_id: summarise_cav(trace, recorder.destinations.get(cav_id))
+            for cav_id, trace in recorder.traces.items()}
     for cav_id, trace in recorder.traces.items():
         cavs[cav_id]["comfort"] = comfort_figures(trace, event_windows)
 
@@ -82,6 +83,7 @@ def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller:
         "real_time_factor": sim_time_s / wall_time_s if wall_time_s > 0 else None,
         "max_vehicles": recorder.max_vehicles,
         "vehicles_seen": len(recorder.vehicle_ids_seen),
+        "route_completed": all(c["route_completed"] for c in cavs.values()) if cavs else None,
         "cavs": cavs,
     }
     report.update(extra or {})

@@ -15,6 +15,7 @@ from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
+from cav_stack.eval.route_log import RouteLog
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
@@ -22,7 +23,7 @@ from cav_stack.eval.scenario import Scenario, load_scenario
 from cav_stack.nodes.graph import CONTROLLERS, add_controller
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
-from cav_stack.eval.scenario import LinkLossEvent
+from cav_stack.eval.scenario import IncidentEvent, LinkLossEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.perception.rig import load_rig
@@ -30,7 +31,7 @@ from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_tra
 from cav_stack.sim.onboard_sensors import OnboardSensors
 from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
-from cav_stack.sim.v2x_air import RoadsideUnit, V2xAirInterface
+from cav_stack.sim.v2x_air import RoadsideUnit, V2xAirInterface, incident_alerting_units
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.trust_params import load_trust_params
 from cav_stack.share import share_path
@@ -152,7 +153,8 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     """The scenario's air: the radio profile ``v2x/radio_<radio>.yaml``, one RSU per traffic
     light, the scenario's scripted link losses, the security settings of the V2X node, the
     connected background traffic (``v2x/connected_traffic.yaml``, the scenario's share if set,
-    seeded with the world's seed)."""
+    seeded with the world's seed), and for each incident the road operator's RSUs at the
+    junctions around it, which broadcast its RoadSideAlert (worlds that know their junctions)."""
     road_map = sumo.road_map()
     programs = sumo.signal_programs() if hasattr(sumo, "signal_programs") else {}
     rsus = tuple(RoadsideUnit(tls_id, k, *road_map.tls_position(tls_id), programs.get(tls_id, ()))
@@ -176,8 +178,12 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     penetration = traffic.penetration if spec.connected_traffic is None else spec.connected_traffic
     connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio, frozenset(cav_ids))
                  if penetration > 0.0 else None)
+    junctions = sumo.junction_positions() if hasattr(sumo, "junction_positions") else ()
+    alerting = tuple(unit for event in spec.events_of(IncidentEvent) if junctions
+                     for unit in incident_alerting_units(event, road_map, junctions))
     return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
-                           ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected)
+                           ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected,
+                           alerting=alerting)
 
 
 @dataclass
@@ -194,6 +200,7 @@ class RunPlan:
     cav_routes: dict[str, tuple[str, ...]]
     recorder: RunRecorder
     timeline: ModeTimeline
+    routes: RouteLog
     wall_start: float
 
 
@@ -205,10 +212,12 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
+    destinations = {cav_id: edges[-1] for cav_id, edges in cav_routes.items()}
     return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, RunRecorder(tuple(cav_routes)), ModeTimeline(), time.perf_counter())
+                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), RouteLog(),
+                   time.perf_counter())
 
 
 def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
@@ -221,6 +230,7 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
                           extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
                                  "v2x": v2x_summary(air, nodes),
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
+                                 **plan.routes.summary(),
                                  **(extra or {})},
                           event_windows=windows)
     write_report(report, plan.out_dir)
@@ -256,6 +266,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         world = TimedWorld(sumo)
         executor = InProcessExecutor(plan.seed, start_time=world.time)
         executor.add_tap(plan.timeline)
+        executor.add_tap(plan.routes)
         driven = {} if cav_driver is not None else plan.cav_routes
         recorder = TopicRecorder(out_dir / "recording.mcap", run_metadata(
             plan.spec.name, controller, plan.seed, tuple(driven))) if record else None

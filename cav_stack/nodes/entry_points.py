@@ -27,6 +27,10 @@ def v2x_node() -> int:
     return _spin("cav_stack.nodes.v2x_node:V2xNode")
 
 
+def route_planner_node() -> int:
+    return _spin("cav_stack.nodes.route_planner_node:RoutePlannerNode")
+
+
 def mode_selector_node() -> int:
     return _spin("cav_stack.nodes.mode_selector_node:ModeSelectorNode")
 

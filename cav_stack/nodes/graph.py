@@ -39,26 +39,33 @@ SIM_BRIDGE = NodeSpec("cav_stack.nodes.sim_bridge_node:SimBridgeNode", "sim_brid
                       ("controllers/sim_bridge.yaml",), ())
 
 def decision_and_control(ego_state: str, objects: str, sensor_objects: str) -> tuple[NodeSpec, ...]:
-    """The V2X, mode-selection and MPC nodes, reading the ego state, the object list and the onboard
-    evidence for V2X plausibility checks from the given namespace-relative topics."""
+    """The V2X, route-planning, mode-selection and MPC nodes, reading the ego state, the object list
+    and the onboard evidence for V2X plausibility checks from the given namespace-relative topics.
+    The route planner turns the mission (``mission/route``) into ``planning/route``, which the
+    mode selector and the MPC follow."""
     return (
         NodeSpec("cav_stack.nodes.v2x_node:V2xNode", "v2x_node", ("v2x/v2x_node.yaml",),
                  (("input/ego_state", ego_state), ("input/trajectory", "planning/trajectory"),
                   ("input/mode", "planning/mode"), ("input/frames", "v2x/rx"), ("output/frames", "v2x/tx"),
                   ("output/reports", "v2x/reports"), ("output/plans", "v2x/plans"),
                   ("output/link_quality", "v2x/link_quality"), ("output/signal_timing", "v2x/signal_timing"),
+                  ("output/road_events", "v2x/road_events"),
                   ("output/health", "diagnostics/v2x"), ("input/sensor_objects", sensor_objects))),
+        NodeSpec("cav_stack.nodes.route_planner_node:RoutePlannerNode", "route_planner_node",
+                 ("controllers/route_planner.yaml",),
+                 (("input/mission", "mission/route"), ("input/ego_state", ego_state),
+                  ("input/road_events", "v2x/road_events"), ("output/route", "planning/route"))),
         NodeSpec("cav_stack.nodes.mode_selector_node:ModeSelectorNode", "mode_selector_node",
                  ("controllers/mode_selector.yaml",),
                  (("input/ego_state", ego_state), ("input/objects", objects),
-                  ("input/route", "mission/route"), ("input/link_quality", "v2x/link_quality"),
+                  ("input/route", "planning/route"), ("input/link_quality", "v2x/link_quality"),
                   ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
                   ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
                   ("output/mode", "planning/mode"))),
         NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
                  ("controllers/mpc.yaml",),
                  (("input/ego_state", ego_state), ("input/objects", objects),
-                  ("input/route", "mission/route"), ("input/mode", "planning/mode"),
+                  ("input/route", "planning/route"), ("input/mode", "planning/mode"),
                   ("input/v2x_reports", "v2x/reports"), ("input/plans", "v2x/plans"),
                   ("input/vehicle_status", "vehicle/status"),
                   ("output/command", "control/command"), ("output/trajectory", "planning/trajectory"))),

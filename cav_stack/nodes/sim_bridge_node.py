@@ -11,7 +11,11 @@ perception dropout) the CAV's ``truth/objects`` is not published: to its stack t
 dead sensor looks like. A CAV within ``ROUTE_END_HANDOVER`` of the end of its route's last edge
 is no longer placed: SUMO moves it on at its held speed until it arrives and leaves the world
 (worlds without a road map keep driving it). With an air interface, the frames each CAV's V2X
-node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2x/rx``.
+node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2x/rx``. In a world
+that takes routes (SUMO ``set_cav_route``), a new ``planning/route`` of a CAV (its route planner's)
+becomes the CAV's route in the world from the edge it is on (once it is on one of the route's edges,
+not inside a junction), so the world maps the CAV onto the planned streets and ends its trip at
+the planned destination.
 """
 from __future__ import annotations
 
@@ -104,6 +108,8 @@ class SimBridgeNode(Node):
         self._object_pubs = {}
         self._signal_pubs = {}
         self._track_ids: dict[str, int] = {}
+        self._applied_routes = {cav_id: tuple(edges) for cav_id, edges in cav_routes.items()}
+        self._pending_routes: dict[str, tuple[str, ...]] = {}
         road_map = world.road_map() if hasattr(world, "road_map") else None
         self._goal_end = {cav_id: (edges[-1], road_map.edge_length(edges[-1]) - ROUTE_END_HANDOVER)
                           for cav_id, edges in cav_routes.items()} if road_map is not None else {}
@@ -120,6 +126,8 @@ class SimBridgeNode(Node):
             if air is not None:
                 self._rx_pubs[cav_id] = self.create_publisher(V2xFrame, f"/{cav_id}/v2x/rx")
                 self.create_subscription(V2xFrame, f"/{cav_id}/v2x/tx", self._outbox_handler(cav_id))
+            if hasattr(world, "set_cav_route"):
+                self.create_subscription(Route, f"/{cav_id}/planning/route", self._route_handler(cav_id), LATCHED_QOS)
             route_pub = self.create_publisher(Route, f"/{cav_id}/mission/route", LATCHED_QOS)
             route_pub.publish(Route(Header(self.now(), MAP_FRAME), tuple(edges), reason="scenario mission"))
         self._publish(initial_truth)
@@ -129,6 +137,26 @@ class SimBridgeNode(Node):
         def store(msg: ControlCommand) -> None:
             self._commands[cav_id] = msg
         return store
+
+    def _route_handler(self, cav_id: str):
+        def store(msg: Route) -> None:
+            if tuple(msg.edges) != self._applied_routes[cav_id]:
+                self._pending_routes[cav_id] = tuple(msg.edges)
+        return store
+
+    def _apply_routes(self, truth: WorldTruth) -> None:
+        """Hand each CAV's newly planned route to the world, from the edge the CAV is on."""
+        for cav_id, edges in list(self._pending_routes.items()):
+            vehicle = truth.vehicle(cav_id)
+            if cav_id in self._gone or vehicle is None:
+                del self._pending_routes[cav_id]
+            elif vehicle.edge_id in edges:      # not inside a junction or off the route: apply now
+                del self._pending_routes[cav_id]
+                try:
+                    self._world.set_cav_route(cav_id, edges[edges.index(vehicle.edge_id):])
+                    self._applied_routes[cav_id] = edges
+                except ValueError as exc:
+                    self.logger.warning("%.2f s: route of %s not applied: %s", truth.stamp, cav_id, exc)
 
     def _outbox_handler(self, cav_id: str):
         def queue(msg: V2xFrame) -> None:
@@ -155,6 +183,7 @@ class SimBridgeNode(Node):
             vehicle = truth.vehicle(cav_id)
             if vehicle is not None and vehicle.edge_id == goal and vehicle.lane_position >= handover:
                 self._gone.add(cav_id)
+        self._apply_routes(truth)
         for observer in self._observers:
             observer(truth, self._commands)
         self._publish(truth)

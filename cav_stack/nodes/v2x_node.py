@@ -7,8 +7,9 @@ that senders claiming a position in plain view are really there).
 Outputs: ``output/frames`` (V2xFrame to transmit), ``output/reports`` (V2xReportList of
 accepted, plausible neighbour reports), ``output/plans`` (Trajectory of each neighbour's shared
 plan, frame ``map``, one message per received plan), ``output/link_quality``
-(LinkQualityList), ``output/signal_timing`` (SignalTimingList from SPaT), ``output/health``
-(DiagnosticStatus with refusal counts).
+(LinkQualityList), ``output/signal_timing`` (SignalTimingList from SPaT), ``output/road_events``
+(RoadEventReport, one per received RSU RoadSideAlert), ``output/health`` (DiagnosticStatus with
+refusal counts).
 
 Every frame crosses the air as bytes: UPER J2735 inside a 1609.2-style signed envelope. Refused
 envelopes (forged, replayed, stale, unknown signer) and messages from senders flagged by the
@@ -22,7 +23,7 @@ from typing import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
-    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand,
+    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand, RoadEventReport,
     SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
 )
 from cav_stack.perception.line_of_sight import line_of_sight
@@ -33,7 +34,7 @@ from cav_stack.share import share_path
 from cav_stack.v2x.codec import V2xDecodeError, V2xEncodeError, decode_frame, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator
-from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, SpatMessage
+from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage
 from cav_stack.v2x.misbehaviour import MisbehaviourDetector
 from cav_stack.v2x.pki import SeededPki
 from cav_stack.v2x.security import Accepted, MessageSigner, MessageVerifier
@@ -42,7 +43,7 @@ from cav_stack.v2x.trust_params import load_trust_params
 PSID_V2V = 0x20
 """PSID of vehicle-to-vehicle safety and awareness (BSM, shared manoeuvres)."""
 PSID_INFRASTRUCTURE = 0x82
-"""PSID used here for RSU messages (SPaT)."""
+"""PSID used here for RSU messages (SPaT, RoadSideAlert)."""
 
 _GREEN = {MovementPhase.PERMISSIVE_MOVEMENT_ALLOWED, MovementPhase.PROTECTED_MOVEMENT_ALLOWED}
 _YELLOW = {MovementPhase.PERMISSIVE_CLEARANCE, MovementPhase.PROTECTED_CLEARANCE}
@@ -146,6 +147,7 @@ class V2xNode(Node):
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
         self._links_pub = self.create_publisher(LinkQualityList, "output/link_quality")
         self._timing_pub = self.create_publisher(SignalTimingList, "output/signal_timing")
+        self._road_events_pub = self.create_publisher(RoadEventReport, "output/road_events")
         self._health_pub = self.create_publisher(DiagnosticStatus, "output/health")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(Trajectory, "input/trajectory", self.keep_latest("_trajectory"))
@@ -256,6 +258,10 @@ class V2xNode(Node):
         elif isinstance(message, SpatMessage):
             for timing in signal_timing_from_spat(message, self._tls_ids, now):
                 self._timings[(timing.intersection, timing.link_index)] = timing
+        elif isinstance(message, RoadAlert):
+            self._road_events_pub.publish(RoadEventReport(
+                message.header, frame.sender_id, message.x, message.y, message.travel_yaw,
+                (message.type_event, *message.description), message.closes_road))
         elif isinstance(message, ManeuverShare):
             verdict = self._detector.verdict(message.station_id)
             if verdict is None or not verdict.flagged:

@@ -399,6 +399,24 @@ class SumoWorld:
             programs[tls_id] = tuple((phase.state, float(phase.duration)) for phase in logic.phases)
         return programs
 
+    def junction_positions(self) -> tuple[tuple[float, float], ...]:
+        """Centres [m, map] of the network's junctions (not the internal ones), ordered by ID."""
+        sim = self._require_running()
+        return tuple((float(x), float(y)) for x, y in (sim.junction.getPosition(j) for j in
+                                                       sorted(sim.junction.getIDList()) if not j.startswith(":")))
+
+    def set_cav_route(self, cav_id: str, edges: tuple[str, ...]) -> None:
+        """Give CAV ``cav_id`` the route ``edges`` (SUMO edge IDs, the first the one it is on), so that
+        SUMO maps it onto, and ends its trip at the end of, the route its stack planned. Raises
+        LookupError when the CAV is not in the world, ValueError when SUMO refuses the route."""
+        sim = self._require_running()
+        if cav_id not in self._cav_ids or cav_id in self._cav_gone or cav_id not in self._cav_initial:
+            raise LookupError(f"CAV '{cav_id}' is not in the SUMO world at t={self._time:.2f} s")
+        try:
+            sim.vehicle.setRoute(cav_id, list(edges))
+        except self._sumo_errors as exc:
+            raise ValueError(f"SUMO refused route {edges} for '{cav_id}': {exc}") from exc
+
     def cav_initial_state(self, cav_id: str) -> VehicleTruth:
         """Truth of ``cav_id`` when SUMO inserted it (LookupError before its departure)."""
         if cav_id not in self._cav_initial:

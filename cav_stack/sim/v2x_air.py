@@ -1,28 +1,34 @@
 """The simulated air interface: CAV radios, roadside units and the radio medium of a scenario.
 
 Each tick the bridge hands over the frames the CAVs' V2X nodes sent; roadside units (one per
-SUMO traffic light) add their signed SPaT; equipped background vehicles (connected traffic,
+SUMO traffic light) add their signed SPaT; alerting roadside units (the road operator's RSUs at
+the junctions around an incident, :func:`incident_alerting_units`) add their signed RoadSideAlert
+once a second from the incident on; equipped background vehicles (connected traffic,
 :mod:`cav_stack.sim.connected_traffic`) add their signed BSMs; the radio model (DSRC or C-V2X,
 ``v2x/radio_*.yaml``) decides who receives what and when; scripted link degradation (per
 sender/receiver loss probability over time) is applied on top. Radio station IDs are stable per
-radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, attacker k: ``ATTACKER_STATION_BASE + k``,
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``, attacker k: ``ATTACKER_STATION_BASE + k``,
 connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
 independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import math
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import numpy as np
 
 from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology, V2xVehicleReport
 from cav_stack.core.truth import WorldTruth
-from cav_stack.eval.scenario import GhostVehicleEvent
+from cav_stack.core.path import Polyline
+from cav_stack.eval.scenario import GhostVehicleEvent, IncidentEvent
+from cav_stack.planning.road_map import RoadMap
 from cav_stack.sim.connected_traffic import ConnectedTraffic
-from cav_stack.v2x.codec import encode_bsm, encode_spat
+from cav_stack.v2x.codec import encode_bsm, encode_road_alert, encode_spat
 from cav_stack.v2x.generation import spat_from_signal
 from cav_stack.v2x.geodesy import GeodeticOrigin
+from cav_stack.v2x.messages import ITIS_CLOSED_TO_TRAFFIC, ITIS_INCIDENT, RoadAlert
 from cav_stack.v2x.pki import SeededPki
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.security import MessageSigner
@@ -35,6 +41,10 @@ CONNECTED_STATION_BASE = 3000
 """Radio IDs of V2X-equipped background vehicles."""
 SPAT_PERIOD = 0.1
 """RSUs broadcast SPaT at 10 Hz [s]."""
+ALERT_PERIOD = 1.0
+"""Alerting RSUs repeat their RoadSideAlert every second [s]."""
+INCIDENT_ALERT_RADIUS = 300.0
+"""The road operator's RSUs at junctions within this distance [m] of an incident broadcast its alert."""
 PSID_INFRASTRUCTURE = 0x82
 PSID_V2V = 0x20
 
@@ -51,6 +61,35 @@ class RoadsideUnit:
     program: tuple[tuple[str, float], ...]
 
 
+@dataclass(frozen=True)
+class AlertingUnit:
+    """An RSU at (x, y) [m, map] that broadcasts ``alert`` every :data:`ALERT_PERIOD` from ``start``
+    [s] on (each transmission carries its own generation time and message count)."""
+
+    x: float
+    y: float
+    start: float
+    alert: RoadAlert
+
+
+def incident_alerting_units(event: IncidentEvent, road_map: RoadMap,
+                            junctions: Sequence[tuple[float, float]],
+                            radius: float = INCIDENT_ALERT_RADIUS) -> tuple[AlertingUnit, ...]:
+    """The RSUs that report ``event``: one at each junction [m, map] within ``radius`` [m] of the
+    incident, from the incident's time on. The alert is an ITIS incident at the blocking vehicle's
+    position on the edge's first lane, for the edge's direction of travel there, closed to traffic
+    when the event closes the edge. Raises ValueError when no junction is within ``radius``."""
+    lane = Polyline(road_map.lane_centerline(road_map.lane_id(event.edge, 0)))
+    x, y, yaw = lane.sample(min(event.position, lane.length))
+    alert = RoadAlert(Header(event.time, MAP_FRAME), 0, ITIS_INCIDENT, x, y, yaw,
+                      (ITIS_CLOSED_TO_TRAFFIC,) if event.closes else ())
+    units = tuple(AlertingUnit(jx, jy, event.time, alert) for jx, jy in junctions
+                  if math.hypot(jx - x, jy - y) <= radius)
+    if not units:
+        raise ValueError(f"no junction within {radius} m of the incident on edge {event.edge}: nobody reports it")
+    return units
+
+
 LinkLossSchedule = Callable[[float], dict[tuple[int, int], float]]
 """Scripted loss: time [s] -> {(sender radio, receiver radio): extra loss probability}."""
 GhostSchedule = Callable[[float], tuple[GhostVehicleEvent, ...]]
@@ -65,11 +104,12 @@ class V2xAirInterface:
     def __init__(self, medium: RadioMedium, cav_ids: tuple[str, ...], rsus: tuple[RoadsideUnit, ...],
                  trust: V2xTrustParams | None, pki_seed: int, link_loss: LinkLossSchedule | None = None,
                  ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None,
-                 connected: ConnectedTraffic | None = None):
+                 connected: ConnectedTraffic | None = None, alerting: tuple[AlertingUnit, ...] = ()):
         """ghosts: scripted ghost-vehicle attacks, sent from the attacker's radio with the attacker's
         own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs and
         those of ``connected``: the V2X-equipped background vehicles, each sending from its own
-        radio with its own credentials of the simulated PKI."""
+        radio with its own credentials of the simulated PKI; alerting: RSUs that broadcast road
+        alerts (RoadSideAlert, needs ``origin``), each with its own credentials."""
         self._medium = medium
         self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids)}
         self._cav_of = {index: cav_id for cav_id, index in self._radio_of.items()}
@@ -77,15 +117,24 @@ class V2xAirInterface:
         self._link_loss = link_loss
         self._applied_losses: set[tuple[int, int]] = set()
         self._next_spat = 0.0
+        if alerting and origin is None:
+            raise ValueError("alerting RSUs need the geodetic origin of map for their RoadSideAlerts")
+        self._alerting = alerting
+        self._alert_radio = {j: RSU_STATION_BASE + len(rsus) + j for j in range(len(alerting))}
+        self._next_alert = [unit.start for unit in alerting]
+        self._alert_count = [0] * len(alerting)
         self._message_types: dict[bytes, str] = {}
         self.technology = V2xTechnology(medium.profile.technology)
         self._signers: dict[str, MessageSigner] = {}
+        self._alert_signers: dict[int, MessageSigner] = {}
         if trust is not None:
             pki = SeededPki(trust.seeded_pki, pki_seed)
             self._signers = {rsu.tls_id: MessageSigner(trust.security, pki.pseudonyms(RSU_STATION_BASE + k))
                              for k, rsu in enumerate(rsus)}
             self._signers.update({cav_id: MessageSigner(trust.security, pki.pseudonyms(i))
                                   for i, cav_id in enumerate(cav_ids)})
+            self._alert_signers = {j: MessageSigner(trust.security, pki.pseudonyms(radio))
+                                   for j, radio in self._alert_radio.items()}
         self._ghosts = ghosts
         self._origin = origin
         self._pki = pki if trust is not None else None
@@ -123,11 +172,14 @@ class V2xAirInterface:
                     payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
                 self._message_types[payload] = "SPAT"
                 packets.append((RSU_STATION_BASE + k, payload))
+        packets += self._alert_packets(now)
         packets += self._ghost_packets(now, truth, rng)
         connected_positions, connected_packets = self._connected_packets(now, truth)
         packets += connected_packets
         positions = {self._radio_of[v.vehicle_id]: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
         positions.update({RSU_STATION_BASE + k: (rsu.x, rsu.y) for k, rsu in enumerate(self._rsus)})
+        positions.update({self._alert_radio[j]: (unit.x, unit.y) for j, unit in enumerate(self._alerting)
+                          if now + 1e-9 >= unit.start})
         positions.update({radio: (v.x, v.y) for vehicle_id, radio in self._attacker_radio.items()
                           if (v := truth.vehicle(vehicle_id)) is not None})
         positions.update(connected_positions)
@@ -146,6 +198,23 @@ class V2xAirInterface:
         if len(self._message_types) > 10_000:
             self._message_types.clear()
         return received
+
+    def _alert_packets(self, now: float) -> list[tuple[int, bytes]]:
+        """The signed RoadSideAlerts of the alerting RSUs due now."""
+        packets = []
+        for j, unit in enumerate(self._alerting):
+            if now + 1e-9 < self._next_alert[j]:
+                continue
+            self._next_alert[j] = now + ALERT_PERIOD
+            alert = replace(unit.alert, header=Header(now, MAP_FRAME), msg_count=self._alert_count[j])
+            self._alert_count[j] = (self._alert_count[j] + 1) % 128
+            payload = encode_road_alert(alert, origin=self._origin)
+            signer = self._alert_signers.get(j)
+            if signer is not None:
+                payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
+            self._message_types[payload] = "RSA"
+            packets.append((self._alert_radio[j], payload))
+        return packets
 
     def _ghost_packets(self, now: float, truth: WorldTruth, rng: np.random.Generator) -> list[tuple[int, bytes]]:
         if self._ghosts is None or now + 1e-9 < self._next_ghost:

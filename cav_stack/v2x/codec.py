@@ -1,11 +1,11 @@
-"""UPER codec for SAE J2735 (2016-03) MessageFrames: BSM, SPaT, MAP and CAV maneuver sharing.
+"""UPER codec for SAE J2735 (2016-03) MessageFrames: BSM, SPaT, MAP, RSA and CAV maneuver sharing.
 
 Two layers:
 
 * raw: :func:`encode_frame_raw` / :func:`decode_frame_raw` move between bytes and the
   J2735 integer values (asn1tools dicts), with the open types (MessageFrame.value,
   BSM Part II content) encoded/decoded in place. Used for conformance vectors.
-* SI: ``encode_bsm`` / ``encode_spat`` / ``encode_map`` / ``encode_maneuver`` take SI
+* SI: ``encode_bsm`` / ``encode_spat`` / ``encode_map`` / ``encode_road_alert`` / ``encode_maneuver`` take SI
   messages in ``map`` and :func:`decode_frame` returns them; raw<->SI conversion is done
   only by :mod:`cav_stack.v2x.j2735_units`, map<->WGS84 by :mod:`cav_stack.v2x.geodesy`.
 
@@ -41,24 +41,26 @@ from cav_stack.v2x.messages import (
     MovementPhase,
     PathHistoryPoint,
     PathPrediction,
+    RoadAlert,
     SignalGroupState,
     SpatMessage,
 )
 
 #: The modules this codec compiles (other modules in the folder belong to other layers).
-ASN1_MODULES = ("j2735_common.asn", "j2735_bsm.asn", "j2735_spat_map.asn", "cav_maneuver.asn")
+ASN1_MODULES = ("j2735_common.asn", "j2735_bsm.asn", "j2735_spat_map.asn", "j2735_rsa.asn", "cav_maneuver.asn")
 
 #: J2735 DSRCmsgID of each supported message -> ASN.1 type carried in MessageFrame.value.
 MESSAGE_TYPES: dict[int, str] = {
     18: "MapData",
     19: "SPAT",
     20: "BasicSafetyMessage",
+    27: "RoadSideAlert",
     240: "ManeuverSharingMessage",   # testMessage00, see cav_maneuver.asn
 }
 MESSAGE_IDS: dict[str, int] = {name: msg_id for msg_id, name in MESSAGE_TYPES.items()}
 #: Short names used in :class:`cav_stack.core.messages.V2xFrame.message_type`.
 MESSAGE_NAMES: dict[str, str] = {
-    "MapData": "MAP", "SPAT": "SPAT", "BasicSafetyMessage": "BSM",
+    "MapData": "MAP", "SPAT": "SPAT", "BasicSafetyMessage": "BSM", "RoadSideAlert": "RSA",
     "ManeuverSharingMessage": "MANEUVER",
 }
 PART_II_VEHICLE_SAFETY = 0          # DE_PartII-Id vehicleSafetyExt
@@ -76,6 +78,7 @@ _MANEUVER_BITS = 12                 # AllowedManeuvers
 _MANEUVER_BIT_INDEX = {Maneuver.STRAIGHT: 0, Maneuver.LEFT: 1, Maneuver.RIGHT: 2, Maneuver.U_TURN: 3}
 _PLAN_OFFSET_CM = 32767
 _PLAN_TIME_MAX = 1000               # PlanTimeOffset, 10 ms
+_HEADING_SLICES = 16                # HeadingSlice: 22.5 deg slices clockwise from north
 
 T = TypeVar("T")
 
@@ -192,7 +195,7 @@ def decode_frame_raw(data: bytes) -> tuple[str, dict]:
 
 
 def message_type_of(data: bytes) -> str:
-    """Short name (``BSM``, ``SPAT``, ``MAP``, ``MANEUVER``) of an encoded frame.
+    """Short name (``BSM``, ``SPAT``, ``MAP``, ``RSA``, ``MANEUVER``) of an encoded frame.
 
     Raises V2xDecodeError for malformed frames or unsupported message IDs.
     """
@@ -607,6 +610,72 @@ def _decoded_map(value: dict, plane: LocalTangentPlane, now: float) -> MapMessag
 
 
 # ---------------------------------------------------------------------------------------
+# RoadSideAlert
+# ---------------------------------------------------------------------------------------
+
+def _slice_of(yaw: float) -> int:
+    """Index of the HeadingSlice slice holding REP 103 ``yaw`` [rad]."""
+    heading_deg = (90.0 - math.degrees(yaw)) % 360.0
+    return int(heading_deg // (360.0 / _HEADING_SLICES)) % _HEADING_SLICES
+
+
+def _rsa_value(alert: RoadAlert, plane: LocalTangentPlane) -> dict:
+    if not (math.isfinite(alert.x) and math.isfinite(alert.y)):
+        raise V2xEncodeError("alert position must be finite")
+    if len(alert.description) > 8:
+        raise V2xEncodeError(f"{len(alert.description)} description codes; J2735 allows 8")
+    lat, lon = _geodetic(plane, alert.x, alert.y)
+    position: dict = {"utcTime": {"second": units.sec_mark_from_time(alert.header.stamp)}, "long": lon, "lat": lat}
+    value: dict = {"msgCnt": alert.msg_count, "timeStamp": units.minute_of_year_from_time(alert.header.stamp),
+                   "typeEvent": alert.type_event}
+    if alert.description:
+        value["description"] = list(alert.description)
+    if alert.travel_yaw is not None:
+        # the slice of the travel direction and its neighbours: a 67.5 deg cone of affected headings
+        centre = _slice_of(alert.travel_yaw)
+        value["heading"] = _bits([(centre + k) % _HEADING_SLICES for k in (-1, 0, 1)], _HEADING_SLICES)
+        position["heading"] = units.yaw_to_heading_raw(alert.travel_yaw)
+    value["position"] = position
+    return value
+
+
+def encode_road_alert(alert: RoadAlert, *, origin: GeodeticOrigin) -> bytes:
+    """Encode a road alert as a UPER MessageFrame with a J2735 RoadSideAlert.
+
+    The position becomes a FullPositionVector (WGS84, 1e-7 deg) whose heading is the affected
+    travel direction and whose utcTime.second is the generation time (ms within the minute);
+    the affected directions also go out as a HeadingSlice (the direction's slice and its two
+    neighbours). Raises V2xEncodeError.
+    """
+    return encode_frame_raw("RoadSideAlert", _guard_encode(_rsa_value, alert, _plane(origin)))
+
+
+def _slices_yaw(bits: tuple[bytes, int]) -> float | None:
+    """REP 103 yaw [rad] at the circular mean of the set HeadingSlice slices (None: none or all set)."""
+    centres = [math.radians(90.0 - (i + 0.5) * 360.0 / _HEADING_SLICES)
+               for i in range(_HEADING_SLICES) if _bit_set(bits, i)]
+    if not centres or len(centres) == _HEADING_SLICES:
+        return None
+    east, north = sum(math.cos(a) for a in centres), sum(math.sin(a) for a in centres)
+    return math.atan2(north, east) if math.hypot(east, north) > 1e-9 else None
+
+
+def _decoded_rsa(value: dict, plane: LocalTangentPlane, now: float) -> RoadAlert:
+    position = _required(value.get("position"), "alert position")
+    x, y = _map_xy(plane, position["lat"], position["long"])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise V2xDecodeError("alert position is unavailable")
+    second = position.get("utcTime", {}).get("second")
+    stamp = units.time_from_sec_mark(second, now) if second is not None and second < 60000 else now
+    yaw = units.heading_raw_to_yaw(position["heading"]) if "heading" in position else None
+    if yaw is None and "heading" in value:
+        yaw = _slices_yaw(value["heading"])
+    return RoadAlert(header=Header(stamp=stamp, frame_id=MAP_FRAME), msg_count=value["msgCnt"],
+                     type_event=value["typeEvent"], x=x, y=y, travel_yaw=yaw,
+                     description=tuple(value.get("description", ())))
+
+
+# ---------------------------------------------------------------------------------------
 # Maneuver sharing
 # ---------------------------------------------------------------------------------------
 
@@ -694,11 +763,13 @@ def _decode_si(data: bytes, origin: GeodeticOrigin, now: float):
         return _decoded_spat(value, now)
     if type_name == "MapData":
         return _decoded_map(value, plane, now)
+    if type_name == "RoadSideAlert":
+        return _decoded_rsa(value, plane, now)
     return _decoded_maneuver(value, plane, now)
 
 
 def decode_frame(data: bytes, *, origin: GeodeticOrigin, now: float
-                 ) -> DecodedBsm | SpatMessage | MapMessage | ManeuverShare:
+                 ) -> DecodedBsm | SpatMessage | MapMessage | RoadAlert | ManeuverShare:
     """Decode a UPER J2735 MessageFrame to its SI message, dispatching on messageId.
 
     origin: geodetic origin of ``map``; now: receiver time [s], used to resolve secMark

@@ -217,3 +217,33 @@ class ManeuverShare:
     def trajectory(self) -> Trajectory:
         """The planned trajectory as the core message type."""
         return Trajectory(header=self.header, points=self.points)
+
+
+ITIS_INCIDENT = 531
+"""ITIS phrase (SAE J2540-2, category accidents and incidents) "incident"."""
+ITIS_CLOSED_TO_TRAFFIC = 769
+"""ITIS phrase (SAE J2540-2, category closures) "closed to traffic"."""
+
+
+@dataclass(frozen=True)
+class RoadAlert:
+    """A roadside unit's alert about an event on the road (RoadSideAlert).
+
+    header.stamp: generation time [s]; frame ``map``. msg_count: 0..127. type_event: the ITIS
+    code of the event (e.g. :data:`ITIS_INCIDENT`); description: further ITIS codes (0..8, e.g.
+    :data:`ITIS_CLOSED_TO_TRAFFIC`). x, y: position of the event in ``map`` [m]; travel_yaw: the
+    direction of travel it affects, REP 103 [rad] (None: every direction).
+    """
+
+    header: Header
+    msg_count: int
+    type_event: int
+    x: float
+    y: float
+    travel_yaw: float | None = None
+    description: tuple[int, ...] = ()
+
+    @property
+    def closes_road(self) -> bool:
+        """Whether the alert says the road is closed to traffic there."""
+        return ITIS_CLOSED_TO_TRAFFIC in (self.type_event, *self.description)
