@@ -284,7 +284,8 @@ class ModeCommand:
     leader_id: track ID of the leader (None: free road); target_lane_offset: lateral
     offset of the target lane relative to the current one [m] (positive left);
     stop_distance: distance along the path to a stop line [m] (None: no stop);
-    reason: why the selector chose this mode (logged on every switch).
+    reason: why the selector chose this mode (logged on every switch);
+    takeover_level: escalation level of a running takeover request, shown to the driver (0: none).
     """
 
     header: Header
@@ -296,6 +297,7 @@ class ModeCommand:
     target_lane_offset: float = 0.0
     stop_distance: float | None = None
     reason: str = ""
+    takeover_level: int = 0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
+from cav_stack.eval.odd_exit import OddExitRecorder
 from cav_stack.eval.route_log import RouteLog
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
@@ -28,6 +29,7 @@ from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.perception.rig import load_rig
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
+from cav_stack.sim.driver import DriverModel
 from cav_stack.sim.onboard_sensors import OnboardSensors
 from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
@@ -131,8 +133,8 @@ def onboard_sensors(plan: "RunPlan", driven: dict) -> dict[str, OnboardSensors]:
 
 def bridge_resources(plan: "RunPlan", sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
     """What the sim bridge needs besides the world for ``plan``'s controller: the CAVs it drives,
-    the vehicle, the air interface (V2X graphs), the onboard sensors (sensing graphs) and the
-    scripted sensor dropouts."""
+    the vehicle, the air interface (V2X graphs), the onboard sensors (sensing graphs), the
+    scripted sensor dropouts and the person in each CAV's seat (the scenario's driver)."""
     controller = plan.controller
     return {
         "cav_routes": driven,
@@ -141,6 +143,7 @@ def bridge_resources(plan: "RunPlan", sumo: Any, driven: dict[str, tuple[str, ..
         "onboard": onboard_sensors(plan, driven) if uses_sensors(controller) else None,
         "objects_silenced": lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
         "sensor_dropouts": plan.spec.sensor_dropouts,
+        "drivers": {cav_id: DriverModel(plan.spec.driver) for cav_id in driven},
     }
 
 
@@ -273,13 +276,15 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         if recorder is not None:
             executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
         traffic = traffic_metrics_for(plan.spec, sumo.road_map())
+        odd_exit = OddExitRecorder(plan.spec.odd, plan.cav_routes, sumo.road_map()) if plan.spec.odd else None
         bridge = bridge_resources(plan, sumo, driven, radio)
         air = bridge["air"]
         try:
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              observers=(plan.recorder, traffic), **bridge)
+                              observers=(plan.recorder, traffic) + ((odd_exit,) if odd_exit else ()), **bridge)
             road_map = world.road_map()
-            overrides = {**SIMULATION_PARAM_OVERRIDES, **(param_overrides or {})}
+            scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
+            overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
             for station, cav_id in enumerate(driven):
                 add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
                                station=station)
@@ -295,4 +300,4 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                 recorder.close()
         sim_time = executor.now() - initial.stamp
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes,
-                      extra=traffic.summary())
+                      extra={**traffic.summary(), **(odd_exit.summary(plan.timeline) if odd_exit else {})})

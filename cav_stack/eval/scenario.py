@@ -32,6 +32,10 @@ Schema (every key required unless marked optional)::
       - {id: cav_0, type: cav, route: [e0, e1], depart: 0.0, depart_lane: 1,   # 0 % CAV reference)
          depart_pos: 250.0, depart_speed: 27.0}
     detector: {edge: e1, position: 200.0}   # optional; section where lane throughput is counted
+    odd: {edges: [], exit_edges: [e1], exit_positions: [600.0]}   # optional; the CAVs' operating
+                                       # design domain (planning/odd.py); omitted: the whole network
+    driver: {available: true, reaction_time: [2.0, 4.0]}   # optional; the person in each CAV's seat
+                                       # (sim/driver.py); omitted: nobody takes over (available: false)
     connected_traffic: 0.3             # optional; share [0..1] of background vehicles broadcasting
                                        # BSMs (default: v2x/connected_traffic.yaml's penetration)
     events:                            # optional; each item has a ``type``
@@ -63,6 +67,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from cav_stack.core.params import ParamsError, bind_params, read_yaml, validate_positive
+from cav_stack.planning.odd import OperatingDomain
 
 _FLOW_DEPART_LANES = ("random", "free", "best", "allowed", "first")
 _FLOW_DEPART_SPEEDS = ("random", "max", "desired", "speedLimit", "avg", "last")
@@ -462,12 +467,30 @@ class DetectorSpec:
 
 
 @dataclass(frozen=True)
+class DriverSpec:
+    """The person in each CAV's seat, as the sim's driver model plays them (sim/driver.py).
+
+    available: awake and able to take over; reaction_time: [min, max] [s] from a takeover request
+    to holding the controls, drawn uniformly per request from the run's seeded generator.
+    """
+
+    available: bool
+    reaction_time: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.reaction_time) != 2 or not 0.0 <= self.reaction_time[0] <= self.reaction_time[1] < math.inf:
+            raise ValueError(f"reaction_time must be [min, max] seconds with 0 <= min <= max, "
+                             f"got {list(self.reaction_time)}")
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A loaded scenario (see the module docstring for the YAML schema).
 
     network_dir: absolute path of the network source directory; source: the YAML file;
     connected_traffic: share [0..1] of background vehicles with V2X (None: the default of
-    ``v2x/connected_traffic.yaml``).
+    ``v2x/connected_traffic.yaml``); odd: the CAVs' operating domain (None: the network);
+    driver: the person in each CAV's seat (None: nobody takes over).
     """
 
     name: str
@@ -483,6 +506,8 @@ class Scenario:
     events: tuple[ScenarioEvent, ...] = ()
     detector: DetectorSpec | None = None
     connected_traffic: float | None = None
+    odd: OperatingDomain | None = None
+    driver: DriverSpec | None = None
     source: Path = Path()
 
     def __post_init__(self) -> None:
@@ -636,6 +661,8 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
             if spec.id in seen:
                 raise fail(f"{key}.id", f"duplicate ID '{spec.id}'")
             seen.add(spec.id)
+    if scenario.odd is not None and not scenario.odd.bounded:
+        raise fail("odd", "lists neither edges nor exits (omit it: the whole network is the domain)")
     named = {v.id for v in scenario.demand.vehicles}
     cav_ids = {c.id for c in scenario.cavs}
     for index, event in enumerate(scenario.events):

@@ -24,6 +24,7 @@ from cav_stack.core.path import Polyline
 from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
 from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
+from cav_stack.planning.odd import OperatingDomain
 from cav_stack.planning.road_map import RoadMap
 from cav_stack.planning.signals import next_stop_line, timing_of
 from cav_stack.planning.v2x_matching import match_report
@@ -39,8 +40,9 @@ class ModeSelectorNodeParams:
     """rate_hz [Hz]; net_file: SUMO network of the road map; startup_grace [s]: time perception
     may take to report for the first time (localisation initialising); sensor_timeout [s]: silence of the
     perception input treated as a sensor failure; v2x_match_max_age [s], v2x_match_distance [m]:
-    binding of the leader track to a V2X sender (when the tracker has not bound it); odd_edges: edges of the operating domain
-    (empty: everywhere); lane_changes: allow discretionary (MOBIL) lane changes;
+    binding of the leader track to a V2X sender (when the tracker has not bound it); odd: the operating
+    domain (the runner sets a scenario's; unbounded: everywhere); lane_changes: allow discretionary
+    (MOBIL) lane changes;
     leader: leader search window; selector / mobil / idm: see their dataclasses."""
 
     rate_hz: float
@@ -49,7 +51,7 @@ class ModeSelectorNodeParams:
     startup_grace: float
     v2x_match_max_age: float
     v2x_match_distance: float
-    odd_edges: tuple[str, ...]
+    odd: OperatingDomain
     lane_changes: bool
     leader: LeaderWindow
     selector: ModeSelectorParams
@@ -70,6 +72,7 @@ class ModeSelectorNode(Node):
         super().__init__(context)
         self._vehicle = vehicle or load_vehicle_params(share_path("controllers", "vehicle.yaml"))
         self._map = road_map or RoadMap.from_net_file(self.params.net_file)
+        self.params.odd.check_against(self._map)
         self._selector = ModeSelector(self.params.selector, self.now())
         self._started = self.now()
         self._ego: EgoState | None = None
@@ -127,7 +130,7 @@ class ModeSelectorNode(Node):
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
-            odd_exit_distance=self._odd_exit_distance(route, path, s_ego),
+            odd_exit_distance=self._odd_exit_distance(route, lane_index, s_ego),
             signal=self._signal_ahead(route, lane_index, s_ego, now),
             lane_option=self._lane_option(path, s_ego, d_ego, ego.speed, objects, edge, lane_index, leader),
             lane_change_done=self._lane_change_done(now, lane_index, lateral),
@@ -175,15 +178,13 @@ class ModeSelectorNode(Node):
         link = next((q for q in self._links.links if q.neighbour_id == station), None) if station is not None else None
         return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
 
-    def _odd_exit_distance(self, route: Route, path: Polyline, s_ego: float) -> float | None:
-        if not self.params.odd_edges:
+    def _odd_exit_distance(self, route: Route, lane_index: int, s_ego: float) -> float | None:
+        """Distance [m] from the front bumper to where the operating domain ends along the route, from
+        the map (negative: already outside); None when the route stays inside it."""
+        if not self.params.odd.bounded:
             return None
-        travelled = 0.0
-        for edge in route.edges:
-            if edge not in self.params.odd_edges:
-                return travelled - s_ego
-            travelled += self._map.edge_length(edge)
-        return None
+        s_exit = self.params.odd.exit_along(self._map, route.edges, lane_index)
+        return None if s_exit is None else s_exit - (s_ego + 0.5 * self._vehicle.length)
 
     def _signal_ahead(self, route: Route, lane_index: int, s_ego: float, now: float) -> SignalAhead | None:
         """The next stop line with its green windows; distances from the front bumper (the MPC's

@@ -9,8 +9,11 @@ truth for baselines only: every signal's current state until its next switch), `
 scenario's ``mission/route`` (latched). While ``objects_silenced(cav_id, t)`` is true (a scripted
 perception dropout) the CAV's ``truth/objects`` is not published: to its stack that is what a
 dead sensor looks like. A CAV within ``ROUTE_END_HANDOVER`` of the end of its route's last edge
-is no longer placed: SUMO moves it on at its held speed until it arrives and leaves the world
-(worlds without a road map keep driving it). With an air interface, the frames each CAV's V2X
+is handed to the world: SUMO's own driver model drives it on until it arrives and leaves the world
+(worlds without a road map keep driving it). Each CAV's driver model (``drivers``) watches its
+``planning/mode`` and reports ``driver/state`` every tick; once the driver holds the controls the
+CAV is handed to the world the same way (MANUAL), and a CAV handed over at its route's end reports
+its controls held too, so its stack knows it no longer drives. With an air interface, the frames each CAV's V2X
 node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2x/rx``. In a world
 that takes routes (SUMO ``set_cav_route``), a new ``planning/route`` of a CAV (its route planner's)
 becomes the CAV's route in the world from the edge it is on (once it is on one of the route's edges,
@@ -24,13 +27,14 @@ from typing import Callable, Protocol
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
-    BASE_LINK_FRAME, MAP_FRAME, CameraFrame, ControlCommand, EgoState, GnssFix, Header, ImuSample, ObjectClass,
-    PointCloud, RadarFrame, Route, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackedObject, TrackList,
-    V2xFrame, VehicleStatus, WheelOdometry,
+    BASE_LINK_FRAME, MAP_FRAME, CameraFrame, ControlCommand, DriverState, EgoState, GnssFix, Header, ImuSample,
+    ModeCommand, ObjectClass, PointCloud, RadarFrame, Route, SignalPhaseWindow, SignalTiming, SignalTimingList,
+    TrackedObject, TrackList, V2xFrame, VehicleStatus, WheelOdometry,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
 from cav_stack.runtime.node import LATCHED_QOS, SENSOR_QOS, Node, NodeContext
+from cav_stack.sim.driver import DriverModel
 from cav_stack.sim.plant import VehiclePlant
 from cav_stack.sim.onboard_sensors import OnboardSensors
 from cav_stack.sim.sensors.ego import EgoMotion
@@ -82,10 +86,18 @@ class SimBridgeNode(Node):
                  air: V2xAirInterface | None = None,
                  objects_silenced: Callable[[str, float], bool] | None = None,
                  onboard: dict[str, OnboardSensors] | None = None,
-                 sensor_dropouts: Callable[[str, float], frozenset[str]] | None = None):
+                 sensor_dropouts: Callable[[str, float], frozenset[str]] | None = None,
+                 drivers: dict[str, DriverModel] | None = None):
         """onboard: per CAV, the sensor models whose frames are published under its namespace;
-        sensor_dropouts(cav_id, t): its sensors (frame IDs or kinds) in a scripted dropout."""
+        sensor_dropouts(cav_id, t): its sensors (frame IDs or kinds) in a scripted dropout;
+        drivers: per CAV, the person in its seat."""
         super().__init__(context)
+        self._drivers = drivers or {}
+        self._driver_pubs = {cav_id: self.create_publisher(DriverState, f"/{cav_id}/driver/state")
+                             for cav_id in self._drivers}
+        for cav_id, driver in self._drivers.items():
+            self.create_subscription(ModeCommand, f"/{cav_id}/planning/mode",
+                                     lambda msg, d=driver: d.observe(msg, self.rng))
         self._onboard = onboard or {}
         self._dropouts = sensor_dropouts or (lambda cav_id, t: frozenset())
         self._sensor_pubs = {cav_id: {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
@@ -163,7 +175,23 @@ class SimBridgeNode(Node):
             self._outbox.append((cav_id, msg))
         return queue
 
+    def _hand_over(self, cav_id: str) -> None:
+        """The world's own driver model drives the CAV from now on (its driver took over, or its
+        route ends); the bridge no longer places it nor publishes its state."""
+        if cav_id in self._gone:
+            return
+        self._gone.add(cav_id)
+        if cav_id in self._drivers:
+            self._drivers[cav_id].hand_over()
+        try:
+            getattr(self._world, "hand_over", lambda _: None)(cav_id)
+        except LookupError:    # it has already left the world
+            pass
+
     def _tick(self) -> None:
+        for cav_id, driver in self._drivers.items():
+            if driver.state(self.now()).in_control:
+                self._hand_over(cav_id)
         for cav_id, plant in self._plants.items():
             if cav_id in self._gone:
                 continue
@@ -177,16 +205,18 @@ class SimBridgeNode(Node):
             try:
                 self._world.set_cav_state(cav_id, x, y, plant.yaw, plant.speed)
             except LookupError:   # reached the end of its route and left the world
-                self._gone.add(cav_id)
+                self._hand_over(cav_id)
         truth = self._with_plant_motion(self._world.step())
         for cav_id, (goal, handover) in self._goal_end.items():
             vehicle = truth.vehicle(cav_id)
             if vehicle is not None and vehicle.edge_id == goal and vehicle.lane_position >= handover:
-                self._gone.add(cav_id)
+                self._hand_over(cav_id)
         self._apply_routes(truth)
         for observer in self._observers:
             observer(truth, self._commands)
         self._publish(truth)
+        for cav_id, driver in self._drivers.items():
+            self._driver_pubs[cav_id].publish(driver.state(truth.stamp))
         self._publish_sensors(truth)
         if self._air is not None:
             outbox, self._outbox = self._outbox, []
@@ -207,13 +237,14 @@ class SimBridgeNode(Node):
                 pubs[topic].publish(message)
 
     def _with_plant_motion(self, truth: WorldTruth) -> WorldTruth:
-        """The truth with each CAV's speed and acceleration from its plant: the plant is the CAV's
-        true motion (SUMO differentiates the poses it is pushed, which spikes when moveToXY maps a
-        CAV onto another lane or edge)."""
+        """The truth with each placed CAV's speed and acceleration from its plant: the plant is the
+        CAV's true motion (SUMO differentiates the poses it is pushed, which spikes when moveToXY maps
+        a CAV onto another lane or edge); a CAV handed to the world moves as the world says."""
         if self._world_drives or not self._plants:
             return truth
         vehicles = tuple(replace(v, speed=self._plants[v.vehicle_id].speed, accel=self._plants[v.vehicle_id].accel)
-                         if v.vehicle_id in self._plants else v for v in truth.vehicles)
+                         if v.vehicle_id in self._plants and v.vehicle_id not in self._gone else v
+                         for v in truth.vehicles)
         return replace(truth, vehicles=vehicles)
 
     def _publish(self, truth: WorldTruth) -> None:

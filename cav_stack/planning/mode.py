@@ -5,11 +5,14 @@ link quality to the leader, sensor health, localisation confidence, driver state
 domain ahead, the signal ahead, lane options) and returns a :class:`ModeCommand` with targets for
 the MPC. Priorities, highest first:
 
+0. MANUAL whenever the driver holds the controls (answering a takeover request, or overriding):
+   the automation is disengaged, so no failure of its own inputs starts a minimal-risk stop.
 1. MINIMAL_RISK when sensing or localisation fails (or a takeover request ran out): a controlled
    stop in lane with bounded deceleration (a stop line, fixed on the road, where braking at
    ``minimal_risk_decel`` after ``minimal_risk_onset`` ends); left only after the failure has cleared for a dwell.
 2. TAKEOVER_REQUEST when the operating domain ends within the lead time, escalating in levels;
-   MANUAL once the driver takes over, MINIMAL_RISK if nobody does before the exit.
+   MANUAL once the driver takes over, MINIMAL_RISK if nobody does: it starts where braking at
+   ``minimal_risk_decel`` after ``minimal_risk_onset`` ends ``standstill_gap`` before the exit.
 3. LANE_CHANGE when MOBIL says a neighbouring lane is safe and worth it (kept until completed),
    keeping to the signal advice of 4. when a signal is in range.
 4. ECO_APPROACH when a signal with SPaT is within range: speed advisory, stop if unavoidable.
@@ -177,7 +180,8 @@ class ModeSelector:
             self._s.log.append(ModeSwitch(inputs.now, self._s.mode, mode, reason))
             self._s.mode, self._s.since = mode, inputs.now
         command = self._command(inputs, mode, reason, extra)
-        return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs.now))
+        level = self._s.takeover_level if mode is DrivingMode.TAKEOVER_REQUEST else 0
+        return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs.now), takeover_level=level)
 
     def _track_stop_line(self, i: ModeInputs, mode: DrivingMode) -> None:
         """Keep the minimal-risk stop line fixed on the road: placed on entry where braking at
@@ -187,9 +191,17 @@ class ModeSelector:
         if mode is not DrivingMode.MINIMAL_RISK:
             s.stop_left = None
         elif s.stop_left is None or s.mode is not DrivingMode.MINIMAL_RISK:
-            s.stop_left = i.ego_speed * p.minimal_risk_onset + i.ego_speed ** 2 / (2.0 * p.minimal_risk_decel)
+            s.stop_left = self._stopping_distance(i.ego_speed)
+            if s.takeover_started is not None and i.odd_exit_distance is not None:   # stop inside the domain
+                s.stop_left = max(min(s.stop_left, i.odd_exit_distance - p.standstill_gap), 0.0)
         elif s.last_step is not None:
             s.stop_left = max(s.stop_left - i.ego_speed * max(i.now - s.last_step, 0.0), 0.0)
+
+    def _stopping_distance(self, speed: float) -> float:
+        """Distance [m] a minimal-risk stop from ``speed`` [m/s] takes: the onset at speed, then
+        braking at ``minimal_risk_decel``."""
+        p = self.params
+        return speed * p.minimal_risk_onset + speed ** 2 / (2.0 * p.minimal_risk_decel)
 
     def _ramped_time_gap(self, target: float, now: float) -> float:
         """The commanded time gap [s], moving towards ``target`` at ``time_gap_rate``."""
@@ -206,6 +218,10 @@ class ModeSelector:
 
     def _decide(self, i: ModeInputs) -> tuple[DrivingMode, str, dict]:
         p, s = self.params, self._s
+        if i.driver_took_over or s.mode is DrivingMode.MANUAL:
+            answered = s.takeover_started is not None
+            s.takeover_started, s.takeover_level = None, 0
+            return DrivingMode.MANUAL, "driver took over" if answered else "driver in control", {}
         failure = self._failure(i)
         if failure:
             s.healthy_since = None
@@ -215,8 +231,6 @@ class ModeSelector:
         if s.mode is DrivingMode.MINIMAL_RISK and (i.now - s.healthy_since < p.recovery_dwell
                                                    or s.takeover_started is not None):
             return DrivingMode.MINIMAL_RISK, "holding minimal-risk stop until recovery dwell", {}
-        if s.mode is DrivingMode.MANUAL:
-            return DrivingMode.MANUAL, "driver in control", {}
         takeover = self._takeover(i)
         if takeover is not None:
             return takeover
@@ -244,17 +258,12 @@ class ModeSelector:
             return f"localisation sigma {i.localization_sigma:.2f} m above limit"
         s = self._s
         if s.takeover_started is not None and i.odd_exit_distance is not None:
-            stopping = i.ego_speed ** 2 / (2.0 * self.params.minimal_risk_decel) + self.params.standstill_gap
-            if i.odd_exit_distance <= stopping:
+            if i.odd_exit_distance <= self._stopping_distance(i.ego_speed) + self.params.standstill_gap:
                 return "no takeover: stopping before the operating-domain exit"
         return ""
 
     def _takeover(self, i: ModeInputs) -> tuple[DrivingMode, str, dict] | None:
         p, s = self.params, self._s
-        if s.takeover_started is not None and i.driver_took_over:
-            s.takeover_started = None
-            s.takeover_level = 0
-            return DrivingMode.MANUAL, "driver took over", {}
         if i.odd_exit_distance is None:
             return None
         time_to_exit = i.odd_exit_distance / max(i.ego_speed, 1.0)

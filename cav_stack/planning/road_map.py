@@ -150,13 +150,18 @@ class RoadMap:
         connection to the next edge, the connection nearest to it in index). Consecutive
         duplicate points are removed.
         """
-        points, _ = self._route_geometry(edges, lane_index)
+        points, _, _ = self._route_geometry(edges, lane_index)
         return points
+
+    def route_edge_starts(self, edges: Sequence[str], lane_index: int) -> list[float]:
+        """s [m] along :meth:`route_centerline` (same arguments) where each of ``edges`` begins."""
+        _, _, starts = self._route_geometry(edges, lane_index)
+        return starts
 
     def stop_lines(self, edges: Sequence[str], lane_index: int) -> list[tuple[str, int, float]]:
         """Signalised stop lines along a route: (tls_id, link_index, s [m] along
         :meth:`route_centerline`) for every junction on the route whose connection is signalised."""
-        _, stops = self._route_geometry(edges, lane_index)
+        _, stops, _ = self._route_geometry(edges, lane_index)
         return stops
 
     def locate(self, x: float, y: float, yaw: float) -> tuple[str, int, float, float]:
@@ -261,13 +266,15 @@ class RoadMap:
         return min(candidates, key=rank)
 
     def _route_geometry(self, edges: Sequence[str], lane_index: int
-                        ) -> tuple[np.ndarray, list[tuple[str, int, float]]]:
+                        ) -> tuple[np.ndarray, list[tuple[str, int, float]], list[float]]:
+        """Centre line, stop lines and the s [m] where each edge begins (see the public methods)."""
         if not edges:
             raise ValueError("a route needs at least one edge")
         if lane_index < 0:
             raise ValueError(f"lane_index must be >= 0, got {lane_index}")
         pieces: list[np.ndarray] = []
         stops: list[tuple[str, int, float]] = []
+        starts: list[float] = []
         s_end = 0.0
 
         def append(shape: np.ndarray) -> None:
@@ -281,6 +288,7 @@ class RoadMap:
         for position, edge_id in enumerate(edges):
             lanes = self._edge(edge_id)
             lane_id = lanes[min(lane_index, len(lanes) - 1)]
+            starts.append(s_end)
             if position + 1 < len(edges):
                 connection = self._connection_between(lane_id, edges[position + 1], lane_index)
                 append(self._lanes[lane_id].shape)
@@ -293,4 +301,4 @@ class RoadMap:
         points = np.vstack(pieces)
         step = np.hypot(*np.diff(points, axis=0).T)
         points = points[np.concatenate(([True], step > 1e-6))]
-        return points, stops
+        return points, stops, starts

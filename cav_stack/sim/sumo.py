@@ -46,6 +46,8 @@ _LC_MODE_SCRIPTED = 0b01_00_00_00_00
 #: laneChangeMode of a CAV driven by SUMO: strategic changes only (no speed-gain, keep-right or
 #: cooperative changes), so that merges and exits complete while the lane is otherwise kept.
 _LC_MODE_STRATEGIC_ONLY = 0b01_00_00_00_01
+#: speedMode of a vehicle SUMO drives itself: every safety check of its car-following model on.
+_SPEED_MODE_DEFAULT = 0b01_11_11
 _TRACI_CONNECT_RETRIES = 20
 _TRACI_CLOSE_TIMEOUT_S = 10.0
 _SUMO_EXIT_WAIT_S = 2.0  # a failing SUMO exits within milliseconds; bounded for one that does not
@@ -388,6 +390,18 @@ class SumoWorld:
         sim.vehicle.setSpeed(cav_id, max(speed, 0.0))
         sim.vehicle.moveToXY(cav_id, "", -1, x + half * math.cos(yaw), y + half * math.sin(yaw),
                              yaw_to_sumo_angle(yaw), 2)
+
+    def hand_over(self, cav_id: str) -> None:
+        """SUMO's own driver model (the CAV's vehicle type: car following with its safety checks,
+        strategic lane changes only) drives CAV ``cav_id`` from the next step on; it is no longer
+        placed. Raises LookupError when the CAV is not in the world."""
+        sim = self._require_running()
+        if cav_id not in self._cav_ids or cav_id in self._cav_gone or cav_id not in self._cav_initial:
+            raise LookupError(f"CAV '{cav_id}' is not in the SUMO world at t={self._time:.2f} s")
+        sim.vehicle.setSpeedMode(cav_id, _SPEED_MODE_DEFAULT)
+        sim.vehicle.setSpeed(cav_id, -1.0)          # release the held speed
+        sim.vehicle.setLaneChangeMode(cav_id, _LC_MODE_STRATEGIC_ONLY)
+        self.event_log.append(EventRecord(self._time, "cav_handed_over", cav_id, "SUMO's driver model drives it"))
 
     def signal_programs(self) -> dict[str, tuple[tuple[str, float], ...]]:
         """Each traffic light's running fixed-time program as (state, duration [s]) per phase."""

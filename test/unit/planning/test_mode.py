@@ -169,3 +169,37 @@ def test_lane_change_near_a_signal_keeps_to_its_advice(params):
     during = selector.step(ModeInputs(0.1, 12.0, 14.0, signal=green))
     assert during.mode is DrivingMode.LANE_CHANGE and during.stop_distance is None
     assert 12.0 + params.eco_margin <= 150.0 / during.target_speed <= 40.0 - params.eco_margin
+
+
+def test_driver_holding_the_controls_is_manual_even_when_the_automation_loses_its_inputs(params):
+    # a driver override (or the world driving the car after a handover) disengages the automation:
+    # the perception input falling silent then is no reason for a minimal-risk stop
+    selector = ModeSelector(params)
+    assert selector.step(ModeInputs(0.0, 25.0, 30.0)).mode is DrivingMode.CRUISE
+    command = selector.step(ModeInputs(0.1, 25.0, 30.0, driver_took_over=True))
+    assert command.mode is DrivingMode.MANUAL and command.reason == "driver in control"
+    assert selector.step(ModeInputs(0.6, 25.0, 30.0, driver_took_over=True, sensors_healthy=False)).mode \
+        is DrivingMode.MANUAL
+    assert [s.mode for s in selector.log] == [DrivingMode.MANUAL]
+
+
+def test_unanswered_takeover_request_stops_before_the_exit_with_the_braking_onset(params):
+    # closed loop on a point mass: braking at minimal_risk_decel starts minimal_risk_onset after the
+    # stop begins and ends at the commanded stop line, which must lie standstill_gap before the exit
+    selector = ModeSelector(params)
+    dt, speed, position, exit_at = 0.1, 30.0, 0.0, 700.0
+    stop_line, braking_from, decel = None, None, None
+    for k in range(600):
+        t = k * dt
+        command = selector.step(ModeInputs(t, speed, 33.0, odd_exit_distance=exit_at - position))
+        if command.mode is DrivingMode.MINIMAL_RISK and stop_line is None:
+            stop_line, braking_from = position + command.stop_distance, t + params.minimal_risk_onset
+        if braking_from is not None and t >= braking_from - 1e-9 and decel is None:
+            decel = speed ** 2 / (2.0 * (stop_line - position))
+        if decel is not None:
+            speed = max(speed - decel * dt, 0.0)
+        position += speed * dt
+    assert selector.mode is DrivingMode.MINIMAL_RISK and "no takeover" in selector.log[-1].reason
+    assert stop_line <= exit_at - params.standstill_gap + 1e-9
+    assert decel <= params.minimal_risk_decel * 1.05          # no harder than planned for
+    assert speed == 0.0 and position <= exit_at - params.standstill_gap + 1.0

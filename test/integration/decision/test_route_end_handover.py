@@ -1,0 +1,33 @@
+"""A CAV handed to SUMO at the end of its route: its stack goes MANUAL, not MINIMAL_RISK.
+
+The bridge stops placing (and publishing) a CAV 10 m before its route ends; before the fix its
+stack read the silence as a sensor failure and logged a spurious minimal-risk stop. Now the CAV's
+driver state says the world holds the controls. Run in a fresh process (one libsumo per process).
+"""
+import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from cav_stack.eval.runner import run_scenario
+from cav_stack.eval.scenario import load_scenario
+
+pytest.importorskip("libsumo")
+
+
+def _run(out_dir):
+    base = load_scenario("odd_exit_takeover")        # single lane, cav_0 at 30 m/s
+    (cav,) = base.cavs
+    spec = dataclasses.replace(base, odd=None, driver=None, duration=8.0,
+                               cavs=(dataclasses.replace(cav, route=("sl_1",), depart_pos=850.0),))
+    return run_scenario(spec, seed=None, out_dir=out_dir, controller="stack")
+
+
+def test_route_end_hands_over_without_a_minimal_risk_stop(tmp_path):
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        report = pool.submit(_run, tmp_path).result().report
+    assert report["cavs"]["cav_0"]["route_completed"]                   # handed over ~5 s in, then left
+    modes = [s["mode"] for s in report["modes"]["switches"]]
+    assert "minimal_risk" not in modes
+    assert modes[-1] == "manual"
