@@ -70,7 +70,11 @@ class DetectionSet:
     lengths, widths: (M,) box extents [m] (NaN: not measured); extent_shift: (M, 2, 2) unit vectors
     (length axis, width axis) along which the true centre lies further when the object is longer /
     wider than measured (zero where that extent was fully seen); classes: per detection;
-    station_ids: (M,) V2X station IDs (-1: none); initiates: whether unmatched detections start tracks.
+    station_ids: (M,) V2X station IDs (-1: none); initiates: whether unmatched detections start tracks;
+    surface_offset: (M,) [m] how far beyond the sensed surface (along the line of sight from
+    sensor_position) the detector placed each position as a stand-in for the object's unseen depth,
+    which a tracker that knows the object's box replaces by the box's own (None: positions are
+    centres, no surface model).
     """
 
     stamp: float
@@ -87,6 +91,7 @@ class DetectionSet:
     classes: tuple[ObjectClass, ...]
     station_ids: np.ndarray
     initiates: bool
+    surface_offset: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         m, k = self.z.shape[0], self.kind.size
@@ -98,6 +103,8 @@ class DetectionSet:
                 raise ValueError(f"{self.source}: {name} must have shape ({m},)")
         if self.extent_shift.shape != (m, 2, 2) or len(self.classes) != m:
             raise ValueError(f"{self.source}: extent_shift must be ({m}, 2, 2) and classes {m} long")
+        if self.surface_offset is not None and self.surface_offset.shape != (m,):
+            raise ValueError(f"{self.source}: surface_offset must have shape ({m},)")
         if not (np.all(np.isfinite(self.z)) and np.all(np.isfinite(self.covariance))):
             raise ValueError(f"{self.source}: non-finite measurement at stamp {self.stamp}")
 
@@ -109,8 +116,10 @@ class DetectionSet:
               sensor_position: np.ndarray, sensor_velocity: np.ndarray, coverage: Coverage | None,
               initiates: bool, classes: tuple[ObjectClass, ...] | None = None,
               lengths: np.ndarray | None = None, widths: np.ndarray | None = None,
-              extent_shift: np.ndarray | None = None, station_ids: np.ndarray | None = None) -> "DetectionSet":
-        """A set with unknown sizes, no extent shifts, UNKNOWN class and no station IDs unless given."""
+              extent_shift: np.ndarray | None = None, station_ids: np.ndarray | None = None,
+              surface_offset: np.ndarray | None = None) -> "DetectionSet":
+        """A set with unknown sizes, no extent shifts, UNKNOWN class, no station IDs and no surface
+        model unless given."""
         k = kind.size
         z = np.asarray(z, dtype=float)
         covariance = np.asarray(covariance, dtype=float)
@@ -128,7 +137,8 @@ class DetectionSet:
             classes=classes if classes is not None else (ObjectClass.UNKNOWN,) * m,
             station_ids=np.full(m, -1, dtype=np.int64) if station_ids is None
             else np.asarray(station_ids, dtype=np.int64),
-            initiates=initiates)
+            initiates=initiates,
+            surface_offset=None if surface_offset is None else np.asarray(surface_offset, dtype=float))
 
 
 @dataclass(frozen=True)

@@ -20,28 +20,45 @@ _SELECTIONS = {
 
 
 def predict_measurements(kind: MeasurementKind, states: np.ndarray,
-                         sensor_position: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Expected measurements (N, k) and Jacobians (N, k, 6) of states (N, 6)."""
+                         sight_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected measurements (N, k) and Jacobians (N, k, 6) of states (N, 6).
+
+    sight_lines (N, 2): for POSITION_RADIAL, the unit vector in ``map`` from the sensor along
+    which each radial speed was measured (ignored by the other kinds). The radial speed is taken
+    along the measured line of sight, not towards the state's centre: a radar measures the
+    velocity of the reflecting surface point, and a rigid body moving without turning has the
+    same velocity everywhere, so v . u is exact however far the reflections lie from the centre
+    (near, off-axis targets show their side, whose bearing differs from the centre's by tens of
+    degrees)."""
     n = states.shape[0]
     if kind in _SELECTIONS:
         rows = _SELECTIONS[kind]
         jac = np.zeros((n, len(rows), STATE_SIZE))
         jac[:, np.arange(len(rows)), rows] = 1.0
         return states[:, rows].copy(), jac
-    # POSITION_RADIAL: ground radial speed = v (cos yaw, sin yaw) . u, u = unit(p - sensor).
-    rel = states[:, :2] - sensor_position
-    dist = np.maximum(np.hypot(rel[:, 0], rel[:, 1]), 1e-3)
-    u = rel / dist[:, None]
-    heading = np.stack([np.cos(states[:, YAW]), np.sin(states[:, YAW])], axis=1)
-    velocity = states[:, SPEED:SPEED + 1] * heading
-    radial = np.sum(velocity * u, axis=1)
+    radial, jac_radial = radial_speeds(states, sight_lines)
     jac = np.zeros((n, 3, STATE_SIZE))
     jac[:, 0, X] = jac[:, 1, Y] = 1.0
-    # d(v . u)/dp = v^T (I - u u^T) / |p - s|
-    jac[:, 2, X:Y + 1] = (velocity - radial[:, None] * u) / dist[:, None]
-    jac[:, 2, YAW] = states[:, SPEED] * (-heading[:, 1] * u[:, 0] + heading[:, 0] * u[:, 1])
-    jac[:, 2, SPEED] = np.sum(heading * u, axis=1)
+    jac[:, 2, :] = jac_radial
     return np.c_[states[:, :2], radial], jac
+
+
+def radial_speeds(states: np.ndarray, sight_lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Ground radial speeds v (cos yaw, sin yaw) . u [m/s] and their Jacobians (..., 6) for states
+    (..., 6) and unit lines of sight u (..., 2) in ``map`` (broadcast against each other)."""
+    heading = np.stack([np.cos(states[..., YAW]), np.sin(states[..., YAW])], axis=-1)
+    along = np.sum(heading * sight_lines, axis=-1)
+    across = -heading[..., 1] * sight_lines[..., 0] + heading[..., 0] * sight_lines[..., 1]
+    jac = np.zeros(along.shape + (STATE_SIZE,))
+    jac[..., YAW] = states[..., SPEED] * across
+    jac[..., SPEED] = along
+    return states[..., SPEED] * along, jac
+
+
+def line_of_sight(points: np.ndarray, sensor_position: np.ndarray) -> np.ndarray:
+    """Unit vectors (..., 2) from ``sensor_position`` (2,) to ``points`` (..., 2) [m, map]."""
+    rel = points - sensor_position
+    return rel / np.maximum(np.hypot(rel[..., 0], rel[..., 1]), 1e-3)[..., None]
 
 
 def residuals(kind: MeasurementKind, z: np.ndarray, expected: np.ndarray) -> np.ndarray:
@@ -58,3 +75,37 @@ def yaw_branch(measured_yaw: float, reference_yaw: float) -> float:
     """Of ``measured_yaw`` and ``measured_yaw + pi``, the one nearest ``reference_yaw`` [rad]."""
     flip = abs(wrap_angle(measured_yaw - reference_yaw)) > 0.5 * math.pi
     return float(wrap_angle(measured_yaw + math.pi)) if flip else float(wrap_angle(measured_yaw))
+
+
+def surface_centroids(states: np.ndarray, sizes: np.ndarray, sensor_position: np.ndarray,
+                      rays: int = 8) -> np.ndarray:
+    """Mean point (N, 2) [m, map] of the box outline a sensor at ``sensor_position`` (2,) sees:
+    where ``rays`` rays spread evenly over each box's azimuth interval first hit it.
+
+    states (N, 6): box centre and yaw; sizes (N, >=2): length, width [m]. This is where the
+    reflections of an extended object come from on average: its rear face when it is straight
+    ahead, rear face and side when it is seen obliquely (then the mean lies beside the centre,
+    not behind it along the line of sight). A sensor inside a box gets the box centre."""
+    n = states.shape[0]
+    if n == 0:
+        return np.zeros((0, 2))
+    half = 0.5 * sizes[:, :2]  # (N, 2)
+    c, s = np.cos(states[:, YAW]), np.sin(states[:, YAW])
+    rel = sensor_position - states[:, :2]  # sensor relative to the centre, map axes
+    origin = np.stack([c * rel[:, 0] + s * rel[:, 1], -s * rel[:, 0] + c * rel[:, 1]], axis=1)  # box axes
+    corners = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])[None] * half[:, None, :]  # (N, 4, 2)
+    to_corner = corners - origin[:, None, :]
+    centre_bearing = np.arctan2(-origin[:, 1], -origin[:, 0])
+    offsets = wrap_angle(np.arctan2(to_corner[..., 1], to_corner[..., 0]) - centre_bearing[:, None])
+    low, high = offsets.min(axis=1), offsets.max(axis=1)
+    fractions = (np.arange(rays) + 0.5) / rays
+    bearing = centre_bearing[:, None] + low[:, None] + (high - low)[:, None] * fractions[None, :]  # (N, R)
+    d = np.stack([np.cos(bearing), np.sin(bearing)], axis=-1)  # (N, R, 2), box axes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t1 = (-half[:, None, :] - origin[:, None, :]) / d
+        t2 = (half[:, None, :] - origin[:, None, :]) / d
+    enter = np.nanmax(np.minimum(t1, t2), axis=-1)  # (N, R) slab method: entry distance
+    hits = origin[:, None, :] + np.clip(enter, 0.0, None)[..., None] * d
+    inside = np.all(np.abs(origin) < half, axis=1)
+    local = np.where(inside[:, None], 0.0, hits.mean(axis=1))  # (N, 2) box axes, from the centre
+    return states[:, :2] + np.stack([c * local[:, 0] - s * local[:, 1], s * local[:, 0] + c * local[:, 1]], axis=1)

@@ -4,8 +4,9 @@ Detections weaker than ``min_rcs_dbsm`` are dropped; the rest are placed in ``ma
 when closer than ``cluster_across`` across and ``cluster_along`` along the line of sight with
 ground radial speeds within ``cluster_speed_difference`` (connected components), and each cluster gives
 one POSITION_RADIAL measurement: its mean reflection point moved ``centre_offset`` further along
-the line of sight (reflections come from the near surface), and its mean ground radial speed
-(range rate plus the sensor's own velocity along the line of sight).
+the line of sight (reflections come from the near surface; the set's ``surface_offset`` records it,
+so a tracker that knows the object's box can use the box's own geometry instead), and its mean
+ground radial speed (range rate plus the sensor's own velocity along the line of sight).
 """
 from __future__ import annotations
 
@@ -65,4 +66,5 @@ class RadarDetector:
             cov[k, :2, :2] = var_along * np.outer(u, u) + var_across * np.outer(t, t)
             cov[k, 2, 2] = r.range_rate_sigma ** 2 / n + (math.sin(r.azimuth_sigma) * np.hypot(*sensor_v)) ** 2
         return DetectionSet.build(frame.header.stamp, r.frame_id, MeasurementKind.POSITION_RADIAL, z, cov,
-                                  sensor_xy, sensor_v, coverage, p.initiates_tracks)
+                                  sensor_xy, sensor_v, coverage, p.initiates_tracks,
+                                  surface_offset=np.full(count, p.centre_offset))

@@ -4,7 +4,8 @@
   predicted together; measurement models per :class:`MeasurementKind` (:mod:`measurement_models`).
 - Association: global nearest neighbour (``scipy.optimize.linear_sum_assignment``) on the
   position log-likelihood cost d^2 + ln|S|, gated by the position Mahalanobis distance d^2;
-  radar detections add their radial-speed term (gated alike).
+  radar detections add their radial-speed term (gated alike), predicted along the detection's own
+  line of sight (where its reflections are), not towards the track's centre.
 - Track management: M-of-N confirmation over detection opportunities (a track inside a sensor's
   coverage either is detected or missed), deletion after ``max_coast`` without updates or when
   the position uncertainty grows too large; close duplicates are merged. Unmatched detections
@@ -17,7 +18,10 @@
 - V2X: a report's ``station_id`` binds to the track it updates (``TrackedObject.v2x_id``);
   later reports of that station go to that track while they fall inside ``rebind_chi2``.
 - Extents: a detection's centre is moved along its ``extent_shift`` directions when the track
-  knows the object is longer/wider than the detection saw.
+  knows the object is longer/wider than the detection saw. A detection with a surface model
+  (``surface_offset``: radar reflections) is re-centred with the track's box: the mean of the
+  outline the sensor sees of it (:func:`surface_centroids`) stands for the reflections, so an
+  obliquely seen car's side reflections move its centre sideways, not further along the line of sight.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ from scipy.optimize import linear_sum_assignment
 from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import MAP_FRAME, Header, ObjectClass, TrackedObject, TrackList
 from cav_stack.perception.detections import DetectionSet, MeasurementKind
-from cav_stack.perception.measurement_models import predict_measurements, residuals, yaw_branch
+from cav_stack.perception.measurement_models import (line_of_sight, predict_measurements, radial_speeds, residuals,
+                                                     surface_centroids, yaw_branch)
 from cav_stack.perception.motion_model import ACCEL, SPEED, STATE_SIZE, YAW, YAW_RATE, predict_states, process_noise
 from cav_stack.perception.params import TrackerParams, V2xFusionParams
 
@@ -192,11 +197,19 @@ class MultiObjectTracker:
         self._time = max(self._time, stamp)
 
     def _extent_shift(self, ds: DetectionSet) -> np.ndarray:
-        """Centre corrections (M, N, 2) [m] from the tracks' extents exceeding each detection's."""
+        """Centre corrections (M, N, 2) [m] from the tracks' boxes: extents exceeding each
+        detection's, and for a surface model (``surface_offset``) the depth behind the seen surface
+        that each track's box implies instead of the detector's stand-in."""
+        t = self._tracks
         det_size = np.stack([ds.lengths, ds.widths], axis=1)  # (M, 2)
-        excess = np.maximum(self._tracks.size[None, :, :2] - det_size[:, None, :], 0.0)  # (M, N, 2)
+        excess = np.maximum(t.size[None, :, :2] - det_size[:, None, :], 0.0)  # (M, N, 2)
         excess = np.nan_to_num(excess, nan=0.0)
-        return 0.5 * np.einsum("mnk,mkd->mnd", excess, ds.extent_shift)
+        shift = 0.5 * np.einsum("mnk,mkd->mnd", excess, ds.extent_shift)
+        if ds.surface_offset is not None:
+            depth = t.x[:, :2] - surface_centroids(t.x, t.size, ds.sensor_position)  # (N, 2)
+            stand_in = ds.surface_offset[:, None] * line_of_sight(ds.z[:, :2], ds.sensor_position)  # (M, 2)
+            shift += depth[None, :, :] - stand_in[:, None, :]
+        return shift
 
     def _association_cost(self, ds: DetectionSet, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Position Mahalanobis distances d^2 (M, N) and GNN costs (M, N)."""
@@ -213,10 +226,12 @@ class MultiObjectTracker:
         gated = d2 < self.params.gate_chi2
         if ds.kind is MeasurementKind.POSITION_RADIAL:
             # Doppler separates neighbours that positions alone confuse (a car overtaking another)
-            expected, h = predict_measurements(ds.kind, t.x, ds.sensor_position)
-            h_v = h[:, 2, :]
-            s_v = np.einsum("ni,nij,nj->n", h_v, t.p, h_v)[None, :] + ds.covariance[:, None, 2, 2]
-            d2_v = (ds.z[:, None, 2] - expected[None, :, 2]) ** 2 / s_v
+            u = line_of_sight(ds.z[:, :2], ds.sensor_position)  # (M, 2) where the reflections are
+            expected, h_v = radial_speeds(t.x[None, :, :], u[:, None, :])  # (M, N), (M, N, 6)
+            a, b = h_v[..., YAW], h_v[..., SPEED]  # the only non-zero Jacobian entries
+            s_v = (a * a * t.p[:, YAW, YAW] + 2.0 * a * b * t.p[:, YAW, SPEED] + b * b * t.p[:, SPEED, SPEED]
+                   + ds.covariance[:, None, 2, 2])
+            d2_v = (ds.z[:, None, 2] - expected) ** 2 / s_v
             cost += d2_v + np.log(s_v)
             gated &= d2_v < self.params.gate_chi2
         return d2, np.where(gated, cost, _UNASSIGNED)
@@ -249,7 +264,7 @@ class MultiObjectTracker:
     def _update(self, ds: DetectionSet, dets: np.ndarray, tracks: np.ndarray, shift: np.ndarray) -> None:
         t = self._tracks
         x, p = t.x[tracks], t.p[tracks]
-        expected, h = predict_measurements(ds.kind, x, ds.sensor_position)
+        expected, h = predict_measurements(ds.kind, x, line_of_sight(ds.z[dets, :2], ds.sensor_position))
         z = ds.z[dets].copy()
         z[:, :2] += shift
         r = residuals(ds.kind, z, expected)
