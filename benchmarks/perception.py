@@ -123,7 +123,7 @@ def tracker_figures(repeats: int) -> list[dict]:
         sensor = np.array([25.0 * clock["t"], 0.0])
         boxes = np.c_[start + np.array([25.0 * clock["t"], 0.0]), np.zeros((N_OBJECTS, 1)), np.full(N_OBJECTS, 25.0),
                       np.zeros((N_OBJECTS, 2))]
-        seen = surface_centroids(boxes, np.tile([4.5, 1.8], (N_OBJECTS, 1)), sensor)
+        seen, _ = surface_centroids(boxes, np.tile([4.5, 1.8], (N_OBJECTS, 1)), sensor)
         u = line_of_sight(seen, sensor)
         z = np.c_[seen + RADAR_CENTRE_OFFSET * u + rng.normal(0, 0.2, seen.shape), 25.0 * u[:, 0]]
         cov = np.tile(np.diag([1.0, 0.4, 0.01]), (N_OBJECTS, 1, 1))

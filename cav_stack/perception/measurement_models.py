@@ -78,17 +78,19 @@ def yaw_branch(measured_yaw: float, reference_yaw: float) -> float:
 
 
 def surface_centroids(states: np.ndarray, sizes: np.ndarray, sensor_position: np.ndarray,
-                      rays: int = 8) -> np.ndarray:
-    """Mean point (N, 2) [m, map] of the box outline a sensor at ``sensor_position`` (2,) sees:
-    where ``rays`` rays spread evenly over each box's azimuth interval first hit it.
+                      rays: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Mean point (N, 2) [m, map] of the box outline a sensor at ``sensor_position`` (2,) sees, and
+    the covariance (N, 2, 2) [m^2] of the outline about it: where ``rays`` rays spread evenly over
+    each box's azimuth interval first hit it.
 
     states (N, 6): box centre and yaw; sizes (N, >=2): length, width [m]. This is where the
-    reflections of an extended object come from on average: its rear face when it is straight
-    ahead, rear face and side when it is seen obliquely (then the mean lies beside the centre,
-    not behind it along the line of sight). A sensor inside a box gets the box centre."""
+    reflections of an extended object come from: its rear face when it is straight ahead, rear
+    face and side when it is seen obliquely (then the mean lies beside the centre, not behind it
+    along the line of sight, and single reflections scatter along the side). A sensor inside a
+    box gets the box centre and no spread."""
     n = states.shape[0]
     if n == 0:
-        return np.zeros((0, 2))
+        return np.zeros((0, 2)), np.zeros((0, 2, 2))
     half = 0.5 * sizes[:, :2]  # (N, 2)
     c, s = np.cos(states[:, YAW]), np.sin(states[:, YAW])
     rel = sensor_position - states[:, :2]  # sensor relative to the centre, map axes
@@ -107,5 +109,10 @@ def surface_centroids(states: np.ndarray, sizes: np.ndarray, sensor_position: np
     enter = np.nanmax(np.minimum(t1, t2), axis=-1)  # (N, R) slab method: entry distance
     hits = origin[:, None, :] + np.clip(enter, 0.0, None)[..., None] * d
     inside = np.all(np.abs(origin) < half, axis=1)
-    local = np.where(inside[:, None], 0.0, hits.mean(axis=1))  # (N, 2) box axes, from the centre
-    return states[:, :2] + np.stack([c * local[:, 0] - s * local[:, 1], s * local[:, 0] + c * local[:, 1]], axis=1)
+    hits = np.where(inside[:, None, None], 0.0, hits)  # (N, R, 2) box axes, from the centre
+    local = hits.mean(axis=1)
+    spread = hits - local[:, None, :]
+    local_cov = np.einsum("nri,nrj->nij", spread, spread) / rays
+    rot = np.stack([np.stack([c, -s], axis=1), np.stack([s, c], axis=1)], axis=1)  # (N, 2, 2) box -> map
+    centroid = states[:, :2] + np.einsum("nij,nj->ni", rot, local)
+    return centroid, rot @ local_cov @ rot.transpose(0, 2, 1)

@@ -21,7 +21,8 @@
   knows the object is longer/wider than the detection saw. A detection with a surface model
   (``surface_offset``: radar reflections) is re-centred with the track's box: the mean of the
   outline the sensor sees of it (:func:`surface_centroids`) stands for the reflections, so an
-  obliquely seen car's side reflections move its centre sideways, not further along the line of sight.
+  obliquely seen car's side reflections move its centre sideways, not further along the line of
+  sight, and the outline's spread adds to the detection's position covariance.
 """
 from __future__ import annotations
 
@@ -176,14 +177,15 @@ class MultiObjectTracker:
         self._predict(ds.stamp)
         t = self._tracks
         n, m = len(t), len(ds)
-        shift = self._extent_shift(ds) if n and m else np.zeros((m, n, 2))
-        d2, cost = self._association_cost(ds, shift)
+        shift, spread = self._extent_shift(ds) if n and m else (np.zeros((m, n, 2)), np.zeros((n, 2, 2)))
+        d2, cost = self._association_cost(ds, shift, spread)
         cost = self._bind_v2x(ds, d2, cost)
         pairs = self._assign(cost)
         matched_tracks = np.array([j for _, j in pairs], dtype=np.int64)
         matched_dets = np.array([i for i, _ in pairs], dtype=np.int64)
         if pairs:
-            self._update(ds, matched_dets, matched_tracks, shift[matched_dets, matched_tracks])
+            self._update(ds, matched_dets, matched_tracks, shift[matched_dets, matched_tracks],
+                         spread[matched_tracks])
         self._book_keeping(ds, matched_tracks)
         self._initiate(ds, matched_dets, d2)
         self._prune(ds.stamp)
@@ -196,29 +198,33 @@ class MultiObjectTracker:
             t.p = jac @ t.p @ jac.transpose(0, 2, 1) + self._process_noise(t.x, dt)
         self._time = max(self._time, stamp)
 
-    def _extent_shift(self, ds: DetectionSet) -> np.ndarray:
+    def _extent_shift(self, ds: DetectionSet) -> tuple[np.ndarray, np.ndarray]:
         """Centre corrections (M, N, 2) [m] from the tracks' boxes: extents exceeding each
         detection's, and for a surface model (``surface_offset``) the depth behind the seen surface
-        that each track's box implies instead of the detector's stand-in."""
+        that each track's box implies instead of the detector's stand-in; with them the position
+        covariance (N, 2, 2) [m^2] a surface model adds per track: the spread of the outline its
+        sensor sees, over which single reflections scatter (zero without a surface model)."""
         t = self._tracks
         det_size = np.stack([ds.lengths, ds.widths], axis=1)  # (M, 2)
         excess = np.maximum(t.size[None, :, :2] - det_size[:, None, :], 0.0)  # (M, N, 2)
         excess = np.nan_to_num(excess, nan=0.0)
         shift = 0.5 * np.einsum("mnk,mkd->mnd", excess, ds.extent_shift)
-        if ds.surface_offset is not None:
-            depth = t.x[:, :2] - surface_centroids(t.x, t.size, ds.sensor_position)  # (N, 2)
-            stand_in = ds.surface_offset[:, None] * line_of_sight(ds.z[:, :2], ds.sensor_position)  # (M, 2)
-            shift += depth[None, :, :] - stand_in[:, None, :]
-        return shift
+        if ds.surface_offset is None:
+            return shift, np.zeros((len(t), 2, 2))
+        centroid, spread = surface_centroids(t.x, t.size, ds.sensor_position)
+        stand_in = ds.surface_offset[:, None] * line_of_sight(ds.z[:, :2], ds.sensor_position)  # (M, 2)
+        shift += (t.x[None, :, :2] - centroid[None, :, :]) - stand_in[:, None, :]
+        return shift, spread
 
-    def _association_cost(self, ds: DetectionSet, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _association_cost(self, ds: DetectionSet, shift: np.ndarray,
+                          spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Position Mahalanobis distances d^2 (M, N) and GNN costs (M, N)."""
         t = self._tracks
         m, n = len(ds), len(t)
         if m == 0 or n == 0:
             return np.full((m, n), np.inf), np.full((m, n), _UNASSIGNED)
         r = ds.z[:, None, :2] + shift - t.x[None, :, :2]  # (M, N, 2)
-        s = t.p[None, :, :2, :2] + ds.covariance[:, None, :2, :2]
+        s = t.p[None, :, :2, :2] + spread[None, :, :, :] + ds.covariance[:, None, :2, :2]
         det = s[..., 0, 0] * s[..., 1, 1] - s[..., 0, 1] * s[..., 1, 0]
         d2 = (s[..., 1, 1] * r[..., 0] ** 2 - 2.0 * s[..., 0, 1] * r[..., 0] * r[..., 1]
               + s[..., 0, 0] * r[..., 1] ** 2) / det
@@ -261,14 +267,16 @@ class MultiObjectTracker:
         rows, cols = linear_sum_assignment(cost)
         return [(int(i), int(j)) for i, j in zip(rows, cols) if cost[i, j] < _UNASSIGNED]
 
-    def _update(self, ds: DetectionSet, dets: np.ndarray, tracks: np.ndarray, shift: np.ndarray) -> None:
+    def _update(self, ds: DetectionSet, dets: np.ndarray, tracks: np.ndarray, shift: np.ndarray,
+                spread: np.ndarray) -> None:
         t = self._tracks
         x, p = t.x[tracks], t.p[tracks]
         expected, h = predict_measurements(ds.kind, x, line_of_sight(ds.z[dets, :2], ds.sensor_position))
         z = ds.z[dets].copy()
         z[:, :2] += shift
         r = residuals(ds.kind, z, expected)
-        cov_r = ds.covariance[dets]
+        cov_r = ds.covariance[dets].copy()
+        cov_r[:, :2, :2] += spread
         ph = p @ h.transpose(0, 2, 1)
         s = h @ ph + cov_r
         gain = np.linalg.solve(s, ph.transpose(0, 2, 1)).transpose(0, 2, 1)  # P H^T S^-1

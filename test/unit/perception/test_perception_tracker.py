@@ -211,10 +211,15 @@ def test_surface_centroid_matches_dense_ray_casting():
         dirs = np.stack([np.cos(azimuth), np.sin(azimuth), np.zeros_like(azimuth)], axis=1)
         dist, owner = cast_rays(sensor, dirs, boxes, ground=False)
         reference = (sensor[None, :2] + dist[owner == 0, None] * dirs[owner == 0, :2]).mean(axis=0)
-        got = surface_centroids(np.array([[x, y, yaw, 0.0, 0.0, 0.0]]), np.array([[4.5, 1.8]]), sensor[:2])[0]
+        got = surface_centroids(np.array([[x, y, yaw, 0.0, 0.0, 0.0]]), np.array([[4.5, 1.8]]), sensor[:2])[0][0]
         assert np.hypot(*(got - reference)) < 0.06, (x, y, yaw)
-    inside = surface_centroids(np.array([[3.0, 0.0, 0.0, 0.0, 0.0, 0.0]]), np.array([[4.5, 1.8]]), sensor[:2])
+    box = np.array([[4.5, 1.8]])
+    inside, no_spread = surface_centroids(np.array([[3.0, 0.0, 0.0, 0.0, 0.0, 0.0]]), box, sensor[:2])
     np.testing.assert_allclose(inside, [[3.0, 0.0]])
+    np.testing.assert_allclose(no_spread, np.zeros((1, 2, 2)))
+    # straight ahead only the rear face is seen: its points spread across the line of sight only
+    _, spread = surface_centroids(np.array([[50.0, 0.0, 0.0, 0.0, 0.0, 0.0]]), box, sensor[:2])
+    assert spread[0, 0, 0] == pytest.approx(0.0, abs=1e-9) and 0.2 < spread[0, 1, 1] < 1.8 ** 2 / 12.0
 
 
 def test_radar_reflections_from_the_side_of_a_near_car_keep_its_track_on_it(perception_params):
