@@ -3,8 +3,9 @@
 Each tick the controller projects the ego onto the reference path (lane centre in ``map``),
 builds per-stage parameters (path curvature along the predicted motion, lateral reference of a
 lane change, speed reference capped by curve and stop-line approach speeds, the leader's
-predicted position), warm-starts the NLP of :mod:`mpc_problem` from the previous solution
-shifted by the elapsed time and solves it. The first stage's commands are applied.
+predicted position; in ECO_APPROACH the advised speed is also a soft ceiling reached by
+gliding), warm-starts the NLP of :mod:`mpc_problem` from the previous solution shifted by the
+elapsed time and solves it. The first stage's commands are applied.
 
 A solve that yields no usable plan is repeated once with the rescue solver (``rescue_solver``).
 If that fails too, or the solve overruns its time budget, the controller replays the previous plan
@@ -31,6 +32,7 @@ from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
     BASE_LINK_FRAME,
     ControlCommand,
+    DrivingMode,
     EgoState,
     Header,
     ModeCommand,
@@ -132,9 +134,9 @@ class MpcController:
         guess = self._initial_guess(now, x0)
         manoeuvre = self._lateral.update(now, target.target_lane_offset, lateral, self.comfort)
         steer_bias = self._steer_bias.update(now, ego)
-        stage, glob, stop_s = self._parameters(now, ref, s0, guess[0], manoeuvre, steer_bias, target,
-                                               leader)
-        bounds = self.problem.bounds(x0, self.comfort, target.standstill_gap, stop_s)
+        stage, glob, stop_s, speed_cap = self._parameters(now, ref, s0, guess[0], manoeuvre, steer_bias,
+                                                          target, leader, ego.speed)
+        bounds = self.problem.bounds(x0, self.comfort, target.standstill_gap, stop_s, speed_cap)
         w0 = self.problem.pack(*guess)
         lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
         result = self.problem.solve(stage, glob, bounds, w0, *lam)
@@ -182,9 +184,11 @@ class MpcController:
 
     def _parameters(self, now: float, ref: ReferencePath, s0: float, states_guess: np.ndarray,
                     manoeuvre: LateralManoeuvre, steer_bias: float, target: ModeCommand,
-                    leader: LeaderPrediction | None) -> tuple[np.ndarray, np.ndarray, float]:
-        """Stage parameters (N+1, 5), global parameters and the stop-line arc length [m] of
-        the rear-axle-relative path frame (``inf``: no stop line)."""
+                    leader: LeaderPrediction | None,
+                    speed: float) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+        """Stage parameters (N+1, 5), global parameters, the stop-line arc length [m] of
+        the rear-axle-relative path frame (``inf``: no stop line) and the speed ceiling [m/s] per
+        stage (None: none beyond the vehicle's); ``speed`` [m/s]: the ego's now."""
         p, c = self.params, self.comfort
         n = p.horizon_steps
         front = self.problem.front_offset
@@ -196,8 +200,14 @@ class MpcController:
         heading_ref = np.arctan2(manoeuvre.rate(now + self._times), speed_guess)
 
         stop_s = math.inf if target.stop_distance is None else front + target.stop_distance
-        speed_ref = self._speed_reference(target.target_speed, curvature, states_guess[:, 0],
-                                          stop_s - front)
+        if target.mode is DrivingMode.ECO_APPROACH:
+            speed_cap = self._speed_ceiling(target.target_speed, speed)
+            speed_ref = self._speed_reference(speed_cap, curvature, states_guess[:, 0], stop_s - front,
+                                              p.eco_glide_decel)
+        else:
+            speed_cap = None
+            speed_ref = self._speed_reference(np.full(n + 1, target.target_speed), curvature, states_guess[:, 0],
+                                              stop_s - front, p.approach_decel_ratio * c.max_decel)
 
         if leader is not None:
             use_accel = leader.source == "v2x" or p.sensor_leader_model == "constant_acceleration"
@@ -213,7 +223,7 @@ class MpcController:
         glob = np.array([target.standstill_gap, weight_gap, c.max_decel,
                          c.weight_jerk, c.weight_steer_rate, c.weight_accel, c.weight_lateral_accel,
                          steer_bias])
-        return stage, glob, stop_s
+        return stage, glob, stop_s, speed_cap
 
     def _time_gap_profile(self, target: ModeCommand, leader: LeaderPrediction | None,
                           speed: float) -> np.ndarray:
@@ -239,18 +249,28 @@ class MpcController:
         recovering = np.maximum(self._times - closing / comfortable, 0.0)
         return np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
 
-    def _speed_reference(self, target_speed: float, curvature: np.ndarray, s: np.ndarray,
-                         stop_s: float) -> np.ndarray:
-        """Speed reference [m/s] per stage: the target speed, capped by the curve speed at each
-        stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from the
-        stages before at ``approach_decel_ratio`` of the comfort deceleration. ``s`` [m]: the
-        predicted arc length per stage."""
+    def _speed_ceiling(self, advised_speed: float, speed: float) -> np.ndarray:
+        """Speed ceiling [m/s] per stage of an ECO_APPROACH: the advised speed, reached from the
+        current ``speed`` [m/s] above it by gliding at ``eco_glide_decel``.
+
+        Eco-driving at signals (e.g. Asadi & Vahidi, IEEE TCST 19(3), 2011; Mensing et al.,
+        Transp. Res. D 18, 2013): kinetic energy that the car would later brake away is not
+        bought in the first place, and the speed is shed by coasting in fuel cut-off rather than
+        by braking after cruising; the car never speeds past the advice (e.g. to close up to a
+        leader) only to slow down again before the line."""
+        glide = speed - self.params.eco_glide_decel * self._times
+        return np.maximum(max(advised_speed, 0.0), glide)
+
+    def _speed_reference(self, target_speed: np.ndarray, curvature: np.ndarray, s: np.ndarray,
+                         stop_s: float, decel: float) -> np.ndarray:
+        """Speed reference [m/s] per stage: the target speed per stage, capped by the curve speed
+        at each stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from
+        the stages before at ``decel`` [m/s^2]. ``s`` [m]: the predicted arc length per stage."""
         p, c = self.params, self.comfort
-        limit = np.full(s.size, min(max(target_speed, 0.0), self.vehicle.max_speed))
+        limit = np.clip(target_speed, 0.0, self.vehicle.max_speed)
         curvy = np.abs(curvature) > _STRAIGHT_CURVATURE
         limit[curvy] = np.minimum(limit[curvy], np.sqrt(
             p.curve_lateral_accel_ratio * c.max_lateral_accel / np.abs(curvature[curvy])))
-        decel = p.approach_decel_ratio * c.max_decel
         limit = np.minimum(limit, np.sqrt(2.0 * decel * np.maximum(stop_s - s, 0.0)))
         for k in range(s.size - 2, -1, -1):   # reachable by braking at `decel` (v² = v_next² + 2 b Δs)
             limit[k] = min(limit[k], math.sqrt(limit[k + 1] ** 2 + 2.0 * decel * max(s[k + 1] - s[k], 0.0)))

@@ -44,6 +44,10 @@ class MpcParams:
     approaches a stop line or a curve's speed (the constraints allow the full comfort value);
     curve_lateral_accel_ratio: the speed reference in a curve keeps the lateral acceleration at
     this fraction of the comfort bound (margin for tracking transients).
+    eco_glide_decel [m/s^2] (positive): in ECO_APPROACH the advised speed is a ceiling that a
+    faster car reaches by gliding at this deceleration (above the engine's fuel cut-off threshold,
+    below braking), and stop lines and curves are approached at it instead of
+    ``approach_decel_ratio`` (:meth:`MpcController._speed_ceiling`).
     steer_bias_time_constant [s], steer_bias_limit [rad] (YAML ``_deg``), steer_bias_min_speed
     [m/s]: the steering-offset observer (:mod:`cav_stack.control.steer_bias`).
     fallback_decel [m/s^2] (positive): braking of the last-resort fallback;
@@ -72,6 +76,7 @@ class MpcParams:
     sensor_leader_model: str
     approach_decel_ratio: float
     curve_lateral_accel_ratio: float
+    eco_glide_decel: float
     steer_bias_time_constant: float
     steer_bias_limit: float
     steer_bias_min_speed: float
@@ -88,6 +93,7 @@ class MpcParams:
             gap_pull_range=self.gap_pull_range,
             approach_decel_ratio=self.approach_decel_ratio,
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
+            eco_glide_decel=self.eco_glide_decel,
             steer_bias_time_constant=self.steer_bias_time_constant,
             steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed, fallback_decel=self.fallback_decel,
             fallback_plan_max_age=self.fallback_plan_max_age,

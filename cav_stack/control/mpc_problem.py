@@ -8,9 +8,10 @@ stage by stage, ``w = [X0, U0, X1, U1, ..., X_N]``, with the gap-closing constra
 U_k = (accel_cmd [m/s^2], steer_cmd [rad], slack_position [m], slack_accel [m/s^2],
 slack_jerk [m/s^3], slack_speed [m/s]). Hard: actuator limits and steering rate of the vehicle.
 Soft (exact L1 + quadratic penalty on the slack): comfort bounds on longitudinal and lateral
-acceleration and jerk, 0 <= speed <= max_speed, the time-gap constraint to the leader
-(gap >= standstill + time_gap_k * speed, with a time gap per stage) and the stop line (front bumper before it, and at the
-last stage able to stop before it at the comfort deceleration).
+acceleration and jerk, 0 <= speed <= max_speed (or a lower ceiling per stage), the time-gap
+constraint to the leader (gap >= standstill + time_gap_k * speed, with a time gap per stage) and
+the stop line (front bumper before it, and at the last stage able to stop before it at the
+comfort deceleration).
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from cav_stack.control.path_frame_model import PathFrameBicycle
 from cav_stack.control.vehicle_models import VehicleParams, rk4_step
 
 NX = 6
+#: Index of the speed upper bound among a stage's path constraints (see :meth:`MpcProblem.bounds`).
+_SPEED_HI = 10
 NU_CONTROL = 2
 NU = NU_CONTROL + 4
 #: Per-stage parameters: curvature [1/m], lateral reference [m], heading-error reference [rad],
@@ -201,9 +204,13 @@ class MpcProblem:
         return states, inputs
 
     def bounds(self, x0: np.ndarray, comfort: ComfortProfile, standstill_gap: float,
-               stop_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """lbx, ubx, lbg, ubg for initial state x0, a comfort profile, the standstill gap [m]
-        and the stop-line arc length [m] (``inf`` for none)."""
+               stop_s: float, speed_cap: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """lbx, ubx, lbg, ubg for initial state x0, a comfort profile, the standstill gap [m],
+        the stop-line arc length [m] (``inf`` for none) and a soft speed ceiling [m/s] per stage
+        (N+1 values, stage k at k * step, the last unused; None: the vehicle's top speed only)."""
+        if speed_cap is not None and np.shape(speed_cap) != (self.n + 1,):
+            raise ValueError(f"speed_cap needs {self.n + 1} values, got shape {np.shape(speed_cap)}")
         veh = self.vehicle
         lbx = np.full(self.nw, -np.inf)
         ubx = np.full(self.nw, np.inf)
@@ -227,6 +234,8 @@ class MpcProblem:
         for k in range(self.n):
             start = self.g_stage_index[k]
             lo, hi = list(stage_lo), list(stage_hi)
+            if speed_cap is not None:
+                hi[_SPEED_HI] = min(veh.max_speed, float(speed_cap[k]))
             if k == self.n - 1:
                 lo.append(-inf)
                 hi.append(stop_s)
