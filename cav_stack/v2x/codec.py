@@ -754,8 +754,20 @@ def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> Mane
 # Dispatch
 # ---------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=4096)
+def _decode_raw_shared(data: bytes) -> tuple[str, dict]:
+    """:func:`_decode_raw` memoised on the frame's bytes, for :func:`decode_frame` only.
+
+    A broadcast reaches every station in range as the same bytes, and in a simulation all of
+    them decode in one process; the UPER decode is a pure function of the bytes, so it runs once
+    per frame. The SI conversion reads the shared value and never modifies it. Malformed frames
+    raise and are not cached.
+    """
+    return _decode_raw(data)
+
+
 def _decode_si(data: bytes, origin: GeodeticOrigin, now: float):
-    type_name, value = _decode_raw(data)
+    type_name, value = _decode_raw_shared(_as_bytes(data))
     plane = _plane(origin)
     if type_name == "BasicSafetyMessage":
         return _decoded_bsm(value, plane, now)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import enum
+import functools
 import heapq
 from dataclasses import dataclass
 from typing import Sequence
@@ -113,6 +114,54 @@ def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict:
         "payload": {"data": {"protocolVersion": d2.PROTOCOL_VERSION, "content": ("unsecuredData", payload)}},
         "headerInfo": {"psid": psid, "generationTime": generation_time},
     }
+
+
+# Process-wide memos of the pure parts of verification. In a simulation every receiver in range
+# verifies the same broadcast bytes in one process; decoding the envelope, re-encoding its
+# ToBeSignedData and checking the ECDSA signature under one certificate depend on those bytes
+# (and the certificate) only, so each runs once per frame. The checks that depend on the
+# receiver -- relevance at its clock, its certificate store and trust chain, replay -- still run
+# per receiver. The decoded values are shared read-only.
+_MEMO_SIZE = 8192
+
+
+@functools.lru_cache(maxsize=_MEMO_SIZE)
+def _decode_envelope(envelope: bytes) -> dict:
+    return d2.spec().decode("Ieee1609Dot2Data", envelope)
+
+
+_TBS_MEMO: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
+_SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
+
+
+def _memoised(memo: collections.OrderedDict, key: object, compute) -> object:
+    """``memo[key]``, computed by ``compute()`` on a miss; least recently used entries beyond
+    ``_MEMO_SIZE`` are dropped."""
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    value = memo[key] = compute()
+    if len(memo) > _MEMO_SIZE:
+        memo.popitem(last=False)
+    return value
+
+
+def _tbs_encoding(envelope: bytes, signed: dict) -> bytes:
+    """UPER encoding of the envelope's ToBeSignedData (the signed bytes); raises _Refusal."""
+    def encode() -> bytes:
+        try:
+            return d2.spec().encode("ToBeSignedData", signed["tbsData"])
+        except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
+            raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
+    return _memoised(_TBS_MEMO, bytes(envelope), encode)
+
+
+def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes, signature: tuple) -> bool:
+    """ECDSA check of the envelope's signature under ``certificate``'s key (1609.2 5.3.1.2.2)."""
+    def check() -> bool:
+        digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
+        return d2.ecdsa_verify(certificate.public_key, digest, signature)
+    return _memoised(_SIGNATURE_MEMO, (bytes(envelope), certificate.digest), check)
 
 
 class MessageSigner:
@@ -249,12 +298,8 @@ class MessageVerifier:
         self._forget_replays(now)
         if replay_key in self._replay_keys:
             raise _Refusal(RefusalReason.REPLAY, "same signer, generation time and payload seen before")
-        try:
-            tbs_encoding = d2.spec().encode("ToBeSignedData", signed["tbsData"])
-        except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
-            raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
-        digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
-        if not d2.ecdsa_verify(certificate.public_key, digest, signed["signature"]):
+        tbs_encoding = _tbs_encoding(envelope, signed)
+        if not _signature_valid(envelope, certificate, tbs_encoding, signed["signature"]):
             raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
         self._replay_keys.add(replay_key)
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
@@ -264,7 +309,7 @@ class MessageVerifier:
         if len(envelope) > self.params.max_envelope_bytes:
             raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
         try:
-            data = d2.spec().decode("Ieee1609Dot2Data", envelope)
+            data = _decode_envelope(bytes(envelope))
         except d2.DECODE_ERRORS as exc:
             raise _Refusal(RefusalReason.MALFORMED, f"undecodable: {type(exc).__name__}") from exc
         kind, signed = data["content"]

@@ -253,8 +253,40 @@ def test_steady_state_costs_one_ecdsa_verification(trust_params, pki, monkeypatc
         assert isinstance(verifier.verify(signer.sign(b"first", BSM_PSID, 0.0), 0.0), Accepted)
         calls.clear()
         for i in range(1, 9):
-            assert isinstance(verifier.verify(signer.sign(b"%d" % i, BSM_PSID, 0.1 * i), 0.1 * i), Accepted)
+            payload = b"%d/%d" % (reverify, i)  # fresh bytes: a repeated envelope hits the signature memo
+            assert isinstance(verifier.verify(signer.sign(payload, BSM_PSID, 0.1 * i), 0.1 * i), Accepted)
         assert len(calls) == 8 * per_message  # signature, plus pseudonym and pseudonym-CA certificates
+
+
+def test_one_broadcast_costs_one_ecdsa_verification_across_receivers(trust_params, pki, monkeypatch):
+    calls = []
+    original = d2.ecdsa_verify
+    monkeypatch.setattr(d2, "ecdsa_verify", lambda *args: calls.append(1) or original(*args))
+    signer = MessageSigner(trust_params.security, pki.pseudonyms(13))
+    receivers = [make_verifier(trust_params, pki) for _ in range(5)]
+    warm_up = signer.sign(b"certificate goes out first", BSM_PSID, 0.0)
+    assert all(isinstance(r.verify(warm_up, 0.0), Accepted) for r in receivers)
+    broadcast = signer.sign(b"one broadcast", BSM_PSID, 0.1)
+    calls.clear()
+    assert all(isinstance(r.verify(broadcast, 0.1), Accepted) for r in receivers)
+    assert len(calls) == 1
+    # the memo is shared, the receiver-specific checks are not: replay and staleness still refuse
+    assert receivers[0].verify(broadcast, 0.2).reason is RefusalReason.REPLAY
+    late = make_verifier(trust_params, pki)
+    late.verify(warm_up, 0.0)
+    assert late.verify(broadcast, 0.1 + trust_params.security.max_age + 0.5).reason is RefusalReason.STALE
+
+
+def test_memoised_signature_still_refuses_a_forgery(trust_params, pki):
+    signer = MessageSigner(trust_params.security, pki.pseudonyms(14))
+    warm_up = signer.sign(b"warm up", BSM_PSID, 0.0)
+    first, second = make_verifier(trust_params, pki), make_verifier(trust_params, pki)
+    assert isinstance(first.verify(warm_up, 0.0), Accepted) and isinstance(second.verify(warm_up, 0.0), Accepted)
+    genuine = signer.sign(b"genuine payload", BSM_PSID, 0.1)
+    assert isinstance(first.verify(genuine, 0.1), Accepted)
+    forged = bytearray(genuine)
+    forged[-5] ^= 0x01  # inside the signature's s: a new envelope, so no memo entry vouches for it
+    assert reason(second.verify(bytes(forged), 0.1)) is RefusalReason.BAD_SIGNATURE
 
 
 def test_evicted_certificates_need_the_certificate_again(trust_params, pki):
