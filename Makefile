@@ -18,13 +18,18 @@ $(INSTALLED): setup.cfg setup.py
 drive: $(INSTALLED)
 	$(VENV)/bin/cav-stack drive --scenario highway_cut_in --controller stack
 
-# Unit and integration tests run in separate processes (libsumo keeps one simulation per process).
+# Unit and integration tests run in separate pytest sessions, each spread over TEST_JOBS worker
+# processes (pytest-xdist; libsumo keeps one simulation per process, so a worker runs its tests one
+# after the other). --dist loadfile keeps a module's shared fixtures (one scenario run) in one worker.
+TEST_JOBS ?= 2
+PYTEST := $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
+
 test: $(INSTALLED)
-	$(PY) -m pytest -q test/unit test/ros
-	$(PY) -m pytest -q test/integration
+	$(PYTEST) test/unit test/ros
+	$(PYTEST) test/integration
 
 test-fast: $(INSTALLED)
-	$(PY) -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 bench: $(INSTALLED)
 	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

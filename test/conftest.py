@@ -1,4 +1,6 @@
-"""Shared test fixtures: repository paths."""
+"""Shared test fixtures: repository paths, DDS domain ids per test process."""
+import itertools
+import os
 from pathlib import Path
 
 import pytest
@@ -9,3 +11,21 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def repo_root() -> Path:
     return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def dds_domain_ids():
+    """``ids(first, last)``: an endless cycle over DDS domain ids ``first..last`` that starts at this
+    process's share of the range, so concurrent test processes (pytest-xdist workers, or separate
+    sessions spread by pid) use different domains as long as each uses fewer than its share."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0"))
+    if workers:
+        slot, slots = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw")), workers
+    else:
+        slot, slots = os.getpid() % 4, 4
+
+    def ids(first: int, last: int):
+        span = last - first + 1
+        start = slot * span // slots
+        return (first + (start + i) % span for i in itertools.count())
+    return ids

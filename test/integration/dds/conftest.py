@@ -2,7 +2,6 @@
 that always end."""
 from __future__ import annotations
 
-import itertools
 import os
 import subprocess
 import sys
@@ -16,17 +15,19 @@ from cav_stack.runtime.dds_config import loopback_config  # noqa: E402
 from cav_stack.runtime.dds_launch import child_environment  # noqa: E402
 
 HELPERS = Path(__file__).resolve().parent
-_DOMAINS = itertools.count(200 + (os.getpid() % 4) * 8)
-"""Integration tests use domains 200..232 (unit tests 100..199), offset by pid."""
+
+
+@pytest.fixture(scope="session")
+def integration_domains(dds_domain_ids):
+    """Integration tests use domains 200..232 (unit tests 100..199)."""
+    return dds_domain_ids(200, 232)
 
 
 @pytest.fixture
-def dds_domain(monkeypatch) -> int:
-    """A domain id no other test of this session uses; this process uses loopback-only DDS."""
+def dds_domain(monkeypatch, integration_domains) -> int:
+    """A domain id no other running test uses; this process uses loopback-only DDS."""
     monkeypatch.setenv("CYCLONEDDS_URI", loopback_config())
-    domain = next(_DOMAINS)
-    assert domain <= 232, "too many DDS integration tests for the domain range"
-    return domain
+    return next(integration_domains)
 
 
 @pytest.fixture

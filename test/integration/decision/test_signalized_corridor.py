@@ -13,18 +13,24 @@ def baseline(tmp_path_factory):
                         controller="idm_baseline", duration_s=None)
 
 
-def test_baseline_stops_once_at_the_red_of_j1_and_completes_the_route(baseline):
+@pytest.fixture(scope="module")
+def trajectory(baseline):
+    return np.genfromtxt(baseline.out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None,
+                         encoding="utf-8")
+
+
+def test_baseline_stops_once_at_the_red_of_j1_and_completes_the_route(baseline, trajectory):
     cav = baseline.report["cavs"]["cav_0"]
     assert baseline.report["collisions"] == 0
     assert cav["stops"] == 1                     # J1 turns red at 13 s, ahead of it at the limit
     assert cav["route_completed"] and 150.0 < cav["travel_time_s"] < 220.0
-    assert cav["max_abs_accel_mps2"] < 3.0       # comfortable stop, no emergency braking
+    # Comfortable stop, no emergency braking (max_decel 6 m/s^2). Deceleration only: after the route
+    # ends SUMO's own model drives the car off the network at its vType's acceleration.
+    assert trajectory["accel"].min() > -3.0
 
 
-def test_baseline_waits_before_the_j1_stop_line_until_green(baseline):
-    rows = np.genfromtxt(baseline.out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None,
-                         encoding="utf-8")
-    t, x, v = rows["time"], rows["x"], rows["speed"]
+def test_baseline_waits_before_the_j1_stop_line_until_green(trajectory):
+    t, x, v = trajectory["time"], trajectory["x"], trajectory["speed"]
     front = x + 2.3                              # box centre + half the CAV's length (heading east)
     j1_line = 392.7 + 0.1                        # eb_0 ends at x = 392.7 (+ rounding)
     red = (t > 13.0) & (t < 40.0)                # J1 red (tll offset 40 s)
