@@ -35,7 +35,8 @@ Schema (every key required unless marked optional)::
     odd: {edges: [], exit_edges: [e1], exit_positions: [600.0]}   # optional; the CAVs' operating
                                        # design domain (planning/odd.py); omitted: the whole network
     driver: {available: true, reaction_time: [2.0, 4.0]}   # optional; the person in each CAV's seat
-                                       # (sim/driver.py); omitted: nobody takes over (available: false)
+                                       # (sim/driver.py); omitted: seen attentive, never takes over;
+                                       # also responds: false (never answers), unavailable_from: 20.0 [s]
     connected_traffic: 0.3             # optional; share [0..1] of background vehicles broadcasting
                                        # BSMs (default: v2x/connected_traffic.yaml's penetration)
     events:                            # optional; each item has a ``type``
@@ -470,14 +471,21 @@ class DetectorSpec:
 class DriverSpec:
     """The person in each CAV's seat, as the sim's driver model plays them (sim/driver.py).
 
-    available: awake and able to take over; reaction_time: [min, max] [s] from a takeover request
-    to holding the controls, drawn uniformly per request from the run's seeded generator.
+    available: awake and able to take over at the start, as the driver monitoring sees them;
+    reaction_time: [min, max] [s] from a takeover request to holding the controls, drawn uniformly
+    per request from the run's seeded generator; responds: False for a driver the monitoring sees as
+    available who still never answers a request (distracted); unavailable_from: time [s] from which
+    the driver is unavailable (falls asleep; None: never).
     """
 
     available: bool
     reaction_time: tuple[float, ...]
+    responds: bool = True
+    unavailable_from: float | None = None
 
     def __post_init__(self) -> None:
+        if self.unavailable_from is not None and not 0.0 <= self.unavailable_from < math.inf:
+            raise ValueError(f"unavailable_from must be a time >= 0 s, got {self.unavailable_from}")
         if len(self.reaction_time) != 2 or not 0.0 <= self.reaction_time[0] <= self.reaction_time[1] < math.inf:
             raise ValueError(f"reaction_time must be [min, max] seconds with 0 <= min <= max, "
                              f"got {list(self.reaction_time)}")
@@ -490,7 +498,7 @@ class Scenario:
     network_dir: absolute path of the network source directory; source: the YAML file;
     connected_traffic: share [0..1] of background vehicles with V2X (None: the default of
     ``v2x/connected_traffic.yaml``); odd: the CAVs' operating domain (None: the network);
-    driver: the person in each CAV's seat (None: nobody takes over).
+    driver: the person in each CAV's seat (None: seen attentive by the monitoring, never takes over).
     """
 
     name: str

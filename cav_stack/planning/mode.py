@@ -10,9 +10,12 @@ the MPC. Priorities, highest first:
 1. MINIMAL_RISK when sensing or localisation fails (or a takeover request ran out): a controlled
    stop in lane with bounded deceleration (a stop line, fixed on the road, where braking at
    ``minimal_risk_decel`` after ``minimal_risk_onset`` ends); left only after the failure has cleared for a dwell.
-2. TAKEOVER_REQUEST when the operating domain ends within the lead time, escalating in levels;
-   MANUAL once the driver takes over, MINIMAL_RISK if nobody does: it starts where braking at
-   ``minimal_risk_decel`` after ``minimal_risk_onset`` ends ``standstill_gap`` before the exit.
+2. TAKEOVER_REQUEST when the operating domain ends within the lead time, or when the driver
+   monitoring reports the driver unavailable (as UN Regulation No. 157 (ALKS) has an unavailable
+   driver trigger a transition demand), escalating in levels; MANUAL once the driver takes over,
+   MINIMAL_RISK if nobody does: it starts where braking at ``minimal_risk_decel`` after
+   ``minimal_risk_onset`` ends ``standstill_gap`` before the exit, or once the last level has run
+   for ``takeover_escalation_interval``, whichever comes first.
 3. LANE_CHANGE when MOBIL says a neighbouring lane is safe and worth it (kept until completed),
    keeping to the signal advice of 4. when a signal is in range.
 4. ECO_APPROACH when a signal with SPaT is within range: speed advisory, stop if unavoidable.
@@ -256,25 +259,33 @@ class ModeSelector:
             return "sensor failure"
         if i.localization_sigma > self.params.max_localization_sigma:
             return f"localisation sigma {i.localization_sigma:.2f} m above limit"
-        s = self._s
-        if s.takeover_started is not None and i.odd_exit_distance is not None:
-            if i.odd_exit_distance <= self._stopping_distance(i.ego_speed) + self.params.standstill_gap:
+        p, s = self.params, self._s
+        if s.takeover_started is None:
+            return ""
+        if i.odd_exit_distance is not None:
+            if i.odd_exit_distance <= self._stopping_distance(i.ego_speed) + p.standstill_gap:
                 return "no takeover: stopping before the operating-domain exit"
+        if i.now - s.takeover_started >= p.takeover_levels * p.takeover_escalation_interval:
+            return "no takeover: request ran out"
         return ""
 
     def _takeover(self, i: ModeInputs) -> tuple[DrivingMode, str, dict] | None:
         p, s = self.params, self._s
-        if i.odd_exit_distance is None:
-            return None
-        time_to_exit = i.odd_exit_distance / max(i.ego_speed, 1.0)
-        if s.takeover_started is None and time_to_exit <= p.takeover_lead_time + p.upgrade_dwell:
+        causes = []
+        if i.odd_exit_distance is not None:
+            time_to_exit = i.odd_exit_distance / max(i.ego_speed, 1.0)
+            if s.takeover_started is not None or time_to_exit <= p.takeover_lead_time + p.upgrade_dwell:
+                causes.append(f"operating-domain exit in {time_to_exit:.1f} s")
+        if not i.driver_available:
+            causes.append("driver unavailable")
+        if s.takeover_started is None and causes:
             s.takeover_started = i.now
         if s.takeover_started is None:
             return None
         elapsed = i.now - s.takeover_started
         s.takeover_level = min(1 + int(elapsed // p.takeover_escalation_interval), p.takeover_levels)
-        return (DrivingMode.TAKEOVER_REQUEST,
-                f"operating-domain exit in {time_to_exit:.1f} s, level {s.takeover_level}", {})
+        cause = ", ".join(causes) or "takeover requested"
+        return DrivingMode.TAKEOVER_REQUEST, f"{cause}, level {s.takeover_level}", {}
 
     def _following(self, i: ModeInputs) -> tuple[DrivingMode, str]:
         p, s = self.params, self._s

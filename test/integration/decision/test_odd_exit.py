@@ -1,10 +1,11 @@
-"""Leaving the operating domain (closed loop, SUMO, ``stack``): odd_exit_takeover and odd_exit_no_driver.
+"""Takeover requests (closed loop, SUMO, ``stack``): odd_exit_takeover, odd_exit_no_driver, driver_asleep.
 
 cav_0 drives at 30 m/s towards a construction zone where its operating domain ends (650 m ahead).
 The mode selector finds the exit on its route in the map and raises a takeover request; the sim's
 driver model answers it after 2-4 s (the CAV is then handed to SUMO's driver model: MANUAL), or,
-unavailable, never does: the request escalates and the CAV stops before the zone. Each run in a
-fresh process (libsumo holds one simulation per process).
+unresponsive, never does: the request escalates and the CAV stops before the zone. In driver_asleep
+the driver monitoring alone raises the request on an open road. Each run in a fresh process
+(libsumo holds one simulation per process).
 """
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -37,6 +38,11 @@ def takeover(tmp_path_factory):
 @pytest.fixture(scope="module")
 def no_driver(tmp_path_factory):
     return _in_fresh_process("odd_exit_no_driver", tmp_path_factory.mktemp("odd_exit_no_driver"))
+
+
+@pytest.fixture(scope="module")
+def asleep(tmp_path_factory):
+    return _in_fresh_process("driver_asleep", tmp_path_factory.mktemp("driver_asleep"))
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +94,20 @@ def test_without_a_driver_the_request_escalates_then_stops_before_the_exit(no_dr
     t, speed, accel = trace(no_driver)
     assert speed[-1] < 0.1
     assert accel[t >= stop["time_s"]].min() >= -4.0                      # peak deceleration of the stop
+
+
+def test_a_driver_falling_asleep_raises_a_request_that_runs_out_into_a_stop_in_lane(asleep, selector):
+    report = asleep.report
+    assert report["collisions"] == 0
+    (request,) = switches(asleep, "takeover_request")
+    assert request["reason"] == "driver unavailable, level 1"
+    assert 5.0 <= request["time_s"] <= 5.0 + 0.2                          # falls asleep at 5 s
+    levels = [e for e in report["modes"]["takeover_escalations"] if e["cav"] == "cav_0"]
+    assert [e["level"] for e in levels] == list(range(1, selector.takeover_levels + 1))
+    (stop,) = switches(asleep, "minimal_risk")
+    assert stop["reason"] == "no takeover: request ran out"
+    assert stop["time_s"] - request["time_s"] == pytest.approx(
+        selector.takeover_levels * selector.takeover_escalation_interval, abs=0.11)
+    t, speed, accel = trace(asleep)
+    assert speed[-1] < 0.1
+    assert accel[t >= stop["time_s"]].min() >= -4.0

@@ -203,3 +203,38 @@ def test_unanswered_takeover_request_stops_before_the_exit_with_the_braking_onse
     assert stop_line <= exit_at - params.standstill_gap + 1e-9
     assert decel <= params.minimal_risk_decel * 1.05          # no harder than planned for
     assert speed == 0.0 and position <= exit_at - params.standstill_gap + 1.0
+
+
+def test_unavailable_driver_raises_a_request_then_stops_when_it_runs_out(params):
+    # no operating-domain exit ahead: the driver monitoring alone starts the request (UN R157)
+    selector = ModeSelector(params)
+    dt, speed, trace = 0.1, 25.0, []
+    for k in range(int(40.0 / dt)):
+        t = k * dt
+        command = selector.step(ModeInputs(t, speed, 30.0, driver_available=t < 5.0))
+        trace.append((t, command.mode, selector.takeover_level))
+        if command.mode is DrivingMode.MINIMAL_RISK:
+            speed = max(0.0, speed - params.minimal_risk_decel * dt)
+    request = next(t for t, mode, _ in trace if mode is DrivingMode.TAKEOVER_REQUEST)
+    stop = next(t for t, mode, _ in trace if mode is DrivingMode.MINIMAL_RISK)
+    assert request == pytest.approx(5.0)
+    assert "driver unavailable" in selector.log[0].reason
+    assert max(level for *_, level in trace) == params.takeover_levels
+    assert stop - request == pytest.approx(params.takeover_levels * params.takeover_escalation_interval, abs=dt)
+    assert selector.log[-1].reason == "no takeover: request ran out" and speed == 0.0
+    assert [s.mode for s in selector.log] == [DrivingMode.TAKEOVER_REQUEST, DrivingMode.MINIMAL_RISK]
+
+
+def test_available_driver_with_no_exit_ahead_gets_no_request(params):
+    selector = ModeSelector(params)
+    for k in range(300):
+        selector.step(ModeInputs(k * 0.1, 25.0, 30.0, driver_available=True))
+    assert selector.mode is DrivingMode.CRUISE and selector.log == []
+
+
+def test_driver_waking_up_and_taking_over_ends_the_request_in_manual(params):
+    selector = ModeSelector(params)
+    selector.step(ModeInputs(0.0, 25.0, 30.0, driver_available=False))
+    assert selector.mode is DrivingMode.TAKEOVER_REQUEST
+    assert selector.step(ModeInputs(3.0, 25.0, 30.0, driver_available=True)).mode is DrivingMode.TAKEOVER_REQUEST
+    assert selector.step(ModeInputs(3.1, 25.0, 30.0, driver_took_over=True)).mode is DrivingMode.MANUAL

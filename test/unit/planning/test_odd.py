@@ -68,6 +68,8 @@ def _scenario_with(tmp_path: Path, **changes) -> Path:
     (dict(odd={"exit_edges": ["sl_2"], "exit_positions": [10.0, 20.0]}), "odd", "same length"),
     (dict(odd={"exits": ["sl_2"]}), "odd.exits", "unknown parameter"),
     (dict(driver={"available": True, "reaction_time": [4.0, 2.0]}), "driver", "reaction_time"),
+    (dict(driver={"available": True, "reaction_time": [2.0, 4.0], "unavailable_from": -1.0}), "driver",
+     "unavailable_from"),
 ])
 def test_bad_odd_or_driver_in_a_scenario_names_the_key(tmp_path, changes, key, reason):
     with pytest.raises(ParamsError, match=reason) as info:
@@ -97,16 +99,26 @@ def test_available_driver_takes_over_after_the_reaction_time_reproducibly():
 
 def test_unavailable_or_absent_driver_never_takes_over_and_a_withdrawn_request_is_not_answered():
     rng = np.random.default_rng(0)
-    for driver in (DriverModel(DriverSpec(available=False, reaction_time=(2.0, 4.0))), DriverModel(None)):
+    silent = (DriverSpec(available=False, reaction_time=(2.0, 4.0)),
+              DriverSpec(available=True, reaction_time=(2.0, 4.0), unavailable_from=0.0),
+              DriverSpec(available=True, reaction_time=(2.0, 4.0), responds=False), None)
+    for spec in silent:
+        driver = DriverModel(spec)
         driver.observe(_mode(0.0, DrivingMode.TAKEOVER_REQUEST, 1), rng)
         driver.observe(_mode(9.0, DrivingMode.MINIMAL_RISK), rng)
-        assert not driver.state(60.0).in_control and not driver.state(60.0).available
+        assert not driver.state(60.0).in_control
+    assert [DriverModel(spec).state(60.0).available for spec in silent] == [False, False, True, True]
     withdrawn = DriverModel(DriverSpec(available=True, reaction_time=(2.0, 2.0)))
     withdrawn.observe(_mode(0.0, DrivingMode.TAKEOVER_REQUEST, 1), rng)
     withdrawn.observe(_mode(1.0, DrivingMode.CRUISE), rng)
     assert not withdrawn.state(5.0).in_control
     withdrawn.hand_over()                                                 # the world drives it (route end)
     assert withdrawn.state(5.0).in_control
+
+
+def test_driver_falling_asleep_is_reported_unavailable_from_then_on():
+    driver = DriverModel(DriverSpec(available=True, reaction_time=(2.0, 4.0), unavailable_from=12.5))
+    assert driver.state(12.45).available and not driver.state(12.5).available
 
 
 def _truth(t: float, edge: str, position: float, speed: float) -> WorldTruth:
