@@ -24,6 +24,8 @@ seconds and the run goes on without it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -86,6 +88,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
                     "--net-file", str(net_file), "--station", str(station)]
             for relative in node.params_files[-1:]:
                 argv += ["--params", str(share_path(relative))]
+            argv += _scenario_params(spec, node_type)
             for source, target in node.remappings:
                 argv += ["--remap", f"{source}:={target}"]
             nodes.append(ProcessSpec(follower_name(cav.id, node_type.node_name), tuple(argv)))
@@ -101,6 +104,15 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
     for node in nodes:
         sim += ["--follower", node.name]
     return [ProcessSpec("/sim_bridge", tuple(sim)), *nodes]
+
+
+def _scenario_params(spec, node_type) -> list[str]:
+    """``--param`` arguments with the scenario's parameters of a node (the CAVs' operating domain
+    for nodes that take one), as the in-process runner sets them."""
+    params_type = node_type.params_type
+    if spec.odd is None or params_type is None or "odd" not in {f.name for f in dataclasses.fields(params_type)}:
+        return []
+    return ["--param", "odd=" + json.dumps(dataclasses.asdict(spec.odd))]
 
 
 class UnknownControllerError(LookupError):

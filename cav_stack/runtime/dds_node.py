@@ -7,7 +7,8 @@
 NAME is a node of the graph (:mod:`cav_stack.nodes.graph`) by executable (``idm_baseline_node``)
 or node name (``idm_baseline``), or a ``module:Class`` path. Without ``--params`` the node's
 parameter files from the graph are used; ``--param`` overrides one top-level parameter (the
-value is read as YAML, e.g. ``--param rate_hz=10``). The node gets the resources the
+value is read as YAML, e.g. ``--param rate_hz=10``; a mapping binds to a structured parameter such as
+``--param 'odd={exit_edges: [e1], exit_positions: [600.0]}'``). The node gets the resources the
 in-process runner hands it, built in this process: ``vehicle`` (controllers/vehicle.yaml),
 ``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index). ``--clock lockstep`` joins the clock master of a
 launched run (see :mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node
@@ -20,6 +21,7 @@ import dataclasses
 import logging
 import os
 import sys
+import typing
 from pathlib import Path
 
 from cav_stack.runtime.dds_config import domain_id_argument
@@ -103,7 +105,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, object]]):
-    from cav_stack.core.params import ParamsError, load_node_params
+    from cav_stack.core.params import ParamsError, bind_params, load_node_params
     from cav_stack.nodes.graph import load_params
 
     if node_type.params_type is None:
@@ -123,8 +125,12 @@ def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, 
         if key not in fields:
             raise ParamsError("<command line>", key, f"no such parameter of {node_type.node_name} "
                                                      f"(top-level parameters: {', '.join(sorted(fields))})")
+    hints = typing.get_type_hints(type(params))
+    bound = {key: bind_params(hints[key], value, "<command line>", key=key)
+             if dataclasses.is_dataclass(hints[key]) and isinstance(value, dict) else value
+             for key, value in overrides}
     try:
-        return dataclasses.replace(params, **dict(overrides))
+        return dataclasses.replace(params, **bound)
     except (TypeError, ValueError) as exc:
         raise ParamsError("<command line>", overrides[0][0], str(exc)) from exc
 

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from cav_stack.core.params import ParamsError
 from cav_stack.nodes.graph import CONTROLLERS
 from cav_stack.nodes.idm_baseline_node import IdmBaselineNode
 from cav_stack.runtime import dds_node
@@ -133,3 +134,22 @@ def test_ctrl_c_stops_every_process(tmp_path):
     for pid in map(int, pid_file.read_text().split()):
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_scenario_operating_domain_reaches_the_mode_selector_process(tmp_path):
+    pytest.importorskip("libsumo")
+    from cav_stack.eval.scenario import load_scenario
+    from cav_stack.runtime.dds_node import _load_params, find_node, parse_param
+
+    specs = drive_processes("odd_exit_takeover", seed=None, out_dir=tmp_path, controller="stack", domain_id=7)
+    (selector,) = [p for p in specs if p.name == "/cav_0/mode_selector"]
+    given = [parse_param(selector.argv[k + 1]) for k, arg in enumerate(selector.argv) if arg == "--param"]
+    node_type, graph_spec = find_node("mode_selector_node")
+    params = _load_params(node_type, graph_spec, None, given)
+    assert params.odd == load_scenario("odd_exit_takeover").odd and params.odd.bounded
+    others = [p for p in specs[1:] if p is not selector]
+    assert all("--param" not in p.argv for p in others)                  # only nodes that take an odd
+    plain = drive_processes("highway_cut_in", seed=None, out_dir=tmp_path, controller="stack", domain_id=7)
+    assert all("--param" not in p.argv for p in plain)                   # no odd in the scenario
+    with pytest.raises(ParamsError, match="exit_positions"):
+        _load_params(node_type, graph_spec, None, [("odd", {"exit_edges": ["sl_2"], "exit_positions": []})])
