@@ -1,18 +1,27 @@
-"""MPC solve-time benchmark on a representative closed loop, per solver, as ratios to ipopt.
+"""MPC solve-time benchmark on a representative closed loop, per solver, as ratios to ipopt, and
+with the NLP functions interpreted by CasADi vs compiled to C (``codegen``).
 
 Scenario (pure numpy plant, 20 Hz): ACC behind a leader whose speed varies (20 -> 14 -> 22 m/s)
 on a road with a straight, a 250 m radius 90-degree curve and a straight again, then a lane
-change to the left (free lane) at 30 s and cruise at 25 m/s. Every solver runs the same
-scenario in this process; times are the solvers' own wall times (CasADi ``t_wall_total``),
-with the process CPU times (``t_proc_total``, insensitive to other load on a shared machine)
-alongside.
+change to the left (free lane) at 30 s and cruise at 25 m/s. Every configuration (solver,
+interpreted or compiled functions) drives its own closed loop of the same scenario in this
+process; the loops advance tick by tick in turn, so they share the machine's load. Times are the
+solvers' own wall times (CasADi ``t_wall_total``), with the process CPU times (``t_proc_total``,
+insensitive to other load on a shared machine) alongside.
 
-    python benchmarks/mpc.py [--solvers fatrop ipopt] [--duration 60] [--json]
+    python benchmarks/mpc.py [--solvers fatrop ipopt] [--duration 60] [--codegen both] [--json]
 
-``--json`` prints one JSON object per solver line with keys
-solver, median_ms, p99_ms, max_ms, failures, fallbacks, steps, cpu_median_ms, cpu_p99_ms,
-cpu_max_ms (and ratio_to_ipopt_median, ratio_to_ipopt_p99 when ipopt ran). failures: solves that did not converge; fallbacks: ticks
-whose command came from a fallback path. Exceptions are not caught: any would abort the run.
+``--codegen both`` (default) runs every solver interpreted and compiled, ``on`` / ``off`` only
+one of them (``on`` compiles on the first run on a machine, ~20 s, before the loops start).
+``--json`` prints one JSON object per configuration line with keys
+solver, codegen, median_ms, p99_ms, max_ms, failures, fallbacks, steps, cpu_median_ms,
+cpu_p99_ms, cpu_max_ms (and ratio_to_ipopt_median, ratio_to_ipopt_p99 when ipopt ran with the
+same codegen; speedup_median, speedup_p99, cpu_speedup_median, cpu_speedup_p99 (interpreted /
+compiled) and max_accel_diff [m/s^2], max_steer_diff [rad] (largest command difference to the
+interpreted loop) on compiled lines when both ran). failures: solves that did not converge;
+fallbacks: ticks whose command came from a fallback path (the solve-time budget is not enforced:
+loops stay reproducible on a loaded machine; p99/max show the times). Exceptions are not caught:
+any would abort the run.
 """
 from __future__ import annotations
 
@@ -35,6 +44,7 @@ from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
 CONTROLLERS = Path(__file__).resolve().parents[1] / "controllers"
 DT = 0.05            # [s] control tick
 LANE_CHANGE_AT = 30.0  # [s]
+CODEGEN_CHOICES = {"both": (False, True), "on": (True,), "off": (False,)}
 
 
 def road() -> np.ndarray:
@@ -52,62 +62,104 @@ def leader_speed(t: float) -> float:
     return float(np.interp(t, [0.0, 5.0, 9.0, 14.0, 20.0, 60.0], [20.0, 20.0, 14.0, 14.0, 22.0, 22.0]))
 
 
-def run(solver: str, duration: float) -> dict:
-    # each solver alone: no rescue solver, so its own failures show
-    params = dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver, rescue_solver=RESCUE_NONE)
-    vehicle = load_vehicle_params(CONTROLLERS / "vehicle.yaml")
-    comfort = load_comfort_profile(CONTROLLERS / "comfort.yaml", "normal")
-    ctl = MpcController(params, vehicle, comfort)
-    path = road()
-    ref = ReferencePath(path)
-    front = vehicle.length - vehicle.rear_overhang
-    state = np.array([0.0, 0.2, 0.0, 20.0, 0.0, 0.0])
-    leader_s = 45.0 + 50.0   # leader rear bumper arc length [m]
-    times, cpu_times, failures, fallbacks, steps = [], [], 0, 0, int(round(duration / DT))
-    for i in range(steps):
-        now = i * DT
-        s_ego, _, _ = ref.project(state[0], state[1], state[2])
+class ClosedLoop:
+    """One controller configuration driving its own ego behind the scripted leader."""
+
+    def __init__(self, solver: str, codegen: bool):
+        # each solver alone: no rescue solver, so its own failures show
+        params = dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver,
+                                     rescue_solver=RESCUE_NONE, codegen=codegen)
+        self.solver, self.codegen = solver, codegen
+        self.vehicle = load_vehicle_params(CONTROLLERS / "vehicle.yaml")
+        comfort = load_comfort_profile(CONTROLLERS / "comfort.yaml", "normal")
+        # no wall-time budget: an overrun under machine load would divert one loop from the other
+        self.ctl = MpcController(params, self.vehicle, comfort, enforce_time_budget=False)
+        if codegen and not self.ctl.problem.compiled:
+            raise RuntimeError("codegen requested but the NLP functions could not be compiled (see the warning)")
+        self.path = road()
+        self.ref = ReferencePath(self.path)
+        self.front = self.vehicle.length - self.vehicle.rear_overhang
+        self.state = np.array([0.0, 0.2, 0.0, 20.0, 0.0, 0.0])
+        self.leader_s = 45.0 + 50.0   # leader rear bumper arc length [m]
+        self.times, self.cpu_times, self.commands = [], [], []
+        self.failures = self.fallbacks = 0
+
+    def step(self, now: float) -> None:
+        """One control tick at time ``now`` [s]: solve, record, advance plant and leader by DT."""
+        s_ego, _, _ = self.ref.project(self.state[0], self.state[1], self.state[2])
         if now < LANE_CHANGE_AT:
             command = ModeCommand(Header(now, MAP_FRAME), DrivingMode.ACC, 25.0, 1.5, 2.0, 1)
             lead_a = (leader_speed(now + DT) - leader_speed(now)) / DT
-            leader = LeaderPrediction(leader_s - s_ego - front, leader_speed(now), lead_a)
+            leader = LeaderPrediction(self.leader_s - s_ego - self.front, leader_speed(now), lead_a)
         else:
             command = ModeCommand(Header(now, MAP_FRAME), DrivingMode.LANE_CHANGE, 25.0, 1.5, 2.0,
                                   None, 3.5)
             leader = None
-        out = ctl.step(now, ego_from_state(now, state, vehicle), path, command, leader)
-        times.append(out.solve_time_s * 1e3)
-        cpu_times.append(ctl.problem.solver.stats().get("t_proc_total", 0.0) * 1e3)
-        failures += not out.converged
-        fallbacks += out.status != STATUS_OK
-        state = plant_step(vehicle, state, out.command, DT)
-        leader_s += 0.5 * (leader_speed(now) + leader_speed(now + DT)) * DT
-    t, cpu = np.array(times), np.array(cpu_times)
-    return {"solver": solver, "median_ms": float(np.median(t)), "p99_ms": float(np.percentile(t, 99)),
-            "max_ms": float(t.max()), "failures": int(failures), "fallbacks": int(fallbacks),
-            "steps": steps, "cpu_median_ms": float(np.median(cpu)),
-            "cpu_p99_ms": float(np.percentile(cpu, 99)), "cpu_max_ms": float(cpu.max())}
+        out = self.ctl.step(now, ego_from_state(now, self.state, self.vehicle), self.path, command, leader)
+        self.times.append(out.solve_time_s * 1e3)
+        self.cpu_times.append(self.ctl.problem.solver.stats().get("t_proc_total", 0.0) * 1e3)
+        self.commands.append((out.command.accel, out.command.steer))
+        self.failures += not out.converged
+        self.fallbacks += out.status != STATUS_OK
+        self.state = plant_step(self.vehicle, self.state, out.command, DT)
+        self.leader_s += 0.5 * (leader_speed(now) + leader_speed(now + DT)) * DT
+
+    def summary(self) -> dict:
+        t, cpu = np.array(self.times), np.array(self.cpu_times)
+        return {"solver": self.solver, "codegen": self.codegen,
+                "median_ms": float(np.median(t)), "p99_ms": float(np.percentile(t, 99)),
+                "max_ms": float(t.max()), "failures": int(self.failures), "fallbacks": int(self.fallbacks),
+                "steps": len(t), "cpu_median_ms": float(np.median(cpu)),
+                "cpu_p99_ms": float(np.percentile(cpu, 99)), "cpu_max_ms": float(cpu.max())}
+
+
+def run(solvers: list[str], codegens: tuple[bool, ...], duration: float) -> list[dict]:
+    """Summaries of every (solver, codegen) closed loop, run interleaved tick by tick."""
+    loops = [ClosedLoop(s, c) for s in solvers for c in codegens]
+    for i in range(int(round(duration / DT))):
+        for loop in loops:
+            loop.step(i * DT)
+    results = [loop.summary() for loop in loops]
+    for loop, r in zip(loops, results):
+        base = next((b for b in loops if b.solver == loop.solver and not b.codegen), None)
+        if loop.codegen and base is not None:
+            b = base.summary()
+            diff = np.abs(np.array(loop.commands) - np.array(base.commands))
+            r.update(speedup_median=b["median_ms"] / r["median_ms"], speedup_p99=b["p99_ms"] / r["p99_ms"],
+                     cpu_speedup_median=b["cpu_median_ms"] / r["cpu_median_ms"],
+                     cpu_speedup_p99=b["cpu_p99_ms"] / r["cpu_p99_ms"],
+                     max_accel_diff=float(diff[:, 0].max()), max_steer_diff=float(diff[:, 1].max()))
+    for r in results:
+        ipopt = next((b for b in results if b["solver"] == "ipopt" and b["codegen"] == r["codegen"]), None)
+        if ipopt is not None:
+            r["ratio_to_ipopt_median"] = r["median_ms"] / ipopt["median_ms"]
+            r["ratio_to_ipopt_p99"] = r["p99_ms"] / ipopt["p99_ms"]
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--solvers", nargs="+", default=["fatrop", "ipopt"], choices=SOLVERS)
     parser.add_argument("--duration", type=float, default=60.0, help="simulated time [s] (20 Hz)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per solver line")
+    parser.add_argument("--codegen", choices=sorted(CODEGEN_CHOICES), default="both",
+                        help="NLP functions interpreted (off), compiled (on) or both")
+    parser.add_argument("--json", action="store_true", help="one JSON object per configuration line")
     args = parser.parse_args()
-    results = [run(s, args.duration) for s in args.solvers]
-    base = next((r for r in results if r["solver"] == "ipopt"), None)
-    for r in results:
-        if base is not None:
-            r["ratio_to_ipopt_median"] = r["median_ms"] / base["median_ms"]
-            r["ratio_to_ipopt_p99"] = r["p99_ms"] / base["p99_ms"]
+    for r in run(args.solvers, CODEGEN_CHOICES[args.codegen], args.duration):
         if args.json:
             print(json.dumps(r))
-        else:
-            ratio = f"  x{r['ratio_to_ipopt_median']:.2f} of ipopt (median)" if base is not None else ""
-            print(f"{r['solver']:>16}: median {r['median_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
-                  f"max {r['max_ms']:.2f} ms  (cpu p99 {r['cpu_p99_ms']:.2f} ms)  failures {r['failures']}  fallbacks {r['fallbacks']}  "
-                  f"steps {r['steps']}{ratio}")
+            continue
+        name = f"{r['solver']} ({'compiled' if r['codegen'] else 'interpreted'})"
+        line = (f"{name:>28}: median {r['median_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  "
+                f"max {r['max_ms']:.2f} ms  (cpu median {r['cpu_median_ms']:.2f} ms, p99 {r['cpu_p99_ms']:.2f} ms)  "
+                f"failures {r['failures']}  fallbacks {r['fallbacks']}  steps {r['steps']}")
+        if "ratio_to_ipopt_median" in r:
+            line += f"  x{r['ratio_to_ipopt_median']:.2f} of ipopt (median)"
+        if "speedup_median" in r:
+            line += (f"\n{'':>30}{r['speedup_median']:.2f}x faster than interpreted (median), "
+                     f"{r['speedup_p99']:.2f}x (p99); cpu {r['cpu_speedup_median']:.2f}x / {r['cpu_speedup_p99']:.2f}x; "
+                     f"max command difference {r['max_accel_diff']:.1e} m/s^2, {r['max_steer_diff']:.1e} rad")
+        print(line)
 
 
 if __name__ == "__main__":

@@ -16,12 +16,14 @@ comfort deceleration).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import casadi as ca
 import numpy as np
 
 from cav_stack.control.comfort_profile import ComfortProfile
 from cav_stack.control.mpc_params import RESCUE_NONE, MpcParams
+from cav_stack.control.nlp_codegen import compiled_library, default_cache_dir
 from cav_stack.control.path_frame_model import PathFrameBicycle
 from cav_stack.control.vehicle_models import VehicleParams, rk4_step
 
@@ -39,6 +41,8 @@ STAGE_PARAMS = ("curvature", "lateral_ref", "heading_ref", "speed_ref", "leader_
 GLOBAL_PARAMS = ("standstill_gap", "weight_gap", "comfort_decel",
                  "weight_jerk", "weight_steer_rate", "weight_accel", "weight_lateral_accel",
                  "steer_bias")
+#: Compiled problem libraries by (MpcParams, VehicleParams), None where compiling failed.
+_LIBRARIES: dict[tuple[MpcParams, VehicleParams], Path | None] = {}
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,11 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
 
 
 class MpcProblem:
-    """The parametric NLP and its solver (built once per controller)."""
+    """The parametric NLP and its solver (built once per controller).
+
+    ``compiled``: the main solver evaluates the NLP's functions compiled to C
+    (``params.codegen`` and a working compiler); the rescue solver, rarely used, always
+    interprets them."""
 
     def __init__(self, params: MpcParams, vehicle: VehicleParams):
         self.params = params
@@ -170,12 +178,27 @@ class MpcProblem:
                "p": ca.vertcat(ca.vec(stage_p), glob)}
         plugin, opts = _solver_plugin(p.solver, p, equality)
         self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
+        library = self._compiled_library() if p.codegen else None
+        if library is not None:
+            self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
+        self.compiled = library is not None
         self.rescue_solver = None
         if p.rescue_solver != RESCUE_NONE:
             plugin, opts = _solver_plugin(p.rescue_solver, p, equality)
             self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
+
+    def _compiled_library(self) -> Path | None:
+        """The main solver's functions compiled (:func:`compiled_library`), once per process and
+        problem: a multi-CAV run builds the same problem for every vehicle, and generating its C
+        source takes ~0.2 s."""
+        key = (self.params, self.vehicle)
+        if key not in _LIBRARIES or (_LIBRARIES[key] is not None and not _LIBRARIES[key].exists()):
+            p = self.params
+            cache_dir = Path(p.codegen_cache_dir).expanduser() if p.codegen_cache_dir else default_cache_dir()
+            _LIBRARIES[key] = compiled_library(self.solver, p.codegen_compiler, cache_dir)
+        return _LIBRARIES[key]
 
     # --- layout helpers -------------------------------------------------------------------
     def state_index(self, k: int) -> slice:
