@@ -31,7 +31,7 @@ class MpcParams:
     solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
     codegen: the main solver evaluates the NLP's functions compiled to C
     (:mod:`cav_stack.control.nlp_codegen`) instead of CasADi's SX virtual machine; same solution,
-    ~2x faster solves; codegen_compiler: C compiler command (gcc, clang, a path); when it is
+    1.4-1.8x faster solves; codegen_compiler: C compiler command (gcc, clang, a path); when it is
     missing or fails the solver stays interpreted, with a warning; codegen_cache_dir: directory
     of the compiled libraries ("" = :func:`~cav_stack.control.nlp_codegen.default_cache_dir`).
     weight_lateral_offset [1/m^2], weight_heading [1/rad^2], weight_speed [1/(m/s)^2],

@@ -6,7 +6,7 @@ same expression graphs in the same operation order), compiles them once into a s
 a cache directory, and returns its path, which ``casadi.nlpsol(name, plugin, path, opts)`` loads
 in place of the SX expressions. The cache key is a hash of the generated C, the compiler command
 and flags, and the CasADi version: a changed problem compiles anew, an unchanged one loads from
-the cache in milliseconds, in any process. Compiling the MPC's functions takes ~20 s with gcc -O2.
+the cache in milliseconds, in any process. Compiling the MPC's functions takes ~18 s with gcc -O2.
 
 Without a working C compiler the caller keeps the interpreted solver; the problem is reported
 with one :class:`RuntimeWarning` per distinct cause (Python's default warning filter).
