@@ -17,6 +17,8 @@ from cav_stack.eval.scenario import (GhostVehicleEvent, IncidentEvent, LinkLossE
 NEW = ("on_ramp_merge", "hidden_brake", "dense_lane_change", "comm_degradation", "sensor_failure",
        "urban_incident", "ghost_attack", "mixed_traffic_p0", "mixed_traffic_p25", "mixed_traffic_p50",
        "mixed_traffic_p75", "mixed_traffic_p100")
+#: Vehicles in the standing queue of every mixed_traffic_p* scenario (CAVs and human drivers).
+MIXED_TRAFFIC_QUEUE = 20
 
 
 def _write_copy(tmp_path, name, mutate):
@@ -34,7 +36,7 @@ def test_catalogue_has_the_new_scenarios_with_modest_cav_counts():
     for name in NEW:
         scenario = load_scenario(name)
         assert scenario.description.strip() and scenario.metrics
-        limit = 40 if name.startswith("mixed_traffic") else 10
+        limit = MIXED_TRAFFIC_QUEUE if name.startswith("mixed_traffic") else 10
         assert len(scenario.cavs) <= limit
 
 
@@ -43,7 +45,7 @@ def test_mixed_traffic_penetration_is_exact_and_evenly_spread(percent):
     scenario = load_scenario(f"mixed_traffic_p{percent}")
     cav_positions = sorted(c.depart_pos for c in scenario.cavs)
     all_positions = sorted([c.depart_pos for c in scenario.cavs] + [v.depart_pos for v in scenario.demand.vehicles])
-    assert len(all_positions) == 40 and len(cav_positions) == 40 * percent // 100
+    assert len(all_positions) == MIXED_TRAFFIC_QUEUE and len(cav_positions) == MIXED_TRAFFIC_QUEUE * percent // 100
     assert np.allclose(np.diff(all_positions), 7.5)             # one standing queue, same slots
     if 0 < percent < 100:                                        # no two CAV blocks bunch up
         assert np.max(np.diff(cav_positions)) <= 7.5 * math.ceil(100 / percent) + 1e-9
@@ -128,4 +130,4 @@ def test_invalid_event_references_name_the_key(tmp_path, name, mutate, key):
 
 def test_a_scenario_without_cavs_is_the_zero_penetration_reference():
     scenario = load_scenario("mixed_traffic_p0")
-    assert scenario.cavs == () and len(scenario.demand.vehicles) == 40
+    assert scenario.cavs == () and len(scenario.demand.vehicles) == MIXED_TRAFFIC_QUEUE
