@@ -8,7 +8,9 @@ scenario's own seed plus 0 .. N-1. Outputs in ``DIR`` (default ``runs/eval-<UTC 
 - ``<scenario>/<controller>/seed_<n>/``: the run directory (report.json, trajectories.csv,
   plot.png) and ``outcome.json`` (status, error, report);
 - ``summary.csv``: one row per run; ``summary.md``: per scenario, mean and range over seeds
-  per controller, and every failure with its reason;
+  per controller, and every failure with its reason; then, per penetration sweep
+  (``<family>_p<NN>`` scenarios), lane throughput per controller and penetration and the ratio
+  of the highest to the lowest penetration's throughput (the capacity gain);
 - ``plots/*.png`` (see :mod:`cav_stack.eval.plots`).
 
 A run that raises, times out (``--timeout``) or whose process dies is recorded as failed with
@@ -46,6 +48,16 @@ SUMMARY_METRICS: dict[str, str] = {
     "mean_speed_mps": "mean CAV speed [m/s]",
     "max_abs_accel_mps2": "max abs. acceleration [m/s²]",
     "p99_abs_jerk_mps3": "p99 abs. jerk [m/s³]",
+    "vibration_total_value_mps2": "ISO 2631-1 vibration total value [m/s²]",
+    "max_mtvv_mps2": "ISO 2631-1 MTVV [m/s²]",
+    "max_vdv_mps175": "ISO 2631-1 VDV [m/s^1.75]",
+    "min_pet_s": "min post-encroachment time [s]",
+    "pet_conflicts": "PET conflicts (≤ 5 s)",
+    "max_string_gain": "max L2 string gain",
+    "v2x_pdr": "V2X PDR (≤ 300 m)",
+    "v2x_mean_aoi_s": "V2X mean age of information [s]",
+    "v2x_max_aoi_s": "V2X peak age of information [s]",
+    "perception_mota": "perception MOTA (≤ 100 m)",
     "throughput_veh_h_lane": "lane throughput [veh/h/lane]",
     "mean_travel_time_s": "mean travel time [s]",
     "cav_fuel_g_per_km": "CAV fuel [g/km]",
@@ -263,8 +275,37 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
             lines += ["", "Failed runs:", ""]
             lines += [f"- {o.spec.controller}, seed {o.spec.seed}: {o.error}" for o in failures]
         lines.append("")
+    lines += capacity_tables(outcomes)
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def capacity_tables(outcomes: list[RunOutcome]) -> list[str]:
+    """Markdown lines: per penetration sweep, mean lane throughput [veh/h/lane] over seeds per
+    controller and penetration level [%], and the ratio of the highest level's to the lowest's."""
+    from cav_stack.eval.plots import capacity_points
+
+    lines: list[str] = []
+    for family, curves in capacity_points(outcomes).items():
+        levels = sorted({round(p, 6) for pts in curves.values() for p, _ in pts})
+        if len(levels) < 2:
+            continue
+        lines += [f"## Capacity against CAV penetration: {family}", "",
+                  "Lane throughput [veh/h/lane], mean over the completed seeds.", "",
+                  "| controller | " + " | ".join(f"{p:.0f} %" for p in levels)
+                  + f" | {levels[-1]:.0f} % / {levels[0]:.0f} % |",
+                  "|---|" + "---|" * (len(levels) + 1)]
+        for controller, pts in curves.items():
+            by_level: dict[float, list[float]] = {}
+            for percent, throughput in pts:
+                by_level.setdefault(round(percent, 6), []).append(throughput)
+            means = {level: sum(values) / len(values) for level, values in by_level.items()}
+            ratio = (f"{means[levels[-1]] / means[levels[0]]:.2f}"
+                     if levels[0] in means and levels[-1] in means and means[levels[0]] > 0 else "–")
+            cells = [f"{means[level]:.0f}" if level in means else "–" for level in levels]
+            lines.append(f"| {controller} | " + " | ".join(cells) + f" | {ratio} |")
+        lines.append("")
+    return lines
 
 
 def write_outputs(outcomes: list[RunOutcome], out_dir: Path) -> dict[str, Path]:

@@ -91,6 +91,8 @@ class CavTrace:
     steer_cmd: list[float] = field(default_factory=list)
     gap: list[float] = field(default_factory=list)
     leader_speed: list[float] = field(default_factory=list)
+    leader_id: list[str] = field(default_factory=list)
+    """Vehicle ID of the leader at each step ("" when there is none)."""
     ttc: list[float] = field(default_factory=list)
     headway: list[float] = field(default_factory=list)
     fuel: list[float] = field(default_factory=list)
@@ -200,6 +202,7 @@ class RunRecorder:
         trace.steer_cmd.append(command.steer if command else 0.0)
         trace.fallback.append(bool(command.fallback) if command else False)
         trace.fuel.append(ego.fuel_rate)
+        trace.leader_id.append("" if leader is None else leader.vehicle_id)
         if leader is None:
             trace.gap.append(math.nan)
             trace.leader_speed.append(math.nan)

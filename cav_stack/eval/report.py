@@ -10,6 +10,7 @@ import numpy as np
 
 from cav_stack.control.comfort import comfort_report, rms, weighted_acceleration
 from cav_stack.eval.metrics import CavTrace, RunRecorder, summarise_cav
+from cav_stack.eval.string_stability import max_string_gain
 
 TRACE_COLUMNS = ("time", "x", "y", "yaw", "speed", "accel", "accel_cmd", "steer_cmd", "gap",
                  "leader_speed", "ttc", "headway", "fuel")
@@ -53,6 +54,12 @@ def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller:
                  event_windows: tuple[tuple[float, float], ...] = ()) -> dict:
     """The run report: fleet-wide figures (worst case over CAVs) and per-CAV figures under ``cavs``.
 
+    Fleet comfort (ISO 2631-1:1997, see :mod:`cav_stack.control.comfort`), the largest over the
+    CAVs: ``vibration_total_value_mps2`` (Wd-weighted r.m.s. of both horizontal axes combined,
+    clause 8.2.3), ``max_mtvv_mps2`` (maximum transient vibration value, 6.3.1) and
+    ``max_vdv_mps175`` (vibration dose value [m/s^1.75], 6.3.2), either axis. ``max_string_gain``:
+    the largest L2 string gain of a CAV's car following (:mod:`cav_stack.eval.string_stability`).
+
     event_windows: intervals [s] around scripted events, excluded from the ``outside_events``
     comfort figures.
     """
@@ -60,10 +67,15 @@ def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller:
             for cav_id, trace in recorder.traces.items()}
     for cav_id, trace in recorder.traces.items():
         cavs[cav_id]["comfort"] = comfort_figures(trace, event_windows)
+        cavs[cav_id]["string_gain"] = max_string_gain(trace)
 
     def worst(key: str, pick) -> float | None:
         values = [c[key] for c in cavs.values() if c[key] is not None]
         return pick(values) if values else None
+
+    def worst_comfort(pick) -> float | None:
+        values = [pick(c["comfort"]) for c in cavs.values() if c["comfort"] is not None]
+        return max(values) if values else None
 
     report = {
         "scenario": scenario,
@@ -78,6 +90,10 @@ def build_report(recorder: RunRecorder, *, scenario: str, seed: int, controller:
         "mean_speed_mps": worst("mean_speed_mps", lambda v: float(np.mean(v))),
         "max_abs_accel_mps2": worst("max_abs_accel_mps2", max),
         "p99_abs_jerk_mps3": worst("p99_abs_jerk_mps3", max),
+        "vibration_total_value_mps2": worst_comfort(lambda f: f["vibration_total_value"]),
+        "max_mtvv_mps2": worst_comfort(lambda f: max(f["long"]["mtvv"], f["lat"]["mtvv"])),
+        "max_vdv_mps175": worst_comfort(lambda f: max(f["long"]["vdv"], f["lat"]["vdv"])),
+        "max_string_gain": worst("string_gain", max),
         "sim_time_s": sim_time_s,
         "wall_time_s": wall_time_s,
         "real_time_factor": sim_time_s / wall_time_s if wall_time_s > 0 else None,

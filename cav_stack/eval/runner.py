@@ -13,12 +13,15 @@ from typing import Any, Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
+from cav_stack.eval.closed_loop_tracking import ClosedLoopTracking
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
 from cav_stack.eval.odd_exit import OddExitRecorder
+from cav_stack.eval.post_encroachment import PostEncroachment
 from cav_stack.eval.route_log import RouteLog
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
+from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario import Scenario, load_scenario
 from cav_stack.nodes.graph import CONTROLLERS, add_controller
@@ -279,9 +282,18 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         odd_exit = OddExitRecorder(plan.spec.odd, plan.cav_routes, sumo.road_map()) if plan.spec.odd else None
         bridge = bridge_resources(plan, sumo, driven, radio)
         air = bridge["air"]
+        links = V2xLinkMetrics() if air is not None else None
+        if links is not None:
+            air.link_observers.append(links)
+        encroachment = PostEncroachment()
+        tracking = ClosedLoopTracking() if bridge["onboard"] is not None else None
+        if tracking is not None:
+            executor.add_tap(tracking.on_message)
+        observers = ((plan.recorder, traffic, encroachment) + ((odd_exit,) if odd_exit else ())
+                     + ((tracking.observe_world,) if tracking else ()))
         try:
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              observers=(plan.recorder, traffic) + ((odd_exit,) if odd_exit else ()), **bridge)
+                              observers=observers, **bridge)
             road_map = world.road_map()
             scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
             overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
@@ -300,4 +312,6 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                 recorder.close()
         sim_time = executor.now() - initial.stamp
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes,
-                      extra={**traffic.summary(), **(odd_exit.summary(plan.timeline) if odd_exit else {})})
+                      extra={**traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
+                             **(tracking.summary() if tracking else {}),
+                             **(odd_exit.summary(plan.timeline) if odd_exit else {})})

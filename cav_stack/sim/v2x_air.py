@@ -148,6 +148,10 @@ class V2xAirInterface:
         self.ghost_stations: dict[int, float] = {}
         self.sent = 0
         self.delivered = 0
+        #: Ground-truth observers of CAV-to-CAV traffic (metrics only), called every step with
+        #: (now [s], CAV positions {id: (x, y)} [m, map], sent [(sender, payload, generation time [s])],
+        #: delivered [(sender, receiver, payload)]).
+        self.link_observers: list[Callable[[float, dict, list, list], None]] = []
 
     def radio_id(self, cav_id: str) -> int:
         return self._radio_of[cav_id]
@@ -187,14 +191,22 @@ class V2xAirInterface:
         self._apply_link_loss(now)
         self.sent += len(packets)
         received: dict[str, list[V2xFrame]] = {}
+        between_cavs: list[tuple[str, str, bytes]] = []
         for delivery in self._medium.step(now, positions, packets, rng):
             cav_id = self._cav_of.get(delivery.receiver_id)
             if cav_id is None:
                 continue
             self.delivered += 1
+            if delivery.sender_id in self._cav_of:
+                between_cavs.append((self._cav_of[delivery.sender_id], cav_id, delivery.payload))
             received.setdefault(cav_id, []).append(V2xFrame(
                 Header(now, MAP_FRAME), delivery.sender_id, delivery.payload,
                 self._message_types.get(delivery.payload, "unknown"), self.technology, latency=delivery.latency))
+        if self.link_observers:
+            cav_positions = {v.vehicle_id: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
+            sent = [(cav_id, frame.payload, frame.header.stamp) for cav_id, frame in outbox if cav_id in cav_positions]
+            for observer in self.link_observers:
+                observer(now, cav_positions, sent, between_cavs)
         if len(self._message_types) > 10_000:
             self._message_types.clear()
         return received

@@ -93,6 +93,23 @@ def test_capacity_curve_uses_measured_penetration(tmp_path):
     assert sorted(points["mixed_traffic"]["sumo_acc"]) == [(0.0, 2001.0), (50.0, 2051.0), (100.0, 2101.0)]
     written = write_outputs(outcomes, tmp_path / "out")
     assert written["capacity_mixed_traffic.png"].stat().st_size > 5_000
+    text = written["summary.md"].read_text(encoding="utf-8")
+    assert "## Capacity against CAV penetration: mixed_traffic" in text
+    assert "| controller | 0 % | 50 % | 100 % | 100 % / 0 % |" in text
+    assert "| sumo_acc | 2001 | 2051 | 2101 | 1.05 |" in text
+
+
+def test_summary_tabulates_comfort_pet_string_and_v2x_figures(tmp_path):
+    figures = dict(vibration_total_value_mps2=0.061, max_mtvv_mps2=0.25, max_vdv_mps175=0.33, min_pet_s=1.35,
+                   pet_conflicts=2, max_string_gain=0.93, v2x_pdr=0.96, v2x_mean_aoi_s=0.12, v2x_max_aoi_s=0.8)
+    written = write_outputs([_ok("platoon", "stack", 1, tmp_path, **figures)], tmp_path / "out")
+    (row,) = csv.DictReader(written["summary.csv"].open(encoding="utf-8"))
+    assert {key: float(row[key]) for key in figures} == pytest.approx(figures)
+    header = next(line for line in written["summary.md"].read_text(encoding="utf-8").splitlines()
+                  if line.startswith("| controller"))
+    for label in ("ISO 2631-1 vibration total value", "min post-encroachment time", "max L2 string gain",
+                  "V2X PDR", "V2X mean age of information"):
+        assert label in header
 
 
 def test_pdr_plot_only_when_runs_carry_v2x_figures(tmp_path):
