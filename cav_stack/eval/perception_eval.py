@@ -1,6 +1,7 @@
 """Open-loop perception evaluation: sensor models -> perception -> tracks vs ground truth.
 
-The world runs on its own (SUMO drives the CAV along its lane at its speed, or the scripted
+The world runs on its own (SUMO's IDM drives the CAV, keeping its lane except where the route
+needs a change, or the scripted
 :class:`~cav_stack.sim.sensors.synthetic.SyntheticHighway` for ``scenario_name =
 "synthetic_highway"``); every world step the rig's sensors fire at their rates, their messages
 are delivered after their latencies and fused with the true ego pose at their stamps (this
@@ -78,12 +79,18 @@ def _sumo_frames(scenario_name: str, seed: int, duration_s: float,
                  cache_dir: Path) -> Iterator[tuple[WorldTruth, EgoMotion]]:
     from cav_stack.control.vehicle_models import load_vehicle_params
     from cav_stack.eval.scenario import load_scenario
-    from cav_stack.sim.sumo import SumoWorld
+    from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
 
     scenario = load_scenario(scenario_name)
-    ego_id = scenario.cavs[0].id
+    ego = scenario.cavs[0]
+    ego_id = ego.id
     offset = load_vehicle_params(REPO_ROOT / "controllers" / "vehicle.yaml").rear_axle_to_centre
-    with SumoWorld(scenario, seed, cache_dir=cache_dir) as world:
+    # SUMO's IDM drives the ego with its vehicle type's time gap: it brakes for a cut-in and
+    # follows its leader (an ego held at its speed would drive through slower traffic). SUMO's
+    # lane-change model also keeps it from passing on the right: in highway_cut_in it slows with
+    # the cut-in car approaching in the left lane (to ~17 m/s) before the cut-in.
+    driver = SumoCavDriver("IDM", scenario.vehicle_type(ego.type).tau)
+    with SumoWorld(scenario, seed, cache_dir=cache_dir, cav_driver=driver) as world:
         truth = world.start()
         previous_yaw = None
         while truth.stamp <= duration_s + 1e-9:

@@ -86,6 +86,8 @@ class RadarProcessingParams:
     """Radar clustering. cluster_across, cluster_along: largest gap across / along the line of
     sight within a cluster [m] (reflections spread over a car's face and side);
     cluster_speed_difference: largest ground-radial-speed difference within a cluster [m/s];
+    cluster_azimuth_sigmas: the across limit grows by this many standard deviations of two
+    reflections' across-range difference from the radar's azimuth noise (sqrt(2) range sigma) [-];
     min_rcs_dbsm: weaker detections are dropped [dBsm];
     centre_offset: distance from the reflecting surface to the object centre along the line of
     sight [m], with 1-sigma centre_offset_sigma [m]; initiates_tracks: bool."""
@@ -93,6 +95,7 @@ class RadarProcessingParams:
     cluster_across: float
     cluster_along: float
     cluster_speed_difference: float
+    cluster_azimuth_sigmas: float
     min_rcs_dbsm: float
     centre_offset: float
     centre_offset_sigma: float
@@ -102,6 +105,8 @@ class RadarProcessingParams:
         validate_positive(cluster_across=self.cluster_across, cluster_along=self.cluster_along,
                           cluster_speed_difference=self.cluster_speed_difference,
                           centre_offset_sigma=self.centre_offset_sigma)
+        if self.cluster_azimuth_sigmas < 0.0:
+            raise ValueError(f"cluster_azimuth_sigmas must be >= 0, got {self.cluster_azimuth_sigmas}")
 
 
 @dataclass(frozen=True)

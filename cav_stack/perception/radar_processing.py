@@ -1,9 +1,12 @@
 """Radar object detection: reflections clustered into objects with position and radial speed.
 
 Detections weaker than ``min_rcs_dbsm`` are dropped; the rest are placed in ``map`` and joined
-when closer than ``cluster_across`` across and ``cluster_along`` along the line of sight with
-ground radial speeds within ``cluster_speed_difference`` (connected components), and each cluster gives
-one POSITION_RADIAL measurement: its mean reflection point moved ``centre_offset`` further along
+when closer than ``cluster_across`` (plus ``cluster_azimuth_sigmas`` standard deviations of the
+pair's across-range difference from azimuth noise) across and ``cluster_along`` along the line of
+sight with ground radial speeds within ``cluster_speed_difference`` (connected components). A
+cluster may so join unresolved neighbours at one speed: its across variance includes a uniform
+spread over that join width. Each cluster gives one POSITION_RADIAL measurement in its radar's
+own placement: its mean reflection point moved ``centre_offset`` further along
 the line of sight (reflections come from the near surface; the set's ``surface_offset`` records it,
 so a tracker that knows the object's box can use the box's own geometry instead), and its mean
 ground radial speed (range rate plus the sensor's own velocity along the line of sight).
@@ -46,9 +49,12 @@ class RadarDetector:
         los = np.stack([np.cos(bearing), np.sin(bearing)], axis=1)
         points = sensor_xy + raw[:, :1] * los
         ground_radial = raw[:, 2] + los @ sensor_v
+        # two reflections of one object differ across the line of sight by their azimuth noise too
+        across_per_m = p.cluster_azimuth_sigmas * math.sqrt(2.0) * r.azimuth_sigma
         labels, count = line_of_sight_clusters(
             points, sensor_xy, p.cluster_across, math.inf, p.cluster_along,
-            lambda a, b: np.abs(ground_radial[a] - ground_radial[b]) < p.cluster_speed_difference)
+            lambda a, b: np.abs(ground_radial[a] - ground_radial[b]) < p.cluster_speed_difference,
+            across_per_m=across_per_m)
         z = np.zeros((count, 3))
         cov = np.zeros((count, 3, 3))
         for k in range(count):
@@ -61,7 +67,10 @@ class RadarDetector:
             z[k, :2] = mean_point + p.centre_offset * u
             z[k, 2] = ground_radial[members].mean()
             var_along = r.range_sigma ** 2 / n + p.centre_offset_sigma ** 2
-            var_across = (dist * r.azimuth_sigma) ** 2 / n + LATERAL_EXTENT_SIGMA ** 2
+            # a cluster may join reflections of neighbours at one speed within its across limit (they
+            # are not resolved): its mean lies anywhere in that width (uniform), besides the object's
+            merge_width = p.cluster_across + across_per_m * dist
+            var_across = (dist * r.azimuth_sigma) ** 2 / n + LATERAL_EXTENT_SIGMA ** 2 + merge_width ** 2 / 12.0
             t = np.array([-u[1], u[0]])
             cov[k, :2, :2] = var_along * np.outer(u, u) + var_across * np.outer(t, t)
             cov[k, 2, 2] = r.range_rate_sigma ** 2 / n + (math.sin(r.azimuth_sigma) * np.hypot(*sensor_v)) ** 2
