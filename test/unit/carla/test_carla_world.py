@@ -31,7 +31,8 @@ def fixture_rig(meta):
     c = meta["camera"]
     camera = dataclasses.replace(rig.cameras[0], width=c["width"], height=c["height"], fx=c["fx"], fy=c["fy"],
                                  cx=c["cx"], cy=c["cy"], pixel_sigma=1e-9, detection_probability=1.0)
-    return dataclasses.replace(rig, cameras=(camera,))
+    # the recorded frames hold the front radar only (recorded before the rear-corner radars)
+    return dataclasses.replace(rig, radars=rig.radars[:1], cameras=(camera,))
 
 
 def make_world(server, tmp_path, town="Fixture"):

@@ -50,7 +50,8 @@ def test_sensor_suite_names_every_model_and_rejects_unknown_kinds(rig128):
     from cav_stack.sim.sensors.suite import build_sensor_models
 
     models = build_sensor_models(rig128)
-    assert set(models) == {"lidar_top", "radar_front", "camera_front", "gnss", "imu", "wheel_odometry"}
+    assert set(models) == {"lidar_top", "radar_front", "radar_rear_left", "radar_rear_right", "camera_front", "gnss",
+                           "imu", "wheel_odometry"}
     assert models["lidar_top"].rate == 10.0 and models["camera_front"].latency == pytest.approx(0.08)
     with pytest.raises(ValueError, match="unknown sensor kinds"):
         build_sensor_models(rig128, ("sonar",))
