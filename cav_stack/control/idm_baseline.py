@@ -46,13 +46,18 @@ class IdmParams:
 @dataclass(frozen=True)
 class LeaderWindow:
     """Where the leader is searched: lane_half_width [m] either side of the path, up to
-    sensing_range [m] ahead (bumper to bumper)."""
+    sensing_range [m] ahead (bumper to bumper). A neighbour's drift across the path is projected
+    cut_in_horizon [s] ahead (0: not at all), so a car cutting in counts as the leader while it is
+    still crossing the lane line rather than once it is in the lane."""
 
     lane_half_width: float
     sensing_range: float
+    cut_in_horizon: float = 0.0
 
     def __post_init__(self) -> None:
         validate_positive(lane_half_width=self.lane_half_width, sensing_range=self.sensing_range)
+        if self.cut_in_horizon < 0.0:
+            raise ValueError(f"cut_in_horizon must be >= 0 s, got {self.cut_in_horizon}")
 
 
 @dataclass(frozen=True)
@@ -79,12 +84,13 @@ def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float
 
 def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, objects: TrackList,
                 p: LeaderWindow) -> Leader | None:
-    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window."""
+    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window,
+    now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
     s_ego, d_ego, _ = path.project(ego_x, ego_y)
     best: Leader | None = None
     for obj in objects.objects:
         s_obj, d_obj, heading = path.project(obj.x, obj.y)
-        if s_obj <= s_ego or abs(d_obj - d_ego) > p.lane_half_width:
+        if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)
         if gap > p.sensing_range:
@@ -93,6 +99,15 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
             along = obj.speed * math.cos(obj.yaw - heading)
             best = Leader(gap=gap, speed=along, track_id=obj.track_id)
     return best
+
+
+def _closest_offset(obj, offset: float, path_heading: float, horizon: float) -> float:
+    """Smallest distance [m] of ``obj`` from the ego's path line over the next ``horizon`` s, its
+    lateral speed held; ``offset`` is its signed offset [m] now."""
+    later = offset + obj.speed * math.sin(obj.yaw - path_heading) * horizon
+    if offset * later <= 0.0:
+        return 0.0
+    return min(abs(offset), abs(later))
 
 
 def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float, speed: float,

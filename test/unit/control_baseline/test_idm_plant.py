@@ -83,3 +83,18 @@ def test_find_leader_ignores_other_lanes_and_vehicles_behind():
     ))
     leader = find_leader(path, 10.0, 0.0, 4.6, objects, WINDOW)
     assert leader.track_id == 4 and leader.gap == pytest.approx(40.0 - 4.55)
+
+
+def test_find_leader_takes_a_car_cutting_in_while_it_crosses_the_lane_line():
+    path = Polyline(np.array([[0.0, 0.0], [500.0, 0.0]]))
+    drift = math.atan2(-1.2, 25.0)                       # 1.2 m/s towards the ego's lane
+    cutting_in = TrackedObject(5, 30.0, 3.0, drift, math.hypot(25.0, 1.2), 4.5, 1.8)
+    steady = TrackedObject(6, 30.0, 3.0, 0.0, 25.0, 4.5, 1.8)
+    leaving = TrackedObject(7, 30.0, 3.0, -drift, math.hypot(25.0, 1.2), 4.5, 1.8)
+    anticipating = LeaderWindow(lane_half_width=1.6, sensing_range=150.0, cut_in_horizon=1.5)
+    for window, car, expected in ((anticipating, cutting_in, 5), (WINDOW, cutting_in, None),
+                                  (anticipating, steady, None), (anticipating, leaving, None)):
+        leader = find_leader(path, 10.0, 0.0, 4.6, TrackList(Header(0.0, "map"), (car,)), window)
+        assert (leader.track_id if leader else None) == expected
+    with pytest.raises(ValueError, match="cut_in_horizon"):
+        LeaderWindow(lane_half_width=1.6, sensing_range=150.0, cut_in_horizon=-1.0)
