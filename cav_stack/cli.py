@@ -5,6 +5,7 @@ Subcommands:
   scenarios   list the scenario catalogue
   v2x-pdr     packet delivery ratio of a radio model on a straight highway
   eval        campaigns: scenarios x seeds x controllers in parallel, with a summary and plots
+  perception-eval  open-loop tracking figures (MOTA, RMSE) of sensor sets x seeds, as a markdown table
   replay      re-run the stack's nodes on a recording and compare the commands
   node        run one node in its own process (--backend dds)
   launch      start a node graph with one process per node (launch drive --backend dds)
@@ -147,6 +148,16 @@ def _add_eval(subparsers) -> None:
     parser.set_defaults(handler=campaign.run)
 
 
+def _add_perception_eval(subparsers) -> None:
+    from cav_stack.eval import perception_table
+
+    parser = subparsers.add_parser("perception-eval", help="tracking figures of sensor sets x seeds on a scenario",
+                                   description=perception_table.__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    perception_table.add_arguments(parser)
+    parser.set_defaults(handler=perception_table.run)
+
+
 def _add_replay(subparsers) -> None:
     from cav_stack.eval import replay
 
@@ -186,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scenarios(subparsers)
     _add_v2x_pdr(subparsers)
     _add_eval(subparsers)
+    _add_perception_eval(subparsers)
     _add_replay(subparsers)
     _add_node(subparsers)
     _add_launch(subparsers)
