@@ -8,7 +8,8 @@ shared over V2X). The reference path is the route's centre line in the lane the 
 kept through a lane change until the mode says it is over. In CACC/PLATOON the leader's
 communicated acceleration and planned speeds (V2X) are the feed-forward; otherwise the leader
 comes from onboard tracks only. Without a mode command the vehicle holds its lane and brakes
-to a stop (nothing has said it may drive).
+to a stop (nothing has said it may drive). In MANUAL the driver holds the controls (a takeover,
+or the route's end handed over): the node neither solves nor commands.
 """
 from __future__ import annotations
 
@@ -107,6 +108,8 @@ class MpcControllerNode(Node):
             return
         if self._status is not None:        # the actuators' own state, as the vehicle reports it
             ego = replace(ego, accel=self._status.accel, steer=self._status.steer)
+        if self._mode is not None and self._mode.mode is DrivingMode.MANUAL:
+            return
         now = self.now()
         mode = self._mode or ModeCommand(Header(now, MAP_FRAME), DrivingMode.MINIMAL_RISK, 0.0, 1.5, 3.0,
                                          reason="no mode command received")
