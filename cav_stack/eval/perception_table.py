@@ -4,7 +4,8 @@
 for every sensor set and seed (SUMO scenarios each in a fresh process, one at a time: libsumo holds
 one simulation per process) and prints a markdown table: MOTA, MOTP [m], ID switches, misses,
 false positives, position RMSE [m], velocity RMSE [m/s] against the vehicles within
-``--max-distance`` [m] of the ego, and the wall time of each run [s] on this machine.
+``--max-distance`` [m] of the ego, and the wall time of each run [s] on this machine (each run
+also reports on stderr as it ends).
 ``--out`` also writes the set-up and every run's full summary as JSON (NaN as null).
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 from cav_stack.eval.perception_eval import DEFAULT_RIG, SENSOR_SETS, SYNTHETIC_SCENARIO, evaluate_perception
@@ -124,12 +126,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"cav-stack perception-eval: {exc}", file=sys.stderr)
         return 2
     jobs = [(args.scenario, seed, args.duration, name, args.rig, args.max_distance) for seed in seeds for name in sets]
-    if args.scenario == SYNTHETIC_SCENARIO:
-        rows = [evaluate_timed(*job) for job in jobs]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1) as pool:
-            rows = list(pool.map(evaluate_timed, *zip(*jobs)))
+    rows = []
+    with ExitStack() as stack:
+        if args.scenario == SYNTHETIC_SCENARIO:
+            results = (evaluate_timed(*job) for job in jobs)
+        else:
+            context = multiprocessing.get_context("spawn")
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1))
+            results = pool.map(evaluate_timed, *zip(*jobs))
+        for row in results:
+            rows.append(row)
+            print(f"run {len(rows)}/{len(jobs)}: {row['sensor_set']} seed {row['seed']}: MOTA {row['mota']:.3f}, "
+                  f"{row['wall_s']:.0f} s wall", file=sys.stderr, flush=True)
     print(f"{args.scenario}, {args.duration:g} s, rig {args.rig}, vehicles within {args.max_distance:g} m")
     print(format_table(rows))
     if args.out is not None:

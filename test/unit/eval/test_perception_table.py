@@ -55,7 +55,9 @@ def test_short_synthetic_run_prints_one_row_per_set_and_seed_and_writes_json(tmp
     argv = ["perception-eval", "--scenario", "synthetic_highway", "--seeds", "3,4", "--duration", "2",
             "--sets", "radar,camera", "--max-distance", "60", "--out", str(out)]
     assert main(argv) == 0
-    printed = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    printed = captured.out.splitlines()
+    assert captured.err.splitlines()[-1].startswith("run 4/4: camera seed 4: MOTA ")
     rows = [line for line in printed if line.startswith("| ") and not line.startswith("| set")]
     assert [r.split(" | ")[:2] for r in rows] == [["| radar", "3"], ["| camera", "3"],
                                                    ["| radar", "4"], ["| camera", "4"]]
