@@ -44,6 +44,11 @@ STATUS_OK = "ok"
 STATUS_FALLBACK_SHIFTED = "fallback_shifted"
 STATUS_FALLBACK_BRAKE = "fallback_brake"
 CONTROLLER_SOURCE = "mpc"
+COMFORT_ENVELOPE_TOLERANCE = 0.05
+"""[m/s^2] an initial acceleration this far beyond the comfort bounds is outside the envelope."""
+MAX_USUAL_HEADING_ERROR = 0.5
+"""[rad] (~29 deg) largest heading error to the path a plan usually starts with (lane changes
+stay well below 0.2 rad)."""
 #: Arc length [m] standing in for "no leader" / "no stop line" in the constraints.
 _FAR_AWAY = 1.0e4
 #: Curvature [1/m] below which no curve speed limit applies.
@@ -139,14 +144,22 @@ class MpcController:
         bounds = self.problem.bounds(x0, self.comfort, target.standstill_gap, stop_s, speed_cap)
         w0 = self.problem.pack(*guess)
         lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
-        result = self.problem.solve(stage, glob, bounds, w0, *lam)
-        if not result.usable and self.problem.rescue_solver is not None:
-            # fatrop can stall (iteration limit, initial-state equality not met) when an abrupt
-            # change (a leader braking hard) leaves the comfort bounds far from the plan: the
-            # rescue solver re-solves the tick from the same guess.
-            retry = self.problem.solve(stage, glob, bounds, w0, rescue=True)
-            result = replace(retry, solve_time_s=result.solve_time_s + retry.solve_time_s,
-                             iterations=result.iterations + retry.iterations)
+        has_rescue = self.problem.rescue_solver is not None
+        if has_rescue and self._unusual_start(ego.accel, heading_error):
+            # fatrop's restoration phase has hung (> 30 s on one tick, ignoring its iteration
+            # limit) on plans starting braking harder than the comfort profile allows or at a
+            # large heading error (dense_lane_change, a lane change into a short gap and the
+            # off-ramp): the rescue solver takes such ticks.
+            result = self.problem.solve(stage, glob, bounds, w0, rescue=True)
+        else:
+            result = self.problem.solve(stage, glob, bounds, w0, *lam)
+            if not result.usable and has_rescue:
+                # fatrop can stall (iteration limit, initial-state equality not met) when an abrupt
+                # change (a leader braking hard) leaves the comfort bounds far from the plan: the
+                # rescue solver re-solves the tick from the same guess.
+                retry = self.problem.solve(stage, glob, bounds, w0, rescue=True)
+                result = replace(retry, solve_time_s=result.solve_time_s + retry.solve_time_s,
+                                 iterations=result.iterations + retry.iterations)
 
         if result.usable:
             self._warm = (now, result)
@@ -164,6 +177,14 @@ class MpcController:
         return self._fallback(now, ego, ref, float(manoeuvre.offset(now)), result)
 
     # --- helpers ----------------------------------------------------------------------------
+    def _unusual_start(self, accel: float, heading_error: float) -> bool:
+        """The initial acceleration [m/s^2] lies beyond the comfort bounds by more than
+        COMFORT_ENVELOPE_TOLERANCE, or the heading error [rad] exceeds MAX_USUAL_HEADING_ERROR."""
+        c = self.comfort
+        tolerance = COMFORT_ENVELOPE_TOLERANCE
+        return (not -c.max_decel - tolerance <= accel <= c.max_accel + tolerance
+                or abs(heading_error) > MAX_USUAL_HEADING_ERROR)
+
     def _initial_guess(self, now: float, x0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """States (N+1, NX) and inputs (N, NU): the previous solution shifted by the elapsed
         time, or constant speed along the path."""
