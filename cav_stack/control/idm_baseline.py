@@ -69,6 +69,12 @@ class Leader:
     track_id: int
 
 
+CUT_IN_MAX_OFFSET = 4.5
+"""[m] farthest lateral offset of a car cutting in: the centre of a neighbouring lane (3.2-3.75 m) plus margin."""
+CUT_IN_MAX_ANGLE = 0.15
+"""[rad] largest heading of a cut-in relative to the lane (3.7 m/s across at 25 m/s; cut-ins run at 1-2 m/s)."""
+
+
 def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float:
     """IDM acceleration [m/s^2] for the ego speed [m/s] behind ``leader`` (None: free road)."""
     free = 1.0 - (max(speed, 0.0) / p.desired_speed) ** p.exponent
@@ -103,8 +109,13 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
 
 def _closest_offset(obj, offset: float, path_heading: float, horizon: float) -> float:
     """Smallest distance [m] of ``obj`` from the ego's path line over the next ``horizon`` s, its
-    lateral speed held; ``offset`` is its signed offset [m] now."""
-    later = offset + obj.speed * math.sin(obj.yaw - path_heading) * horizon
+    lateral speed held; ``offset`` is its signed offset [m] now. Only a car in a neighbouring lane
+    (|offset| <= CUT_IN_MAX_OFFSET) heading at most CUT_IN_MAX_ANGLE off the path drifts: a car on
+    a converging road (an on-ramp's main line) crosses the path line by geometry, not by cutting in."""
+    relative_yaw = math.remainder(obj.yaw - path_heading, math.tau)
+    if abs(offset) > CUT_IN_MAX_OFFSET or abs(relative_yaw) > CUT_IN_MAX_ANGLE:
+        return abs(offset)
+    later = offset + obj.speed * math.sin(relative_yaw) * horizon
     if offset * later <= 0.0:
         return 0.0
     return min(abs(offset), abs(later))

@@ -91,9 +91,11 @@ def test_find_leader_takes_a_car_cutting_in_while_it_crosses_the_lane_line():
     cutting_in = TrackedObject(5, 30.0, 3.0, drift, math.hypot(25.0, 1.2), 4.5, 1.8)
     steady = TrackedObject(6, 30.0, 3.0, 0.0, 25.0, 4.5, 1.8)
     leaving = TrackedObject(7, 30.0, 3.0, -drift, math.hypot(25.0, 1.2), 4.5, 1.8)
+    converging_road = TrackedObject(8, 30.0, 3.0, -0.24, 27.0, 4.5, 1.8)    # an on-ramp's main line
     anticipating = LeaderWindow(lane_half_width=1.6, sensing_range=150.0, cut_in_horizon=1.5)
     for window, car, expected in ((anticipating, cutting_in, 5), (WINDOW, cutting_in, None),
-                                  (anticipating, steady, None), (anticipating, leaving, None)):
+                                  (anticipating, steady, None), (anticipating, leaving, None),
+                                  (anticipating, converging_road, None)):
         leader = find_leader(path, 10.0, 0.0, 4.6, TrackList(Header(0.0, "map"), (car,)), window)
         assert (leader.track_id if leader else None) == expected
     with pytest.raises(ValueError, match="cut_in_horizon"):
