@@ -103,6 +103,9 @@ EVENT_WINDOW_AFTER = 10.0
 #: decision may depend on how long a computation took on this machine's wall clock.
 SIMULATION_PARAM_OVERRIDES = {"enforce_time_budget": False}
 
+#: Simulated time [s] between checks of the scenario's end condition (its detector's end_after).
+_END_CHECK_INTERVAL_S = 1.0
+
 #: Baselines in which SUMO's own car-following models drive the CAVs: name -> (SUMO model,
 #: which time gap of controllers/mode_selector.yaml it uses). SUMO's ACC/CACC models follow
 #: Milanés & Shladover (2014), as implemented in SUMO (Xiao et al. 2017).
@@ -301,12 +304,13 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                 add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
                                station=station)
             end = world.time + plan.duration
-            next_report = world.time
-            while executor.now() < end - 1e-9:
-                next_report = min(next_report + progress_interval_s, end)
-                executor.spin_until(next_report)
-                if progress is not None:
-                    progress(executor.now() - initial.stamp, plan.duration)
+            next_report = world.time + progress_interval_s
+            while executor.now() < end - 1e-9 and not traffic.detector_done():
+                executor.spin_until(min(executor.now() + _END_CHECK_INTERVAL_S, next_report, end))
+                if executor.now() >= min(next_report, end) - 1e-9:
+                    next_report += progress_interval_s
+                    if progress is not None:
+                        progress(executor.now() - initial.stamp, plan.duration)
         finally:
             if recorder is not None:
                 recorder.close()

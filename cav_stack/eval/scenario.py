@@ -31,7 +31,8 @@ Schema (every key required unless marked optional)::
     cavs:                              # vehicles driven by this stack (may be empty: the
       - {id: cav_0, type: cav, route: [e0, e1], depart: 0.0, depart_lane: 1,   # 0 % CAV reference)
          depart_pos: 250.0, depart_speed: 27.0}
-    detector: {edge: e1, position: 200.0}   # optional; section where lane throughput is counted
+    detector: {edge: e1, position: 200.0}   # optional; section where lane throughput is counted;
+                                       # end_after: 20 ends the run once 20 vehicles passed it
     odd: {edges: [], exit_edges: [e1], exit_positions: [600.0]}   # optional; the CAVs' operating
                                        # design domain (planning/odd.py); omitted: the whole network
     driver: {available: true, reaction_time: [2.0, 4.0]}   # optional; the person in each CAV's seat
@@ -457,14 +458,22 @@ class CavSpec:
 @dataclass(frozen=True)
 class DetectorSpec:
     """A detector section across every lane of ``edge`` at lane position ``position`` [m]:
-    a vehicle is counted when its front bumper passes it (lane throughput, veh/h/lane)."""
+    a vehicle is counted when its front bumper passes it (lane throughput, veh/h/lane).
+
+    end_after: the run ends at the step this many vehicles have passed (e.g. the whole of a
+    discharging queue: nothing the scenario measures happens after that); None: the run lasts
+    its full duration.
+    """
 
     edge: str
     position: float
+    end_after: int | None = None
 
     def __post_init__(self) -> None:
         if self.position < 0.0:
             raise ValueError("position must be >= 0")
+        if self.end_after is not None and self.end_after < 2:
+            raise ValueError(f"end_after must be >= 2 vehicles (a throughput needs two), got {self.end_after}")
 
 
 @dataclass(frozen=True)

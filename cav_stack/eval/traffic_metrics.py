@@ -103,6 +103,11 @@ class TrafficMetrics:
             self.crossings.append(now)
         log.counted = True
 
+    def detector_done(self) -> bool:
+        """True once the detector's ``end_after`` vehicles have passed it (never without one)."""
+        detector = self.detector
+        return detector is not None and detector.end_after is not None and len(self.crossings) >= detector.end_after
+
     def summary(self) -> dict:
         """Efficiency figures (None where undefined):
 

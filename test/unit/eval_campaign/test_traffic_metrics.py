@@ -96,3 +96,28 @@ def test_fuel_per_km_and_cav_share():
 def test_bad_lane_count_is_rejected():
     with pytest.raises(ValueError, match="detector_lanes"):
         TrafficMetrics(DetectorSpec("e", 1.0), detector_lanes=0)
+
+
+def test_detector_is_done_once_end_after_vehicles_have_passed():
+    # Three cars 20 m apart at 20 m/s pass x = 100 m at 5.0, 6.0 and 7.0 s; end_after=2 is met at
+    # the second crossing and not before; without end_after the run is never ended early.
+    ending, plain = TrafficMetrics(DetectorSpec("e", 100.0, end_after=2)), TrafficMetrics(DetectorSpec("e", 100.0))
+
+    def vehicles(t):
+        return [_vehicle(f"v{i}", "e", 20.0 * t - 20.0 * i, 20.0) for i in range(3)]
+
+    done_at = None
+    for k in range(1, round(8.0 / DT) + 1):
+        truth = WorldTruth(k * DT, tuple(vehicles(k * DT)))
+        ending(truth, {})
+        plain(truth, {})
+        if done_at is None and ending.detector_done():
+            done_at = truth.stamp
+    assert done_at == pytest.approx(6.0, abs=DT + 1e-9)
+    assert not plain.detector_done()
+    assert not TrafficMetrics(None).detector_done()
+
+
+def test_end_after_needs_two_vehicles():
+    with pytest.raises(ValueError, match="end_after"):
+        DetectorSpec("e", 1.0, end_after=1)
