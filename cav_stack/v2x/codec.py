@@ -766,8 +766,12 @@ def _decode_raw_shared(data: bytes) -> tuple[str, dict]:
     return _decode_raw(data)
 
 
+@functools.lru_cache(maxsize=4096)
 def _decode_si(data: bytes, origin: GeodeticOrigin, now: float):
-    type_name, value = _decode_raw_shared(_as_bytes(data))
+    """The SI message of ``data`` for a receiver at ``origin`` and time ``now`` [s], memoised:
+    the stations a broadcast reaches in one simulation step share the frame, origin and time, so
+    the conversion runs once per frame and step. Messages are frozen, so sharing them is safe."""
+    type_name, value = _decode_raw_shared(data)
     plane = _plane(origin)
     if type_name == "BasicSafetyMessage":
         return _decoded_bsm(value, plane, now)
@@ -794,4 +798,4 @@ def decode_frame(data: bytes, *, origin: GeodeticOrigin, now: float
     if not math.isfinite(now):
         raise ValueError(f"now must be finite, got {now}")
     _spec()
-    return _guard_decode(_decode_si, data, origin, now)
+    return _guard_decode(_decode_si, _as_bytes(data), origin, now)
