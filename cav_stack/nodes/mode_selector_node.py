@@ -11,7 +11,7 @@ failure (not as an empty road).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
@@ -33,6 +33,9 @@ from cav_stack.share import share_path
 
 LANE_CHANGE_DONE_OFFSET = 0.3
 """Lateral offset [m] from the target lane's centre below which a lane change is complete."""
+
+LANE_END_STOP_MARGIN = 5.0
+"""Distance [m] kept from the end of a lane that ends on the route, when no gap has let the ego out."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class ModeSelectorNode(Node):
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[int, Polyline] | None = None
         self._lane_change_from: tuple[int, float] | None = None
+        self._last_lane_change_end = -math.inf
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -118,9 +122,9 @@ class ModeSelectorNode(Node):
             return
         now = self.now()
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
-        edge, lane_index, lateral, _ = self._map.locate(cx, cy, ego.yaw)
+        edge, lane_index, lateral, s_lane = self._map.locate(cx, cy, ego.yaw)
         path = self._path(route, lane_index)
-        s_ego, d_ego, _ = path.project(cx, cy)
+        s_ego, _, _ = path.project(cx, cy)
         objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
@@ -132,14 +136,17 @@ class ModeSelectorNode(Node):
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
             odd_exit_distance=self._odd_exit_distance(route, lane_index, s_ego),
             signal=self._signal_ahead(route, lane_index, s_ego, now),
-            lane_option=self._lane_option(path, s_ego, d_ego, ego.speed, objects, edge, lane_index, leader),
+            lane_option=self._lane_option(route, path, s_ego, ego.speed, objects, edge, lane_index, leader),
             lane_change_done=self._lane_change_done(now, lane_index, lateral),
         )
         command = self._selector.step(inputs)
         if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
             self._lane_change_from = (lane_index, now)
-        elif command.mode is not DrivingMode.LANE_CHANGE:
+        elif command.mode is not DrivingMode.LANE_CHANGE and self._lane_change_from is not None:
             self._lane_change_from = None
+            self._last_lane_change_end = now
+        if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
+            command = self._stop_at_lane_end(command, edge, lane_index, s_lane)
         if not sensors_ok:
             command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
                                   command.standstill_gap, command.leader_id, command.target_lane_offset,
@@ -151,7 +158,7 @@ class ModeSelectorNode(Node):
 
     def _path(self, route: Route, lane_index: int) -> Polyline:
         if self._lane is None or self._lane[0] != lane_index:
-            self._lane = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index)))
+            self._lane = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index, end_at_lane_end=True)))
         return self._lane[1]
 
     def _sensors_ok(self, now: float) -> tuple[bool, str]:
@@ -208,27 +215,51 @@ class ModeSelectorNode(Node):
             return True
         return lane_index != start_lane and abs(lateral) < LANE_CHANGE_DONE_OFFSET
 
-    def _lane_option(self, path: Polyline, s_ego: float, d_ego: float, speed: float, objects: TrackList,
+    def _stop_at_lane_end(self, command: ModeCommand, edge: str, lane_index: int, s_lane: float) -> ModeCommand:
+        """``command`` with a stop before the end of the ego's lane, which ends on its route (it waits
+        there for a gap rather than being steered into the next lane by the path's connection).
+        ``s_lane`` [m]: the ego centre's position along the lane."""
+        lane = self._map.lane(self._map.lane_id(edge, lane_index))
+        to_end = lane.length - s_lane - 0.5 * self._vehicle.length - LANE_END_STOP_MARGIN
+        stop = to_end if command.stop_distance is None else min(command.stop_distance, to_end)
+        return replace(command, stop_distance=stop)
+
+    def _lane_option(self, route: Route, path: Polyline, s_ego: float, speed: float, objects: TrackList,
                      edge: str, lane_index: int, leader) -> LaneOption | None:
-        """A discretionary lane change MOBIL finds worth it; none on junctions, none while the
-        leader is a connected vehicle the ego can follow cooperatively."""
+        """The lane change to make, if any; none on junctions.
+
+        Mandatory, when the ego's lane ends on its route: towards the nearest lane that leads on,
+        as soon as MOBIL's safety criterion holds. Otherwise discretionary (MOBIL's incentive),
+        never into a lane that ends on the route, not within ``mobil.hold_time`` of the previous
+        change, and none while the leader is a connected vehicle the ego can follow cooperatively.
+        """
         if not self.params.lane_changes or edge.startswith(":"):
             return None
-        if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
-            return None
+        count = self._map.lane_count(edge)
+        leading_on = [i for i in range(count) if self._map.lane_continues(route.edges, edge, i)]
+        mandatory = lane_index not in leading_on
+        if mandatory:
+            if not leading_on:
+                return None
+            nearest = min(leading_on, key=lambda i: abs(i - lane_index))
+            steps: tuple[int, ...] = (1 if nearest > lane_index else -1,)
+        else:
+            if self.now() - self._last_lane_change_end < self.params.mobil.hold_time:
+                return None
+            if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
+                return None
+            steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
         current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
         best: LaneOption | None = None
-        for step in (+1, -1):                     # SUMO lane indices grow to the left
-            target_index = lane_index + step
-            if not 0 <= target_index < self._map.lane_count(edge):
-                continue
+        for step in steps:                        # SUMO lane indices grow to the left
             offset = step * lane_width
             target = self._neighbours(path, s_ego, offset, lane_width, objects)
             result = evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
                                           self.params.mobil)
-            if result.change and (best is None or result.incentive > best.incentive):
-                best = LaneOption(offset, result.incentive)
+            wanted = result.safe if mandatory else result.change
+            if wanted and (best is None or result.incentive > best.incentive):
+                best = LaneOption(offset, result.incentive, mandatory)
         return best
 
     def _neighbours(self, path: Polyline, s_ego: float, offset: float, lane_width: float,

@@ -125,7 +125,7 @@ class MpcControllerNode(Node):
         if self._path is None or mode.mode is not DrivingMode.LANE_CHANGE:
             _, lane_index, _, _ = self._map.locate(cx, cy, yaw)
             if self._path is None or self._path[0] != lane_index:
-                self._path = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index)))
+                self._path = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index, end_at_lane_end=True)))
         return self._path[1]
 
     def _leader(self, path: Polyline, cx: float, cy: float, now: float, mode: ModeCommand) -> LeaderPrediction | None:

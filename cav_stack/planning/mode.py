@@ -105,10 +105,12 @@ class SignalAhead:
 
 @dataclass(frozen=True)
 class LaneOption:
-    """A lane change MOBIL found safe and worth it: lateral offset [m] (positive left), gain [m/s^2]."""
+    """A lane change MOBIL found safe and worth it: lateral offset [m] (positive left), gain [m/s^2];
+    mandatory: the ego's lane ends on its route (MOBIL's safety criterion alone decided)."""
 
     lane_offset: float
     incentive: float
+    mandatory: bool = False
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,9 @@ class ModeSelector:
             return DrivingMode.LANE_CHANGE, "lane change in progress", {"lane_offset": s.lane_offset, "advice": advice}
         if i.lane_option is not None and s.mode is not DrivingMode.LANE_CHANGE:
             s.lane_offset = i.lane_option.lane_offset
-            return (DrivingMode.LANE_CHANGE, f"MOBIL gain {i.lane_option.incentive:.2f} m/s^2",
+            why = ("lane ends on the route: merge" if i.lane_option.mandatory
+                   else f"MOBIL gain {i.lane_option.incentive:.2f} m/s^2")
+            return (DrivingMode.LANE_CHANGE, why,
                     {"lane_offset": s.lane_offset, "advice": advice})
         s.lane_offset = 0.0
         following = self._following(i)

@@ -17,6 +17,10 @@ import numpy as np
 
 from cav_stack.core.frames import wrap_angle
 
+LANE_END_RUNOUT = 200.0
+"""Straight run-out [m] that :meth:`RoadMap.route_centerline` adds past the end of a lane that ends
+on the route (``end_at_lane_end``)."""
+
 
 @dataclass(frozen=True)
 class Lane:
@@ -125,6 +129,16 @@ class RoadMap:
             raise IndexError(f"edge '{edge_id}' has {len(lanes)} lane(s), no lane index {lane_index}")
         return lanes[lane_index]
 
+    def lane_continues(self, edges: Sequence[str], edge_id: str, lane_index: int) -> bool:
+        """Whether lane ``lane_index`` of ``edge_id`` leads on along the route ``edges``: True on
+        the route's last edge, off the route and on junction interiors; False for a lane with no
+        connection into the route's next edge (an acceleration lane, a turning or exit lane)."""
+        if edge_id not in edges or edge_id == edges[-1] or edge_id.startswith(":"):
+            return True
+        next_edge = edges[list(edges).index(edge_id) + 1]
+        lane_id = self.lane_id(edge_id, lane_index)
+        return any(self._lanes[c.to_lane].edge_id == next_edge for c in self._connections.get(lane_id, []))
+
     # --- lanes -------------------------------------------------------------------------------
 
     def lane(self, lane_id: str) -> Lane:
@@ -142,15 +156,18 @@ class RoadMap:
         """Width of a lane [m]."""
         return self.lane(lane_id).width
 
-    def route_centerline(self, edges: Sequence[str], lane_index: int) -> np.ndarray:
+    def route_centerline(self, edges: Sequence[str], lane_index: int, *, end_at_lane_end: bool = False) -> np.ndarray:
         """Continuous (N, 2) ``map`` polyline [m] following ``edges`` in lane ``lane_index``.
 
         The index is clamped to the lanes each edge has; junctions are crossed along SUMO's
         internal lanes of the connection from the chosen lane (or, when that lane has no
-        connection to the next edge, the connection nearest to it in index). Consecutive
-        duplicate points are removed.
+        connection to the next edge, the connection nearest to it in index, a sideways step;
+        with ``end_at_lane_end`` the line runs straight on for ``LANE_END_RUNOUT`` past the end of
+        such a lane instead: the path of a car that must change lanes first, along which cars
+        beyond the lane end still project at their true distance). Consecutive duplicate points
+        are removed.
         """
-        points, _, _ = self._route_geometry(edges, lane_index)
+        points, _, _ = self._route_geometry(edges, lane_index, end_at_lane_end)
         return points
 
     def route_edge_starts(self, edges: Sequence[str], lane_index: int) -> list[float]:
@@ -265,7 +282,7 @@ class RoadMap:
 
         return min(candidates, key=rank)
 
-    def _route_geometry(self, edges: Sequence[str], lane_index: int
+    def _route_geometry(self, edges: Sequence[str], lane_index: int, end_at_lane_end: bool = False
                         ) -> tuple[np.ndarray, list[tuple[str, int, float]], list[float]]:
         """Centre line, stop lines and the s [m] where each edge begins (see the public methods)."""
         if not edges:
@@ -289,6 +306,11 @@ class RoadMap:
             lanes = self._edge(edge_id)
             lane_id = lanes[min(lane_index, len(lanes) - 1)]
             starts.append(s_end)
+            if end_at_lane_end and not self.lane_continues(edges, edge_id, self._lanes[lane_id].index):
+                shape = self._lanes[lane_id].shape
+                heading = (shape[-1] - shape[-2]) / np.linalg.norm(shape[-1] - shape[-2])
+                append(np.vstack([shape, shape[-1] + LANE_END_RUNOUT * heading]))
+                break
             if position + 1 < len(edges):
                 connection = self._connection_between(lane_id, edges[position + 1], lane_index)
                 append(self._lanes[lane_id].shape)

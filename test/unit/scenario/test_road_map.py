@@ -99,3 +99,33 @@ def test_left_turn_follows_internal_lanes_without_jumps(arterial):
 def test_unconnected_route_is_rejected(arterial):
     with pytest.raises(ValueError, match="not reachable"):
         arterial.route_centerline(["eb_0", "eb_2"], 0)
+
+
+@pytest.fixture(scope="module")
+def ramps(cache):
+    return RoadMap.from_net_file(build_network(scenarios_dir() / "networks" / "highway_ramps", cache))
+
+
+def test_lanes_that_end_on_the_route_are_known(ramps):
+    merge_route = ["ramp_in", "main_1", "main_2", "main_3"]
+    exit_route = ["main_1", "main_2", "ramp_out"]
+    assert not ramps.lane_continues(merge_route, "main_1", 0)          # the acceleration lane
+    assert all(ramps.lane_continues(merge_route, "main_1", i) for i in (1, 2, 3))
+    assert [ramps.lane_continues(exit_route, "main_2", i) for i in range(3)] == [True, False, False]
+    assert ramps.lane_continues(merge_route, "main_3", 2)               # last edge of the route
+    assert ramps.lane_continues(merge_route, "main_0", 0)               # not on the route
+
+
+def test_centerline_of_an_ending_lane_runs_straight_on_instead_of_stepping_sideways(ramps):
+    route = ["ramp_in", "main_1", "main_2", "main_3"]
+    through = ramps.route_centerline(route, 0)
+    ending = ramps.route_centerline(route, 0, end_at_lane_end=True)
+    lane_end_x = ramps.lane("main_1_0").shape[-1][0]
+    # Through the junction the default line steps 3.6 m to the left (the nearest connection) ...
+    assert through[-1][1] - through[0][1] > 60.0 and np.abs(np.diff(through[:, 1])).max() > 3.0
+    # ... the ending line keeps the acceleration lane's y for the run-out past its end.
+    tail = ending[ending[:, 0] >= lane_end_x - 1.0]
+    assert np.allclose(tail[:, 1], ramps.lane("main_1_0").shape[-1][1], atol=1e-6)
+    assert ending[-1][0] == pytest.approx(lane_end_x + 200.0, abs=1e-6)
+    headings = np.arctan2(*np.diff(ending, axis=0).T[::-1])
+    assert np.abs(np.diff(headings)).max() < 0.1                        # the ramp joins tangentially
