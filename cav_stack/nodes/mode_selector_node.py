@@ -86,9 +86,8 @@ class ModeSelectorNode(Node):
         self._unhealthy: dict[str, str] = {}
         self._driver = DriverState(Header(0.0, "base_link"))
         self._reports = V2xReportList(Header(0.0, "map"))
-        self._lane: tuple[int, Polyline] | None = None
+        self._lane: tuple[tuple[int, str | None], Polyline] | None = None
         self._lane_change_from: tuple[int, float] | None = None
-        self._last_lane_change_end = -math.inf
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -123,7 +122,7 @@ class ModeSelectorNode(Node):
         now = self.now()
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
         edge, lane_index, lateral, s_lane = self._map.locate(cx, cy, ego.yaw)
-        path = self._path(route, lane_index)
+        path = self._path(route, edge, lane_index)
         s_ego, _, _ = path.project(cx, cy)
         objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
@@ -142,9 +141,8 @@ class ModeSelectorNode(Node):
         command = self._selector.step(inputs)
         if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
             self._lane_change_from = (lane_index, now)
-        elif command.mode is not DrivingMode.LANE_CHANGE and self._lane_change_from is not None:
+        elif command.mode is not DrivingMode.LANE_CHANGE:
             self._lane_change_from = None
-            self._last_lane_change_end = now
         if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
             command = self._stop_at_lane_end(command, edge, lane_index, s_lane)
         if not sensors_ok:
@@ -156,9 +154,11 @@ class ModeSelectorNode(Node):
             self.logger.info("%.2f s: %s -> %s (%s)", now, switch.previous.value, switch.mode.value, switch.reason)
         self._mode_pub.publish(command)
 
-    def _path(self, route: Route, lane_index: int) -> Polyline:
-        if self._lane is None or self._lane[0] != lane_index:
-            self._lane = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index, end_at_lane_end=True)))
+    def _path(self, route: Route, edge: str, lane_index: int) -> Polyline:
+        """The route's centre line in lane ``lane_index``, ending (run-out) where that lane ends on ``edge``."""
+        key = (lane_index, None if self._map.lane_continues(route.edges, edge, lane_index) else edge)
+        if self._lane is None or self._lane[0] != key:
+            self._lane = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_ends_on=key[1])))
         return self._lane[1]
 
     def _sensors_ok(self, now: float) -> tuple[bool, str]:
@@ -230,8 +230,8 @@ class ModeSelectorNode(Node):
 
         Mandatory, when the ego's lane ends on its route: towards the nearest lane that leads on,
         as soon as MOBIL's safety criterion holds. Otherwise discretionary (MOBIL's incentive),
-        never into a lane that ends on the route, not within ``mobil.hold_time`` of the previous
-        change, and none while the leader is a connected vehicle the ego can follow cooperatively.
+        never into a lane that ends on the route, and none while the leader is a connected vehicle
+        the ego can follow cooperatively.
         """
         if not self.params.lane_changes or edge.startswith(":"):
             return None
@@ -244,8 +244,6 @@ class ModeSelectorNode(Node):
             nearest = min(leading_on, key=lambda i: abs(i - lane_index))
             steps: tuple[int, ...] = (1 if nearest > lane_index else -1,)
         else:
-            if self.now() - self._last_lane_change_end < self.params.mobil.hold_time:
-                return None
             if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
                 return None
             steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)

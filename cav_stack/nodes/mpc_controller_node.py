@@ -81,7 +81,7 @@ class MpcControllerNode(Node):
         self._reports = V2xReportList(Header(0.0, MAP_FRAME))
         self._plans: dict[int, SharedPlan] = {}
         self._status: VehicleStatus | None = None
-        self._path: tuple[int, Polyline] | None = None
+        self._path: tuple[tuple[int, str | None], Polyline] | None = None
         self.outputs: list[MpcOutput] = []
         self._command_pub = self.create_publisher(ControlCommand, "output/command")
         self._trajectory_pub = self.create_publisher(Trajectory, "output/trajectory")
@@ -123,9 +123,10 @@ class MpcControllerNode(Node):
 
     def _reference(self, route: Route, cx: float, cy: float, yaw: float, mode: ModeCommand) -> Polyline:
         if self._path is None or mode.mode is not DrivingMode.LANE_CHANGE:
-            _, lane_index, _, _ = self._map.locate(cx, cy, yaw)
-            if self._path is None or self._path[0] != lane_index:
-                self._path = (lane_index, Polyline(self._map.route_centerline(route.edges, lane_index, end_at_lane_end=True)))
+            edge, lane_index, _, _ = self._map.locate(cx, cy, yaw)
+            key = (lane_index, None if self._map.lane_continues(route.edges, edge, lane_index) else edge)
+            if self._path is None or self._path[0] != key:
+                self._path = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_ends_on=key[1])))
         return self._path[1]
 
     def _leader(self, path: Polyline, cx: float, cy: float, now: float, mode: ModeCommand) -> LeaderPrediction | None:

@@ -16,15 +16,12 @@ from cav_stack.control.idm_baseline import IdmParams, Leader, idm_acceleration
 @dataclass(frozen=True)
 class MobilParams:
     """politeness [-]; threshold [m/s^2]: minimum net gain; safe_decel [m/s^2] (positive):
-    strongest braking imposed on the new follower; min_gap [m]: minimum gaps front and rear;
-    hold_time [s]: no discretionary change sooner than this after the previous one ended (one
-    lane at a time: a slow car that has just merged does not sweep across the carriageway)."""
+    strongest braking imposed on the new follower; min_gap [m]: minimum gaps front and rear."""
 
     politeness: float
     threshold: float
     safe_decel: float
     min_gap: float
-    hold_time: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from cav_stack.core.frames import wrap_angle
 
 LANE_END_RUNOUT = 200.0
 """Straight run-out [m] that :meth:`RoadMap.route_centerline` adds past the end of a lane that ends
-on the route (``end_at_lane_end``)."""
+on the route (``lane_ends_on``)."""
 
 
 @dataclass(frozen=True)
@@ -156,18 +156,18 @@ class RoadMap:
         """Width of a lane [m]."""
         return self.lane(lane_id).width
 
-    def route_centerline(self, edges: Sequence[str], lane_index: int, *, end_at_lane_end: bool = False) -> np.ndarray:
+    def route_centerline(self, edges: Sequence[str], lane_index: int, *, lane_ends_on: str | None = None) -> np.ndarray:
         """Continuous (N, 2) ``map`` polyline [m] following ``edges`` in lane ``lane_index``.
 
         The index is clamped to the lanes each edge has; junctions are crossed along SUMO's
         internal lanes of the connection from the chosen lane (or, when that lane has no
         connection to the next edge, the connection nearest to it in index, a sideways step;
-        with ``end_at_lane_end`` the line runs straight on for ``LANE_END_RUNOUT`` past the end of
-        such a lane instead: the path of a car that must change lanes first, along which cars
-        beyond the lane end still project at their true distance). Consecutive duplicate points
-        are removed.
+        when that lane is on edge ``lane_ends_on`` (the car's edge) the line runs straight on for
+        ``LANE_END_RUNOUT`` past the lane's end instead: the path of a car that must change lanes
+        first, along which cars beyond the lane end still project at their true distance).
+        Consecutive duplicate points are removed.
         """
-        points, _, _ = self._route_geometry(edges, lane_index, end_at_lane_end)
+        points, _, _ = self._route_geometry(edges, lane_index, lane_ends_on)
         return points
 
     def route_edge_starts(self, edges: Sequence[str], lane_index: int) -> list[float]:
@@ -282,7 +282,7 @@ class RoadMap:
 
         return min(candidates, key=rank)
 
-    def _route_geometry(self, edges: Sequence[str], lane_index: int, end_at_lane_end: bool = False
+    def _route_geometry(self, edges: Sequence[str], lane_index: int, lane_ends_on: str | None = None
                         ) -> tuple[np.ndarray, list[tuple[str, int, float]], list[float]]:
         """Centre line, stop lines and the s [m] where each edge begins (see the public methods)."""
         if not edges:
@@ -306,7 +306,7 @@ class RoadMap:
             lanes = self._edge(edge_id)
             lane_id = lanes[min(lane_index, len(lanes) - 1)]
             starts.append(s_end)
-            if end_at_lane_end and not self.lane_continues(edges, edge_id, self._lanes[lane_id].index):
+            if edge_id == lane_ends_on and not self.lane_continues(edges, edge_id, self._lanes[lane_id].index):
                 shape = self._lanes[lane_id].shape
                 heading = (shape[-1] - shape[-2]) / np.linalg.norm(shape[-1] - shape[-2])
                 append(np.vstack([shape, shape[-1] + LANE_END_RUNOUT * heading]))

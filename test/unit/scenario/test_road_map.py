@@ -119,7 +119,9 @@ def test_lanes_that_end_on_the_route_are_known(ramps):
 def test_centerline_of_an_ending_lane_runs_straight_on_instead_of_stepping_sideways(ramps):
     route = ["ramp_in", "main_1", "main_2", "main_3"]
     through = ramps.route_centerline(route, 0)
-    ending = ramps.route_centerline(route, 0, end_at_lane_end=True)
+    ending = ramps.route_centerline(route, 0, lane_ends_on="main_1")
+    # from another edge of the route, lane 0 of main_2 (a through lane) is reached as before
+    assert np.allclose(ramps.route_centerline(route, 0, lane_ends_on="main_2"), through)
     lane_end_x = ramps.lane("main_1_0").shape[-1][0]
     # Through the junction the default line steps 3.6 m to the left (the nearest connection) ...
     assert through[-1][1] - through[0][1] > 60.0 and np.abs(np.diff(through[:, 1])).max() > 3.0
