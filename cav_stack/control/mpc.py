@@ -108,6 +108,7 @@ class MpcController:
         self._steer_bias = SteerBiasObserver(vehicle, params.steer_bias_time_constant,
                                              params.steer_bias_limit, params.steer_bias_min_speed)
         self._warm: tuple[float, SolveResult] | None = None
+        self._warm_path: tuple[float, ...] | None = None
         self._plan: _Plan | None = None
 
     def set_comfort_profile(self, comfort: ComfortProfile) -> None:
@@ -134,6 +135,11 @@ class MpcController:
         if not all(math.isfinite(v) for v in state):
             raise ValueError(f"ego state has non-finite values: {state}")
         ref = ReferencePath(path)
+        path_key = (*ref.vertices[0], *ref.vertices[-1], ref.length)
+        if path_key != self._warm_path:
+            # a plan in another path's frame (lane changed, run-out path of an ending lane) is no
+            # warm start: fatrop hung in its first iteration from one (dense_lane_change, seed 17)
+            self._warm, self._warm_path = None, path_key
         s0, lateral, heading_error = ref.project(ego.x, ego.y, ego.yaw)
         x0 = np.array([0.0, lateral, heading_error, ego.speed, ego.accel, ego.steer])
         guess = self._initial_guess(now, x0)

@@ -83,9 +83,9 @@ class IdmBaselineNode(Node):
             return
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
         if self._path is None:
-            _, lane_index, _, _ = self._map.locate(cx, cy, ego.yaw)
-            self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index))
-            self._stop_lines = self._map.stop_lines(self._route.edges, lane_index)
+            edge, lane_index, _, _ = self._map.locate(cx, cy, ego.yaw)
+            self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index, lane_edge=edge))
+            self._stop_lines = self._map.stop_lines(self._route.edges, lane_index, lane_edge=edge)
         leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, self.params.leader)
         stopped = self._signal_leader(cx, cy, ego.speed)
         if stopped is not None and (leader is None or stopped.gap < leader.gap):

@@ -45,7 +45,8 @@ class ModeSelectorNodeParams:
     perception input treated as a sensor failure; v2x_match_max_age [s], v2x_match_distance [m]:
     binding of the leader track to a V2X sender (when the tracker has not bound it); odd: the operating
     domain (the runner sets a scenario's; unbounded: everywhere); lane_changes: allow discretionary
-    (MOBIL) lane changes;
+    (MOBIL) lane changes; lane_end_decel [m/s^2]: braking for the end of a lane that ends on the
+    route starts late enough to need this deceleration;
     leader: leader search window; selector / mobil / idm: see their dataclasses."""
 
     rate_hz: float
@@ -56,13 +57,14 @@ class ModeSelectorNodeParams:
     v2x_match_distance: float
     odd: OperatingDomain
     lane_changes: bool
+    lane_end_decel: float
     leader: LeaderWindow
     selector: ModeSelectorParams
     mobil: MobilParams
     idm: IdmParams
 
     def __post_init__(self) -> None:
-        validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout)
+        validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout, lane_end_decel=self.lane_end_decel)
 
 
 class ModeSelectorNode(Node):
@@ -87,7 +89,7 @@ class ModeSelectorNode(Node):
         self._driver = DriverState(Header(0.0, "base_link"))
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
-        self._lane_change_from: tuple[int, float] | None = None
+        self._lane_change_from: tuple[int, float, float] | None = None   # lane index, start [s], offset [m]
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -133,18 +135,18 @@ class ModeSelectorNode(Node):
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
-            odd_exit_distance=self._odd_exit_distance(route, lane_index, s_ego),
-            signal=self._signal_ahead(route, lane_index, s_ego, now),
+            odd_exit_distance=self._odd_exit_distance(route, edge, lane_index, s_ego),
+            signal=self._signal_ahead(route, edge, lane_index, s_ego, now),
             lane_option=self._lane_option(route, path, s_ego, ego.speed, objects, edge, lane_index, leader),
-            lane_change_done=self._lane_change_done(now, lane_index, lateral),
+            lane_change_done=self._lane_change_done(now, lane_index, lateral, path, s_ego, ego.speed, objects, edge),
         )
         command = self._selector.step(inputs)
         if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
-            self._lane_change_from = (lane_index, now)
+            self._lane_change_from = (lane_index, now, command.target_lane_offset)
         elif command.mode is not DrivingMode.LANE_CHANGE:
             self._lane_change_from = None
         if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
-            command = self._stop_at_lane_end(command, edge, lane_index, s_lane)
+            command = self._stop_at_lane_end(command, edge, lane_index, s_lane, ego.speed)
         if not sensors_ok:
             command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
                                   command.standstill_gap, command.leader_id, command.target_lane_offset,
@@ -158,7 +160,8 @@ class ModeSelectorNode(Node):
         """The route's centre line in lane ``lane_index``, ending (run-out) where that lane ends on ``edge``."""
         key = (lane_index, None if self._map.lane_continues(route.edges, edge, lane_index) else edge)
         if self._lane is None or self._lane[0] != key:
-            self._lane = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_ends_on=key[1])))
+            self._lane = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_edge=edge,
+                                                                         lane_ends_on=key[1])))
         return self._lane[1]
 
     def _sensors_ok(self, now: float) -> tuple[bool, str]:
@@ -185,19 +188,19 @@ class ModeSelectorNode(Node):
         link = next((q for q in self._links.links if q.neighbour_id == station), None) if station is not None else None
         return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
 
-    def _odd_exit_distance(self, route: Route, lane_index: int, s_ego: float) -> float | None:
+    def _odd_exit_distance(self, route: Route, edge: str, lane_index: int, s_ego: float) -> float | None:
         """Distance [m] from the front bumper to where the operating domain ends along the route, from
         the map (negative: already outside); None when the route stays inside it."""
         if not self.params.odd.bounded:
             return None
-        s_exit = self.params.odd.exit_along(self._map, route.edges, lane_index)
+        s_exit = self.params.odd.exit_along(self._map, route.edges, lane_index, lane_edge=edge)
         return None if s_exit is None else s_exit - (s_ego + 0.5 * self._vehicle.length)
 
-    def _signal_ahead(self, route: Route, lane_index: int, s_ego: float, now: float) -> SignalAhead | None:
+    def _signal_ahead(self, route: Route, edge: str, lane_index: int, s_ego: float, now: float) -> SignalAhead | None:
         """The next stop line with its green windows; distances from the front bumper (the MPC's
         stop_distance convention). None when no signal is ahead or its SPaT is unknown."""
         s_front = s_ego + 0.5 * self._vehicle.length
-        line = next_stop_line(self._map.stop_lines(route.edges, lane_index), s_front)
+        line = next_stop_line(self._map.stop_lines(route.edges, lane_index, lane_edge=edge), s_front)
         timing = timing_of(self._timings, line) if line is not None else None
         if timing is None:
             return None
@@ -205,22 +208,40 @@ class ModeSelectorNode(Node):
                         if p.state == "green" and p.end > now)
         return SignalAhead(line.s - s_front, windows)
 
-    def _lane_change_done(self, now: float, lane_index: int, lateral: float) -> bool:
-        """A lane change is over once the ego is centred in another lane (or after twice its
-        planned duration, so a blocked change is given up)."""
+    def _lane_change_done(self, now: float, lane_index: int, lateral: float, path: Polyline, s_ego: float,
+                          speed: float, objects: TrackList, edge: str) -> bool:
+        """A lane change is over once the ego is centred in another lane; it is given up after
+        twice its planned duration (blocked), or while the ego is still in its own lane when MOBIL's
+        safety criterion no longer holds for the target lane (a car closed the gap: the ego
+        steers back into the centre of its lane)."""
         if self._lane_change_from is None:
             return False
-        start_lane, start_time = self._lane_change_from
+        start_lane, start_time, offset = self._lane_change_from
         if now - start_time > 2.0 * self.params.selector.lane_change_duration:
             return True
+        if lane_index == start_lane and offset != 0.0 and not edge.startswith(":"):
+            return not self._target_lane_safe(path, s_ego, speed, objects, edge, lane_index, offset)
         return lane_index != start_lane and abs(lateral) < LANE_CHANGE_DONE_OFFSET
 
-    def _stop_at_lane_end(self, command: ModeCommand, edge: str, lane_index: int, s_lane: float) -> ModeCommand:
-        """``command`` with a stop before the end of the ego's lane, which ends on its route (it waits
-        there for a gap rather than being steered into the next lane by the path's connection).
-        ``s_lane`` [m]: the ego centre's position along the lane."""
+    def _target_lane_safe(self, path: Polyline, s_ego: float, speed: float, objects: TrackList, edge: str,
+                          lane_index: int, offset: float) -> bool:
+        """MOBIL's safety criterion for the lane ``offset`` [m] to the left of ``path`` (the ego's lane)."""
+        lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
+        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
+        target = self._neighbours(path, s_ego, offset, lane_width, objects)
+        return evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
+                                    self.params.mobil).safe
+
+    def _stop_at_lane_end(self, command: ModeCommand, edge: str, lane_index: int, s_lane: float,
+                          speed: float) -> ModeCommand:
+        """``command`` with a stop before the end of the ego's lane, which ends on its route, once
+        that end is within the distance a stop at ``lane_end_decel`` from ``speed`` [m/s] needs
+        (plus one second of travel): until then the car keeps its speed to merge at the traffic's
+        speed; after, it waits there for a gap. ``s_lane`` [m]: the ego centre's position along the lane."""
         lane = self._map.lane(self._map.lane_id(edge, lane_index))
         to_end = lane.length - s_lane - 0.5 * self._vehicle.length - LANE_END_STOP_MARGIN
+        if to_end > speed ** 2 / (2.0 * self.params.lane_end_decel) + speed * 1.0:
+            return command
         stop = to_end if command.stop_distance is None else min(command.stop_distance, to_end)
         return replace(command, stop_distance=stop)
 
@@ -229,11 +250,11 @@ class ModeSelectorNode(Node):
         """The lane change to make, if any; none on junctions.
 
         Mandatory, when the ego's lane ends on its route: towards the nearest lane that leads on,
-        as soon as MOBIL's safety criterion holds. Otherwise discretionary (MOBIL's incentive),
-        never into a lane that ends on the route, and none while the leader is a connected vehicle
-        the ego can follow cooperatively.
+        as soon as MOBIL's safety criterion holds. Otherwise discretionary (MOBIL's incentive; only
+        with ``lane_changes``), never into a lane that ends on the route, and none while the leader
+        is a connected vehicle the ego can follow cooperatively.
         """
-        if not self.params.lane_changes or edge.startswith(":"):
+        if edge.startswith(":"):
             return None
         count = self._map.lane_count(edge)
         leading_on = [i for i in range(count) if self._map.lane_continues(route.edges, edge, i)]
@@ -244,6 +265,8 @@ class ModeSelectorNode(Node):
             nearest = min(leading_on, key=lambda i: abs(i - lane_index))
             steps: tuple[int, ...] = (1 if nearest > lane_index else -1,)
         else:
+            if not self.params.lane_changes:
+                return None
             if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
                 return None
             steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)

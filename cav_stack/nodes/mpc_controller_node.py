@@ -126,7 +126,8 @@ class MpcControllerNode(Node):
             edge, lane_index, _, _ = self._map.locate(cx, cy, yaw)
             key = (lane_index, None if self._map.lane_continues(route.edges, edge, lane_index) else edge)
             if self._path is None or self._path[0] != key:
-                self._path = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_ends_on=key[1])))
+                self._path = (key, Polyline(self._map.route_centerline(route.edges, lane_index, lane_edge=edge,
+                                                                         lane_ends_on=key[1])))
         return self._path[1]
 
     def _leader(self, path: Polyline, cx: float, cy: float, now: float, mode: ModeCommand) -> LeaderPrediction | None:

@@ -52,10 +52,12 @@ class OperatingDomain:
                 raise ValueError(f"operating domain: exit at {position} m lies beyond the end of edge '{edge}' "
                                  f"({road_map.edge_length(edge):.1f} m)")
 
-    def exit_along(self, road_map: RoadMap, route: Sequence[str], lane_index: int) -> float | None:
-        """Where the domain ends along ``route`` in lane ``lane_index``: s [m] along
-        ``road_map.route_centerline(route, lane_index)``; None when the whole route lies inside."""
-        starts = road_map.route_edge_starts(route, lane_index)
+    def exit_along(self, road_map: RoadMap, route: Sequence[str], lane_index: int, *,
+                   lane_edge: str | None = None) -> float | None:
+        """Where the domain ends along ``route`` in lane ``lane_index`` of ``lane_edge``: s [m] along
+        ``road_map.route_centerline(route, lane_index, lane_edge=lane_edge)``; None when the whole
+        route lies inside."""
+        starts = road_map.route_edge_starts(route, lane_index, lane_edge=lane_edge)
         for edge, start in zip(route, starts):
             if self.edges and edge not in self.edges:
                 return start

@@ -156,29 +156,34 @@ class RoadMap:
         """Width of a lane [m]."""
         return self.lane(lane_id).width
 
-    def route_centerline(self, edges: Sequence[str], lane_index: int, *, lane_ends_on: str | None = None) -> np.ndarray:
-        """Continuous (N, 2) ``map`` polyline [m] following ``edges`` in lane ``lane_index``.
+    def route_centerline(self, edges: Sequence[str], lane_index: int, *, lane_edge: str | None = None,
+                         lane_ends_on: str | None = None) -> np.ndarray:
+        """Continuous (N, 2) ``map`` polyline [m] following ``edges`` through lane ``lane_index``
+        of edge ``lane_edge`` (None: the first edge; the index is clamped to its lanes).
 
-        The index is clamped to the lanes each edge has; junctions are crossed along SUMO's
-        internal lanes of the connection from the chosen lane (or, when that lane has no
-        connection to the next edge, the connection nearest to it in index, a sideways step;
+        From that lane the line follows the lanes its connections lead to (an edge whose lane
+        numbering shifts, e.g. where an acceleration lane is added on the right, is entered in
+        the connected lane, not at the same index); before it, the lanes connected into it.
+        Junctions are crossed along SUMO's internal lanes of the connection (or, when a lane has
+        no connection to the next edge, the connection nearest to it in index, a sideways step;
         when that lane is on edge ``lane_ends_on`` (the car's edge) the line runs straight on for
         ``LANE_END_RUNOUT`` past the lane's end instead: the path of a car that must change lanes
         first, along which cars beyond the lane end still project at their true distance).
         Consecutive duplicate points are removed.
         """
-        points, _, _ = self._route_geometry(edges, lane_index, lane_ends_on)
+        points, _, _ = self._route_geometry(edges, lane_index, lane_edge, lane_ends_on)
         return points
 
-    def route_edge_starts(self, edges: Sequence[str], lane_index: int) -> list[float]:
+    def route_edge_starts(self, edges: Sequence[str], lane_index: int, *, lane_edge: str | None = None) -> list[float]:
         """s [m] along :meth:`route_centerline` (same arguments) where each of ``edges`` begins."""
-        _, _, starts = self._route_geometry(edges, lane_index)
+        _, _, starts = self._route_geometry(edges, lane_index, lane_edge)
         return starts
 
-    def stop_lines(self, edges: Sequence[str], lane_index: int) -> list[tuple[str, int, float]]:
+    def stop_lines(self, edges: Sequence[str], lane_index: int, *,
+                   lane_edge: str | None = None) -> list[tuple[str, int, float]]:
         """Signalised stop lines along a route: (tls_id, link_index, s [m] along
         :meth:`route_centerline`) for every junction on the route whose connection is signalised."""
-        _, stops, _ = self._route_geometry(edges, lane_index)
+        _, stops, _ = self._route_geometry(edges, lane_index, lane_edge)
         return stops
 
     def locate(self, x: float, y: float, yaw: float) -> tuple[str, int, float, float]:
@@ -282,13 +287,37 @@ class RoadMap:
 
         return min(candidates, key=rank)
 
-    def _route_geometry(self, edges: Sequence[str], lane_index: int, lane_ends_on: str | None = None
+    def _route_lanes(self, edges: Sequence[str], lane_index: int, lane_edge: str | None) -> list[str]:
+        """The lane ID on each of ``edges``: lane ``lane_index`` (clamped) on ``lane_edge`` (None or
+        off the route: the first edge), the lanes its connections lead to after it and the lanes
+        connected into it before it (nearest in index where none is)."""
+        k = list(edges).index(lane_edge) if lane_edge in edges else 0
+        lanes: list[str] = [""] * len(edges)
+        own = self._edge(edges[k])
+        lanes[k] = own[min(lane_index, len(own) - 1)]
+        for i in range(k + 1, len(edges)):
+            previous = self._lanes[lanes[i - 1]]
+            lanes[i] = self._connection_between(lanes[i - 1], edges[i], previous.index).to_lane
+        for i in range(k - 1, -1, -1):
+            following = self._lanes[lanes[i + 1]]
+            into = [c for lid in self._edge(edges[i]) for c in self._connections.get(lid, [])
+                    if c.to_lane == lanes[i + 1]]
+            if into:
+                lanes[i] = min(into, key=lambda c: abs(self._lanes[c.from_lane].index - following.index)).from_lane
+            else:
+                candidates = self._edge(edges[i])
+                lanes[i] = candidates[min(following.index, len(candidates) - 1)]
+        return lanes
+
+    def _route_geometry(self, edges: Sequence[str], lane_index: int, lane_edge: str | None = None,
+                        lane_ends_on: str | None = None
                         ) -> tuple[np.ndarray, list[tuple[str, int, float]], list[float]]:
         """Centre line, stop lines and the s [m] where each edge begins (see the public methods)."""
         if not edges:
             raise ValueError("a route needs at least one edge")
         if lane_index < 0:
             raise ValueError(f"lane_index must be >= 0, got {lane_index}")
+        route_lanes = self._route_lanes(edges, lane_index, lane_edge)
         pieces: list[np.ndarray] = []
         stops: list[tuple[str, int, float]] = []
         starts: list[float] = []
@@ -303,8 +332,7 @@ class RoadMap:
             pieces.append(shape if not pieces else shape[1:])
 
         for position, edge_id in enumerate(edges):
-            lanes = self._edge(edge_id)
-            lane_id = lanes[min(lane_index, len(lanes) - 1)]
+            lane_id = route_lanes[position]
             starts.append(s_end)
             if edge_id == lane_ends_on and not self.lane_continues(edges, edge_id, self._lanes[lane_id].index):
                 shape = self._lanes[lane_id].shape
@@ -312,7 +340,7 @@ class RoadMap:
                 append(np.vstack([shape, shape[-1] + LANE_END_RUNOUT * heading]))
                 break
             if position + 1 < len(edges):
-                connection = self._connection_between(lane_id, edges[position + 1], lane_index)
+                connection = self._connection_between(lane_id, edges[position + 1], self._lanes[lane_id].index)
                 append(self._lanes[lane_id].shape)
                 if connection.tls_id:
                     stops.append((connection.tls_id, connection.link_index, s_end))

@@ -131,3 +131,14 @@ def test_centerline_of_an_ending_lane_runs_straight_on_instead_of_stepping_sidew
     assert ending[-1][0] == pytest.approx(lane_end_x + 200.0, abs=1e-6)
     headings = np.arctan2(*np.diff(ending, axis=0).T[::-1])
     assert np.abs(np.diff(headings)).max() < 0.1                        # the ramp joins tangentially
+
+
+def test_centerline_follows_connections_where_the_lane_numbering_shifts(ramps):
+    # main_1 adds the acceleration lane as index 0: the left lane is index 2 on main_0 and main_2
+    # but index 3 on main_1. Followed through its connections it stays at y = -1.8 m throughout.
+    route = ["main_0", "main_1", "main_2", "main_3"]
+    from_start = ramps.route_centerline(route, 2)
+    assert np.allclose(from_start[:, 1], -1.8, atol=1e-6)
+    from_main_1 = ramps.route_centerline(route, 3, lane_edge="main_1")
+    assert np.allclose(from_main_1, from_start)
+    assert ramps.route_edge_starts(route, 3, lane_edge="main_1") == pytest.approx(ramps.route_edge_starts(route, 2))
