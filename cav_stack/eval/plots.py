@@ -66,8 +66,9 @@ def plot_metric(outcomes: list[RunOutcome], key: str, path: Path) -> Path | None
             v = values.get((scenario, controller), [])
             mean = float(np.mean(v)) if v else np.nan
             means.append(mean)
-            low.append(mean - min(v) if v else 0.0)
-            high.append(max(v) - mean if v else 0.0)
+            # a mean of equal values can round past them: the error bars never go negative
+            low.append(max(mean - min(v), 0.0) if v else 0.0)
+            high.append(max(max(v) - mean, 0.0) if v else 0.0)
         ax.bar(x + (i - (len(controllers) - 1) / 2) * width, means, width, yerr=[low, high], capsize=2,
                label=controller)
     ax.set_xticks(x, scenarios, rotation=30, ha="right", fontsize="small")

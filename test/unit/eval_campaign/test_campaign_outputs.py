@@ -140,3 +140,11 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys, overrides, message):
     assert campaign.run(_args(out=tmp_path, **overrides)) == campaign.EXIT_USAGE
     assert message in capsys.readouterr().err
     assert not (Path(tmp_path) / "summary.csv").exists()
+
+
+def test_metric_plot_of_seeds_with_equal_values_is_drawn(tmp_path):
+    # the mean of three 0.1 rounds above 0.1: the upper error bar was negative and matplotlib
+    # refused it, ending a 228-run campaign after its first plot
+    outcomes = [_ok("hidden_brake", "stack", seed, tmp_path, min_gap_m=0.1) for seed in (13, 14, 15)]
+    written = write_outputs(outcomes, tmp_path / "out")
+    assert written["metric_min_gap_m.png"].stat().st_size > 5_000
