@@ -92,10 +92,12 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
                 p: LeaderWindow) -> Leader | None:
     """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window,
     now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
-    s_ego, d_ego, _ = path.project(ego_x, ego_y)
+    if not objects.objects:
+        return None
+    s, d, headings = path.project_many([(ego_x, ego_y)] + [(obj.x, obj.y) for obj in objects.objects])
+    s_ego, d_ego = float(s[0]), float(d[0])
     best: Leader | None = None
-    for obj in objects.objects:
-        s_obj, d_obj, heading = path.project(obj.x, obj.y)
+    for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist()):
         if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)

@@ -109,6 +109,7 @@ class MpcController:
                                              params.steer_bias_limit, params.steer_bias_min_speed)
         self._warm: tuple[float, SolveResult] | None = None
         self._warm_path: tuple[float, ...] | None = None
+        self._ref: tuple[np.ndarray, ReferencePath] | None = None
         self._plan: _Plan | None = None
 
     def set_comfort_profile(self, comfort: ComfortProfile) -> None:
@@ -128,13 +129,16 @@ class MpcController:
         """Compute the command for time ``now`` [s].
 
         ego: state in ``map`` (rear axle); path: (M, 2) lane centre in ``map``, in driving
-        direction; target: mode and targets (``stop_distance`` is measured from the ego's front
+        direction (never modified in place: its parametrisation is kept while the same array
+        comes back); target: mode and targets (``stop_distance`` is measured from the ego's front
         bumper along the path); leader: the vehicle to follow, or None.
         """
         state = (ego.x, ego.y, ego.yaw, ego.speed, ego.accel, ego.steer)
         if not all(math.isfinite(v) for v in state):
             raise ValueError(f"ego state has non-finite values: {state}")
-        ref = ReferencePath(path)
+        if self._ref is None or self._ref[0] is not path:
+            self._ref = (path, ReferencePath(path))
+        ref = self._ref[1]
         path_key = (*ref.vertices[0], *ref.vertices[-1], ref.length)
         if path_key != self._warm_path:
             # a plan in another path's frame (lane changed, run-out path of an ending lane) is no

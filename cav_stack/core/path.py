@@ -30,15 +30,22 @@ class Polyline:
 
     def project(self, x: float, y: float) -> tuple[float, float, float]:
         """Closest point of the path to (x, y): returns (s [m], d [m], heading [rad])."""
-        rel = np.array([x, y]) - self.points[:-1]
-        t = np.clip(np.einsum("ij,ij->i", rel, self._seg_dir), 0.0, self._seg_len)
-        foot = self.points[:-1] + self._seg_dir * t[:, None]
-        dist2 = np.sum((np.array([x, y]) - foot) ** 2, axis=1)
-        i = int(np.argmin(dist2))
+        s, d, heading = self.project_many(np.array([[x, y]]))
+        return float(s[0]), float(d[0]), float(heading[0])
+
+    def project_many(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`project` of M points (M, 2) [m] at once: arrays s [m], d [m], heading [rad]."""
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        rel = xy[:, None, :] - self.points[None, :-1]
+        t = np.clip(np.einsum("mij,ij->mi", rel, self._seg_dir), 0.0, self._seg_len)
+        foot = self.points[None, :-1] + self._seg_dir[None] * t[..., None]
+        offset = xy[:, None, :] - foot
+        i = np.argmin(np.sum(offset ** 2, axis=2), axis=1)
+        rows = np.arange(len(xy))
         direction = self._seg_dir[i]
-        offset = np.array([x, y]) - foot[i]
-        d = float(direction[0] * offset[1] - direction[1] * offset[0])
-        return float(self.s[i] + t[i]), d, math.atan2(direction[1], direction[0])
+        chosen = offset[rows, i]
+        d = direction[:, 0] * chosen[:, 1] - direction[:, 1] * chosen[:, 0]
+        return self.s[i] + t[rows, i], d, np.arctan2(direction[:, 1], direction[:, 0])
 
     def sample(self, s: float) -> tuple[float, float, float]:
         """Point at arc length s (clamped to the path, extrapolated linearly beyond its ends)."""

@@ -92,7 +92,7 @@ class V2xEncodeError(ValueError):
 
 
 @functools.cache
-def _spec() -> Any:
+def compiled_modules() -> Any:
     """The compiled ASN.1 modules (compiled on first use, then cached)."""
     files = [share_path("v2x", "asn1", name) for name in ASN1_MODULES]
     missing = [str(f) for f in files if not f.is_file()]
@@ -129,7 +129,7 @@ def _guard_decode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # ---------------------------------------------------------------------------------------
 
 def _encode_raw(type_name: str, value: dict) -> bytes:
-    spec = _spec()
+    spec = compiled_modules()
     if type_name == "BasicSafetyMessage" and "partII" in value:
         parts = []
         for part in value["partII"]:
@@ -154,7 +154,7 @@ def encode_frame_raw(type_name: str, value: dict) -> bytes:
     """
     if type_name not in MESSAGE_IDS:
         raise V2xEncodeError(f"unsupported message type {type_name!r}")
-    _spec()
+    compiled_modules()
     return _guard_encode(_encode_raw, type_name, value)
 
 
@@ -166,7 +166,7 @@ def _as_bytes(data: Any) -> bytes:
 
 def _decode_raw(data: bytes) -> tuple[str, dict]:
     data = _as_bytes(data)
-    spec = _spec()
+    spec = compiled_modules()
     frame = spec.decode("MessageFrame", data, check_constraints=True)
     if len(spec.encode("MessageFrame", frame)) != len(data):
         raise V2xDecodeError("trailing bytes after the MessageFrame")
@@ -190,7 +190,7 @@ def decode_frame_raw(data: bytes) -> tuple[str, dict]:
 
     Part II VehicleSafetyExtensions are decoded in place. Raises V2xDecodeError.
     """
-    _spec()
+    compiled_modules()
     return _guard_decode(_decode_raw, data)
 
 
@@ -200,11 +200,11 @@ def message_type_of(data: bytes) -> str:
     Raises V2xDecodeError for malformed frames or unsupported message IDs.
     """
     def peek() -> str:
-        frame = _spec().decode("MessageFrame", _as_bytes(data), check_constraints=True)
+        frame = compiled_modules().decode("MessageFrame", _as_bytes(data), check_constraints=True)
         if frame["messageId"] not in MESSAGE_TYPES:
             raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
         return MESSAGE_NAMES[MESSAGE_TYPES[frame["messageId"]]]
-    _spec()
+    compiled_modules()
     return _guard_decode(peek)
 
 
@@ -797,5 +797,5 @@ def decode_frame(data: bytes, *, origin: GeodeticOrigin, now: float
         raise TypeError(f"origin must be a GeodeticOrigin, got {type(origin).__name__}")
     if not math.isfinite(now):
         raise ValueError(f"now must be finite, got {now}")
-    _spec()
+    compiled_modules()
     return _guard_decode(_decode_si, _as_bytes(data), origin, now)

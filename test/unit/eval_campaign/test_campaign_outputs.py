@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cav_stack.eval import campaign
-from cav_stack.eval.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, write_outputs
+from cav_stack.eval.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, start_order, write_outputs
 from cav_stack.eval.plots import capacity_points
 from cav_stack.eval.scenario import UnknownScenarioError, load_scenario
 
@@ -31,6 +31,18 @@ def test_plan_covers_every_combination_with_consecutive_seeds(tmp_path):
     assert seeds == [base, base + 1, base + 2]
     assert len({r.out_dir for r in runs}) == len(runs)
     assert all(r.duration_s == 5.0 for r in runs)
+
+
+def test_the_stack_s_largest_runs_start_first(tmp_path):
+    runs = plan_runs(["hidden_brake", "platoon", "mixed_traffic_p25"], 2, ["idm_baseline", "stack"], tmp_path)
+    platoon = load_scenario("platoon")
+    assert runs[0].cav_seconds > 0.0
+    assert next(r for r in runs if r.scenario == "platoon").cav_seconds == platoon.duration * len(platoon.cavs)
+    order = [runs[i] for i in start_order(runs)]
+    assert [r.controller for r in order] == ["stack"] * 6 + ["idm_baseline"] * 6
+    sizes = [r.cav_seconds for r in order[:6]]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+    assert [r.seed for r in order[:2]] == [platoon.seed, platoon.seed + 1]   # ties keep the plan's order
 
 
 def test_a_scenario_given_as_a_path_runs_under_its_name(tmp_path):
