@@ -15,6 +15,7 @@ comfort deceleration).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,79 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                          "hessian_approximation": "exact"}
 
 
+@functools.lru_cache(maxsize=8)
+def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, ...], tuple[int, ...]]:
+    """The NLP (CasADi SX: decision vector, cost, constraints, parameters), which constraint rows
+    are equalities, and the end of each stage's rows in g. Built once per process and parameters:
+    the vehicles of a multi-CAV run share the expressions (each builds its own solvers)."""
+    n = p.horizon_steps
+    front_offset = veh.length - veh.rear_overhang
+    stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
+    glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
+    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
+    xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
+    us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
+    w, g, equality, cost = [], [], [], 0
+    g_stage_index: list[int] = []
+    h = p.step / p.integration_substeps
+
+    def tracking(x, k):
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        gap = sp["leader_s"] - x[0] - front_offset
+        gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
+        # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
+        pull = p.gap_pull_range * ca.tanh(gap_error / p.gap_pull_range)
+        return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
+                + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
+                + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
+                + g_["weight_gap"] * ca.if_else(gap_error < 0, gap_error ** 2, pull ** 2))
+
+    for k in range(n):
+        x, u = xs[k], us[k]
+        w += [x, u]
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
+        x_next = x
+        for _ in range(p.integration_substeps):
+            x_next = rk4_step(model, x_next, u[:NU_CONTROL], h, ca, _casadi_stack)
+        g.append(xs[k + 1] - x_next)
+        equality += [True] * NX
+        g_stage_index.append(sum(int(e.numel()) for e in g))
+
+        s, _, _, v, a, d = ca.vertsplit(x)
+        a_cmd, d_cmd, sl_pos, sl_acc, sl_jerk, sl_speed = ca.vertsplit(u)
+        steer_rate = (d_cmd - d) / veh.steer_time_constant
+        jerk = (a_cmd - a) / veh.accel_time_constant
+        d_eff = d - g_["steer_bias"]
+        lat_accel = v**2 * ca.tan(d_eff) / veh.wheelbase
+        lat_jerk = (2 * v * a * ca.tan(d_eff) + v**2 * steer_rate / ca.cos(d_eff) ** 2) / veh.wheelbase
+        gap = sp["leader_s"] - s - front_offset
+        path = [steer_rate, a + sl_acc, a - sl_acc, lat_accel + sl_acc, lat_accel - sl_acc,
+                jerk + sl_jerk, jerk - sl_jerk, lat_jerk + sl_jerk, lat_jerk - sl_jerk,
+                v + sl_speed, v - sl_speed,
+                gap - sp["time_gap"] * v + sl_pos,
+                s + front_offset - sl_pos]
+        if k == n - 1:
+            path.append(s + front_offset + v**2 / (2 * g_["comfort_decel"]) - sl_pos)
+        g.append(ca.vertcat(*path))
+        equality += [False] * len(path)
+
+        slack = u[NU_CONTROL:]
+        cost += (tracking(x, k)
+                 + g_["weight_jerk"] * jerk**2 + g_["weight_steer_rate"] * steer_rate**2
+                 + g_["weight_accel"] * a**2 + g_["weight_lateral_accel"] * lat_accel**2
+                 + p.slack_weight_linear * ca.sum1(slack)
+                 + p.slack_weight_quadratic * ca.sumsqr(slack))
+    w.append(xs[n])
+    cost += p.terminal_weight_factor * tracking(xs[n], n)
+
+    nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
+           "p": ca.vertcat(ca.vec(stage_p), glob)}
+    return nlp, tuple(equality), tuple(g_stage_index)
+
+
 class MpcProblem:
-    """The parametric NLP and its solver (built once per controller).
+    """The parametric NLP (:func:`_symbolic_nlp`) and this controller's solvers.
 
     ``compiled``: the main solver evaluates the NLP's functions compiled to C
     (``params.codegen`` and a working compiler); the rescue solver, rarely used, always
@@ -108,74 +180,14 @@ class MpcProblem:
     def __init__(self, params: MpcParams, vehicle: VehicleParams):
         self.params = params
         self.vehicle = vehicle
-        n = params.horizon_steps
-        self.n = n
+        self.n = params.horizon_steps
         self.front_offset = vehicle.length - vehicle.rear_overhang
-        self._build(n)
+        self._build()
 
-    def _build(self, n: int) -> None:
-        p, veh = self.params, self.vehicle
-        stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
-        glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
-        g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
-        xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
-        us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
-        w, g, equality, cost = [], [], [], 0
-        self.g_stage_index: list[int] = []
-        h = p.step / p.integration_substeps
-
-        def tracking(x, k):
-            sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
-            gap = sp["leader_s"] - x[0] - self.front_offset
-            gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
-            # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
-            pull = p.gap_pull_range * ca.tanh(gap_error / p.gap_pull_range)
-            return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
-                    + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
-                    + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
-                    + g_["weight_gap"] * ca.if_else(gap_error < 0, gap_error ** 2, pull ** 2))
-
-        for k in range(n):
-            x, u = xs[k], us[k]
-            w += [x, u]
-            sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
-            model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
-            x_next = x
-            for _ in range(p.integration_substeps):
-                x_next = rk4_step(model, x_next, u[:NU_CONTROL], h, ca, _casadi_stack)
-            g.append(xs[k + 1] - x_next)
-            equality += [True] * NX
-            self.g_stage_index.append(sum(int(e.numel()) for e in g))
-
-            s, _, _, v, a, d = ca.vertsplit(x)
-            a_cmd, d_cmd, sl_pos, sl_acc, sl_jerk, sl_speed = ca.vertsplit(u)
-            steer_rate = (d_cmd - d) / veh.steer_time_constant
-            jerk = (a_cmd - a) / veh.accel_time_constant
-            d_eff = d - g_["steer_bias"]
-            lat_accel = v**2 * ca.tan(d_eff) / veh.wheelbase
-            lat_jerk = (2 * v * a * ca.tan(d_eff) + v**2 * steer_rate / ca.cos(d_eff) ** 2) / veh.wheelbase
-            gap = sp["leader_s"] - s - self.front_offset
-            path = [steer_rate, a + sl_acc, a - sl_acc, lat_accel + sl_acc, lat_accel - sl_acc,
-                    jerk + sl_jerk, jerk - sl_jerk, lat_jerk + sl_jerk, lat_jerk - sl_jerk,
-                    v + sl_speed, v - sl_speed,
-                    gap - sp["time_gap"] * v + sl_pos,
-                    s + self.front_offset - sl_pos]
-            if k == n - 1:
-                path.append(s + self.front_offset + v**2 / (2 * g_["comfort_decel"]) - sl_pos)
-            g.append(ca.vertcat(*path))
-            equality += [False] * len(path)
-
-            slack = u[NU_CONTROL:]
-            cost += (tracking(x, k)
-                     + g_["weight_jerk"] * jerk**2 + g_["weight_steer_rate"] * steer_rate**2
-                     + g_["weight_accel"] * a**2 + g_["weight_lateral_accel"] * lat_accel**2
-                     + p.slack_weight_linear * ca.sum1(slack)
-                     + p.slack_weight_quadratic * ca.sumsqr(slack))
-        w.append(xs[n])
-        cost += p.terminal_weight_factor * tracking(xs[n], n)
-
-        nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
-               "p": ca.vertcat(ca.vec(stage_p), glob)}
+    def _build(self) -> None:
+        p = self.params
+        nlp, equality, self.g_stage_index = _symbolic_nlp(p, self.vehicle)
+        equality = list(equality)
         plugin, opts = _solver_plugin(p.solver, p, equality)
         self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
         library = self._compiled_library() if p.codegen else None

@@ -9,6 +9,7 @@ starting with ``:``) are part of the geometry but not of the edge graph.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -226,8 +227,10 @@ class RoadMap:
         edge_id, lane_index, _, _ = self.locate(x, y, yaw)
         return self._lanes[f"{edge_id}_{lane_index}"].speed_limit
 
+    @functools.lru_cache(maxsize=8192)
     def is_on_road(self, x: float, y: float, margin: float = 1.0) -> bool:
-        """Whether ``map`` point (x, y) [m] lies on a lane (within half its width plus ``margin`` [m])."""
+        """Whether ``map`` point (x, y) [m] lies on a lane (within half its width plus ``margin`` [m]).
+        Memoised: every station that hears a V2X report checks the same claimed position."""
         delta = np.array([x, y]) - self._seg_start
         t = np.clip(np.einsum("ij,ij->i", delta, self._seg_dir) / self._seg_len, 0.0, 1.0)
         offset = delta - self._seg_dir * (t * self._seg_len)[:, None]

@@ -169,6 +169,7 @@ class MisbehaviourDetector:
         self.params = params
         self._is_on_road = is_on_road
         self._senders: dict[int, _Sender] = {}
+        self._forgot_at: float | None = None
 
     def verdict(self, station_id: int) -> MisbehaviourVerdict:
         """Current verdict on ``station_id`` (not flagged when unknown)."""
@@ -334,5 +335,8 @@ class MisbehaviourDetector:
             sender.flags.setdefault(reason, now)
 
     def _forget(self, now: float) -> None:
+        if now == self._forgot_at:   # the reports of one step arrive together
+            return
+        self._forgot_at = now
         for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > self.params.sender_timeout]:
             del self._senders[station_id]
