@@ -149,7 +149,7 @@ def main() -> int:
         return run_echo(args.domain_id)
 
     from cav_stack.runtime.dds_backend import DdsRuntime
-    from cav_stack.runtime.dds_launch import child_environment
+    from cav_stack.app.dds_launch import child_environment
 
     env = child_environment()
     echo = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--echo", "--domain-id", str(args.domain_id)],

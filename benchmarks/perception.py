@@ -26,7 +26,7 @@ from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementK
 from cav_stack.perception.lidar_processing import LidarDetector
 from cav_stack.perception.measurement_models import line_of_sight, surface_centroids
 from cav_stack.perception.params import load_perception_params
-from cav_stack.perception.rig import load_rig
+from cav_stack.world.sensor_rig import load_rig
 from cav_stack.perception.tracker import MultiObjectTracker
 from cav_stack.perception.v2x_objects import v2x_detection
 from cav_stack.sim.sensors.lidar import LidarModel

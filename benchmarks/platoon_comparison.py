@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 
 from cav_stack.control.string_stability import string_figures
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario
 
 SCENARIO = "platoon"
 CONTROLLERS = ("stack", "sumo_cacc", "sumo_acc", "idm_baseline")

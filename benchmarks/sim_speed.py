@@ -11,7 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 
 def main() -> int:

@@ -2,7 +2,7 @@
 
     ros2 launch cav_stack drive.launch.py [namespace:=cav_0] [controller:=idm_baseline]
 
-The graph (executables, parameter files, remappings) comes from cav_stack.nodes.graph, the
+The graph (executables, parameter files, remappings) comes from cav_stack.app.graph, the
 same data the in-process runner and the DDS launcher use.
 """
 import os
@@ -13,7 +13,7 @@ from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from cav_stack.nodes.graph import CONTROLLERS
+from cav_stack.app.graph import CONTROLLERS
 
 
 def _nodes(context):

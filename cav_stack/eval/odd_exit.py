@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from cav_stack.core.truth import WorldTruth
 from cav_stack.eval.mode_timeline import ModeTimeline
-from cav_stack.planning.odd import OperatingDomain
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.odd import OperatingDomain
+from cav_stack.world.road_map import RoadMap
 
 TAKEOVER_MODE = "takeover_request"
 

@@ -1,6 +1,6 @@
-"""Campaign plots (PNG, matplotlib Agg) from the outcomes of :mod:`cav_stack.eval.campaign`.
+"""Campaign plots (PNG, matplotlib Agg) from the outcomes of :mod:`cav_stack.app.campaign`.
 
-- ``metric_<key>.png``: one per :data:`~cav_stack.eval.campaign.SUMMARY_METRICS` key any run
+- ``metric_<key>.png``: one per :data:`~cav_stack.eval.campaign_summary.SUMMARY_METRICS` key any run
   reports: bars per scenario and controller, the mean over completed seeds with min-max whiskers;
 - ``capacity_<family>.png``: lane throughput [veh/h/lane] against CAV penetration [%] for each
   scenario family ``<family>_p<NN>`` with at least two penetration levels, one line per
@@ -12,15 +12,13 @@
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-from cav_stack.eval.campaign import STATUS_OK, SUMMARY_METRICS, RunOutcome
+from cav_stack.eval.campaign_summary import SUMMARY_METRICS, RunOutcome, capacity_points, completed, report_number
 
-PENETRATION_NAME = re.compile(r"^(?P<family>.+)_p(?P<percent>\d{1,3})$")
 """Scenario names of a penetration sweep: ``<family>_p<percent>``."""
 PDR_KEY = "v2x_pdr_by_distance"
 
@@ -34,22 +32,11 @@ def _pyplot():
     return plt
 
 
-def _number(report: dict, key: str) -> float | None:
-    value = report.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def _completed(outcomes: list[RunOutcome]) -> list[RunOutcome]:
-    return [o for o in outcomes if o.status == STATUS_OK and o.report is not None]
-
-
 def plot_metric(outcomes: list[RunOutcome], key: str, path: Path) -> Path | None:
     """Grouped bars of report ``key`` (scenarios x controllers); None when no run has it."""
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for o in _completed(outcomes):
-        value = _number(o.report, key)
+    for o in completed(outcomes):
+        value = report_number(o.report, key)
         if value is not None:
             values[(o.spec.scenario, o.spec.controller)].append(value)
     if not values:
@@ -82,20 +69,6 @@ def plot_metric(outcomes: list[RunOutcome], key: str, path: Path) -> Path | None
     return path
 
 
-def capacity_points(outcomes: list[RunOutcome]) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """family -> controller -> [(penetration %, throughput veh/h/lane)] over completed runs."""
-    points: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
-    for o in _completed(outcomes):
-        match = PENETRATION_NAME.match(o.spec.scenario)
-        throughput = _number(o.report, "throughput_veh_h_lane")
-        if match is None or throughput is None:
-            continue
-        share = _number(o.report, "cav_share")
-        percent = 100.0 * share if share is not None else float(match["percent"])
-        points[match["family"]][o.spec.controller].append((percent, throughput))
-    return points
-
-
 def plot_capacity(family: str, curves: dict[str, list[tuple[float, float]]], path: Path) -> Path | None:
     """Throughput against penetration of one family, mean over seeds per level; None if fewer
     than two penetration levels."""
@@ -122,7 +95,7 @@ def plot_capacity(family: str, curves: dict[str, list[tuple[float, float]]], pat
 def plot_pdr(outcomes: list[RunOutcome], path: Path) -> Path | None:
     """PDR against distance per scenario and controller; None when no run carries V2X figures."""
     curves: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for o in _completed(outcomes):
+    for o in completed(outcomes):
         data = o.report.get(PDR_KEY)
         if not isinstance(data, dict):
             continue

@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
-from cav_stack.eval.scenario import DetectorSpec, Scenario
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.scenario import DetectorSpec, Scenario
+from cav_stack.world.road_map import RoadMap
 
 _SECONDS_PER_HOUR = 3600.0
 _G_PER_KG = 1000.0

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cav_stack.core.share import share_path
 from cav_stack.v2x.radio.analytical import AnalyticalPdr, cv2x_mode4_pdr, dsrc_pdr
 from cav_stack.v2x.radio.channel import Channel
 from cav_stack.v2x.radio.cv2x import Cv2xMode4
@@ -39,7 +40,6 @@ MAX_DISTANCE = 500.0        # m
 RECEIVER_HALF_WIDTH = 250.0  # m: receivers counted in [-250, 250] m
 ROAD_MARGIN = 1500.0        # m: road beyond the receiver region (500 m link + 1000 m interferers)
 GENERATION_JITTER = 0.005   # s: independent per-packet jitter on each vehicle's periodic grid
-PROFILE_DIR = Path(__file__).resolve().parents[2] / "v2x"
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +202,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the experiment, write the CSV, print the max |sim - analytical|; 0 on success."""
-    path = args.profile or PROFILE_DIR / f"radio_{args.tech}.yaml"
+    path = args.profile or share_path("v2x", f"radio_{args.tech}.yaml")
     profile = load_radio_profile(path)
     if profile.technology != args.tech:
         raise ValueError(f"{path}: profile is for {profile.technology!r}, not {args.tech!r}")

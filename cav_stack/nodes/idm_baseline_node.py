@@ -20,10 +20,10 @@ from cav_stack.core.messages import (
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.signals import StopLine, next_stop_line, state_at, timing_of
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 
 @dataclass(frozen=True)

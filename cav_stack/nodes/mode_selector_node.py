@@ -22,21 +22,15 @@ from cav_stack.core.messages import (
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
 from cav_stack.planning.eco_approach import GreenWindow
-from cav_stack.planning.lane_change import LaneNeighbours, MobilParams, evaluate_lane_change
-from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
-from cav_stack.planning.odd import OperatingDomain
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.planning.lane_change import MobilParams
+from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation
+from cav_stack.planning.mode import LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
+from cav_stack.world.odd import OperatingDomain
+from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.signals import next_stop_line, timing_of
 from cav_stack.planning.v2x_matching import match_report
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
-from cav_stack.share import share_path
-
-LANE_CHANGE_DONE_OFFSET = 0.3
-"""Lateral offset [m] from the target lane's centre below which a lane change is complete."""
-
-LANE_END_STOP_MARGIN = 5.0
-"""Distance [m] kept from the end of a lane that ends on the route, when no gap has let the ego out."""
-
+from cav_stack.core.share import share_path
 
 @dataclass(frozen=True)
 class ModeSelectorNodeParams:
@@ -89,7 +83,9 @@ class ModeSelectorNode(Node):
         self._driver = DriverState(Header(0.0, "base_link"))
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
-        self._lane_change_from: tuple[int, float, float] | None = None   # lane index, start [s], offset [m]
+        self._lane_change_from: LaneChangeStart | None = None
+        self._lanes = LaneSituation(self._map, self._vehicle.length, self.params.idm, self.params.mobil,
+                                    self.params.lane_end_decel, self.params.selector.lane_change_duration)
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -129,24 +125,32 @@ class ModeSelectorNode(Node):
         objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
+        leader_info = self._leader_info(leader, objects, now)
         inputs = ModeInputs(
             now=now, ego_speed=ego.speed, speed_limit=self._map.speed_limit_at(cx, cy, ego.yaw),
-            leader=self._leader_info(leader, objects, now),
+            leader=leader_info,
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
             odd_exit_distance=self._odd_exit_distance(route, edge, lane_index, s_ego),
             signal=self._signal_ahead(route, edge, lane_index, s_ego, now),
-            lane_option=self._lane_option(route, path, s_ego, ego.speed, objects, edge, lane_index, leader),
-            lane_change_done=self._lane_change_done(now, lane_index, lateral, path, s_ego, ego.speed, objects, edge),
+            lane_option=self._lanes.lane_option(
+                route.edges, path, s_ego, ego.speed, objects, edge, lane_index,
+                discretionary=self.params.lane_changes,
+                leader_connected=leader_info is not None and leader_info.link is not None),
+            lane_change_done=self._lanes.lane_change_over(self._lane_change_from, now, lane_index, lateral, path,
+                                                          s_ego, ego.speed, objects, edge),
         )
         command = self._selector.step(inputs)
         if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
-            self._lane_change_from = (lane_index, now, command.target_lane_offset)
+            self._lane_change_from = LaneChangeStart(lane_index, now, command.target_lane_offset)
         elif command.mode is not DrivingMode.LANE_CHANGE:
             self._lane_change_from = None
         if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
-            command = self._stop_at_lane_end(command, edge, lane_index, s_lane, ego.speed)
+            stop = self._lanes.lane_end_stop(edge, lane_index, s_lane, ego.speed)
+            if stop is not None:
+                command = replace(command, stop_distance=stop if command.stop_distance is None
+                                  else min(command.stop_distance, stop))
         if not sensors_ok:
             command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
                                   command.standstill_gap, command.leader_id, command.target_lane_offset,
@@ -207,93 +211,3 @@ class ModeSelectorNode(Node):
         windows = tuple(GreenWindow(p.start - now, p.end - now) for p in timing.phases
                         if p.state == "green" and p.end > now)
         return SignalAhead(line.s - s_front, windows)
-
-    def _lane_change_done(self, now: float, lane_index: int, lateral: float, path: Polyline, s_ego: float,
-                          speed: float, objects: TrackList, edge: str) -> bool:
-        """A lane change is over once the ego is centred in another lane; it is given up after
-        twice its planned duration (blocked), or while the ego is still in its own lane when MOBIL's
-        safety criterion no longer holds for the target lane (a car closed the gap: the ego
-        steers back into the centre of its lane)."""
-        if self._lane_change_from is None:
-            return False
-        start_lane, start_time, offset = self._lane_change_from
-        if now - start_time > 2.0 * self.params.selector.lane_change_duration:
-            return True
-        if lane_index == start_lane and offset != 0.0 and not edge.startswith(":"):
-            return not self._target_lane_safe(path, s_ego, speed, objects, edge, lane_index, offset)
-        return lane_index != start_lane and abs(lateral) < LANE_CHANGE_DONE_OFFSET
-
-    def _target_lane_safe(self, path: Polyline, s_ego: float, speed: float, objects: TrackList, edge: str,
-                          lane_index: int, offset: float) -> bool:
-        """MOBIL's safety criterion for the lane ``offset`` [m] to the left of ``path`` (the ego's lane)."""
-        lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
-        target = self._neighbours(path, s_ego, offset, lane_width, objects)
-        return evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
-                                    self.params.mobil).safe
-
-    def _stop_at_lane_end(self, command: ModeCommand, edge: str, lane_index: int, s_lane: float,
-                          speed: float) -> ModeCommand:
-        """``command`` with a stop before the end of the ego's lane, which ends on its route, once
-        that end is within the distance a stop at ``lane_end_decel`` from ``speed`` [m/s] needs
-        (plus one second of travel): until then the car keeps its speed to merge at the traffic's
-        speed; after, it waits there for a gap. ``s_lane`` [m]: the ego centre's position along the lane."""
-        lane = self._map.lane(self._map.lane_id(edge, lane_index))
-        to_end = lane.length - s_lane - 0.5 * self._vehicle.length - LANE_END_STOP_MARGIN
-        if to_end > speed ** 2 / (2.0 * self.params.lane_end_decel) + speed * 1.0:
-            return command
-        stop = to_end if command.stop_distance is None else min(command.stop_distance, to_end)
-        return replace(command, stop_distance=stop)
-
-    def _lane_option(self, route: Route, path: Polyline, s_ego: float, speed: float, objects: TrackList,
-                     edge: str, lane_index: int, leader) -> LaneOption | None:
-        """The lane change to make, if any; none on junctions.
-
-        Mandatory, when the ego's lane ends on its route: towards the nearest lane that leads on,
-        as soon as MOBIL's safety criterion holds. Otherwise discretionary (MOBIL's incentive; only
-        with ``lane_changes``), never into a lane that ends on the route, and none while the leader
-        is a connected vehicle the ego can follow cooperatively.
-        """
-        if edge.startswith(":"):
-            return None
-        count = self._map.lane_count(edge)
-        leading_on = [i for i in range(count) if self._map.lane_continues(route.edges, edge, i)]
-        mandatory = lane_index not in leading_on
-        if mandatory:
-            if not leading_on:
-                return None
-            nearest = min(leading_on, key=lambda i: abs(i - lane_index))
-            steps: tuple[int, ...] = (1 if nearest > lane_index else -1,)
-        else:
-            if not self.params.lane_changes:
-                return None
-            if leader is not None and self._leader_info(leader, objects, self.now()).link is not None:
-                return None
-            steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)
-        lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
-        best: LaneOption | None = None
-        for step in steps:                        # SUMO lane indices grow to the left
-            offset = step * lane_width
-            target = self._neighbours(path, s_ego, offset, lane_width, objects)
-            result = evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
-                                          self.params.mobil)
-            wanted = result.safe if mandatory else result.change
-            if wanted and (best is None or result.incentive > best.incentive):
-                best = LaneOption(offset, result.incentive, mandatory)
-        return best
-
-    def _neighbours(self, path: Polyline, s_ego: float, offset: float, lane_width: float,
-                    objects: TrackList) -> LaneNeighbours:
-        ahead, behind = [], []
-        for obj in objects.objects:
-            s, d, _ = path.project(obj.x, obj.y)
-            if abs(d - offset) > lane_width / 2.0:
-                continue
-            gap = abs(s - s_ego) - 0.5 * (obj.length + self._vehicle.length)
-            (ahead if s > s_ego else behind).append((gap, obj.speed))
-        front = min(ahead, default=None)
-        rear = min(behind, default=None)
-        return LaneNeighbours(front[0] if front else None, front[1] if front else None,
-                              rear[0] if rear else None, rear[1] if rear else None,
-                              None)

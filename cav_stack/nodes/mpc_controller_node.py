@@ -31,10 +31,10 @@ from cav_stack.core.messages import (
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
 from cav_stack.perception.constant_velocity import predict_tracks
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.v2x_matching import match_report
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 COOPERATIVE_MODES = (DrivingMode.CACC, DrivingMode.PLATOON)
 V2X_MATCH_DISTANCE = 4.0

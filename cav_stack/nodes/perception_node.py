@@ -19,9 +19,9 @@ from cav_stack.core.messages import (
 from cav_stack.perception.detections import DetectionSet
 from cav_stack.perception.params import PerceptionParams
 from cav_stack.perception.pipeline import PerceptionPipeline
-from cav_stack.perception.rig import SensorRig, load_rig
+from cav_stack.world.sensor_rig import SensorRig, load_rig
 from cav_stack.runtime.node import SENSOR_QOS, Node, NodeContext
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 DEFAULT_RIG = ("sensors", "rig_128.yaml")
 

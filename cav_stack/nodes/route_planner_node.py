@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from cav_stack.core.messages import MAP_FRAME, EgoState, Header, RoadEventReport, Route
 from cav_stack.core.params import validate_positive
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.route import NoRouteError, PlannedRoute, RoutePlanner, RoutePlannerParams, TrafficPicture
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext
 

@@ -28,9 +28,9 @@ from cav_stack.core.messages import (
 )
 from cav_stack.perception.line_of_sight import line_of_sight
 from cav_stack.core.params import validate_positive
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.runtime.node import Node, NodeContext
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 from cav_stack.v2x.codec import V2xDecodeError, V2xEncodeError, decode_frame, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator

@@ -15,7 +15,7 @@ import numpy as np
 from cav_stack.core.messages import CameraFrame, EgoState
 from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind, place_sensor
 from cav_stack.perception.params import CameraProcessingParams, SizePrior
-from cav_stack.perception.rig import CameraParams
+from cav_stack.world.sensor_rig import CameraParams
 
 BORDER_MARGIN = 2.0  # [px] boxes closer than this to the image border are truncated
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import EgoState, ObjectClass
-from cav_stack.perception.rig import Mounting
+from cav_stack.world.sensor_rig import Mounting
 
 
 class MeasurementKind(enum.Enum):

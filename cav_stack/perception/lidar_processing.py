@@ -24,13 +24,12 @@ import numpy as np
 from cav_stack.perception.clustering import line_of_sight_clusters
 from cav_stack.core.messages import EgoState, ObjectClass, PointCloud
 from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind, place_sensor
+from cav_stack.perception.lidar_constants import CELL_KEY_STRIDE, CLOSENESS_FLOOR
 from cav_stack.perception.params import LidarProcessingParams, SizePrior
-from cav_stack.perception.rig import LidarParams, Mounting
+from cav_stack.world.sensor_rig import LidarParams, Mounting
 
 
-CELL_KEY_STRIDE = 2_000_003  # grid cell key = ix * stride + iy (unique for |iy| < stride / 2)
 FRAGMENT_MARGIN = 0.5  # [m] a fragment's centre may lie this far outside the box that absorbs it
-CLOSENESS_FLOOR = 0.05  # [m] distances to an edge below this count as on the edge (Zhang's d0)
 
 
 class NumpyLidarBackend:

@@ -16,9 +16,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError("the torch LiDAR backend (lidar.backend: torch) needs PyTorch; install the 'gpu' extra "
                       "(pip install 'cav_stack[gpu]', i.e. torch==2.13.0)") from exc
 
-from cav_stack.perception.lidar_processing import CELL_KEY_STRIDE, CLOSENESS_FLOOR
+from cav_stack.perception.lidar_constants import CELL_KEY_STRIDE, CLOSENESS_FLOOR
 from cav_stack.perception.params import LidarProcessingParams
-from cav_stack.perception.rig import Mounting
+from cav_stack.world.sensor_rig import Mounting
 
 DTYPE = torch.float64
 

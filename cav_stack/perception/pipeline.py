@@ -14,7 +14,7 @@ from cav_stack.perception.ego_history import EgoHistory
 from cav_stack.perception.lidar_processing import LidarDetector
 from cav_stack.perception.params import PerceptionParams
 from cav_stack.perception.radar_processing import RadarDetector
-from cav_stack.perception.rig import SensorRig
+from cav_stack.world.sensor_rig import SensorRig
 from cav_stack.perception.tracker import MultiObjectTracker
 from cav_stack.perception.v2x_objects import v2x_detection
 

@@ -21,7 +21,7 @@ from cav_stack.perception.clustering import line_of_sight_clusters
 from cav_stack.core.messages import EgoState, RadarFrame
 from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind, place_sensor
 from cav_stack.perception.params import RadarProcessingParams
-from cav_stack.perception.rig import RadarParams
+from cav_stack.world.sensor_rig import RadarParams
 
 #: 1-sigma lateral uncertainty of a cluster centre from the unknown object width [m].
 LATERAL_EXTENT_SIGMA = 0.6

@@ -1,6 +1,6 @@
 """Route planning on the road graph with connectivity-informed travel times.
 
-A* over the edge graph of a :class:`~cav_stack.planning.road_map.RoadMap`. The cost of an edge is
+A* over the edge graph of a :class:`~cav_stack.world.road_map.RoadMap`. The cost of an edge is
 its expected travel time [s] (length over the best speed estimate: a fresh V2X report of the
 edge's speed, else the speed limit), plus the predicted signal delay at its end (from SPaT), or,
 with the eco option, a weighted sum of time and an energy proxy. Closed edges (incident reports)
@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 
 from cav_stack.core.params import validate_positive
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 
 
 class NoRouteError(LookupError):

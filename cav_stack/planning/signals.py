@@ -2,7 +2,7 @@
 
 Shared by the stack's mode selector (signal timing from SPaT) and the IDM baseline (the light
 state a human driver sees). Distances are arc lengths [m] along the route's centre line of
-:meth:`~cav_stack.planning.road_map.RoadMap.route_centerline`; times are absolute [s].
+:meth:`~cav_stack.world.road_map.RoadMap.route_centerline`; times are absolute [s].
 """
 from __future__ import annotations
 

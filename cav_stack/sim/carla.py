@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
-import argparse
 import dataclasses
 import math
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ from typing import Any
 from cav_stack.core.messages import ControlCommand, EgoState
 from cav_stack.core.params import load_node_params, validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.eval.scenario import Scenario
-from cav_stack.perception.rig import SensorRig, load_rig
-from cav_stack.planning.road_map import RoadMap
-from cav_stack.share import share_path
+from cav_stack.world.scenario import Scenario
+from cav_stack.world.sensor_rig import SensorRig, load_rig
+from cav_stack.world.road_map import RoadMap
+from cav_stack.core.share import share_path
 from cav_stack.sim.carla_actuation import LongitudinalModel
 from cav_stack.sim.carla_client import connect, require_carla
 from cav_stack.sim.carla_frames import CarlaFrame, Pose3
@@ -39,10 +38,8 @@ from cav_stack.sim.carla_sensors import CarlaSensorRealisation
 from cav_stack.sim.carla_session import CarlaSession, SensorMessages
 from cav_stack.sim.network_build import build_network
 
-__all__ = ["CarlaBridgeParams", "CarlaRun", "CarlaWorld", "SensorMessages", "add_sim_arguments", "load_bridge_params",
-           "open_world", "SIM_CHOICES"]
+__all__ = ["CarlaBridgeParams", "CarlaRun", "CarlaWorld", "SensorMessages", "load_bridge_params"]
 
-SIM_CHOICES = ("sumo", "carla", "carla+sumo")
 BRIDGE_NODE_NAME = "carla_bridge"
 
 
@@ -361,53 +358,3 @@ def _spawn_points(carla_map: Any) -> list[Any]:
     if points:
         return points
     return [w.transform for w in carla_map.generate_waypoints(25.0)]
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-
-def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--sim``, ``--host``, ``--port``, ``--town`` and ``--carla-timeout`` to ``drive``."""
-    group = parser.add_argument_group("simulator")
-    group.add_argument("--sim", choices=SIM_CHOICES, default="sumo",
-                       help="world: sumo (default), carla (CARLA alone) or carla+sumo (co-simulation)")
-    group.add_argument("--host", default="127.0.0.1", help="CARLA server host (default: 127.0.0.1)")
-    group.add_argument("--port", type=int, default=2000, help="CARLA server RPC port (default: 2000)")
-    group.add_argument("--town", default=None,
-                       help="CARLA map to load, e.g. Town04 (--sim carla only; default: the scenario's "
-                            "network, generated in CARLA from its OpenDRIVE export)")
-    group.add_argument("--carla-timeout", type=float, default=None, metavar="SECONDS",
-                       help="CARLA client timeout (default: connect_timeout of sensors/carla_rig.yaml)")
-
-
-def open_world(args: argparse.Namespace, scenario: Scenario, seed: int, cache_dir: str | Path) -> Any:
-    """The (not yet started) world selected by :func:`add_sim_arguments` options.
-
-    Returns a SumoWorld, :class:`CarlaWorld` or
-    :class:`~cav_stack.sim.carla_cosim.CarlaSumoWorld`; each has ``start()``, ``step()``,
-    ``time``, ``set_cav_state``, ``road_map()``, ``close()`` and is a context manager; the CARLA
-    ones add ``apply_control``, ``sensor_messages`` and ``ego_state``. Raises ValueError for
-    contradictory options and :class:`~cav_stack.sim.carla_client.CarlaNotAvailableError` when
-    the ``carla`` package is missing.
-    """
-    if args.sim == "sumo":
-        if args.town is not None:
-            raise ValueError("--town needs --sim carla")
-        from cav_stack.sim.sumo import SumoWorld
-
-        return SumoWorld(scenario, seed, backend=getattr(args, "backend", "libsumo"), cache_dir=cache_dir)
-    if args.carla_timeout is not None and not args.carla_timeout > 0.0:
-        raise ValueError(f"--carla-timeout must be > 0 seconds, got {args.carla_timeout}")
-    require_carla()
-    params = load_bridge_params()
-    rig = load_bridge_rig(params)
-    if args.sim == "carla":
-        return CarlaWorld(scenario, seed, host=args.host, port=args.port, town=args.town, cache_dir=cache_dir,
-                          params=params, rig=rig, timeout=args.carla_timeout)
-    if args.town is not None:
-        raise ValueError("--town cannot be used with --sim carla+sumo: the co-simulation runs on the scenario's "
-                         "network (SUMO) generated in CARLA from its OpenDRIVE export")
-    from cav_stack.sim.carla_cosim import CarlaSumoWorld
-
-    return CarlaSumoWorld(scenario, seed, host=args.host, port=args.port, cache_dir=cache_dir, params=params,
-                          rig=rig, backend=getattr(args, "backend", "libsumo"), timeout=args.carla_timeout)

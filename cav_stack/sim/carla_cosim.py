@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.eval.scenario import Scenario
-from cav_stack.perception.rig import SensorRig
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.scenario import Scenario
+from cav_stack.world.sensor_rig import SensorRig
+from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.carla import CarlaBridgeParams, CarlaRun, generate_world, on_road
 from cav_stack.sim.carla_client import connect, require_carla
 from cav_stack.sim.carla_frames import Pose3

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.carla_client import require_carla
 from cav_stack.sim.network_build import NetworkBuildError, sumo_binary, sumo_environment
 

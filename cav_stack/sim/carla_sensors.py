@@ -33,7 +33,7 @@ import numpy as np
 from cav_stack.core.messages import (MAP_FRAME, CameraDetection, CameraFrame, GnssFix, Header, ImuSample,
                                      ObjectClass, PointCloud, RadarDetection, RadarFrame)
 from cav_stack.core.params import validate_positive
-from cav_stack.perception.rig import CameraParams, LidarParams, Mounting, RadarParams, SensorRig
+from cav_stack.world.sensor_rig import CameraParams, LidarParams, Mounting, RadarParams, SensorRig
 from cav_stack.sim.carla_client import require_carla
 from cav_stack.sim.carla_frames import CarlaFrame, Pose3, angular_to_rep103, points_to_rep103, vector_to_rep103
 

@@ -27,7 +27,7 @@ from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import (MAP_FRAME, CameraFrame, ControlCommand, EgoState, GnssFix, Header, ImuSample,
                                      PointCloud, RadarFrame, WheelOdometry)
 from cav_stack.core.truth import VehicleTruth
-from cav_stack.perception.rig import SensorRig
+from cav_stack.world.sensor_rig import SensorRig
 from cav_stack.sim.carla_actuation import LongitudinalModel, SteeringMap, vehicle_control
 from cav_stack.sim.carla_client import require_carla
 from cav_stack.sim.carla_frames import CarlaFrame, Pose3, relative_transform, vector_to_rep103

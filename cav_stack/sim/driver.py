@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from cav_stack.core.messages import BASE_LINK_FRAME, DriverState, DrivingMode, Header, ModeCommand
-from cav_stack.eval.scenario import DriverSpec
+from cav_stack.world.scenario import DriverSpec
 
 _REQUEST_MODES = (DrivingMode.TAKEOVER_REQUEST, DrivingMode.MINIMAL_RISK)
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cav_stack.core.truth import WorldTruth
-from cav_stack.perception.rig import SensorRig
+from cav_stack.world.sensor_rig import SensorRig
 from cav_stack.sim.sensors.ego import EgoMotion
 from cav_stack.sim.sensors.suite import build_sensor_models
 

@@ -1,6 +1,6 @@
 """World bridge to SUMO: background traffic, signals and scripted events; CAVs pushed in.
 
-:class:`SumoWorld` runs a :class:`~cav_stack.eval.scenario.Scenario` headless with a fixed step,
+:class:`SumoWorld` runs a :class:`~cav_stack.world.scenario.Scenario` headless with a fixed step,
 seeded (``--seed`` and the pre-populated traffic). CAVs are SUMO vehicles that SUMO never drives:
 their speed and lane-change modes are 0 and :meth:`SumoWorld.set_cav_state` places them each step
 (``moveToXY``), so other traffic still reacts to them. Teleports are disabled and SUMO only warns
@@ -30,9 +30,9 @@ import numpy as np
 from cav_stack.core.frames import sumo_angle_to_yaw, yaw_to_sumo_angle
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.eval.scenario import (CLOSED_EDGE_TRAVEL_TIME, LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent,
+from cav_stack.world.scenario import (CLOSED_EDGE_TRAVEL_TIME, LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent,
                                      IncidentEvent, Scenario, SpeedProfileEvent)
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
                                          sumo_environment)
 from cav_stack.sim.sumo_routes import SumoCavDriver, write_route_file
@@ -332,7 +332,7 @@ class SumoWorld:
             vehicle.rerouteTraveltime(vehicle_id, False)
 
     def close_edge(self, edge_id: str) -> int:
-        """Close ``edge_id`` for routing (see :class:`~cav_stack.eval.scenario.IncidentEvent`):
+        """Close ``edge_id`` for routing (see :class:`~cav_stack.world.scenario.IncidentEvent`):
         re-route the background vehicles now in the world; return how many changed their route."""
         self._sim.edge.adaptTraveltime(edge_id, CLOSED_EDGE_TRAVEL_TIME)
         self._closed_edges.add(edge_id)
@@ -488,7 +488,7 @@ class _EventRunner(abc.ABC):
 
 
 class _CutInRunner(_EventRunner):
-    """See :class:`~cav_stack.eval.scenario.CutInEvent`."""
+    """See :class:`~cav_stack.world.scenario.CutInEvent`."""
 
     def __init__(self, event: CutInEvent, world: SumoWorld):
         super().__init__(world)
@@ -527,7 +527,7 @@ class _CutInRunner(_EventRunner):
 
 
 class _HardBrakeRunner(_EventRunner):
-    """See :class:`~cav_stack.eval.scenario.HardBrakeEvent`."""
+    """See :class:`~cav_stack.world.scenario.HardBrakeEvent`."""
 
     def __init__(self, event: HardBrakeEvent, world: SumoWorld):
         super().__init__(world)
@@ -578,7 +578,7 @@ class _HardBrakeRunner(_EventRunner):
 
 
 class _SpeedProfileRunner(_EventRunner):
-    """See :class:`~cav_stack.eval.scenario.SpeedProfileEvent`."""
+    """See :class:`~cav_stack.world.scenario.SpeedProfileEvent`."""
 
     def __init__(self, event: SpeedProfileEvent, world: SumoWorld):
         super().__init__(world)
@@ -591,7 +591,7 @@ class _SpeedProfileRunner(_EventRunner):
 
 
 class _IncidentRunner(_EventRunner):
-    """See :class:`~cav_stack.eval.scenario.IncidentEvent`; its vehicles are ``incident.<n>.<lane>``
+    """See :class:`~cav_stack.world.scenario.IncidentEvent`; its vehicles are ``incident.<n>.<lane>``
     (n: the event's index in the scenario)."""
 
     def __init__(self, event: IncidentEvent, index: int, world: SumoWorld):

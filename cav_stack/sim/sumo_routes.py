@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from cav_stack.core.params import ParamsError
-from cav_stack.eval.scenario import IncidentEvent, PrefillSpec, Scenario
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.scenario import IncidentEvent, PrefillSpec, Scenario
+from cav_stack.world.road_map import RoadMap
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ import numpy as np
 from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology, V2xVehicleReport
 from cav_stack.core.truth import WorldTruth
 from cav_stack.core.path import Polyline
-from cav_stack.eval.scenario import GhostVehicleEvent, IncidentEvent
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.scenario import GhostVehicleEvent, IncidentEvent
+from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.connected_traffic import ConnectedTraffic
 from cav_stack.v2x.codec import encode_bsm, encode_road_alert, encode_spat
 from cav_stack.v2x.generation import spat_from_signal

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import asn1tools
 
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 from cav_stack.core.messages import MAP_FRAME, Header, TrajectoryPoint, V2xVehicleReport
 from cav_stack.v2x import j2735_units as units
 from cav_stack.v2x.geodesy import GeodeticOrigin, LocalTangentPlane

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 
 #: Ieee1609Dot2Data.protocolVersion (1609.2 clause 6.3).

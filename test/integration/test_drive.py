@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
-CLI = [sys.executable, "-m", "cav_stack.cli"]
+CLI = [sys.executable, "-m", "cav_stack.app.cli"]
 
 
 def trajectory_hash(out_dir):
@@ -97,7 +97,7 @@ def test_cli_malformed_scenario_names_file_line_and_key(tmp_path):
 def test_cli_missing_sumo_is_one_line_naming_the_extra(tmp_path):
     """A machine without the `sim` extra: the SUMO wheel, libsumo and traci do not import."""
     hide = ("import sys; sys.modules.update(dict.fromkeys(('sumo', 'libsumo', 'traci'), None)); "
-            "from cav_stack.cli import main; sys.exit(main(sys.argv[1:]))")
+            "from cav_stack.app.cli import main; sys.exit(main(sys.argv[1:]))")
     env = dict(os.environ, PATH="/usr/bin:/bin")
     env.pop("SUMO_HOME", None)
     result = subprocess.run([sys.executable, "-c", hide, "drive", "--out", str(tmp_path / "o"), "--quiet"],

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
-from cav_stack.perception.rig import Mounting
+from cav_stack.world.sensor_rig import Mounting
 
 
 @dataclass(frozen=True)

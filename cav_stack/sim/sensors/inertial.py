@@ -11,7 +11,7 @@ import numpy as np
 
 from cav_stack.core.messages import GnssFix, Header, ImuSample, WheelOdometry
 from cav_stack.core.truth import WorldTruth
-from cav_stack.perception.rig import GnssParams, ImuParams, WheelOdometryParams
+from cav_stack.world.sensor_rig import GnssParams, ImuParams, WheelOdometryParams
 from cav_stack.sim.sensors.ego import EgoMotion, check_inputs
 
 

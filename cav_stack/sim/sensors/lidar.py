@@ -11,7 +11,7 @@ import numpy as np
 
 from cav_stack.core.messages import Header, PointCloud
 from cav_stack.core.truth import WorldTruth
-from cav_stack.perception.rig import LidarParams
+from cav_stack.world.sensor_rig import LidarParams
 from cav_stack.sim.sensors.ego import EgoMotion, check_inputs, other_vehicles, sensor_pose
 from cav_stack.sim.sensors.raycast import Boxes, cast_rays
 

@@ -15,7 +15,7 @@ import numpy as np
 from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import Header, RadarDetection, RadarFrame
 from cav_stack.core.truth import WorldTruth
-from cav_stack.perception.rig import RadarParams
+from cav_stack.world.sensor_rig import RadarParams
 from cav_stack.sim.sensors.ego import EgoMotion, check_inputs, other_vehicles, sensor_pose
 from cav_stack.sim.sensors.raycast import Boxes
 from cav_stack.sim.sensors.visibility import probe_visibility

@@ -1,7 +1,7 @@
 """All sensor models of a rig, by name, for a simulation bridge to fire at their rates."""
 from __future__ import annotations
 
-from cav_stack.perception.rig import SensorRig
+from cav_stack.world.sensor_rig import SensorRig
 from cav_stack.sim.sensors.camera import CameraModel
 from cav_stack.sim.sensors.inertial import GnssModel, ImuModel, WheelOdometryModel
 from cav_stack.sim.sensors.lidar import LidarModel

@@ -9,9 +9,9 @@ import pytest
 
 from cav_stack.control.string_stability import string_figures
 from cav_stack.core.params import read_yaml
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
-from cav_stack.share import share_path
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario
+from cav_stack.core.share import share_path
 
 pytestmark = pytest.mark.slow
 

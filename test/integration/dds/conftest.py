@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("cyclonedds", reason="DDS tests need the 'dds' extra (cyclonedds)")
 
 from cav_stack.runtime.dds_config import loopback_config  # noqa: E402
-from cav_stack.runtime.dds_launch import child_environment  # noqa: E402
+from cav_stack.app.dds_launch import child_environment  # noqa: E402
 
 HELPERS = Path(__file__).resolve().parent
 
@@ -41,12 +41,12 @@ def dds_env(dds_domain) -> dict[str, str]:
 
 @pytest.fixture
 def spawn(dds_env, dds_domain):
-    """``spawn(node, *args)``: run ``python -m cav_stack.runtime.dds_node node --domain-id D *args``;
+    """``spawn(node, *args)``: run ``python -m cav_stack.app.dds_node node --domain-id D *args``;
     every child is killed at teardown."""
     children: list[subprocess.Popen] = []
 
     def start(node: str, *args: str) -> subprocess.Popen:
-        child = subprocess.Popen([sys.executable, "-m", "cav_stack.runtime.dds_node", node,
+        child = subprocess.Popen([sys.executable, "-m", "cav_stack.app.dds_node", node,
                                   "--domain-id", str(dds_domain), *args], env=dds_env)
         children.append(child)
         return child

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 pytest.importorskip("libsumo")
 
@@ -21,7 +21,7 @@ def trajectories(out_dir):
 @pytest.mark.slow
 def test_highway_cut_in_over_dds_matches_the_in_process_run(tmp_path, dds_env, dds_domain):
     dds_out, reference_out = tmp_path / "dds", tmp_path / "in_process"
-    launch = subprocess.run([sys.executable, "-m", "cav_stack.runtime.dds_launch", "drive",
+    launch = subprocess.run([sys.executable, "-m", "cav_stack.app.dds_launch", "drive",
                              "--scenario", "highway_cut_in", "--out", str(dds_out), "--domain-id", str(dds_domain),
                              "--controller", "idm_baseline"],
                             env=dds_env, capture_output=True, text=True, timeout=180)

@@ -23,7 +23,7 @@ import pytest
 
 from cav_stack.core.params import load_node_params
 from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 pytest.importorskip("libsumo")
 
@@ -40,7 +40,7 @@ MAX_DECEL_MPS2 = 4.0
 @pytest.mark.slow
 def test_killing_perception_leads_to_a_minimal_risk_stop(tmp_path, dds_env, dds_domain):
     out = tmp_path / "run"
-    launch = subprocess.run([sys.executable, "-m", "cav_stack.runtime.dds_launch", "drive",
+    launch = subprocess.run([sys.executable, "-m", "cav_stack.app.dds_launch", "drive",
                              "--scenario", "highway_cut_in", "--out", str(out), "--domain-id", str(dds_domain),
                              "--controller", "stack_sensors", "--duration", str(DURATION_S),
                              "--step-timeout", str(STEP_TIMEOUT_S), "--kill", f"{PERCEPTION}@{KILL_AT_S:g}"],

@@ -21,7 +21,7 @@ DURATION_S = 10.0
 
 
 def launch(out, env, domain: int) -> str:
-    run = subprocess.run([sys.executable, "-m", "cav_stack.runtime.dds_launch", "drive", "--scenario",
+    run = subprocess.run([sys.executable, "-m", "cav_stack.app.dds_launch", "drive", "--scenario",
                           "highway_cut_in", "--out", str(out), "--domain-id", str(domain),
                           "--controller", "stack_sensors", "--duration", str(DURATION_S)],
                          env=env, capture_output=True, text=True, timeout=150)

@@ -3,7 +3,7 @@ IDM baseline that stops for red like a human driver, same seed (closed loop, SUM
 decision-layer issue: fuel (SUMO's HBEFA4 model) -10 %, stops -50 %, travel time within +5 %."""
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 # two full corridor runs (~180 s of simulated driving each); the stack's at 0.3-0.5x real time on
 # the 2-core machine (6-12 min), beyond the suite's default 600 s test timeout

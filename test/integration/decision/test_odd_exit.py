@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from cav_stack.core.params import load_node_params
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 pytest.importorskip("libsumo")
 

@@ -11,7 +11,7 @@ import csv
 
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 pytest.importorskip("libsumo")
 

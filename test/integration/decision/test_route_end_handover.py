@@ -11,8 +11,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from cav_stack.control.mpc import MpcController
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario
 
 pytest.importorskip("libsumo")
 

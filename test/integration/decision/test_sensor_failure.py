@@ -7,7 +7,7 @@ MPC predicts the last list forward (its cars kept moving) and brakes to the mini
 import numpy as np
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 pytestmark = pytest.mark.slow     # a 220 s run: ~35 s of wall time on the shared 2-core machine
 

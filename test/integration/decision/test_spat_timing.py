@@ -1,7 +1,7 @@
 """SPaT as the stack sees it (RSU content -> UPER -> v2x_node's SignalTiming) against SUMO's signals."""
 import pytest
 
-from cav_stack.eval.scenario import load_scenario
+from cav_stack.world.scenario import load_scenario
 from cav_stack.nodes.v2x_node import signal_timing_from_spat
 from cav_stack.sim.sumo import SumoWorld
 from cav_stack.v2x.codec import decode_frame, encode_spat

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 CLOSED_EDGE = "n20_n21"
 CLOSED_STREET = (490.0, 235.0)

@@ -14,11 +14,11 @@ def _record_run(scenario_name: str, controller: str, seconds: float, path, cache
     from cav_stack.control.vehicle_models import load_vehicle_params
     from cav_stack.core.params import load_node_params
     from cav_stack.eval.recording import TopicRecorder, run_metadata
-    from cav_stack.eval.scenario import load_scenario
-    from cav_stack.nodes.graph import add_controller
+    from cav_stack.world.scenario import load_scenario
+    from cav_stack.app.graph import add_controller
     from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
     from cav_stack.runtime.executor import InProcessExecutor
-    from cav_stack.share import share_path
+    from cav_stack.core.share import share_path
     from cav_stack.sim.sumo import SumoWorld
 
     spec = load_scenario(scenario_name)

@@ -9,9 +9,9 @@ import json
 import pytest
 import yaml
 
-from cav_stack.eval import campaign
-from cav_stack.eval.campaign import RunSpec, run_campaign
-from cav_stack.eval.scenario import scenarios_dir
+from cav_stack.app import campaign
+from cav_stack.app.campaign import RunSpec, run_campaign
+from cav_stack.world.scenario import scenarios_dir
 
 
 @pytest.mark.slow

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from cav_stack.core.params import ParamsError
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario, scenarios_dir
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario, scenarios_dir
 from cav_stack.sim.sumo import SumoWorld
 
 NEW = ("on_ramp_merge", "hidden_brake", "dense_lane_change", "comm_degradation", "sensor_failure",

@@ -7,8 +7,8 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
-from cav_stack.eval import replay as replay_cli
-from cav_stack.eval.replay import read_recording, replay
+from cav_stack.app import replay as replay_cli
+from cav_stack.app.replay import read_recording, replay
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from cav_stack.eval.scenario import scenarios_dir
+from cav_stack.world.scenario import scenarios_dir
 from cav_stack.sim.network_build import NetworkBuildError, SumoNotAvailableError, build_network
 
 HIGHWAY = scenarios_dir() / "networks" / "highway_3lane"

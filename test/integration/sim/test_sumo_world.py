@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from cav_stack.core.params import ParamsError
-from cav_stack.eval.scenario import load_scenario, scenarios_dir
+from cav_stack.world.scenario import load_scenario, scenarios_dir
 from cav_stack.sim.sumo import SumoNotAvailableError, SumoStartError, SumoWorld
 
 DT = 0.05

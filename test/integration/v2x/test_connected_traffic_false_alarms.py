@@ -7,9 +7,9 @@ import math
 
 import pytest
 
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
-from cav_stack.share import share_path
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario
+from cav_stack.core.share import share_path
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
 
 from truth_recording import recording_factory

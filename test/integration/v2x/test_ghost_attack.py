@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import GhostVehicleEvent, load_scenario
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import GhostVehicleEvent, load_scenario
 
 from truth_recording import in_plain_view, recording_factory
 

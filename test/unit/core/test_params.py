@@ -91,7 +91,7 @@ def test_missing_section_and_file(tmp_path):
 
 def test_shipped_parameter_files_all_load(repo_root):
     from cav_stack.control.vehicle_models import load_vehicle_params
-    from cav_stack.nodes.graph import CONTROLLERS, SIM_BRIDGE, load_params
+    from cav_stack.app.graph import CONTROLLERS, SIM_BRIDGE, load_params
 
     assert load_vehicle_params(repo_root / "controllers" / "vehicle.yaml").max_steer == pytest.approx(
         math.radians(35.0))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from cav_stack.perception.params import load_localization_params, load_perception_params
-from cav_stack.perception.rig import load_rig
+from cav_stack.world.sensor_rig import load_rig
 
 SENSORS_DIR = Path(__file__).resolve().parents[3] / "sensors"
 

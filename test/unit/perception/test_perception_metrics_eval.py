@@ -12,7 +12,7 @@ import pytest
 from cav_stack.core.messages import Header, TrackedObject, TrackList
 import numpy as np
 
-from cav_stack.eval.perception_eval import V2xSetup, evaluate_perception, run_open_loop
+from cav_stack.app.perception_eval import V2xSetup, evaluate_perception, run_open_loop
 from cav_stack.perception.metrics import TrackingMetrics
 from cav_stack.perception.pipeline import PerceptionPipeline
 from cav_stack.sim.sensors.synthetic import ScriptedVehicle, SyntheticHighway, vehicle_box

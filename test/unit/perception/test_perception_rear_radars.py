@@ -10,7 +10,7 @@ import pytest
 
 from cav_stack.core.messages import EgoState, Header, RadarDetection, RadarFrame
 from cav_stack.core.truth import WorldTruth
-from cav_stack.eval.perception_eval import run_open_loop
+from cav_stack.app.perception_eval import run_open_loop
 from cav_stack.perception.measurement_models import line_of_sight, surface_centroids
 from cav_stack.perception.pipeline import PerceptionPipeline
 from cav_stack.perception.radar_processing import RadarDetector

@@ -5,7 +5,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from cav_stack.planning.road_map import RoadMap
+from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.route import EdgeSpeedReport, NoRouteError, RoutePlanner, RoutePlannerParams, TrafficPicture
 from cav_stack.sim.network_build import build_network
 

@@ -1,0 +1,214 @@
+"""The ``cav-stack`` command.
+
+Subcommands:
+  drive       run a scenario closed loop in SUMO and write a report
+  scenarios   list the scenario catalogue
+  v2x-pdr     packet delivery ratio of a radio model on a straight highway
+  eval        campaigns: scenarios x seeds x controllers in parallel, with a summary and plots
+  perception-eval  open-loop tracking figures (MOTA, RMSE) of sensor sets x seeds, as a markdown table
+  replay      re-run the stack's nodes on a recording and compare the commands
+  node        run one node in its own process (--backend dds)
+  launch      start a node graph with one process per node (launch drive --backend dds)
+Exit codes: 0 success, 1 run failure, 2 usage error (unknown scenario, bad arguments or files).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _progress_printer(label: str):
+    started = time.perf_counter()
+
+    def show(sim_time: float, duration: float) -> None:
+        width = 30
+        done = min(sim_time / duration, 1.0) if duration > 0 else 1.0
+        bar = "#" * int(done * width) + "-" * (width - int(done * width))
+        wall = time.perf_counter() - started
+        print(f"\r{label} [{bar}] {sim_time:6.1f}/{duration:.0f} s simulated, {wall:5.1f} s wall",
+              end="" if done < 1.0 else "\n", flush=True)
+    return show
+
+
+def _add_drive(subparsers) -> None:
+    from cav_stack.app.runner import controller_names
+    from cav_stack.app.world_selection import add_sim_arguments
+
+    parser = subparsers.add_parser(
+        "drive", help="run a scenario closed loop in SUMO (headless) and write a report",
+        description="Run one scenario closed loop: SUMO drives the traffic, the chosen controller drives "
+                    "the CAVs through our vehicle plant. Writes report.json, trajectories.csv and plot.png "
+                    "to the run directory.")
+    parser.add_argument("--scenario", default="highway_cut_in",
+                        help="scenario name (see `cav-stack scenarios`) or path to a scenario YAML "
+                             "(default: highway_cut_in)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="output directory (default: runs/<scenario>-<UTC time>)")
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+                        help="simulated duration in seconds (default: the scenario's own)")
+    parser.add_argument("--controller", default="stack", choices=controller_names(),
+                        help="controller driving the CAVs (default: stack); idm_baseline and sumo_* (SUMO's own "
+                             "car-following models) are baselines")
+    parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
+                        help="SUMO connection: libsumo in-process (default) or traci over a socket")
+    parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
+                        help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml; default dsrc)")
+    parser.add_argument("--record", action="store_true",
+                        help="also write recording.mcap (ROS 2 CDR, opens in ros2 bag and Foxglove)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sim_arguments(parser)
+    parser.set_defaults(handler=_run_drive)
+
+
+def _run_drive(args) -> int:
+    from cav_stack.core.params import ParamsError
+    from cav_stack.app.runner import run_scenario
+    from cav_stack.world.scenario import UnknownScenarioError, load_scenario
+    from cav_stack.sim.carla_client import CarlaConnectionError, CarlaNotAvailableError, CarlaVersionMismatchError
+    from cav_stack.sim.sumo import SumoNotAvailableError
+
+    try:
+        scenario = load_scenario(args.scenario)
+    except UnknownScenarioError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ParamsError as exc:
+        print(f"cav-stack drive: invalid scenario: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.duration is not None and args.duration <= 0:
+        print("cav-stack drive: --duration must be > 0 seconds", file=sys.stderr)
+        return EXIT_USAGE
+    world_factory = None
+    if args.sim != "sumo":
+        from cav_stack.app.world_selection import open_world
+
+        world_factory = lambda spec, seed, cache: open_world(args, spec, seed, cache)  # noqa: E731
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
+    progress = None if args.quiet else _progress_printer(scenario.name)
+    try:
+        result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
+                              controller=args.controller, backend=args.backend, radio=args.radio,
+                              progress=progress, world_factory=world_factory, record=args.record)
+    except (SumoNotAvailableError, CarlaNotAvailableError, CarlaConnectionError, CarlaVersionMismatchError) as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except ValueError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ParamsError as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    report = result.report
+    print(f"collisions: {report['collisions']}  min TTC: {_fmt(report['min_ttc_s'])} s  "
+          f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {_fmt(report['mean_speed_mps'])} m/s  "
+          f"real-time factor: {_fmt(report['real_time_factor'])}x")
+    print(f"report: {result.out_dir / 'report.json'}")
+    return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def _add_scenarios(subparsers) -> None:
+    parser = subparsers.add_parser("scenarios", help="list the scenario catalogue")
+    parser.set_defaults(handler=_run_scenarios)
+
+
+def _run_scenarios(args) -> int:
+    from cav_stack.world.scenario import list_scenarios, load_scenario
+
+    for name in list_scenarios():
+        print(f"{name:24s} {load_scenario(name).description}")
+    return EXIT_OK
+
+
+def _add_v2x_pdr(subparsers) -> None:
+    from cav_stack.eval import v2x_pdr
+
+    parser = subparsers.add_parser("v2x-pdr", help="PDR against distance of a V2X radio model",
+                                   description=v2x_pdr.__doc__)
+    v2x_pdr.add_arguments(parser)
+    parser.set_defaults(handler=v2x_pdr.run)
+
+
+def _add_eval(subparsers) -> None:
+    from cav_stack.app import campaign
+
+    parser = subparsers.add_parser("eval", help="run a campaign of scenarios x seeds x controllers",
+                                   description=campaign.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    campaign.add_arguments(parser)
+    parser.set_defaults(handler=campaign.run)
+
+
+def _add_perception_eval(subparsers) -> None:
+    from cav_stack.app import perception_table
+
+    parser = subparsers.add_parser("perception-eval", help="tracking figures of sensor sets x seeds on a scenario",
+                                   description=perception_table.__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    perception_table.add_arguments(parser)
+    parser.set_defaults(handler=perception_table.run)
+
+
+def _add_replay(subparsers) -> None:
+    from cav_stack.app import replay
+
+    parser = subparsers.add_parser("replay", help="re-run perception and control on a recording",
+                                   description=replay.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    replay.add_arguments(parser)
+    parser.set_defaults(handler=replay.run)
+
+
+def _add_node(subparsers) -> None:
+    from cav_stack.app import dds_node
+
+    parser = subparsers.add_parser("node", help="run one node in its own process over DDS",
+                                   description="Run one node of the graph in this process. Backend dds: "
+                                               "Cyclone DDS, ROS 2 wire-compatible (rt/ topics, CDR).")
+    parser.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
+    dds_node.add_arguments(parser)
+    parser.set_defaults(handler=dds_node.run)
+
+
+def _add_launch(subparsers) -> None:
+    from cav_stack.app import dds_launch
+
+    parser = subparsers.add_parser("launch", help="start a node graph, one process per node")
+    graphs = parser.add_subparsers(dest="graph", required=True)
+    drive = graphs.add_parser("drive", help="closed-loop scenario run of the drive graph (launch/drive.launch.py)")
+    drive.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
+    dds_launch.add_drive_arguments(drive)
+    drive.set_defaults(handler=dds_launch.run_drive)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cav-stack", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    _add_drive(subparsers)
+    _add_scenarios(subparsers)
+    _add_v2x_pdr(subparsers)
+    _add_eval(subparsers)
+    _add_perception_eval(subparsers)
+    _add_replay(subparsers)
+    _add_node(subparsers)
+    _add_launch(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Process entry: the simulator process of a DDS run (SUMO, sim bridge, metrics, /clock master).
+
+    python -m cav_stack.app.dds_sim_bridge --scenario NAME --out DIR --controller NAME
+        --follower NAME ... [--seed S] [--duration SECONDS] [--sumo-backend libsumo|traci]
+        [--radio dsrc|cv2x] [--domain-id N] [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
+
+Builds the scenario's SUMO world (and its V2X air when the controller has a V2X node), runs
+:class:`~cav_stack.nodes.sim_bridge_node.SimBridgeNode` on a ``driven`` DDS runtime with the
+metrics recorder as its observer and the mode timeline listening, and drives the lockstep
+run (``/clock``) with the named follower processes (fully qualified node names, e.g.
+``/cav_0/idm_baseline``) until the scenario's end. Writes the same run directory as the
+in-process runner (report.json, trajectories.csv, plot.png). ``--kill`` injects a fault: the
+named follower process gets SIGKILL at that simulated time after the start
+(:mod:`~cav_stack.runtime.dds_fault`). Exit codes: 0 collision-free run,
+1 collision or run failure, 2 usage error.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from cav_stack.core.messages import ModeCommand
+from cav_stack.eval.mode_timeline import MODE_TOPIC_SUFFIX
+from cav_stack.runtime.dds_config import domain_id_argument
+from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_targets, kill_argument
+from cav_stack.runtime.dds_lockstep import LockstepTimeouts
+from cav_stack.runtime.node import Node, NodeContext
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+SIM_BRIDGE_SEED_INDEX = 0
+"""The bridge is the first node the in-process runner creates."""
+
+
+class ModeTimelineNode(Node):
+    """Feeds each CAV's ``planning/mode`` to the run's mode timeline (an executor tap in-process)."""
+
+    node_name = "mode_timeline"
+
+    def __init__(self, context: NodeContext, *, cav_ids: tuple[str, ...], timeline: Callable[[str, Any, float], None]):
+        super().__init__(context)
+        for cav_id in cav_ids:
+            topic = f"/{cav_id}{MODE_TOPIC_SUFFIX}"
+            self.create_subscription(ModeCommand, topic, lambda msg, t=topic: timeline(t, msg, self.now()))
+
+
+def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],
+                   domain_id: int, controller: str, duration_s: float | None = None, sumo_backend: str = "libsumo",
+                   radio: str = "dsrc", timeouts: LockstepTimeouts = LockstepTimeouts(),
+                   kills: tuple[ProcessKill, ...] = ()):
+    """Run ``scenario`` as the clock master of a DDS run; returns the runner's RunResult.
+
+    controller: the graph configuration the follower processes run (for the report and the
+    radio model: the air interface is built when it has a V2X node); radio: its technology.
+    kills: fault injection (see :class:`~cav_stack.runtime.dds_fault.KillSchedule`). The report
+    gains ``dds_dropped_members``: follower processes that stopped answering, and
+    ``dds_killed_members`` ([{"name", "time_s"}]): the kills carried out. Its
+    ``v2x.refused`` stays empty: the V2X nodes count refusals in their own processes.
+    """
+    from cav_stack.app.runner import TimedWorld, bridge_resources, finish_run, plan_run
+    from cav_stack.nodes.sim_bridge_node import SimBridgeNode
+    from cav_stack.runtime.dds_backend import DdsRuntime
+    from cav_stack.runtime.dds_lockstep import lead, run_master
+    from cav_stack.sim.sumo import SumoWorld
+
+    check_kill_targets(kills, followers)
+    plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
+    runtime = DdsRuntime(domain_id, clock="driven", seed=plan.seed, deliver_all=True)
+    try:
+        with SumoWorld(plan.spec, plan.seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
+            initial = sumo.start()
+            world = TimedWorld(sumo)
+            bridge = bridge_resources(plan, sumo, plan.cav_routes, radio)
+            air = bridge["air"]
+            runtime.set_time(world.time)
+            channel = lead(runtime)
+            runtime.add_node(SimBridgeNode, params=plan.bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX,
+                             world=world, initial_truth=initial, observers=(plan.recorder,), **bridge)
+            runtime.add_node(ModeTimelineNode, cav_ids=tuple(plan.cav_routes), timeline=plan.timeline)
+            schedule = KillSchedule(kills, channel, followers=followers)
+            dropped = run_master(runtime, channel, followers=followers, end_time=world.time + plan.duration,
+                                 timeouts=timeouts, progress=schedule)
+            sim_time = runtime.now() - initial.stamp
+    finally:
+        runtime.close()
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=[], label="DDS",
+                      extra={"dds_dropped_members": dropped,
+                             "dds_killed_members": [{"name": k.name, "time_s": round(t, 3)} for t, k in schedule.done]})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cav_stack.app.dds_sim_bridge", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenario", required=True, help="scenario name or YAML path")
+    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    parser.add_argument("--follower", action="append", default=[], metavar="NAME",
+                        help="fully qualified name of a node process taking part (repeat)")
+    parser.add_argument("--controller", required=True, help="controller the node processes run (report label)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
+    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="simulated duration")
+    parser.add_argument("--sumo-backend", choices=("libsumo", "traci"), default="libsumo")
+    parser.add_argument("--radio", choices=("dsrc", "cv2x"), default="dsrc", help="V2X radio model")
+    parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"))
+    parser.add_argument("--step-timeout", type=float, default=LockstepTimeouts.step,
+                        help="wall seconds a node may take for one step before it is dropped")
+    parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
+                        help="fault injection: SIGKILL the follower NAME at SECONDS of simulated time (repeat)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from cav_stack.core.params import ParamsError
+    from cav_stack.world.scenario import UnknownScenarioError
+    from cav_stack.runtime.dds_backend import interrupt_on_sigterm
+    from cav_stack.runtime.dds_fault import UnknownKillTargetError
+    from cav_stack.runtime.dds_import import DdsUnavailableError
+    from cav_stack.runtime.dds_lockstep import LockstepError
+    from cav_stack.sim.sumo import SumoNotAvailableError
+
+    logging.basicConfig(level=logging.INFO, format="[%(name)s] %(levelname)s %(message)s")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.step_timeout <= 0.0:
+        parser.error(f"--step-timeout must be > 0 s, got {args.step_timeout}")
+    prog = "cav_stack dds sim bridge"
+    interrupt_on_sigterm()
+    try:
+        result = run_sim_bridge(args.scenario, seed=args.seed, out_dir=args.out, followers=tuple(args.follower),
+                                domain_id=args.domain_id, controller=args.controller, duration_s=args.duration,
+                                sumo_backend=args.sumo_backend, radio=args.radio,
+                                timeouts=LockstepTimeouts(step=args.step_timeout), kills=tuple(args.kill))
+    except (UnknownScenarioError, ParamsError, UnknownKillTargetError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SumoNotAvailableError, DdsUnavailableError, LockstepError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_FAILURE
+    report = result.report
+    print(f"collisions: {report['collisions']}  mean speed: {report['mean_speed_mps']:.1f} m/s  "
+          f"report: {result.out_dir / 'report.json'}")
+    return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,320 @@
+"""Scenario runner: one closed-loop run of a scenario with a chosen controller.
+
+Builds the world (SUMO), the bridge and one controller stack per CAV on the in-process
+executor, spins it on simulated time, and writes the run directory (report, trajectories,
+plot). SUMO is closed on every exit path.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
+from cav_stack.core.params import load_node_params, read_yaml
+from cav_stack.eval.closed_loop_tracking import ClosedLoopTracking
+from cav_stack.eval.metrics import RunRecorder
+from cav_stack.eval.mode_timeline import ModeTimeline
+from cav_stack.eval.odd_exit import OddExitRecorder
+from cav_stack.eval.post_encroachment import PostEncroachment
+from cav_stack.eval.route_log import RouteLog
+from cav_stack.eval.recording import TopicRecorder, run_metadata
+from cav_stack.eval.traffic_metrics import traffic_metrics_for
+from cav_stack.eval.v2x_links import V2xLinkMetrics
+from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
+from cav_stack.world.scenario import Scenario, load_scenario
+from cav_stack.app.graph import CONTROLLERS, add_controller
+from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
+from cav_stack.runtime.executor import InProcessExecutor
+from cav_stack.world.scenario import IncidentEvent, LinkLossEvent
+from cav_stack.nodes.perception_node import DEFAULT_RIG
+from cav_stack.nodes.v2x_node import V2xNode
+from cav_stack.world.sensor_rig import load_rig
+from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
+from cav_stack.sim.driver import DriverModel
+from cav_stack.sim.onboard_sensors import OnboardSensors
+from cav_stack.sim.sumo import SumoCavDriver, SumoWorld
+from cav_stack.sim.v2x_air import RoadsideUnit, V2xAirInterface, incident_alerting_units
+from cav_stack.v2x.radio.medium import RadioMedium
+from cav_stack.v2x.trust_params import load_trust_params
+from cav_stack.core.share import share_path
+
+
+class TimedWorld:
+    """Wraps a world and accumulates the wall time spent inside its ``step`` [s] (for the report)."""
+
+    def __init__(self, world: SumoWorld):
+        self._world = world
+        self.step_wall_s = 0.0
+        self.steps = 0
+
+    def step(self):
+        started = time.perf_counter()
+        truth = self._world.step()
+        self.step_wall_s += time.perf_counter() - started
+        self.steps += 1
+        return truth
+
+    def __getattr__(self, name: str):
+        return getattr(self._world, name)
+
+
+def v2x_summary(air: V2xAirInterface | None, nodes: list) -> dict | None:
+    """Frames sent and delivered by the air, and receptions refused by the CAVs' V2X nodes
+    (those of ``nodes`` that run in this process)."""
+    if air is None:
+        return None
+    refused: dict[str, int] = {}
+    flagged: dict[str, dict[int, float]] = {}
+    for node in nodes:
+        for reason, count in getattr(node, "refusals", {}).items():
+            refused[reason] = refused.get(reason, 0) + count
+        if hasattr(node, "flagged"):
+            flagged[node.namespace] = node.flagged
+    ghosts = [{"station_id": station, "first_sent_s": sent,
+               "detection_delay_s": {cav: round(f[station] - sent, 3) for cav, f in flagged.items() if station in f}}
+              for station, sent in air.ghost_stations.items()]
+    false_alarms = {cav: sorted(s for s in f if s not in air.ghost_stations) for cav, f in flagged.items()}
+    return {"technology": air.technology.value, "frames_sent": air.sent, "frames_delivered": air.delivered,
+            "refused": refused, "ghosts": ghosts,
+            "false_alarms": {cav: ids for cav, ids in false_alarms.items() if ids}}
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where a run wrote its outputs and its report."""
+
+    out_dir: Path
+    report: dict
+
+
+ProgressCallback = Callable[[float, float], None]
+WorldFactory = Callable[[Scenario, int, Path], Any]
+
+#: Scripted events whose surroundings are excluded from the "outside events" comfort figures,
+#: and the window around each [s]: the manoeuvre and the reaction to it.
+COMFORT_EXCLUDED_EVENTS = ("cut_in", "hard_brake")
+EVENT_WINDOW_BEFORE = 1.0
+EVENT_WINDOW_AFTER = 10.0
+
+#: Node parameters the simulation runner sets: runs must be functions of their seed, so no
+#: decision may depend on how long a computation took on this machine's wall clock.
+SIMULATION_PARAM_OVERRIDES = {"enforce_time_budget": False}
+
+#: Simulated time [s] between checks of the scenario's end condition (its detector's end_after).
+_END_CHECK_INTERVAL_S = 1.0
+
+#: Baselines in which SUMO's own car-following models drive the CAVs: name -> (SUMO model,
+#: which time gap of controllers/mode_selector.yaml it uses). SUMO's ACC/CACC models follow
+#: Milanés & Shladover (2014), as implemented in SUMO (Xiao et al. 2017).
+SUMO_BASELINES = {"sumo_idm": ("IDM", "acc_time_gap"), "sumo_acc": ("ACC", "acc_time_gap"),
+                  "sumo_cacc": ("CACC", "cacc_time_gap")}
+
+
+def controller_names() -> list[str]:
+    """Every selectable controller: the stack's graphs and the SUMO baselines."""
+    return sorted(set(CONTROLLERS) | set(SUMO_BASELINES))
+
+
+def _sumo_cav_driver(controller: str) -> SumoCavDriver | None:
+    if controller not in SUMO_BASELINES:
+        return None
+    model, gap_key = SUMO_BASELINES[controller]
+    selector = read_yaml(share_path("controllers", "mode_selector.yaml"))[0]["mode_selector"]["ros__parameters"]
+    return SumoCavDriver(model, float(selector["selector"][gap_key]))
+
+
+def uses_sensors(controller: str) -> bool:
+    """Whether the controller's graph perceives through sensors (the bridge then runs the rig's models)."""
+    return any(spec.executable == "perception_node" for spec in CONTROLLERS.get(controller, ()))
+
+
+def onboard_sensors(plan: "RunPlan", driven: dict) -> dict[str, OnboardSensors]:
+    """Each driven CAV's sensor models, from the rig the perception node uses."""
+    rig = load_rig(share_path(*DEFAULT_RIG))
+    return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
+
+
+def bridge_resources(plan: "RunPlan", sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
+    """What the sim bridge needs besides the world for ``plan``'s controller: the CAVs it drives,
+    the vehicle, the air interface (V2X graphs), the onboard sensors (sensing graphs), the
+    scripted sensor dropouts and the person in each CAV's seat (the scenario's driver)."""
+    controller = plan.controller
+    return {
+        "cav_routes": driven,
+        "vehicle": plan.vehicle,
+        "air": build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None,
+        "onboard": onboard_sensors(plan, driven) if uses_sensors(controller) else None,
+        "objects_silenced": lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
+        "sensor_dropouts": plan.spec.sensor_dropouts,
+        "drivers": {cav_id: DriverModel(plan.spec.driver) for cav_id in driven},
+    }
+
+
+def uses_v2x(controller: str) -> bool:
+    """Whether the controller's graph has a V2X node (the run then needs the air interface)."""
+    return any(spec.executable == "v2x_node" for spec in CONTROLLERS.get(controller, ()))
+
+
+def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirInterface:
+    """The scenario's air: the radio profile ``v2x/radio_<radio>.yaml``, one RSU per traffic
+    light, the scenario's scripted link losses, the security settings of the V2X node, the
+    connected background traffic (``v2x/connected_traffic.yaml``, the scenario's share if set,
+    seeded with the world's seed), and for each incident the road operator's RSUs at the
+    junctions around it, which broadcast its RoadSideAlert (worlds that know their junctions)."""
+    road_map = sumo.road_map()
+    programs = sumo.signal_programs() if hasattr(sumo, "signal_programs") else {}
+    rsus = tuple(RoadsideUnit(tls_id, k, *road_map.tls_position(tls_id), programs.get(tls_id, ()))
+                 for k, tls_id in enumerate(road_map.tls_ids()))
+    node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
+    trust = load_trust_params(share_path("v2x", "security.yaml")) if node_params.security_enabled else None
+    cav_ids = tuple(cav.id for cav in spec.cavs)
+    radio_of = {cav_id: i for i, cav_id in enumerate(cav_ids)}
+
+    def link_loss(t: float) -> dict[tuple[int, int], float]:
+        losses = {}
+        for event in spec.events_of(LinkLossEvent):
+            for receiver in event.receivers:
+                p = spec.link_loss(event.sender, receiver, t)
+                if p > 0.0:
+                    losses[(radio_of[event.sender], radio_of[receiver])] = p
+        return losses
+
+    medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
+    traffic = load_connected_traffic_params(share_path("v2x", "connected_traffic.yaml"))
+    penetration = traffic.penetration if spec.connected_traffic is None else spec.connected_traffic
+    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio, frozenset(cav_ids))
+                 if penetration > 0.0 else None)
+    junctions = sumo.junction_positions() if hasattr(sumo, "junction_positions") else ()
+    alerting = tuple(unit for event in spec.events_of(IncidentEvent) if junctions
+                     for unit in incident_alerting_units(event, road_map, junctions))
+    return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
+                           ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected,
+                           alerting=alerting)
+
+
+@dataclass
+class RunPlan:
+    """Everything a run needs before the world starts, shared by every backend (in-process, DDS)."""
+
+    spec: Scenario
+    seed: int
+    duration: float
+    out_dir: Path
+    controller: str
+    vehicle: VehicleParams
+    bridge_params: SimBridgeParams
+    cav_routes: dict[str, tuple[str, ...]]
+    recorder: RunRecorder
+    timeline: ModeTimeline
+    routes: RouteLog
+    wall_start: float
+
+
+def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None,
+             controller: str) -> RunPlan:
+    """Load the scenario and the parameter files of a run (seed and duration default to the scenario's)."""
+    if controller not in controller_names():
+        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
+    destinations = {cav_id: edges[-1] for cav_id, edges in cav_routes.items()}
+    return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
+                   out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
+                   load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
+                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), RouteLog(),
+                   time.perf_counter())
+
+
+def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
+               nodes: list, label: str = "", extra: dict | None = None) -> RunResult:
+    """Build and write the report, trajectories and plot of a finished run."""
+    windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER)
+                    for e in getattr(world, "event_log", ()) if e.kind in COMFORT_EXCLUDED_EVENTS)
+    report = build_report(plan.recorder, scenario=plan.spec.name, seed=plan.seed, controller=plan.controller,
+                          sim_time_s=sim_time, wall_time_s=time.perf_counter() - plan.wall_start,
+                          extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
+                                 "v2x": v2x_summary(air, nodes),
+                                 "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
+                                 **plan.routes.summary(),
+                                 **(extra or {})},
+                          event_windows=windows)
+    write_report(report, plan.out_dir)
+    write_trajectories(plan.recorder, plan.out_dir)
+    suffix = f", {label}" if label else ""
+    write_plot(plan.recorder, plan.out_dir, f"{plan.spec.name} (seed {plan.seed}, {plan.controller}{suffix})")
+    return RunResult(plan.out_dir, report)
+
+
+def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, duration_s: float | None = None,
+                 controller: str = "stack", backend: str = "libsumo", radio: str = "dsrc",
+                 progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
+                 world_factory: WorldFactory | None = None,
+                 param_overrides: dict[str, Any] | None = None, record: bool = False) -> RunResult:
+    """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
+
+    seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
+    radio: V2X technology of the radio model (``dsrc`` or ``cv2x``) when the controller uses V2X;
+    progress(sim_time_s, duration_s) is called every ``progress_interval_s`` of simulated time;
+    world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation);
+    param_overrides: node parameters set for every CAV's nodes that have them (e.g.
+    ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile); record: write every
+    message of the run to ``recording.mcap`` (ROS 2 CDR, see eval/recording.py).
+    """
+    plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
+    cav_driver = _sumo_cav_driver(controller)
+    if world_factory is not None and cav_driver is not None:
+        raise ValueError(f"the SUMO baseline '{controller}' runs in SUMO only")
+    world_factory = world_factory or (lambda s, seed, cache: SumoWorld(s, seed, backend=backend, cache_dir=cache,
+                                                                          cav_driver=cav_driver))
+    with world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:
+        initial = sumo.start()
+        world = TimedWorld(sumo)
+        executor = InProcessExecutor(plan.seed, start_time=world.time)
+        executor.add_tap(plan.timeline)
+        executor.add_tap(plan.routes)
+        driven = {} if cav_driver is not None else plan.cav_routes
+        recorder = TopicRecorder(out_dir / "recording.mcap", run_metadata(
+            plan.spec.name, controller, plan.seed, tuple(driven))) if record else None
+        if recorder is not None:
+            executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
+        traffic = traffic_metrics_for(plan.spec, sumo.road_map())
+        odd_exit = OddExitRecorder(plan.spec.odd, plan.cav_routes, sumo.road_map()) if plan.spec.odd else None
+        bridge = bridge_resources(plan, sumo, driven, radio)
+        air = bridge["air"]
+        links = V2xLinkMetrics() if air is not None else None
+        if links is not None:
+            air.link_observers.append(links)
+        encroachment = PostEncroachment()
+        tracking = ClosedLoopTracking() if bridge["onboard"] is not None else None
+        if tracking is not None:
+            executor.add_tap(tracking.on_message)
+        observers = ((plan.recorder, traffic, encroachment) + ((odd_exit,) if odd_exit else ())
+                     + ((tracking.observe_world,) if tracking else ()))
+        try:
+            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
+                              observers=observers, **bridge)
+            road_map = world.road_map()
+            scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
+            overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
+            for station, cav_id in enumerate(driven):
+                add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
+                               station=station)
+            end = world.time + plan.duration
+            next_report = world.time + progress_interval_s
+            while executor.now() < end - 1e-9 and not traffic.detector_done():
+                executor.spin_until(min(executor.now() + _END_CHECK_INTERVAL_S, next_report, end))
+                if executor.now() >= min(next_report, end) - 1e-9:
+                    next_report += progress_interval_s
+                    if progress is not None:
+                        progress(executor.now() - initial.stamp, plan.duration)
+        finally:
+            if recorder is not None:
+                recorder.close()
+        sim_time = executor.now() - initial.stamp
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes,
+                      extra={**traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
+                             **(tracking.summary() if tracking else {}),
+                             **(odd_exit.summary(plan.timeline) if odd_exit else {})})

@@ -1,0 +1,232 @@
+"""Scripted scenario events: what happens to the traffic, the radio, the sensors and the V2X air.
+
+Each event is a frozen dataclass bound from one item of a scenario's ``events:`` list (its ``type``
+picks the class in :data:`EVENT_TYPES`). Times [s] are simulation time; distances [m]; speeds [m/s].
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Union
+
+from cav_stack.core.params import validate_positive
+
+
+@dataclass(frozen=True)
+class CutInEvent:
+    """A background vehicle in a lane adjacent to ``target`` (a CAV) changes into its lane.
+
+    From ``time - approach`` [s] the vehicle's speed is commanded so that the gap from the CAV's
+    front bumper to its rear bumper, along the CAV's heading, converges to ``gap`` [m] at the CAV's
+    speed: the closing speed is min(|error| / (approach / 4), sqrt(accel * |error|)), i.e. first
+    order with 4 time constants per approach, capped so that braking to zero relative speed needs
+    half the vehicle type's ``accel``. At
+    ``time`` it starts the lane change (lasting the scenario's ``lane_change_duration``) at the
+    CAV's speed, and afterwards keeps ``speed_after`` [m/s]. The vehicle makes no lane changes of
+    its own during the scenario.
+    """
+
+    time: float
+    vehicle: str
+    target: str
+    gap: float
+    approach: float
+    speed_after: float
+
+    def __post_init__(self) -> None:
+        validate_positive(time=self.time, gap=self.gap, approach=self.approach)
+        if self.approach > self.time:
+            raise ValueError("approach must be <= time")
+        if self.speed_after < 0.0:
+            raise ValueError("speed_after must be >= 0")
+
+
+@dataclass(frozen=True)
+class HardBrakeEvent:
+    """At ``time`` [s] a vehicle brakes at ``decel`` [m/s^2] down to ``to_speed`` [m/s], holds
+    that speed for ``hold`` [s], then drives freely again.
+
+    vehicle: a vehicle ID, or ``leader_of:<cav id>`` for the vehicle directly ahead of that CAV
+    in its lane at ``time``.
+    """
+
+    time: float
+    vehicle: str
+    decel: float
+    to_speed: float
+    hold: float
+
+    def __post_init__(self) -> None:
+        validate_positive(time=self.time, decel=self.decel)
+        if self.to_speed < 0.0 or self.hold < 0.0:
+            raise ValueError("to_speed and hold must be >= 0")
+
+
+@dataclass(frozen=True)
+class SpeedProfileEvent:
+    """A background vehicle follows a speed profile: ``points`` are [time s, speed m/s] pairs,
+    linearly interpolated between the first and last time, the last speed held afterwards.
+    Before the first time the vehicle drives freely. SUMO's safety checks stay active."""
+
+    vehicle: str
+    points: tuple[tuple[float, ...], ...]
+
+    def __post_init__(self) -> None:
+        if len(self.points) < 1 or any(len(p) != 2 for p in self.points):
+            raise ValueError("points must be a non-empty list of [time, speed] pairs")
+        times = [p[0] for p in self.points]
+        if any(b <= a for a, b in zip(times, times[1:])) or times[0] < 0.0:
+            raise ValueError("point times must be >= 0 and strictly increasing")
+        if any(p[1] < 0.0 for p in self.points):
+            raise ValueError("speeds must be >= 0")
+
+    def speed_at(self, t: float) -> float | None:
+        """Commanded speed [m/s] at time ``t`` [s]; None before the profile starts."""
+        if t < self.points[0][0]:
+            return None
+        for (t0, v0), (t1, v1) in zip(self.points, self.points[1:]):
+            if t <= t1:
+                return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+        return self.points[-1][1]
+
+
+@dataclass(frozen=True)
+class IncidentEvent:
+    """At ``time`` [s] an incident blocks ``edge``: a stopped vehicle of ``vehicle_type`` appears
+    at lane position ``position`` [m, front bumper] in every lane of the edge (or only in
+    ``lanes``) and stays there for the rest of the run (SUMO inserts it as soon as that spot is
+    free). With ``closes`` the edge is also closed for routing: SUMO's travel time of the edge is
+    set to :data:`CLOSED_EDGE_TRAVEL_TIME` and every background vehicle whose remaining route uses
+    it (now, or when departing later) is re-routed by travel time. CAVs are never re-routed by
+    SUMO: their route comes from the stack; an RSU reports the incident (wired by the runner).
+    """
+
+    time: float
+    edge: str
+    closes: bool
+    position: float
+    vehicle_type: str
+    lanes: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        validate_positive(time=self.time)
+        if self.position < 0.0:
+            raise ValueError("position must be >= 0")
+        if self.lanes is not None and (not self.lanes or any(lane < 0 for lane in self.lanes)):
+            raise ValueError("lanes must be a non-empty list of lane indices >= 0 (omit it for all lanes)")
+
+
+CLOSED_EDGE_TRAVEL_TIME = 1.0e6
+"""SUMO travel time [s] given to an edge closed by an incident, so that routing avoids it."""
+
+
+def _check_window(time: float, duration: float | None) -> None:
+    if time < 0.0:
+        raise ValueError(f"time must be >= 0, got {time}")
+    if duration is not None and not duration > 0.0:
+        raise ValueError(f"duration must be > 0 (omit it for the rest of the run), got {duration}")
+
+
+def event_active(time: float, duration: float | None, t: float) -> bool:
+    return time <= t and (duration is None or t < time + duration)
+
+
+@dataclass(frozen=True)
+class LinkLossEvent:
+    """Extra V2X packet loss from ``sender`` to each of ``receivers`` (vehicle IDs) while
+    ``time`` <= t < ``time + duration`` [s]: the loss probability ramps linearly from
+    ``loss_start`` to ``loss_end`` (both in [0, 1]) over the window; outside it this event adds
+    no loss. Consumed by the radio model (:meth:`Scenario.link_loss`), not by SUMO.
+    """
+
+    time: float
+    duration: float
+    sender: str
+    receivers: tuple[str, ...]
+    loss_start: float
+    loss_end: float
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if not self.receivers:
+            raise ValueError("receivers must list at least one vehicle")
+        if self.sender in self.receivers:
+            raise ValueError("the sender cannot be one of its receivers")
+        for name, value in (("loss_start", self.loss_start), ("loss_end", self.loss_end)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+
+    def loss_at(self, t: float) -> float:
+        """Loss probability [0..1] this event imposes at time ``t`` [s] (0 outside its window)."""
+        if not event_active(self.time, self.duration, t):
+            return 0.0
+        return self.loss_start + (self.loss_end - self.loss_start) * (t - self.time) / self.duration
+
+
+SENSOR_FAULT_MODES = ("dropout",)
+"""``dropout``: the sensor delivers no frames at all while the fault lasts."""
+
+
+@dataclass(frozen=True)
+class SensorFaultEvent:
+    """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
+    ``sensors`` of CAV ``cav`` fail in ``mode`` (see :data:`SENSOR_FAULT_MODES`). A sensor is
+    named by its kind (``lidar``, ``radar``, ``camera``, ``gnss``, ``imu``, ``wheel_odometry``:
+    every sensor of that kind) or by its rig ``frame_id`` (e.g. ``radar_front``). Consumed by the
+    sensor models (:meth:`Scenario.sensor_dropouts`), not by SUMO.
+    """
+
+    time: float
+    cav: str
+    sensors: tuple[str, ...]
+    mode: str
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if not self.sensors or any(not s.strip() for s in self.sensors):
+            raise ValueError("sensors must list at least one sensor kind or frame_id")
+        if self.mode not in SENSOR_FAULT_MODES:
+            raise ValueError(f"mode must be one of {', '.join(SENSOR_FAULT_MODES)}, got '{self.mode}'")
+
+
+@dataclass(frozen=True)
+class GhostVehicleEvent:
+    """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
+    ``attacker`` (a vehicle ID) also transmits V2X status messages of a vehicle that does not
+    exist, under its own fresh station ID. The ghost is placed ``offset`` = [forward, left] [m]
+    from the attacker's true box centre in the attacker's frame (x forward, y left), with the
+    attacker's heading and speed plus ``speed_offset`` [m/s]. Consumed by the V2X layer
+    (:meth:`Scenario.active_ghosts`), not by SUMO; the ghost never appears in ground truth.
+    """
+
+    time: float
+    attacker: str
+    offset: tuple[float, ...]
+    duration: float | None = None
+    speed_offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if len(self.offset) != 2 or not all(math.isfinite(v) for v in self.offset):
+            raise ValueError("offset must be [forward, left] in metres")
+
+    def ghost_state(self, x: float, y: float, yaw: float, speed: float) -> tuple[float, float, float, float]:
+        """Claimed (x [m], y [m], yaw [rad], speed [m/s]) in ``map`` of the ghost, given the
+        attacker's true box centre (x, y) [m, map], yaw [rad] and speed [m/s]."""
+        forward, left = self.offset
+        c, s = math.cos(yaw), math.sin(yaw)
+        return x + c * forward - s * left, y + s * forward + c * left, yaw, max(speed + self.speed_offset, 0.0)
+
+
+ScenarioEvent = Union[CutInEvent, HardBrakeEvent, SpeedProfileEvent, IncidentEvent, LinkLossEvent,
+                      SensorFaultEvent, GhostVehicleEvent]
+EVENT_TYPES: dict[str, type] = {
+    "cut_in": CutInEvent,
+    "hard_brake": HardBrakeEvent,
+    "speed_profile": SpeedProfileEvent,
+    "incident": IncidentEvent,
+    "link_loss": LinkLossEvent,
+    "sensor_fault": SensorFaultEvent,
+    "ghost_vehicle": GhostVehicleEvent,
+}

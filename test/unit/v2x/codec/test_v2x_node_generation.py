@@ -1,0 +1,74 @@
+"""V2X node message generation on the executor clock: 10 Hz BSMs at a per-vehicle random phase
+(independent vehicle clocks, checked every T_CheckCamGen) and shared plans at their own rate."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from cav_stack.core.messages import MAP_FRAME, EgoState, Header, Trajectory, TrajectoryPoint
+from cav_stack.core.params import load_node_params
+from cav_stack.nodes.v2x_node import V2xNode, V2xNodeParams
+from cav_stack.runtime.executor import InProcessExecutor
+from cav_stack.runtime.node import Node
+from cav_stack.core.share import share_path
+
+
+class _EgoFeed(Node):
+    """Publishes a straight-driving ego state and a plan every 50 ms to the V2X node's inputs."""
+
+    node_name = "ego_feed"
+
+    def __init__(self, context):
+        super().__init__(context)
+        self._ego = self.create_publisher(EgoState, "/cav/v2x_node/input/ego_state")
+        self._plan = self.create_publisher(Trajectory, "/cav/v2x_node/input/trajectory")
+        self.create_timer(0.05, self._tick)
+
+    def _tick(self):
+        now = self.now()
+        self._ego.publish(EgoState(Header(now, MAP_FRAME), 20.0 * now, 0.0, 0.0, 20.0))
+        points = tuple(TrajectoryPoint(0.2 * k, 20.0 * (now + 0.2 * k), 0.0, 0.0, 20.0, 0.0) for k in range(26))
+        self._plan.publish(Trajectory(Header(now, MAP_FRAME), points))
+
+
+def _params() -> V2xNodeParams:
+    return load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNodeParams)
+
+
+def _send_times(seed: int, params: V2xNodeParams, seconds: float = 3.0) -> dict[str, list[float]]:
+    executor = InProcessExecutor(seed)
+    sent: dict[str, list[float]] = {}
+    executor.add_tap(lambda topic, msg, now: sent.setdefault(msg.message_type, []).append(round(now, 6))
+                     if topic.endswith("output/frames") else None)
+    executor.add_node(_EgoFeed)          # first: the ego state is there at the node's first check
+    executor.add_node(V2xNode, namespace="cav", params=params)
+    executor.spin_until(seconds)
+    return sent
+
+
+def test_bsm_at_10_hz_with_a_phase_that_differs_between_vehicles():
+    params = _params()
+    phases = set()
+    for seed in range(6):
+        sent = _send_times(seed, params)
+        bsm = np.array(sent["BSM"])
+        assert np.allclose(np.diff(bsm), params.generation.min_interval)   # 10 Hz, no gaps
+        assert bsm[0] < params.generation.min_interval + params.check_interval + 1e-9
+        phases.add(round(bsm[0] / params.check_interval) % 2)
+    assert phases == {0, 1}        # both 50 ms check phases occur: stations do not all send together
+
+
+def test_shared_plans_follow_their_own_interval_and_ride_with_a_bsm():
+    params = _params()
+    sent = _send_times(3, params)
+    maneuver = np.array(sent["MANEUVER"])
+    assert np.allclose(np.diff(maneuver), params.maneuver_interval)
+    assert set(maneuver) <= set(sent["BSM"])
+
+
+def test_check_interval_longer_than_the_minimum_generation_interval_is_refused():
+    params = _params()
+    with pytest.raises(ValueError, match="check_interval"):
+        dataclasses.replace(params, check_interval=2.0 * params.generation.min_interval)
