@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cav_stack.eval.v2x_pdr import (PROFILE_DIR, analytical_pdr, configure, make_access_model,
+from cav_stack.core.share import share_path
+from cav_stack.eval.v2x_pdr import (analytical_pdr, configure, make_access_model,
                                     max_deviation, simulate_pdr)
 from cav_stack.v2x.radio.outcomes import LOSS_TYPES
 from cav_stack.v2x.radio.profile import load_radio_profile
@@ -50,7 +51,7 @@ def validate(duration: float, warmup: float, seed: int):
     results = []
     print(f"{'configuration':38s} {'max|dPDR|':>9s}  per loss type max|d|          CBR(ana)  ok")
     for i, (label, tech, density, power, sub, data_rate, ranking, acceptance) in enumerate(CONFIGS):
-        profile = configure(load_radio_profile(PROFILE_DIR / f"radio_{tech}.yaml"), power, sub,
+        profile = configure(load_radio_profile(share_path("v2x", f"radio_{tech}.yaml")), power, sub,
                             data_rate, RATE, ranking)
         sim = simulate_pdr(profile, density, RATE, PACKET_BYTES, duration, warmup,
                            np.random.default_rng(seed + i))
@@ -69,7 +70,7 @@ def speed(seed: int, duration: float = 10.0, vehicles: int = 500) -> None:
     positions = np.column_stack([np.arange(vehicles) * 10.0, np.zeros(vehicles)])
     n = len(positions)
     for tech in ("dsrc", "cv2x"):
-        profile = load_radio_profile(PROFILE_DIR / f"radio_{tech}.yaml")
+        profile = load_radio_profile(share_path("v2x", f"radio_{tech}.yaml"))
         rng = np.random.default_rng(seed)
         model = make_access_model(profile, n)
         active = np.ones(n, dtype=bool)

@@ -1,4 +1,4 @@
-"""Shared test fixtures: repository paths, DDS domain ids per test process."""
+"""Shared test fixtures: repository paths, DDS domain ids per test process, shipped node parameters."""
 import itertools
 import os
 from pathlib import Path
@@ -29,3 +29,13 @@ def dds_domain_ids():
         start = slot * span // slots
         return (first + (start + i) % span for i in itertools.count())
     return ids
+
+
+@pytest.fixture(scope="session")
+def mode_selector_params():
+    """The mode selector node's parameters as shipped (controllers/mode_selector.yaml)."""
+    from cav_stack.core.params import load_node_params
+    from cav_stack.core.share import share_path
+    from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
+
+    return load_node_params(share_path("controllers", "mode_selector.yaml"), "mode_selector", ModeSelectorNodeParams)

@@ -31,11 +31,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, TextIO
 
+from cav_stack.app.exit_codes import ExitCode
+from cav_stack.app.run_args import RADIOS, seconds
 from cav_stack.eval.campaign_summary import (STATUS_FAILED, STATUS_OK, RunOutcome, RunSpec, write_summary_csv,
                                              write_summary_md)
 from cav_stack.eval.plots import write_campaign_plots
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 STACK_CONTROLLER = "stack"
 DEFAULT_CONTROLLERS = (STACK_CONTROLLER, "idm_baseline", "sumo_acc", "sumo_cacc")
 OUTCOME_FILE = "outcome.json"
@@ -214,11 +215,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated controllers (default: {','.join(DEFAULT_CONTROLLERS)}); "
                              "one that is not registered is recorded as failed")
     parser.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel run processes (default: 2)")
-    parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
+    parser.add_argument("--radio", default="dsrc", choices=RADIOS,
                         help="V2X radio model for controllers that use V2X (default: dsrc)")
-    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--duration", type=seconds, default=None, metavar="SECONDS",
                         help="simulated seconds per run (default: each scenario's own)")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
                         help="wall-time limit per run; a run exceeding it is recorded as failed")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: runs/eval-<UTC time>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -238,12 +239,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--scenarios and --controllers must name at least one each")
         if args.jobs < 1:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-        if args.timeout is not None and not args.timeout > 0.0:
-            raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
         runs = plan_runs(names, args.seeds, controllers, out_dir, args.duration, args.radio)
     except (ValueError, UnknownScenarioError, ParamsError) as exc:
         print(f"cav-stack eval: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     progress = None if args.quiet else _progress_bar(sys.stdout)
     outcomes = run_campaign(runs, args.jobs, timeout_s=args.timeout, progress=progress)
     written = write_outputs(outcomes, out_dir)
@@ -251,4 +250,4 @@ def run(args: argparse.Namespace) -> int:
     for o in failed:
         print(f"failed: {o.spec.scenario} / {o.spec.controller} / seed {o.spec.seed}: {o.error}")
     print(f"{len(outcomes) - len(failed)}/{len(outcomes)} runs completed; summary: {written['summary.md']}")
-    return EXIT_FAILURE if failed else EXIT_OK
+    return ExitCode.FAILURE if failed else ExitCode.OK

@@ -9,7 +9,9 @@ Subcommands:
   replay      re-run the stack's nodes on a recording and compare the commands
   node        run one node in its own process (--backend dds)
   launch      start a node graph with one process per node (launch drive --backend dds)
-Exit codes: 0 success, 1 run failure, 2 usage error (unknown scenario, bad arguments or files).
+Exit codes (cav_stack/app/exit_codes.py): 0 success, 1 the run failed (collision, failed runs), 2 bad input
+(arguments, scenario, parameter files, network, output folder), 3 a missing or unreachable dependency
+(SUMO, CARLA, Cyclone DDS), 130 interrupted.
 """
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+from cav_stack.app.exit_codes import ExitCode, fail
+from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, check_out_dir
+
 
 
 def _progress_printer(label: str):
@@ -44,21 +48,8 @@ def _add_drive(subparsers) -> None:
         description="Run one scenario closed loop: SUMO drives the traffic, the chosen controller drives "
                     "the CAVs through our vehicle plant. Writes report.json, trajectories.csv and plot.png "
                     "to the run directory.")
-    parser.add_argument("--scenario", default="highway_cut_in",
-                        help="scenario name (see `cav-stack scenarios`) or path to a scenario YAML "
-                             "(default: highway_cut_in)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output directory (default: runs/<scenario>-<UTC time>)")
-    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS",
-                        help="simulated duration in seconds (default: the scenario's own)")
-    parser.add_argument("--controller", default="stack", choices=controller_names(),
-                        help="controller driving the CAVs (default: stack); idm_baseline and sumo_* (SUMO's own "
-                             "car-following models) are baselines")
-    parser.add_argument("--backend", default="libsumo", choices=("libsumo", "traci"),
-                        help="SUMO connection: libsumo in-process (default) or traci over a socket")
-    parser.add_argument("--radio", default="dsrc", choices=("dsrc", "cv2x"),
-                        help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml; default dsrc)")
+    add_run_arguments(parser, controllers=controller_names(), default_controller="stack",
+                      out_help="output directory (default: runs/<scenario>-<UTC time>)")
     parser.add_argument("--record", action="store_true",
                         help="also write recording.mcap (ROS 2 CDR, opens in ros2 bag and Foxglove)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,50 +58,45 @@ def _add_drive(subparsers) -> None:
 
 
 def _run_drive(args) -> int:
-    from cav_stack.core.params import ParamsError
     from cav_stack.app.runner import run_scenario
-    from cav_stack.world.scenario import UnknownScenarioError, load_scenario
+    from cav_stack.core.params import ParamsError
     from cav_stack.sim.carla_client import CarlaConnectionError, CarlaNotAvailableError, CarlaVersionMismatchError
+    from cav_stack.sim.network_build import NetworkBuildError
     from cav_stack.sim.sumo import SumoNotAvailableError
+    from cav_stack.world.scenario import UnknownScenarioError, load_scenario
 
+    prog = "cav-stack drive"
     try:
         scenario = load_scenario(args.scenario)
     except UnknownScenarioError as exc:
-        print(f"cav-stack drive: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(prog, exc, ExitCode.USAGE)
     except ParamsError as exc:
-        print(f"cav-stack drive: invalid scenario: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.duration is not None and args.duration <= 0:
-        print("cav-stack drive: --duration must be > 0 seconds", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(prog, f"invalid scenario: {exc}", ExitCode.USAGE)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
     world_factory = None
     if args.sim != "sumo":
         from cav_stack.app.world_selection import open_world
 
         world_factory = lambda spec, seed, cache: open_world(args, spec, seed, cache)  # noqa: E731
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
     progress = None if args.quiet else _progress_printer(scenario.name)
     try:
+        check_out_dir(out_dir)
         result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
-                              controller=args.controller, backend=args.backend, radio=args.radio,
+                              controller=args.controller, backend=args.sumo_backend, radio=args.radio,
                               progress=progress, world_factory=world_factory, record=args.record)
     except (SumoNotAvailableError, CarlaNotAvailableError, CarlaConnectionError, CarlaVersionMismatchError) as exc:
-        print(f"cav-stack drive: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
-    except ValueError as exc:
-        print(f"cav-stack drive: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ParamsError as exc:
-        print(f"cav-stack drive: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return fail(prog, exc, ExitCode.ENVIRONMENT)
+    except NetworkBuildError as exc:
+        return fail(prog, f"invalid network of scenario '{scenario.name}': {exc}", ExitCode.USAGE)
+    except (RunArgumentError, ParamsError) as exc:
+        return fail(prog, exc, ExitCode.USAGE)
     report = result.report
     print(f"collisions: {report['collisions']}  min TTC: {_fmt(report['min_ttc_s'])} s  "
           f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {_fmt(report['mean_speed_mps'])} m/s  "
           f"real-time factor: {_fmt(report['real_time_factor'])}x")
     print(f"report: {result.out_dir / 'report.json'}")
-    return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
+    return ExitCode.OK if report["collisions"] == 0 else ExitCode.FAILURE
 
 
 def _fmt(value) -> str:
@@ -127,16 +113,17 @@ def _run_scenarios(args) -> int:
 
     for name in list_scenarios():
         print(f"{name:24s} {load_scenario(name).description}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def _add_v2x_pdr(subparsers) -> None:
+    from cav_stack.app import v2x_pdr_command
     from cav_stack.eval import v2x_pdr
 
     parser = subparsers.add_parser("v2x-pdr", help="PDR against distance of a V2X radio model",
                                    description=v2x_pdr.__doc__)
-    v2x_pdr.add_arguments(parser)
-    parser.set_defaults(handler=v2x_pdr.run)
+    v2x_pdr_command.add_arguments(parser)
+    parser.set_defaults(handler=v2x_pdr_command.run)
 
 
 def _add_eval(subparsers) -> None:
@@ -190,7 +177,7 @@ def _add_launch(subparsers) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cav-stack", description=__doc__,
+    parser = CommandLineParser(prog="cav-stack", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_drive(subparsers)
@@ -207,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    return args.handler(args)
+    return int(args.handler(args))
 
 
 if __name__ == "__main__":

@@ -35,13 +35,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from cav_stack.app.exit_codes import ExitCode, fail
+from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, check_out_dir, seconds
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import ProcessKill, UnknownKillTargetError, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
 
 STOP_TIMEOUT_S = 5.0
 POLL_PERIOD_S = 0.1
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @dataclass(frozen=True)
@@ -166,21 +167,21 @@ def supervise(specs: list[ProcessSpec], *, env: dict[str, str] | None = None, ou
             processes[spec.name] = subprocess.Popen(spec.argv, env=child_environment(env), start_new_session=True)
         while processes[main].poll() is None:
             for name, process in processes.items():
-                if name != main and name not in reported and process.poll() not in (None, EXIT_OK):
+                if name != main and name not in reported and process.poll() not in (None, ExitCode.OK):
                     reported.add(name)
                     print(f"launch: process {name} (pid {process.pid}) died with exit code {process.returncode}",
                           file=out, flush=True)
             if deadline_s is not None and time.monotonic() - started > deadline_s:
                 print(f"launch: run exceeded {deadline_s:g} s, stopping", file=out, flush=True)
-                return EXIT_FAILURE
+                return ExitCode.FAILURE
             time.sleep(POLL_PERIOD_S)
         code = processes[main].returncode
         died = [name for name in processes if name != main and processes[name].poll() is not None
                 and processes[name].returncode != 0]
-        return code if code != EXIT_OK or not died else EXIT_FAILURE
+        return code if code != ExitCode.OK or not died else ExitCode.FAILURE
     except KeyboardInterrupt:
         print("launch: interrupted, stopping all processes", file=out, flush=True)
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     finally:
         _stop(processes, stop_timeout)
         signal.signal(signal.SIGTERM, previous)
@@ -200,17 +201,11 @@ def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: 
 
 def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``launch drive`` (for ``cav-stack launch drive --backend dds``)."""
-    parser.add_argument("--scenario", default="highway_cut_in", help="scenario name or YAML path")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
-    parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<scenario>-dds-<pid>)")
-    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="simulated duration")
-    parser.add_argument("--controller", default="idm_baseline", help="controller configuration of the graph")
-    parser.add_argument("--sumo-backend", choices=("libsumo", "traci"), default="libsumo")
-    parser.add_argument("--radio", choices=("dsrc", "cv2x"), default="dsrc",
-                        help="V2X radio model when the controller uses V2X (v2x/radio_<radio>.yaml)")
+    add_run_arguments(parser, controllers=None, default_controller="idm_baseline",
+                      out_help="run directory (default: runs/<scenario>-dds-<pid>)")
     parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"),
                         help="DDS domain id (default: $ROS_DOMAIN_ID or 0)")
-    parser.add_argument("--step-timeout", type=float, default=None, metavar="SECONDS",
+    parser.add_argument("--step-timeout", type=seconds, default=None, metavar="SECONDS",
                         help="wall seconds a node may take for one lockstep step before it is dropped "
                              f"(default: {LockstepTimeouts.step:g})")
     parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
@@ -222,26 +217,24 @@ def run_drive(args: argparse.Namespace) -> int:
     """Run ``launch drive`` from parsed arguments (see :func:`add_drive_arguments`)."""
     from cav_stack.core.params import ParamsError
     from cav_stack.world.scenario import UnknownScenarioError
+    from cav_stack.sim.network_build import NetworkBuildError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
-    if args.step_timeout is not None and args.step_timeout <= 0.0:
-        print(f"launch drive: --step-timeout must be > 0 s, got {args.step_timeout}", file=sys.stderr)
-        return EXIT_USAGE
     out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-dds-{os.getpid()}"
     try:
+        check_out_dir(out_dir)
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
                             domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
                             radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill))
-    except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError) as exc:
-        print(f"launch drive: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError, RunArgumentError,
+            NetworkBuildError) as exc:
+        return fail("launch drive", exc, ExitCode.USAGE)
     except SumoNotAvailableError as exc:
-        print(f"launch drive: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return fail("launch drive", exc, ExitCode.ENVIRONMENT)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="cav_stack.app.dds_launch", description=__doc__,
+    parser = CommandLineParser(prog="cav_stack.app.dds_launch", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     add_drive_arguments(commands.add_parser("drive", help="closed-loop run of a scenario, one process per node"))

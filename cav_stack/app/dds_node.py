@@ -24,9 +24,9 @@ import sys
 import typing
 from pathlib import Path
 
+from cav_stack.app.exit_codes import ExitCode, fail
 from cav_stack.runtime.dds_config import domain_id_argument
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 class UnknownNodeError(LookupError):
@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         resources = build_resources(node_type, args.net_file, args.station)
     except (UnknownNodeError, ParamsError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     interrupt_on_sigterm()
     runtime = None
     try:
@@ -188,14 +188,15 @@ def run(args: argparse.Namespace) -> int:
         else:
             runtime.spin()
     except KeyboardInterrupt:
-        return EXIT_OK
-    except (DdsUnavailableError, LockstepError) as exc:
-        print(f"{prog} {args.name}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+        return ExitCode.OK
+    except DdsUnavailableError as exc:
+        return fail(f"{prog} {args.name}", exc, ExitCode.ENVIRONMENT)
+    except LockstepError as exc:
+        return fail(f"{prog} {args.name}", exc, ExitCode.FAILURE)
     finally:
         if runtime is not None:
             runtime.close()
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:

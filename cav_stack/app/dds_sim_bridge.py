@@ -23,6 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from cav_stack.app.exit_codes import ExitCode, fail
+from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, seconds
 from cav_stack.core.messages import ModeCommand
 from cav_stack.eval.mode_timeline import MODE_TOPIC_SUFFIX
 from cav_stack.runtime.dds_config import domain_id_argument
@@ -30,7 +32,6 @@ from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_ta
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
 from cav_stack.runtime.node import Node, NodeContext
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 SIM_BRIDGE_SEED_INDEX = 0
 """The bridge is the first node the in-process runner creates."""
 
@@ -92,19 +93,14 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cav_stack.app.dds_sim_bridge", description=__doc__,
+    parser = CommandLineParser(prog="cav_stack.app.dds_sim_bridge", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", required=True, help="scenario name or YAML path")
-    parser.add_argument("--out", type=Path, required=True, help="run directory")
+    add_run_arguments(parser, controllers=None, default_controller=None, out_help="run directory",
+                      scenario_required=True)
     parser.add_argument("--follower", action="append", default=[], metavar="NAME",
                         help="fully qualified name of a node process taking part (repeat)")
-    parser.add_argument("--controller", required=True, help="controller the node processes run (report label)")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's)")
-    parser.add_argument("--duration", type=float, default=None, metavar="SECONDS", help="simulated duration")
-    parser.add_argument("--sumo-backend", choices=("libsumo", "traci"), default="libsumo")
-    parser.add_argument("--radio", choices=("dsrc", "cv2x"), default="dsrc", help="V2X radio model")
     parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"))
-    parser.add_argument("--step-timeout", type=float, default=LockstepTimeouts.step,
+    parser.add_argument("--step-timeout", type=seconds, default=LockstepTimeouts.step,
                         help="wall seconds a node may take for one step before it is dropped")
     parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
                         help="fault injection: SIGKILL the follower NAME at SECONDS of simulated time (repeat)")
@@ -118,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     from cav_stack.runtime.dds_fault import UnknownKillTargetError
     from cav_stack.runtime.dds_import import DdsUnavailableError
     from cav_stack.runtime.dds_lockstep import LockstepError
+    from cav_stack.sim.network_build import NetworkBuildError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(levelname)s %(message)s")
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.step_timeout <= 0.0:
-        parser.error(f"--step-timeout must be > 0 s, got {args.step_timeout}")
+    if args.out is None:
+        parser.error("the following arguments are required: --out")
     prog = "cav_stack dds sim bridge"
     interrupt_on_sigterm()
     try:
@@ -132,19 +129,19 @@ def main(argv: list[str] | None = None) -> int:
                                 domain_id=args.domain_id, controller=args.controller, duration_s=args.duration,
                                 sumo_backend=args.sumo_backend, radio=args.radio,
                                 timeouts=LockstepTimeouts(step=args.step_timeout), kills=tuple(args.kill))
-    except (UnknownScenarioError, ParamsError, UnknownKillTargetError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SumoNotAvailableError, DdsUnavailableError, LockstepError) as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    except (UnknownScenarioError, ParamsError, UnknownKillTargetError, RunArgumentError, NetworkBuildError) as exc:
+        return fail(prog, exc, ExitCode.USAGE)
+    except (SumoNotAvailableError, DdsUnavailableError) as exc:
+        return fail(prog, exc, ExitCode.ENVIRONMENT)
+    except LockstepError as exc:
+        return fail(prog, exc, ExitCode.FAILURE)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_FAILURE
+        return ExitCode.FAILURE
     report = result.report
     print(f"collisions: {report['collisions']}  mean speed: {report['mean_speed_mps']:.1f} m/s  "
           f"report: {result.out_dir / 'report.json'}")
-    return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
+    return ExitCode.OK if report["collisions"] == 0 else ExitCode.FAILURE
 
 
 if __name__ == "__main__":

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext, QoS
 from cav_stack.runtime.ros_conversions import conversion_for, conversion_for_ros_type
 
-EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE = 0, 1, 2
 DEFAULT_TOLERANCE = 1e-4
 """Largest command difference [SI units of the field] reported as a faithful replay; above float32
 rounding of AckermannDrive (~1e-7 relative) and below any physically meaningful difference."""
@@ -255,7 +255,7 @@ def run(args: argparse.Namespace) -> int:
         comparisons = replay(read_recording(args.file), args.controller)
     except (RecordingError, ValueError) as exc:
         print(f"cav-stack replay: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     faithful = True
     for c in comparisons:
         worst_field = max(c.max_abs_diff, key=c.max_abs_diff.get, default="-")
@@ -265,4 +265,4 @@ def run(args: argparse.Namespace) -> int:
         print(f"{c.topic}: recorded {c.recorded}, replayed {c.replayed}, max |diff| {c.worst:.3g} "
               f"({worst_field}){mismatched}" + ("" if same else "  <-- differs"))
     print("replay matches the recording" if faithful else "replay differs from the recording")
-    return EXIT_OK if faithful else EXIT_DIFFERENT
+    return ExitCode.OK if faithful else ExitCode.FAILURE

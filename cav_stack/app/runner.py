@@ -24,6 +24,7 @@ from cav_stack.eval.traffic_metrics import traffic_metrics_for
 from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.world.scenario import Scenario, load_scenario
+from cav_stack.app.run_args import RunArgumentError
 from cav_stack.app.graph import CONTROLLERS, add_controller
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
@@ -216,7 +217,7 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
              controller: str) -> RunPlan:
     """Load the scenario and the parameter files of a run (seed and duration default to the scenario's)."""
     if controller not in controller_names():
-        raise ValueError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
+        raise RunArgumentError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
     cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
@@ -266,7 +267,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
     if world_factory is not None and cav_driver is not None:
-        raise ValueError(f"the SUMO baseline '{controller}' runs in SUMO only")
+        raise RunArgumentError(f"the SUMO baseline '{controller}' runs in SUMO only")
     world_factory = world_factory or (lambda s, seed, cache: SumoWorld(s, seed, backend=backend, cache_dir=cache,
                                                                           cav_driver=cav_driver))
     with world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:

@@ -5,6 +5,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from cav_stack.app.run_args import RunArgumentError
 from cav_stack.sim.carla import CarlaWorld, load_bridge_params, load_bridge_rig
 from cav_stack.sim.carla_client import require_carla
 from cav_stack.world.scenario import Scenario
@@ -32,18 +33,18 @@ def open_world(args: argparse.Namespace, scenario: Scenario, seed: int, cache_di
     Returns a SumoWorld, :class:`~cav_stack.sim.carla.CarlaWorld` or
     :class:`~cav_stack.sim.carla_cosim.CarlaSumoWorld`; each has ``start()``, ``step()``,
     ``time``, ``set_cav_state``, ``road_map()``, ``close()`` and is a context manager; the CARLA
-    ones add ``apply_control``, ``sensor_messages`` and ``ego_state``. Raises ValueError for
-    contradictory options and :class:`~cav_stack.sim.carla_client.CarlaNotAvailableError` when
-    the ``carla`` package is missing.
+    ones add ``apply_control``, ``sensor_messages`` and ``ego_state``. Raises
+    :class:`~cav_stack.app.run_args.RunArgumentError` for contradictory options and
+    :class:`~cav_stack.sim.carla_client.CarlaNotAvailableError` when the ``carla`` package is missing.
     """
     if args.sim == "sumo":
         if args.town is not None:
-            raise ValueError("--town needs --sim carla")
+            raise RunArgumentError("--town needs --sim carla")
         from cav_stack.sim.sumo import SumoWorld
 
-        return SumoWorld(scenario, seed, backend=getattr(args, "backend", "libsumo"), cache_dir=cache_dir)
+        return SumoWorld(scenario, seed, backend=args.sumo_backend, cache_dir=cache_dir)
     if args.carla_timeout is not None and not args.carla_timeout > 0.0:
-        raise ValueError(f"--carla-timeout must be > 0 seconds, got {args.carla_timeout}")
+        raise RunArgumentError(f"--carla-timeout must be > 0 seconds, got {args.carla_timeout}")
     require_carla()
     params = load_bridge_params()
     rig = load_bridge_rig(params)
@@ -51,9 +52,9 @@ def open_world(args: argparse.Namespace, scenario: Scenario, seed: int, cache_di
         return CarlaWorld(scenario, seed, host=args.host, port=args.port, town=args.town, cache_dir=cache_dir,
                           params=params, rig=rig, timeout=args.carla_timeout)
     if args.town is not None:
-        raise ValueError("--town cannot be used with --sim carla+sumo: the co-simulation runs on the scenario's "
+        raise RunArgumentError("--town cannot be used with --sim carla+sumo: the co-simulation runs on the scenario's "
                          "network (SUMO) generated in CARLA from its OpenDRIVE export")
     from cav_stack.sim.carla_cosim import CarlaSumoWorld
 
     return CarlaSumoWorld(scenario, seed, host=args.host, port=args.port, cache_dir=cache_dir, params=params,
-                          rig=rig, backend=getattr(args, "backend", "libsumo"), timeout=args.carla_timeout)
+                          rig=rig, backend=args.sumo_backend, timeout=args.carla_timeout)

@@ -10,89 +10,20 @@ recording matches what ``ros2 bag record`` would capture. Messages with views
 tracks as vision_msgs/Detection3DArray, V2X frames as their encoded bytes in
 std_msgs/UInt8MultiArray. Log and publish times are the simulation time [ns].
 
-Schemas are the ROS 2 interface definitions shipped in ``cav_stack/eval/msg_defs/<pkg>/msg/``,
-concatenated with their dependencies in the ``ros2msg`` format (dependencies after a line of
-``=`` and ``MSG: <pkg>/<Name>``), which ``mcap_ros2`` reads. Needs the ``record`` extra
-(``mcap``, ``mcap-ros2-support``).
+Schemas are the ROS 2 interface definitions of :mod:`cav_stack.runtime.ros_interfaces`,
+concatenated with their dependencies in the ``ros2msg`` format, which ``mcap_ros2`` reads. Needs
+the ``record`` extra (``mcap``, ``mcap-ros2-support``).
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
+from cav_stack.runtime.ros_interfaces import scalar_byte_fields, schema_text
 from cav_stack.runtime.ros_conversions import conversion_for, views_for
 
-MSG_DEFS_DIR = Path(__file__).resolve().parent / "msg_defs"
 RECORDING_METADATA = "cav_stack"
 """Name of the MCAP metadata record describing the run (scenario, controller, seed, cavs)."""
-_SEPARATOR = "=" * 80
-_PRIMITIVES = frozenset({"bool", "byte", "char", "float32", "float64", "int8", "uint8", "int16", "uint16",
-                         "int32", "uint32", "int64", "uint64", "string", "wstring"})
-_FIELD_TYPE = re.compile(r"^\s*([A-Za-z_][\w/]*)")
-
-
-class MissingMessageDefinitionError(LookupError):
-    """No ``.msg`` file for a ROS type in :data:`MSG_DEFS_DIR`."""
-
-
-def _msg_path(package: str, name: str) -> Path:
-    return MSG_DEFS_DIR / package / "msg" / f"{name}.msg"
-
-
-def _dependencies(package: str, text: str) -> list[tuple[str, str]]:
-    """(package, name) of the complex field types of one definition, in order."""
-    found = []
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        match = _FIELD_TYPE.match(line)
-        if not line or match is None:
-            continue
-        base = match.group(1)
-        if base in _PRIMITIVES:
-            continue
-        if base == "Header":
-            found.append(("std_msgs", "Header"))
-        elif "/" in base:
-            dep_package, _, dep_name = base.partition("/")
-            found.append((dep_package, dep_name.split("/")[-1]))
-        else:
-            found.append((package, base))
-    return found
-
-
-def schema_text(ros_type_name: str) -> str:
-    """The ``ros2msg`` schema of ``ros_type_name`` (``pkg/msg/Name``) with every dependency."""
-    package, _, name = ros_type_name.split("/")
-    ordered: list[tuple[str, str]] = []
-    texts: dict[tuple[str, str], str] = {}
-    pending = [(package, name)]
-    while pending:
-        key = pending.pop(0)
-        if key in texts:
-            continue
-        path = _msg_path(*key)
-        if not path.is_file():
-            raise MissingMessageDefinitionError(f"no message definition {key[0]}/msg/{key[1]} "
-                                                f"(looked for {path})")
-        texts[key] = path.read_text(encoding="utf-8").strip()
-        ordered.append(key)
-        pending += _dependencies(key[0], texts[key])
-    parts = [texts[ordered[0]]]
-    for dep_package, dep_name in ordered[1:]:
-        parts += [_SEPARATOR, f"MSG: {dep_package}/{dep_name}", texts[(dep_package, dep_name)]]
-    return "\n".join(parts) + "\n"
-
-
-def _scalar_byte_fields() -> frozenset[str]:
-    """Names of the scalar ``byte`` fields in the shipped definitions (e.g. DiagnosticStatus.level)."""
-    names = set()
-    for path in MSG_DEFS_DIR.glob("*/msg/*.msg"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            parts = line.split("#", 1)[0].split()
-            if len(parts) == 2 and parts[0] == "byte":
-                names.add(parts[1])
-    return frozenset(names)
 
 
 def _cdr_ready(value: Any, byte_fields: frozenset[str]) -> Any:
@@ -129,7 +60,7 @@ class TopicRecorder:
         self._writer = Writer(self._stream)
         self._schemas: dict[str, Any] = {}
         self._sequence = 0
-        self._byte_fields = _scalar_byte_fields()
+        self._byte_fields = scalar_byte_fields()
         self.message_count = 0
         if metadata:
             self._writer.add_metadata(RECORDING_METADATA, {k: str(v) for k, v in metadata.items()})

@@ -126,6 +126,18 @@ def write_trajectories(recorder: RunRecorder, out_dir: Path) -> Path:
     return path
 
 
+def read_trajectories(path: Path) -> np.ndarray:
+    """A ``trajectories.csv`` (:func:`write_trajectories`) as a structured array: one record per CAV
+    and step, fields ``cav_id`` (str) and :data:`TRACE_COLUMNS` (SI units; NaN where undefined)."""
+    rows = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    return np.atleast_1d(rows)
+
+
+def cav_rows(rows: np.ndarray, cav_id: str) -> np.ndarray:
+    """The records of one CAV in time order (see :func:`read_trajectories`)."""
+    return rows[rows["cav_id"] == cav_id]
+
+
 def write_plot(recorder: RunRecorder, out_dir: Path, title: str) -> Path:
     """Speed, gap, acceleration and jerk of every CAV over time, as a PNG."""
     import matplotlib

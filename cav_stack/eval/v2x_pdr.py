@@ -1,6 +1,6 @@
 """PDR-versus-distance experiment of the V2X radio models, validated against analytical models.
 
-``cav-stack v2x-pdr``: a straight highway with vehicles evenly spaced at ``--density`` [veh/m]
+The experiment (run by ``cav-stack v2x-pdr``, :mod:`cav_stack.app.v2x_pdr_command`): a straight highway with vehicles evenly spaced at ``--density`` [veh/m]
 on one line (both directions of transmission), all broadcasting ``--packet-bytes`` at
 ``--rate-hz`` (vehicle v's packet j is generated at (j + phase_v) / rate plus an independent
 uniform jitter of up to ``GENERATION_JITTER``, so that the relative timing of two vehicles is not
@@ -18,7 +18,6 @@ simulated cells.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import dataclasses
 import time
@@ -27,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from cav_stack.core.share import share_path
 from cav_stack.v2x.radio.analytical import AnalyticalPdr, cv2x_mode4_pdr, dsrc_pdr
 from cav_stack.v2x.radio.channel import Channel
 from cav_stack.v2x.radio.cv2x import Cv2xMode4
 from cav_stack.v2x.radio.dsrc import Dsrc
 from cav_stack.v2x.radio.outcomes import LOSS_TYPES, Outcome
-from cav_stack.v2x.radio.profile import CANDIDATE_RANKINGS, RadioProfile, load_radio_profile
+from cav_stack.v2x.radio.profile import RadioProfile
 
 DISTANCE_STEP = 25.0        # m
 MAX_DISTANCE = 500.0        # m
@@ -178,43 +176,3 @@ def write_csv(path: str | Path, technology: str, sim: SimulatedPdr, ref: Analyti
 
 def _cell(value: float) -> str:
     return "" if np.isnan(value) else f"{value:.5f}"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``v2x-pdr`` options to ``parser``."""
-    parser.add_argument("--tech", choices=("cv2x", "dsrc"), required=True, help="radio technology")
-    parser.add_argument("--density", type=float, required=True, help="vehicles per metre")
-    parser.add_argument("--power-dbm", type=float, default=None, help="transmit power [dBm]")
-    parser.add_argument("--packet-bytes", type=int, default=190, help="payload size [bytes]")
-    parser.add_argument("--rate-hz", type=float, default=10.0, help="packets per second per vehicle")
-    parser.add_argument("--subchannels", type=int, default=None, help="C-V2X sub-channels S")
-    parser.add_argument("--data-rate-mbps", type=float, default=None, help="802.11p data rate [Mbit/s]")
-    parser.add_argument("--candidate-ranking", choices=CANDIDATE_RANKINGS, default=None,
-                        help="C-V2X Step 3 candidate ranking (s_rssi: 3GPP; random: as the "
-                             "analytical model assumes)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--duration-s", type=float, default=10.0, help="measured time [s]")
-    parser.add_argument("--warmup-s", type=float, default=2.0, help="warm-up before measuring [s]")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="radio profile YAML (default: v2x/radio_<tech>.yaml)")
-    parser.add_argument("--csv", type=Path, required=True, help="output CSV path")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the experiment, write the CSV, print the max |sim - analytical|; 0 on success."""
-    path = args.profile or share_path("v2x", f"radio_{args.tech}.yaml")
-    profile = load_radio_profile(path)
-    if profile.technology != args.tech:
-        raise ValueError(f"{path}: profile is for {profile.technology!r}, not {args.tech!r}")
-    data_rate = None if args.data_rate_mbps is None else args.data_rate_mbps * 1e6
-    profile = configure(profile, args.power_dbm, args.subchannels, data_rate, args.rate_hz,
-                        args.candidate_ranking)
-    rng = np.random.default_rng(args.seed)
-    sim = simulate_pdr(profile, args.density, args.rate_hz, args.packet_bytes, args.duration_s,
-                       args.warmup_s, rng)
-    ref = analytical_pdr(profile, args.density, args.rate_hz, args.packet_bytes, sim.distance)
-    write_csv(args.csv, args.tech, sim, ref)
-    deviation = max_deviation(sim, ref)
-    print(f"{args.tech}: {sim.n_vehicles} vehicles, max |PDR sim - analytical| = {deviation:.3f}, "
-          f"real-time ratio {sim.sim_time / max(sim.cpu_time, 1e-9):.1f} (processor time), wrote {args.csv}")
-    return 0

@@ -1,11 +1,11 @@
 """ROS 2 standard message types as Cyclone DDS IDL structs (what rmw_cyclonedds puts on the wire).
 
 ROS 2 maps ``pkg/msg/Type`` to the DDS type ``pkg::msg::dds_::Type_`` and serialises it as
-plain (XCDR1) CDR, little endian. The structs below mirror the ROS message definitions field
-by field in declaration order (``ros2 interface show``), which fixes the CDR layout.
-Only the types the stack sends are declared; :data:`IDL_TYPES` maps each ROS type name to its
-struct. :func:`to_idl` / :func:`from_idl` convert between the ROS field dictionaries of
-:mod:`cav_stack.runtime.ros_conversions` and struct instances.
+plain (XCDR1) CDR, little endian. :func:`idl_type` builds each struct
+from the type's ``.msg`` definition (:mod:`cav_stack.runtime.ros_interfaces`), field by field in
+declaration order, which fixes the CDR layout: the layouts have one source, the definitions the
+recorder writes as schemas. :func:`to_idl` / :func:`from_idl` convert between the ROS field
+dictionaries of :mod:`cav_stack.runtime.ros_conversions` and struct instances.
 
 Needs the ``dds`` extra (cyclonedds); imported only by the DDS backend. No ``from __future__
 import annotations`` here: cyclonedds resolves the field annotations at run time.
@@ -17,6 +17,7 @@ import typing
 from typing import Any
 
 from cav_stack.runtime.dds_import import cyclonedds_module
+from cav_stack.runtime.ros_interfaces import MissingMessageDefinitionError, message_fields
 
 _idl = cyclonedds_module("cyclonedds.idl")
 types = cyclonedds_module("cyclonedds.idl.types")
@@ -32,151 +33,33 @@ def dds_type_name(ros_type_name: str) -> str:
     return f"{package}::{kind}::dds_::{name}_"
 
 
-@dataclasses.dataclass
-class Time(IdlStruct, typename=dds_type_name("builtin_interfaces/msg/Time")):
-    sec: types.int32 = 0
-    nanosec: types.uint32 = 0
-
-
-@dataclasses.dataclass
-class Header(IdlStruct, typename=dds_type_name("std_msgs/msg/Header")):
-    stamp: Time = dataclasses.field(default_factory=Time)
-    frame_id: str = ""
-
-
-@dataclasses.dataclass
-class String(IdlStruct, typename=dds_type_name("std_msgs/msg/String")):
-    data: str = ""
-
-
-@dataclasses.dataclass
-class Point(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Point")):
-    x: types.float64 = 0.0
-    y: types.float64 = 0.0
-    z: types.float64 = 0.0
-
-
-@dataclasses.dataclass
-class Quaternion(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Quaternion")):
-    x: types.float64 = 0.0
-    y: types.float64 = 0.0
-    z: types.float64 = 0.0
-    w: types.float64 = 1.0
-
-
-@dataclasses.dataclass
-class Vector3(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Vector3")):
-    x: types.float64 = 0.0
-    y: types.float64 = 0.0
-    z: types.float64 = 0.0
-
-
-@dataclasses.dataclass
-class Pose(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Pose")):
-    position: Point = dataclasses.field(default_factory=Point)
-    orientation: Quaternion = dataclasses.field(default_factory=Quaternion)
-
-
-@dataclasses.dataclass
-class PoseWithCovariance(IdlStruct, typename=dds_type_name("geometry_msgs/msg/PoseWithCovariance")):
-    pose: Pose = dataclasses.field(default_factory=Pose)
-    covariance: types.array[types.float64, 36] = dataclasses.field(default_factory=lambda: [0.0] * 36)
-
-
-@dataclasses.dataclass
-class Twist(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Twist")):
-    linear: Vector3 = dataclasses.field(default_factory=Vector3)
-    angular: Vector3 = dataclasses.field(default_factory=Vector3)
-
-
-@dataclasses.dataclass
-class TwistWithCovariance(IdlStruct, typename=dds_type_name("geometry_msgs/msg/TwistWithCovariance")):
-    twist: Twist = dataclasses.field(default_factory=Twist)
-    covariance: types.array[types.float64, 36] = dataclasses.field(default_factory=lambda: [0.0] * 36)
-
-
-@dataclasses.dataclass
-class Odometry(IdlStruct, typename=dds_type_name("nav_msgs/msg/Odometry")):
-    header: Header = dataclasses.field(default_factory=Header)
-    child_frame_id: str = ""
-    pose: PoseWithCovariance = dataclasses.field(default_factory=PoseWithCovariance)
-    twist: TwistWithCovariance = dataclasses.field(default_factory=TwistWithCovariance)
-
-
-@dataclasses.dataclass
-class AckermannDrive(IdlStruct, typename=dds_type_name("ackermann_msgs/msg/AckermannDrive")):
-    steering_angle: types.float32 = 0.0
-    steering_angle_velocity: types.float32 = 0.0
-    speed: types.float32 = 0.0
-    acceleration: types.float32 = 0.0
-    jerk: types.float32 = 0.0
-
-
-@dataclasses.dataclass
-class AckermannDriveStamped(IdlStruct, typename=dds_type_name("ackermann_msgs/msg/AckermannDriveStamped")):
-    header: Header = dataclasses.field(default_factory=Header)
-    drive: AckermannDrive = dataclasses.field(default_factory=AckermannDrive)
-
-
-@dataclasses.dataclass
-class Clock(IdlStruct, typename=dds_type_name("rosgraph_msgs/msg/Clock")):
-    clock: Time = dataclasses.field(default_factory=Time)
-
-
-@dataclasses.dataclass
-class PointField(IdlStruct, typename=dds_type_name("sensor_msgs/msg/PointField")):
-    name: str = ""
-    offset: types.uint32 = 0
-    datatype: types.uint8 = 0
-    count: types.uint32 = 0
-
-
-@dataclasses.dataclass
-class PointCloud2(IdlStruct, typename=dds_type_name("sensor_msgs/msg/PointCloud2")):
-    header: Header = dataclasses.field(default_factory=Header)
-    height: types.uint32 = 0
-    width: types.uint32 = 0
-    fields: types.sequence[PointField] = dataclasses.field(default_factory=list)
-    is_bigendian: bool = False
-    point_step: types.uint32 = 0
-    row_step: types.uint32 = 0
-    data: types.sequence[types.uint8] = dataclasses.field(default_factory=list)
-    is_dense: bool = False
-
-
-@dataclasses.dataclass
-class KeyValue(IdlStruct, typename=dds_type_name("diagnostic_msgs/msg/KeyValue")):
-    key: str = ""
-    value: str = ""
-
-
-@dataclasses.dataclass
-class DiagnosticStatus(IdlStruct, typename=dds_type_name("diagnostic_msgs/msg/DiagnosticStatus")):
-    level: types.byte = 0
-    name: str = ""
-    message: str = ""
-    hardware_id: str = ""
-    values: types.sequence[KeyValue] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class DiagnosticArray(IdlStruct, typename=dds_type_name("diagnostic_msgs/msg/DiagnosticArray")):
-    header: Header = dataclasses.field(default_factory=Header)
-    status: types.sequence[DiagnosticStatus] = dataclasses.field(default_factory=list)
-
-
-IDL_TYPES: dict[str, type] = {
-    "std_msgs/msg/String": String,
-    "nav_msgs/msg/Odometry": Odometry,
-    "ackermann_msgs/msg/AckermannDriveStamped": AckermannDriveStamped,
-    "rosgraph_msgs/msg/Clock": Clock,
-    "sensor_msgs/msg/PointCloud2": PointCloud2,
-    "diagnostic_msgs/msg/DiagnosticArray": DiagnosticArray,
+_PRIMITIVES: dict[str, Any] = {
+    "bool": bool, "byte": types.byte, "char": types.uint8, "float32": types.float32, "float64": types.float64,
+    "int8": types.int8, "uint8": types.uint8, "int16": types.int16, "uint16": types.uint16, "int32": types.int32,
+    "uint32": types.uint32, "int64": types.int64, "uint64": types.uint64, "string": str,
 }
+"""IDL types of the ROS primitives (rosidl maps ``char`` to uint8)."""
 
-
-BYTE_BLOCK_FIELDS = {PointCloud2: "data"}
+BYTE_BLOCK_FIELDS = {"sensor_msgs/msg/PointCloud2": "data"}
 """uint8[] fields (de)serialised as one byte block instead of element by element."""
+
+
+def _annotation(node: Any) -> Any:
+    """The cyclonedds annotation of one rosbags field node (see ros_interfaces.message_fields)."""
+    from rosbags.typesys.base import Nodetype
+
+    kind, detail = node
+    if kind == Nodetype.BASE:
+        primitive, bound = detail
+        return types.bounded_str[bound] if primitive == "string" and bound else _PRIMITIVES[primitive]
+    if kind == Nodetype.NAME:
+        return idl_type(detail)
+    if kind == Nodetype.ARRAY:
+        return types.array[_annotation(detail[0]), detail[1]]
+    if kind == Nodetype.SEQUENCE:
+        element, bound = detail
+        return types.sequence[_annotation(element), bound] if bound else types.sequence[_annotation(element)]
+    raise TypeError(f"unsupported field node {node!r}")
 
 
 def _use_byte_block(cls: type, field_name: str) -> None:
@@ -196,17 +79,18 @@ def _use_byte_block(cls: type, field_name: str) -> None:
             members[field_name] = machinery.BytesMachine()
 
 
-for _cls, _field in BYTE_BLOCK_FIELDS.items():
-    _use_byte_block(_cls, _field)
-
-
+@functools.lru_cache(maxsize=None)
 def idl_type(ros_type_name: str) -> type:
-    """The IDL struct of a ROS message type the stack sends over DDS."""
+    """The IDL struct of ROS message type ``pkg/msg/Name``, built from its ``.msg`` definition
+    (:mod:`cav_stack.runtime.ros_interfaces`); one class per type. TypeError for a type without one."""
     try:
-        return IDL_TYPES[ros_type_name]
-    except KeyError:
-        raise TypeError(f"no DDS type for ROS message {ros_type_name} "
-                        f"(known: {', '.join(sorted(IDL_TYPES))})") from None
+        fields = message_fields(ros_type_name)
+    except (MissingMessageDefinitionError, ValueError) as exc:
+        raise TypeError(f"no DDS type for ROS message {ros_type_name}: {exc}") from None
+    cls = _idl.make_idl_struct(ros_type_name.split("/")[-1], dds_type_name(ros_type_name), {f: _annotation(node) for f, node in fields})
+    if ros_type_name in BYTE_BLOCK_FIELDS:
+        _use_byte_block(cls, BYTE_BLOCK_FIELDS[ros_type_name])
+    return cls
 
 
 @functools.lru_cache(maxsize=None)

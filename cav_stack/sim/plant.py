@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from cav_stack.core.frames import wrap_angle
 from cav_stack.control.vehicle_models import (
     KinematicBicycle, VehicleParams, centre_from_rear_axle, clamp_controls, numpy_stack,
     rear_axle_from_centre, rk4_step,
@@ -45,7 +46,7 @@ class VehiclePlant:
             if self.state[3] < 0.0:
                 self.state[3] = 0.0
                 self.state[4] = max(self.state[4], 0.0)
-        self.state[2] = (self.state[2] + math.pi) % (2.0 * math.pi) - math.pi
+        self.state[2] = wrap_angle(self.state[2])
 
     @property
     def centre(self) -> tuple[float, float]:

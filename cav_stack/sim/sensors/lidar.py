@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import Header, PointCloud
 from cav_stack.core.truth import WorldTruth
 from cav_stack.world.sensor_rig import LidarParams
@@ -44,7 +45,7 @@ class LidarModel:
         d = self._dirs_sensor
         dirs_map = np.stack([c * d[:, 0] - s * d[:, 1], s * d[:, 0] + c * d[:, 1], d[:, 2]], axis=1)
         # Rotating the grid by the sensor yaw shifts every azimuth by it; keep them sorted for culling.
-        az_map = (self._azimuths + pose.yaw + math.pi) % (2.0 * math.pi) - math.pi
+        az_map = wrap_angle(self._azimuths + pose.yaw)
         order = np.argsort(az_map, kind="stable")
         dist, owner = cast_rays(pose.origin, dirs_map[order], boxes, ground=True, sorted_azimuths=az_map[order])
         keep = np.isfinite(dist) & (dist >= p.min_range) & (dist <= p.max_range)

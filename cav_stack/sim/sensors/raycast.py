@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cav_stack.core.frames import wrap_angle
 from cav_stack.core.truth import VehicleTruth
 
 
@@ -69,7 +70,7 @@ def azimuth_interval(origin: np.ndarray, boxes: Boxes, index: int) -> tuple[floa
     corners = boxes.corners()[index]
     angles = np.arctan2(corners[:, 1] - origin[1], corners[:, 0] - origin[0])
     centre = math.atan2(boxes.y[index] - origin[1], boxes.x[index] - origin[0])
-    rel = (angles - centre + math.pi) % (2.0 * math.pi) - math.pi
+    rel = wrap_angle(angles - centre)
     return centre + float(rel.min()), float(rel.max() - rel.min())
 
 
@@ -94,7 +95,7 @@ def cast_rays(origin: np.ndarray, dirs: np.ndarray, boxes: Boxes, ground: bool =
             subset = dirs
         else:
             start, width = azimuth_interval(origin, boxes, b)
-            start = (start + math.pi) % (2.0 * math.pi) - math.pi
+            start = wrap_angle(start)
             stop = start + width
             ranges = [(start, min(stop, math.pi))]
             if stop > math.pi:

@@ -8,14 +8,12 @@ and 70 % from 15 s to the end (60 s, 4 CAVs: ~40 s of wall time).
 """
 from __future__ import annotations
 
-import csv
 
 import numpy as np
 import pytest
 
-from cav_stack.core.params import read_yaml
+from cav_stack.eval.report import cav_rows, read_trajectories
 from cav_stack.app.runner import run_scenario
-from cav_stack.core.share import share_path
 
 pytestmark = pytest.mark.slow
 
@@ -25,14 +23,8 @@ LOSS_END = 35.0              # [s]
 FLUCTUATION = (15.0, 60.0)   # [s] link_fluctuation: loss between 30 and 70 %
 
 
-def _selector() -> dict:
-    return read_yaml(share_path("controllers", "mode_selector.yaml"))[0]["mode_selector"]["ros__parameters"]["selector"]
-
-
-def _trace(out_dir, cav_id: str) -> dict[str, np.ndarray]:
-    with open(out_dir / "trajectories.csv", newline="") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["cav_id"] == cav_id]
-    return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in ("time", "speed", "gap")}
+def _trace(out_dir, cav_id: str) -> np.ndarray:
+    return cav_rows(read_trajectories(out_dir / "trajectories.csv"), cav_id)
 
 
 def _switches(report: dict, cav_id: str) -> list[dict]:
@@ -61,12 +53,12 @@ def test_fading_link_moves_the_follower_to_acc_before_the_link_is_gone(degradati
     assert before[-1]["mode"] == "cacc"                           # it was cooperating before
 
 
-def test_follower_opens_the_gap_to_the_acc_time_gap_without_closing_in(degradation):
-    sel = _selector()
+def test_follower_opens_the_gap_to_the_acc_time_gap_without_closing_in(degradation, mode_selector_params):
+    sel = mode_selector_params.selector
     switch = next(s["time_s"] for s in _switches(degradation.report, "cav_1")
                   if s["mode"] == "acc" and s["time_s"] >= LOSS_RAMP[0])
     trace = _trace(degradation.out_dir, "cav_1")
-    headway = (trace["gap"] - float(sel["standstill_gap"])) / trace["speed"]
+    headway = (trace["gap"] - sel.standstill_gap) / trace["speed"]
     during = (trace["time"] >= switch) & (trace["time"] < LOSS_END)
     # the time gap only opens while the link is bad (small tolerance for speed transients) ...
     assert headway[during].min() >= headway[during][0] - 0.05
@@ -75,8 +67,8 @@ def test_follower_opens_the_gap_to_the_acc_time_gap_without_closing_in(degradati
     assert reached.size and reached[0] < LOSS_END
 
 
-def test_restored_link_returns_to_cacc_after_the_dwell(degradation):
-    dwell = float(_selector()["upgrade_dwell"])
+def test_restored_link_returns_to_cacc_after_the_dwell(degradation, mode_selector_params):
+    dwell = mode_selector_params.selector.upgrade_dwell
     back = [s for s in _switches(degradation.report, "cav_1") if s["mode"] == "cacc" and s["time_s"] > LOSS_RAMP[0]]
     assert back, _switches(degradation.report, "cav_1")
     # no sooner than the dwell after the last total loss, no later than the dwell after the
@@ -84,18 +76,18 @@ def test_restored_link_returns_to_cacc_after_the_dwell(degradation):
     assert LOSS_TOTAL_END + dwell <= back[0]["time_s"] <= LOSS_END + dwell + 1.2
 
 
-def test_degradation_run_is_collision_free_above_standstill(degradation):
+def test_degradation_run_is_collision_free_above_standstill(degradation, mode_selector_params):
     report = degradation.report
     assert report["collisions"] == 0
-    assert report["min_gap_m"] > float(_selector()["standstill_gap"])
+    assert report["min_gap_m"] > mode_selector_params.selector.standstill_gap
     assert all(c["fallback_steps"] == 0 for c in report["cavs"].values())
 
 
-def test_fluctuating_link_does_not_make_the_mode_chatter(fluctuation):
+def test_fluctuating_link_does_not_make_the_mode_chatter(fluctuation, mode_selector_params):
     report = fluctuation.report
     in_window = [s for s in _switches(report, "cav_1") if FLUCTUATION[0] <= s["time_s"] < FLUCTUATION[1]]
     per_minute = len(in_window) / ((FLUCTUATION[1] - FLUCTUATION[0]) / 60.0)
     assert per_minute <= 2.0, in_window
     assert in_window and in_window[0]["mode"] == "acc"            # the poor link did degrade it
     assert report["collisions"] == 0
-    assert report["min_gap_m"] > float(_selector()["standstill_gap"])
+    assert report["min_gap_m"] > mode_selector_params.selector.standstill_gap

@@ -8,10 +8,8 @@ from __future__ import annotations
 import pytest
 
 from cav_stack.control.string_stability import string_figures
-from cav_stack.core.params import read_yaml
 from cav_stack.app.runner import run_scenario
 from cav_stack.world.scenario import load_scenario
-from cav_stack.core.share import share_path
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +25,6 @@ def platoon(tmp_path_factory):
     return run, string_figures(run.out_dir / "trajectories.csv", cav_ids, EQUILIBRIUM_SPEED, *DROP)
 
 
-def _selector():
-    return read_yaml(share_path("controllers", "mode_selector.yaml"))[0]["mode_selector"]["ros__parameters"]["selector"]
-
-
 def test_speed_disturbance_does_not_grow_down_the_string(platoon):
     _, figures = platoon
     peaks = [f.peak_speed_deviation for f in figures]
@@ -39,10 +33,10 @@ def test_speed_disturbance_does_not_grow_down_the_string(platoon):
     assert max(peaks) < 5.5, peaks                           # no vehicle overshoots by more than 10 %
 
 
-def test_no_collision_and_gaps_stay_above_standstill(platoon):
+def test_no_collision_and_gaps_stay_above_standstill(platoon, mode_selector_params):
     run, figures = platoon
     assert run.report["collisions"] == 0
-    standstill = float(_selector()["standstill_gap"])
+    standstill = mode_selector_params.selector.standstill_gap
     assert min(f.min_gap for f in figures) > standstill
 
 

@@ -36,7 +36,7 @@ def test_odometry_bytes_between_processes_decode_as_ros2(spawn, dds_domain):
           "--remap", "output/odom:=/test/odom_out")
     runtime = DdsRuntime(dds_domain)
     participant = DomainParticipant(dds_domain)
-    reader = DataReader(participant, Topic(participant, "rt/test/odom_out", dds_types.Odometry))
+    reader = DataReader(participant, Topic(participant, "rt/test/odom_out", dds_types.idl_type("nav_msgs/msg/Odometry")))
     publisher = DdsContext(runtime, "", "test", None, {}, np.random.default_rng(0)) \
         .create_publisher(core.EgoState, "/test/odom_in", QoS())
     raw: list[bytes] = []

@@ -21,9 +21,7 @@ import sys
 import numpy as np
 import pytest
 
-from cav_stack.core.params import load_node_params
-from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
-from cav_stack.core.share import share_path
+from cav_stack.eval.report import read_trajectories
 
 pytest.importorskip("libsumo")
 
@@ -38,7 +36,7 @@ MAX_DECEL_MPS2 = 4.0
 
 
 @pytest.mark.slow
-def test_killing_perception_leads_to_a_minimal_risk_stop(tmp_path, dds_env, dds_domain):
+def test_killing_perception_leads_to_a_minimal_risk_stop(tmp_path, dds_env, dds_domain, mode_selector_params):
     out = tmp_path / "run"
     launch = subprocess.run([sys.executable, "-m", "cav_stack.app.dds_launch", "drive",
                              "--scenario", "highway_cut_in", "--out", str(out), "--domain-id", str(dds_domain),
@@ -55,8 +53,7 @@ def test_killing_perception_leads_to_a_minimal_risk_stop(tmp_path, dds_env, dds_
     assert report["sim_time_s"] == pytest.approx(DURATION_S)
     assert report["collisions"] == 0
 
-    timeout = load_node_params(share_path("controllers", "mode_selector.yaml"), "mode_selector",
-                               ModeSelectorNodeParams).sensor_timeout
+    timeout = mode_selector_params.sensor_timeout
     switches = report["modes"]["switches"]
     before = [s for s in switches if s["time_s"] <= KILL_AT_S]
     assert before and all(s["mode"] != "minimal_risk" for s in before)    # healthy until the kill
@@ -67,7 +64,7 @@ def test_killing_perception_leads_to_a_minimal_risk_stop(tmp_path, dds_env, dds_
     assert KILL_AT_S < after[0]["time_s"] <= KILL_AT_S + timeout + 0.15
     assert all(s["mode"] == "minimal_risk" for s in after)            # no recovery without perception
 
-    trace = np.genfromtxt(out / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    trace = read_trajectories(out / "trajectories.csv")
     speed_at_kill = trace["speed"][np.searchsorted(trace["time"], KILL_AT_S)]
     assert speed_at_kill > 20.0                                         # it was driving at highway speed
     assert trace["speed"][-1] < 0.1                                     # and came to a stop

@@ -15,6 +15,7 @@ import sys
 import numpy as np
 import pytest
 
+from cav_stack.eval.report import read_trajectories
 from cav_stack.app.runner import run_scenario
 
 pytest.importorskip("libsumo")
@@ -25,7 +26,7 @@ CSV_RTOL = 1e-5
 
 
 def trajectories(out_dir):
-    return np.genfromtxt(out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    return read_trajectories(out_dir / "trajectories.csv")
 
 
 @pytest.mark.slow

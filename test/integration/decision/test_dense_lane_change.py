@@ -7,10 +7,10 @@ stepped sideways where main_1 adds its acceleration lane and fatrop hung on the 
 """
 from __future__ import annotations
 
-import csv
 
 import pytest
 
+from cav_stack.eval.report import cav_rows, read_trajectories
 from cav_stack.app.runner import run_scenario
 
 pytest.importorskip("libsumo")
@@ -19,6 +19,5 @@ pytest.importorskip("libsumo")
 def test_cav_crosses_dense_traffic_to_the_off_ramp_without_collision(tmp_path):
     report = run_scenario("dense_lane_change", seed=17, out_dir=tmp_path, controller="stack").report
     assert report["collisions"] == 0, report["collision_events"]
-    with open(tmp_path / "trajectories.csv", encoding="utf-8") as f:
-        last = [r for r in csv.DictReader(f) if r["cav_id"] == "cav_0"][-1]
-    assert float(last["x"]) > 2650.0 and float(last["y"]) < -20.0      # on the off-ramp, heading away
+    last = cav_rows(read_trajectories(tmp_path / "trajectories.csv"), "cav_0")[-1]
+    assert last["x"] > 2650.0 and last["y"] < -20.0                    # on the off-ramp, heading away

@@ -10,13 +10,10 @@ the driver monitoring alone raises the request on an open road. Each run in a fr
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 import pytest
 
-from cav_stack.core.params import load_node_params
+from cav_stack.eval.report import read_trajectories
 from cav_stack.app.runner import run_scenario
-from cav_stack.nodes.mode_selector_node import ModeSelectorNodeParams
-from cav_stack.core.share import share_path
 
 pytest.importorskip("libsumo")
 
@@ -46,13 +43,12 @@ def asleep(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def selector():
-    return load_node_params(share_path("controllers", "mode_selector.yaml"), "mode_selector",
-                            ModeSelectorNodeParams).selector
+def selector(mode_selector_params):
+    return mode_selector_params.selector
 
 
 def trace(run):
-    rows = np.genfromtxt(run.out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
+    rows = read_trajectories(run.out_dir / "trajectories.csv")
     return rows["time"], rows["speed"], rows["accel"]
 
 

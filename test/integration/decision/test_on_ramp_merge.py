@@ -7,10 +7,10 @@ the lane end and the car was steered off the road (run aborted: no lane in its d
 """
 from __future__ import annotations
 
-import csv
 
 import pytest
 
+from cav_stack.eval.report import cav_rows, read_trajectories
 from cav_stack.app.runner import run_scenario
 
 pytest.importorskip("libsumo")
@@ -19,10 +19,9 @@ pytest.importorskip("libsumo")
 def test_cav_waits_at_the_end_of_the_acceleration_lane_and_merges_without_collision(tmp_path):
     report = run_scenario("on_ramp_merge", seed=21, out_dir=tmp_path, controller="stack").report
     assert report["collisions"] == 0, report["collision_events"]
-    with open(tmp_path / "trajectories.csv", encoding="utf-8") as f:
-        rows = [r for r in csv.DictReader(f) if r["cav_id"] == "cav_0"]
+    rows = cav_rows(read_trajectories(tmp_path / "trajectories.csv"), "cav_0")
     # it never passes the end of the acceleration lane (x = 1246 m) while still in it (y = -12.6 m)
-    assert all(float(r["x"]) < 1246.0 for r in rows if float(r["y"]) < -11.5)
+    assert all(rows["x"][rows["y"] < -11.5] < 1246.0)
     last = rows[-1]
-    assert float(last["x"]) > 1300.0                                  # merged and driving on
-    assert -10.8 < float(last["y"]) < 0.0                             # on the main carriageway
+    assert last["x"] > 1300.0                                         # merged and driving on
+    assert -10.8 < last["y"] < 0.0                                    # on the main carriageway

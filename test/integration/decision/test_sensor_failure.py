@@ -4,9 +4,9 @@ With the ``stack`` graph (ground-truth object list) the bridge withholds the CAV
 during the scripted dropout (20..32 s), which the mode selector reads as a sensor failure; the
 MPC predicts the last list forward (its cars kept moving) and brakes to the minimal-risk stop line.
 """
-import numpy as np
 import pytest
 
+from cav_stack.eval.report import read_trajectories
 from cav_stack.app.runner import run_scenario
 
 pytestmark = pytest.mark.slow
@@ -19,7 +19,7 @@ def run(tmp_path_factory):
 
 
 def trace(run):
-    rows = np.genfromtxt(run.out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
+    rows = read_trajectories(run.out_dir / "trajectories.csv")
     return rows["time"], rows["speed"], rows["accel"]
 
 

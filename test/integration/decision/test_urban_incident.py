@@ -10,9 +10,9 @@ import math
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 import pytest
 
+from cav_stack.eval.report import read_trajectories
 from cav_stack.app.runner import run_scenario
 
 CLOSED_EDGE = "n20_n21"
@@ -52,7 +52,7 @@ def test_trip_completes_around_the_closure_without_collision(run):
     report, out_dir = run
     assert report["collisions"] == 0
     assert report["route_completed"] and report["cavs"]["cav_0"]["route_completed"]
-    rows = np.genfromtxt(out_dir / "trajectories.csv", delimiter=",", names=True, dtype=None, encoding="utf-8")
+    rows = read_trajectories(out_dir / "trajectories.csv")
     in_closed_street = (rows["x"] > CLOSED_STREET[0]) & (rows["y"] < CLOSED_STREET[1])
     assert not in_closed_street.any()              # ground truth: it never drove into the closed street
     assert rows["y"].max() > 400.0                 # it drove on to its destination street (n21_n22)

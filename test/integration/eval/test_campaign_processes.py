@@ -9,6 +9,7 @@ import json
 import pytest
 import yaml
 
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.app import campaign
 from cav_stack.app.campaign import RunSpec, run_campaign
 from cav_stack.world.scenario import scenarios_dir
@@ -21,7 +22,7 @@ def test_campaign_runs_in_parallel_and_records_failures(tmp_path, capsys):
     args = parser.parse_args(["--scenarios", "hidden_brake,mixed_traffic_p25", "--seeds", "2", "--jobs", "2",
                               "--controllers", "idm_baseline,sumo_acc,no_such_controller", "--duration", "2",
                               "--out", str(tmp_path)])
-    assert campaign.run(args) == campaign.EXIT_FAILURE          # the unregistered controller failed
+    assert campaign.run(args) == ExitCode.FAILURE          # the unregistered controller failed
     out = capsys.readouterr().out
     assert "12/12 runs" in out and "8/12 runs completed" in out
     rows = list(csv.DictReader((tmp_path / "summary.csv").open(encoding="utf-8")))

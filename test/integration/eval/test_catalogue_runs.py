@@ -8,6 +8,7 @@ import libsumo
 import pytest
 import yaml
 
+from cav_stack.eval.report import read_trajectories
 from cav_stack.core.params import ParamsError
 from cav_stack.app.runner import run_scenario
 from cav_stack.world.scenario import load_scenario, scenarios_dir
@@ -80,8 +81,7 @@ def test_incident_blocks_the_edge_and_traffic_reroutes(eval_cache):
 @pytest.mark.slow
 def test_sumo_driven_cav_merges_from_the_on_ramp(tmp_path):
     run_scenario("on_ramp_merge", seed=None, out_dir=tmp_path, duration_s=35.0, controller="sumo_acc")
-    rows = (tmp_path / "trajectories.csv").read_text(encoding="utf-8").splitlines()[1:]
-    y_last = float(rows[-1].split(",")[3])
+    y_last = read_trajectories(tmp_path / "trajectories.csv")["y"][-1]
     assert y_last == pytest.approx(-9.0, abs=0.5)           # centre of the right main lane of main_2
 
 

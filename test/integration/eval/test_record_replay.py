@@ -7,6 +7,7 @@ import pytest
 from mcap.reader import make_reader
 from mcap_ros2.decoder import DecoderFactory
 
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.app import replay as replay_cli
 from cav_stack.app.replay import read_recording, replay
 
@@ -45,7 +46,7 @@ def test_replaying_the_controller_reproduces_its_commands(recorded):
 def test_replay_command_exits_0_on_a_faithful_replay_and_2_on_a_bad_file(recorded, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     replay_cli.add_arguments(parser)
-    assert replay_cli.run(parser.parse_args([str(recorded[0])])) == replay_cli.EXIT_OK
+    assert replay_cli.run(parser.parse_args([str(recorded[0])])) == ExitCode.OK
     assert "replay matches the recording" in capsys.readouterr().out
-    assert replay_cli.run(parser.parse_args([str(tmp_path / "none.mcap")])) == replay_cli.EXIT_USAGE
-    assert replay_cli.run(parser.parse_args([str(recorded[0]), "--controller", "nope"])) == replay_cli.EXIT_USAGE
+    assert replay_cli.run(parser.parse_args([str(tmp_path / "none.mcap")])) == ExitCode.USAGE
+    assert replay_cli.run(parser.parse_args([str(recorded[0]), "--controller", "nope"])) == ExitCode.USAGE

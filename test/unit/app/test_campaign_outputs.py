@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.app import campaign
 from cav_stack.app.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, start_order, write_outputs
 from cav_stack.eval.plots import capacity_points
@@ -149,7 +150,7 @@ def _args(**overrides) -> argparse.Namespace:
     (dict(scenarios="platoon", duration=-1.0), "--duration"),
 ])
 def test_cli_usage_errors_exit_2(tmp_path, capsys, overrides, message):
-    assert campaign.run(_args(out=tmp_path, **overrides)) == campaign.EXIT_USAGE
+    assert campaign.run(_args(out=tmp_path, **overrides)) == ExitCode.USAGE
     assert message in capsys.readouterr().err
     assert not (Path(tmp_path) / "summary.csv").exists()
 

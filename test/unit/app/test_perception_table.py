@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from cav_stack.app.cli import EXIT_USAGE, main
+from cav_stack.app.exit_codes import ExitCode
+from cav_stack.app.cli import main
 from cav_stack.app.perception_eval import evaluate_perception
 from cav_stack.app.perception_table import format_table, parse_seeds, parse_sets
 
@@ -22,7 +23,7 @@ from cav_stack.app.perception_table import format_table, parse_seeds, parse_sets
     (["--scenario", "synthetic_highway"], "--seeds is required for synthetic_highway"),
 ])
 def test_bad_arguments_exit_2_with_a_message_naming_the_problem(argv, message, capsys):
-    assert main(["perception-eval", *argv]) == EXIT_USAGE
+    assert main(["perception-eval", *argv]) == ExitCode.USAGE
     err = capsys.readouterr().err
     assert err.startswith("cav-stack perception-eval: ") and message in err
 
@@ -30,7 +31,7 @@ def test_bad_arguments_exit_2_with_a_message_naming_the_problem(argv, message, c
 def test_a_rig_file_that_is_not_a_rig_exits_2(tmp_path, capsys):
     bad = tmp_path / "rig.yaml"
     bad.write_text("sensor_rig:\n  ros__parameters:\n    lidars: 3\n")
-    assert main(["perception-eval", "--scenario", "synthetic_highway", "--seeds", "1", "--rig", str(bad)]) == EXIT_USAGE
+    assert main(["perception-eval", "--scenario", "synthetic_highway", "--seeds", "1", "--rig", str(bad)]) == ExitCode.USAGE
     assert str(bad) in capsys.readouterr().err
 
 

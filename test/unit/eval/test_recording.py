@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from cav_stack.core import messages as m
-from cav_stack.eval.recording import (MissingMessageDefinitionError, TopicRecorder, run_metadata,
-                                      schema_text)
+from cav_stack.eval.recording import TopicRecorder, run_metadata
+from cav_stack.runtime.ros_interfaces import MissingMessageDefinitionError, schema_text
 from cav_stack.app.replay import RecordingError, _as_fields, read_recording
 from cav_stack.runtime.ros_conversions import conversion_for
 

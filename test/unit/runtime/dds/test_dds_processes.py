@@ -11,12 +11,13 @@ import time
 
 import pytest
 
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.core.params import ParamsError
 from cav_stack.app.graph import CONTROLLERS
 from cav_stack.nodes.idm_baseline_node import IdmBaselineNode
 from cav_stack.app import dds_node
 from cav_stack.app.dds_launch import (
-    EXIT_FAILURE, EXIT_INTERRUPTED, ProcessSpec, UnknownControllerError, child_environment, drive_processes,
+    ProcessSpec, UnknownControllerError, child_environment, drive_processes,
     supervise,
 )
 
@@ -40,13 +41,13 @@ def test_bad_command_lines_are_usage_errors(capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         dds_node.main(["idm_baseline_node", "--remap", "input/ego_state"])
     assert exit_info.value.code == 2 and "from:=to" in capsys.readouterr().err
-    assert dds_node.main(["idm_baseline_node", "--param", "rate=5"]) == dds_node.EXIT_USAGE
+    assert dds_node.main(["idm_baseline_node", "--param", "rate=5"]) == ExitCode.USAGE
     assert "no such parameter of idm_baseline" in capsys.readouterr().err
-    assert dds_node.main(["idm_baseline_node", "--param", "rate_hz=-5"]) == dds_node.EXIT_USAGE
+    assert dds_node.main(["idm_baseline_node", "--param", "rate_hz=-5"]) == ExitCode.USAGE
     assert "rate_hz must be > 0" in capsys.readouterr().err
-    assert dds_node.main(["idm_baseline_node", "--params", str(tmp_path / "none.yaml")]) == dds_node.EXIT_USAGE
+    assert dds_node.main(["idm_baseline_node", "--params", str(tmp_path / "none.yaml")]) == ExitCode.USAGE
     assert "cannot read file" in capsys.readouterr().err
-    assert dds_node.main(["no_such_node"]) == dds_node.EXIT_USAGE
+    assert dds_node.main(["no_such_node"]) == ExitCode.USAGE
     with pytest.raises(SystemExit) as exit_info:
         dds_node.main(["idm_baseline_node", "--domain-id", "300"])
     assert exit_info.value.code == 2 and "0..232" in capsys.readouterr().err
@@ -105,7 +106,7 @@ def test_supervisor_reports_a_dying_node_and_stops_the_rest():
     started = time.monotonic()
     code = supervise([sleeper("/sim", 1.0), sleeper("/cav_0/dies", 0.2, code=3), sleeper("/cav_0/stays", 60),
                       sleeper("/cav_0/stubborn", 60, ignore_sigint=True)], out=out, stop_timeout=1.0)
-    assert code == EXIT_FAILURE
+    assert code == ExitCode.FAILURE
     assert "process /cav_0/dies" in out.getvalue() and "exit code 3" in out.getvalue()
     assert "stays" not in out.getvalue()
     assert time.monotonic() - started < 10.0         # SIGINT for one, SIGKILL for the stubborn one
@@ -127,7 +128,7 @@ def test_ctrl_c_stops_every_process(tmp_path):
         while (not pid_file.exists() or len(pid_file.read_text().split()) < 3) and time.monotonic() < give_up:
             time.sleep(0.05)
         launcher.send_signal(signal.SIGINT)
-        assert launcher.wait(timeout=15) == EXIT_INTERRUPTED
+        assert launcher.wait(timeout=15) == ExitCode.INTERRUPTED
         assert "interrupted" in launcher.stderr.read()
     finally:
         launcher.kill()

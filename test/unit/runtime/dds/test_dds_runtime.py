@@ -64,7 +64,7 @@ def test_topic_and_type_names_match_a_plain_dds_reader_of_the_ros_type(runtimes,
     runtime = runtimes()
     node = runtime.add_node(EgoPublisher, namespace="cav_0", remappings={"output/ego": "truth/ego_state"})
     participant = DomainParticipant(dds_domain)
-    reader = DataReader(participant, Topic(participant, "rt/cav_0/truth/ego_state", dds_types.Odometry))
+    reader = DataReader(participant, Topic(participant, "rt/cav_0/truth/ego_state", dds_types.idl_type("nav_msgs/msg/Odometry")))
     ego = core.EgoState(core.Header(5.5, "map"), 10.0, -2.0, 0.5, 20.0, yaw_rate=0.1)
     samples = []
     give_up = time.monotonic() + 5.0

@@ -138,7 +138,7 @@ def test_unreachable_server_is_reported_by_start(tmp_path):
 
 def parse(*argv):
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", default="libsumo")
+    parser.add_argument("--sumo-backend", default="libsumo")
     add_sim_arguments(parser)
     return parser.parse_args(argv)
 

@@ -16,6 +16,7 @@ def no_carla(monkeypatch):
 
 def parse(*argv):
     parser = argparse.ArgumentParser()
+    parser.add_argument("--sumo-backend", default="libsumo")
     add_sim_arguments(parser)
     return parser.parse_args(argv)
 

@@ -8,16 +8,18 @@ import numpy as np
 import pytest
 
 from cav_stack.core.share import share_path
-from cav_stack.eval import v2x_pdr
+from cav_stack.app import v2x_pdr_command
+from cav_stack.app.exit_codes import ExitCode
 from cav_stack.eval.v2x_pdr import analytical_pdr, configure, max_deviation, simulate_pdr
 from cav_stack.v2x.radio.outcomes import LOSS_TYPES
+from cav_stack.v2x.radio.profile import load_radio_profile
 
 TOLERANCE = 0.05
 
 
 def parse(argv):
     parser = argparse.ArgumentParser()
-    v2x_pdr.add_arguments(parser)
+    v2x_pdr_command.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -25,7 +27,7 @@ def test_cli_writes_csv_whose_losses_add_up(tmp_path, capsys):
     out = tmp_path / "pdr.csv"
     args = parse(["--tech", "dsrc", "--density", "0.06", "--duration-s", "1.0", "--warmup-s", "0.5",
                   "--seed", "3", "--csv", str(out)])
-    assert v2x_pdr.run(args) == 0
+    assert v2x_pdr_command.run(args) == ExitCode.OK
     assert "max |PDR sim - analytical|" in capsys.readouterr().out
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -40,23 +42,26 @@ def test_cli_writes_csv_whose_losses_add_up(tmp_path, capsys):
             == pytest.approx(1.0, abs=1e-4)
 
 
-def test_profile_of_the_wrong_technology_is_rejected(tmp_path):
+def test_profile_of_the_wrong_technology_is_rejected(tmp_path, capsys):
     args = parse(["--tech", "cv2x", "--density", "0.1", "--csv", str(tmp_path / "x.csv"),
                   "--profile", str(share_path("v2x", "radio_dsrc.yaml"))])
-    with pytest.raises(ValueError, match="not 'cv2x'"):
-        v2x_pdr.run(args)
+    assert v2x_pdr_command.run(args) == ExitCode.USAGE
+    err = capsys.readouterr().err
+    assert "not 'cv2x'" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.csv").exists()
 
 
-def test_options_of_the_other_technology_are_rejected(tmp_path):
+def test_options_of_the_other_technology_are_rejected(tmp_path, capsys):
     for argv in (["--tech", "dsrc", "--subchannels", "4"], ["--tech", "cv2x", "--data-rate-mbps", "6"],
                  ["--tech", "cv2x", "--subchannels", "3"]):
         args = parse(argv + ["--density", "0.1", "--csv", str(tmp_path / "x.csv")])
-        with pytest.raises(ValueError, match="only|mcs"):
-            v2x_pdr.run(args)
+        assert v2x_pdr_command.run(args) == ExitCode.USAGE
+        err = capsys.readouterr().err
+        assert ("only" in err or "mcs" in err) and err.count("\n") == 1
 
 
 def validation_deviation(tech, density, power, subchannels, data_rate, duration, seed):
-    profile = configure(v2x_pdr.load_radio_profile(share_path("v2x", f"radio_{tech}.yaml")),
+    profile = configure(load_radio_profile(share_path("v2x", f"radio_{tech}.yaml")),
                         power, subchannels, data_rate, 10.0)
     sim = simulate_pdr(profile, density, 10.0, 190, duration, 2.0, np.random.default_rng(seed))
     ref = analytical_pdr(profile, density, 10.0, 190, sim.distance)
