@@ -11,7 +11,8 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
+from collections.abc import Sequence
 
 from cav_stack.app.exit_codes import ExitCode
 

@@ -79,7 +79,7 @@ def _use_byte_block(cls: type, field_name: str) -> None:
             members[field_name] = machinery.BytesMachine()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def idl_type(ros_type_name: str) -> type:
     """The IDL struct of ROS message type ``pkg/msg/Name``, built from its ``.msg`` definition
     (:mod:`cav_stack.runtime.ros_interfaces`); one class per type. TypeError for a type without one."""
@@ -87,13 +87,14 @@ def idl_type(ros_type_name: str) -> type:
         fields = message_fields(ros_type_name)
     except (MissingMessageDefinitionError, ValueError) as exc:
         raise TypeError(f"no DDS type for ROS message {ros_type_name}: {exc}") from None
-    cls = _idl.make_idl_struct(ros_type_name.split("/")[-1], dds_type_name(ros_type_name), {f: _annotation(node) for f, node in fields})
+    annotations = {name: _annotation(node) for name, node in fields}
+    cls = _idl.make_idl_struct(ros_type_name.split("/")[-1], dds_type_name(ros_type_name), annotations)
     if ros_type_name in BYTE_BLOCK_FIELDS:
         _use_byte_block(cls, BYTE_BLOCK_FIELDS[ros_type_name])
     return cls
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
     """(name, kind, nested struct) of every field: kind is struct, struct_seq, array, byte or plain."""
     plan = []

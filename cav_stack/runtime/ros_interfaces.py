@@ -26,7 +26,7 @@ def _split(ros_type_name: str) -> tuple[str, str]:
     return parts[0], parts[2]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def definition(ros_type_name: str) -> str:
     """The text of ``pkg/msg/Name``'s ``.msg`` definition (stripped)."""
     package, name = _split(ros_type_name)
@@ -36,7 +36,7 @@ def definition(ros_type_name: str) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def message_fields(ros_type_name: str) -> tuple[tuple[str, Any], ...]:
     """(field name, rosbags field node) of ``ros_type_name`` in declaration order.
 
