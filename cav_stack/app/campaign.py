@@ -29,7 +29,8 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
+from collections.abc import Callable
 
 from cav_stack.eval.campaign_summary import (STATUS_FAILED, STATUS_OK, RunOutcome, RunSpec, write_summary_csv,
                                              write_summary_md)

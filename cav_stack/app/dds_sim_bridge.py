@@ -21,7 +21,8 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cav_stack.core.messages import ModeCommand
 from cav_stack.eval.mode_timeline import MODE_TOPIC_SUFFIX

@@ -20,7 +20,7 @@ import tempfile
 import time as wallclock
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -113,7 +113,7 @@ def _occluded_ids(truth: WorldTruth, ego: EgoMotion, rig: SensorRig, max_distanc
     seen = np.zeros(len(vehicles))
     for sensor in (*rig.lidars, *rig.radars, *rig.cameras):
         seen = np.maximum(seen, probe_visibility(sensor_pose(ego, sensor.mounting).origin, boxes).fraction)
-    return {v.vehicle_id for v, f in zip(vehicles, seen) if f == 0.0}
+    return {v.vehicle_id for v, f in zip(vehicles, seen, strict=True) if f == 0.0}
 
 
 def run_open_loop(frames: Iterator[tuple[WorldTruth, EgoMotion]], rig: SensorRig, pipeline: PerceptionPipeline,

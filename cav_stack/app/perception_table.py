@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             context = multiprocessing.get_context("spawn")
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1))
-            results = pool.map(evaluate_timed, *zip(*jobs))
+            results = pool.map(evaluate_timed, *zip(*jobs, strict=True))
         for row in results:
             rows.append(row)
             print(f"run {len(rows)}/{len(jobs)}: {row['sensor_set']} seed {row['seed']}: MOTA {row['mota']:.3f}, "

@@ -17,6 +17,7 @@ message by message in order per topic, on every numeric field (max absolute diff
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import argparse
 import dataclasses
 import enum
@@ -169,7 +170,7 @@ def compare(topic: str, recorded: list[Any], replayed: list[Any]) -> TopicCompar
     """Pair messages in order and take the max absolute difference per numeric field (the
     header is skipped: stamps are compared through the pairing)."""
     result = TopicComparison(topic, len(recorded), len(replayed))
-    for a, b in zip(recorded, replayed):
+    for a, b in zip(recorded, replayed, strict=False):
         fa, fb = _flatten(a), _flatten(b)
         for key in sorted(set(fa) | set(fb)):
             x, y = fa.get(key), fb.get(key)
@@ -211,7 +212,7 @@ def replay(recording: Recording, controller: str | None = None, cache_dir: Path 
         raise RecordingError(f"the recording has none of the input topics of '{controller}' "
                              f"({', '.join(sorted(inputs))})")
     times = sorted({round(t / TIME_RESOLUTION) for t, _, _ in fed})
-    period = min((b - a for a, b in zip(times, times[1:])), default=round(1.0 / TIME_RESOLUTION)) * TIME_RESOLUTION
+    period = min((b - a for a, b in pairwise(times)), default=round(1.0 / TIME_RESOLUTION)) * TIME_RESOLUTION
     scenario = load_scenario(meta["scenario"])
     with tempfile.TemporaryDirectory(prefix="replay-") as scratch:
         net_file = build_network(scenario.network_dir, cache_dir or Path(scratch))
@@ -232,7 +233,7 @@ def replay(recording: Recording, controller: str | None = None, cache_dir: Path 
     last = recording.messages[-1][0]
     executor.spin_until(last)
     recorded: dict[str, list[Any]] = defaultdict(list)
-    for t, topic, msg in recording.messages:
+    for _, topic, msg in recording.messages:
         if topic in outputs:
             recorded[topic].append(msg)
     return [compare(topic, recorded[topic], replayed[topic]) for topic in sorted(set(recorded) | set(replayed))]

@@ -97,7 +97,8 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     s, d, headings = path.project_many([(ego_x, ego_y)] + [(obj.x, obj.y) for obj in objects.objects])
     s_ego, d_ego = float(s[0]), float(d[0])
     best: Leader | None = None
-    for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist()):
+    for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist(),
+                                          strict=True):
         if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)

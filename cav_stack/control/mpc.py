@@ -313,7 +313,7 @@ class MpcController:
         x, y = ref.to_map(s, states[:, 1])
         yaw = ref.heading(s) + states[:, 2]
         points = tuple(TrajectoryPoint(float(t), float(xi), float(yi), float(ya), float(v), float(a))
-                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4]))
+                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4], strict=True))
         return Trajectory(Header(now, ego.header.frame_id), points)
 
     def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,

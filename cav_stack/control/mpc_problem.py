@@ -108,7 +108,7 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
     glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
-    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
+    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob), strict=True))
     xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
     us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
     w, g, equality, cost = [], [], [], 0
@@ -116,7 +116,7 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     h = p.step / p.integration_substeps
 
     def tracking(x, k):
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         gap = sp["leader_s"] - x[0] - front_offset
         gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
         # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
@@ -129,7 +129,7 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     for k in range(n):
         x, u = xs[k], us[k]
         w += [x, u]
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
         x_next = x
         for _ in range(p.integration_substeps):

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -168,7 +169,7 @@ class DynamicBicycle:
             (speed - p.dynamic_blend_speed_low) / (p.dynamic_blend_speed_high - p.dynamic_blend_speed_low),
             0.0), 1.0)
         x_dot, y_dot, yaw_dot, lat_dot, yaw_rate_dot = (
-            weight * d + (1.0 - weight) * k for d, k in zip(dynamic, kinematic))
+            weight * d + (1.0 - weight) * k for d, k in zip(dynamic, kinematic, strict=True))
         return stack([
             x_dot, y_dot, yaw_dot, accel,
             (accel_cmd - accel) / p.accel_time_constant,

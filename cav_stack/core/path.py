@@ -55,7 +55,7 @@ class Polyline:
         x, y = self.points[i] + direction * t
         return float(x), float(y), math.atan2(direction[1], direction[0])
 
-    def offset(self, d: float) -> "Polyline":
+    def offset(self, d: float) -> Polyline:
         """The path shifted laterally by d [m] (positive left), e.g. the neighbouring lane."""
         normals = np.column_stack((-self._seg_dir[:, 1], self._seg_dir[:, 0]))
         vertex_normals = np.vstack((normals[:1], normals[:-1] + normals[1:], normals[-1:]))

@@ -99,7 +99,7 @@ def plot_pdr(outcomes: list[RunOutcome], path: Path) -> Path | None:
         data = o.report.get(PDR_KEY)
         if not isinstance(data, dict):
             continue
-        for distance, pdr in zip(data.get("distance_m", ()), data.get("pdr", ())):
+        for distance, pdr in zip(data.get("distance_m", ()), data.get("pdr", ()), strict=True):
             if pdr is not None and math.isfinite(pdr):
                 curves[f"{o.spec.scenario} / {o.spec.controller}"][float(distance)].append(float(pdr))
     if not curves:

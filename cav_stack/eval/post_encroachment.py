@@ -57,7 +57,7 @@ def occupied_cells(vehicles: list[VehicleTruth]) -> dict[str, set[int]]:
         cols = np.floor((x + c * u - s * v) / CELL_SIZE).astype(np.int64)
         rows = np.floor((y + s * u + c * v) / CELL_SIZE).astype(np.int64)
         keys = ((cols << _ROW_BITS) + (rows & ((1 << _ROW_BITS) - 1))).tolist()
-        for vehicle, row in zip(group, keys):
+        for vehicle, row in zip(group, keys, strict=True):
             cells[vehicle.vehicle_id] = set(row)
     return cells
 
@@ -81,7 +81,7 @@ class _Occupancy:
     vehicle_id: str
     is_cav: bool
     entered: float
-    previous: "_Occupancy | None"
+    previous: _Occupancy | None
     last: float | None = None
     lanes: frozenset[tuple[str, int]] | None = None
 
@@ -207,4 +207,4 @@ def _watched(vehicles: tuple[VehicleTruth, ...]) -> list[VehicleTruth]:
         return []
     xy = np.array([(v.x, v.y) for v in vehicles])
     near = (np.hypot(xy[:, None, 0] - cavs[None, :, 0], xy[:, None, 1] - cavs[None, :, 1]) <= WATCH_RADIUS).any(axis=1)
-    return [v for v, keep in zip(vehicles, near) if keep]
+    return [v for v, keep in zip(vehicles, near, strict=True) if keep]

@@ -23,7 +23,8 @@ the planned destination.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol
+from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (

@@ -57,7 +57,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from cav_stack.runtime.dds_backend import DdsRuntime
 from cav_stack.runtime.executor import TIME_RESOLUTION
@@ -133,6 +133,11 @@ def _unmatched(runtime: DdsRuntime, roster: dict[str, dict]) -> list[str]:
 def _wait_matched(channel: LockstepChannel, runtime: DdsRuntime, roster: dict[str, dict], timeout: float) -> None:
     channel.wait_until(lambda: not _unmatched(runtime, roster), timeout,
                        lambda: "discovery: " + "; ".join(_unmatched(runtime, roster)))
+
+
+def _late(channel: LockstepChannel, members: Iterable[str], step: int) -> list[str]:
+    """Members that have not reported step ``step`` [ticks] done."""
+    return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != step]
 
 
 def _missing_samples(channel: LockstepChannel, runtime: DdsRuntime, members: Iterable[str]) -> list[str]:
@@ -218,23 +223,23 @@ def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequ
         runtime.publish_clock()
         channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
                      sent=_sent(runtime))
-
-        def late(t: int = step) -> list[str]:
-            return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != t]
+        # The predicates below run inside wait_until, within this iteration (B023 is intended): they
+        # must see ``members`` as reassigned when a member is dropped.
         while True:
             try:
-                channel.wait_until(lambda: not late(), timeouts.step, lambda: f"step {step * TIME_RESOLUTION:.3f} s")
+                channel.wait_until(lambda: not _late(channel, members, step), timeouts.step,  # noqa: B023
+                                   lambda: f"step {step * TIME_RESOLUTION:.3f} s")  # noqa: B023
                 break
             except LockstepError:
-                stuck = _blocking(late(), roster)
+                stuck = _blocking(_late(channel, members, step), roster)
                 logger.error("dropping %s: no report of step %.3f s within %g s", ", ".join(stuck),
                              step * TIME_RESOLUTION, timeouts.step)
                 dropped += stuck
                 members = [m for m in members if m not in stuck]
                 channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
                              sent=_sent(runtime))
-        channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.step,
-                           lambda: "samples of step " + "; ".join(_missing_samples(channel, runtime, members)))
+        channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.step,  # noqa: B023
+                           lambda: "samples of step " + "; ".join(_missing_samples(channel, runtime, members)))  # noqa: B023
         runtime.dispatch_held()
         if progress is not None:
             progress(runtime.now())

@@ -209,7 +209,7 @@ def idl_type(ros_type_name: str) -> type:
                         f"(known: {', '.join(sorted(IDL_TYPES))})") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
     """(name, kind, nested struct) of every field: kind is struct, struct_seq, array, byte or plain."""
     plan = []

@@ -162,7 +162,7 @@ class CarlaRun(ABC):
             if session is not None:
                 session.close()
 
-    def _close_extra(self) -> None:
+    def _close_extra(self) -> None:  # noqa: B027 -- an optional hook, empty by default, not abstract
         """Hook for subclasses: release what they own besides the CARLA session."""
 
     def __enter__(self) -> CarlaRun:

@@ -64,7 +64,8 @@ def link_controllers_to_junctions(xodr_text: str) -> str:
     junctions = {j.get("name"): j for j in root.iter("junction")}
     for controller in root.findall("controller"):
         junction = junctions.get(controller.get("id"))
-        if junction is not None and not any(c.get("id") == controller.get("id") for c in junction.findall("controller")):
+        if junction is not None and not any(c.get("id") == controller.get("id")
+                                            for c in junction.findall("controller")):
             ElementTree.SubElement(junction, "controller", {"id": controller.get("id"), "type": "0"})
     return ElementTree.tostring(root, encoding="unicode")
 

@@ -82,7 +82,7 @@ def base_link_in_actor(actor_transform: Any, wheel_positions_cm: list[Any], stee
     wheel_positions_cm: world positions of the wheels [cm, UE]; steer_angles: each wheel's
     ``max_steer_angle`` [deg] (rear wheels have 0); bounding_box: the actor's ``bounding_box``.
     """
-    rear = [p for p, angle in zip(wheel_positions_cm, steer_angles) if angle <= 0.0]
+    rear = [p for p, angle in zip(wheel_positions_cm, steer_angles, strict=True) if angle <= 0.0]
     if not rear:
         raise ValueError("vehicle has no non-steering (rear) wheel to place base_link on")
     inverse = np.array(actor_transform.get_inverse_matrix())

@@ -6,6 +6,7 @@ given by the scenario. Positions are SUMO lane positions [m] of the front bumper
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
             for edge_id in spec.route:
                 if edge_id not in known:
                     raise ParamsError(scenario.source, key, f"unknown edge '{edge_id}' in network {scenario.network}")
-            for a, b in zip(spec.route, spec.route[1:]):
+            for a, b in pairwise(spec.route):
                 if b not in road_map.successors(a):
                     raise ParamsError(scenario.source, key, f"edge '{b}' does not follow edge '{a}'")
             lane = getattr(spec, "depart_lane", 0)

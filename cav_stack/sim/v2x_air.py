@@ -7,15 +7,15 @@ once a second from the incident on; equipped background vehicles (connected traf
 :mod:`cav_stack.sim.connected_traffic`) add their signed BSMs; the radio model (DSRC or C-V2X,
 ``v2x/radio_*.yaml``) decides who receives what and when; scripted link degradation (per
 sender/receiver loss probability over time) is applied on top. Radio station IDs are stable per
-radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``, attacker k: ``ATTACKER_STATION_BASE + k``,
-connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
-independent of the temporary IDs inside the payloads.
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``,
+attacker k: ``ATTACKER_STATION_BASE + k``, connected background vehicle k in order of first
+transmission: ``CONNECTED_STATION_BASE + k``), independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

@@ -58,7 +58,7 @@ class SecurityFormatError(ValueError):
     """A 1609.2 structure is well-formed ASN.1 but not acceptable here (documented per call)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def spec(path: Path | None = None) -> asn1tools.compiler.Specification:
     """The compiled UPER specification of the compact 1609.2 module (compiled once per path;
     default: ``v2x/asn1/Ieee1609Dot2Compact.asn`` of the package's data folders)."""

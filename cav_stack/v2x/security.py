@@ -21,7 +21,7 @@ import enum
 import functools
 import heapq
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from cav_stack.core.params import validate_positive
 from cav_stack.v2x import ieee1609dot2 as d2

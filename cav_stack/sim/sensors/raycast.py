@@ -25,7 +25,7 @@ class Boxes:
     height: np.ndarray
 
     @staticmethod
-    def from_vehicles(vehicles: tuple[VehicleTruth, ...] | list[VehicleTruth]) -> "Boxes":
+    def from_vehicles(vehicles: tuple[VehicleTruth, ...] | list[VehicleTruth]) -> Boxes:
         """Boxes of the given vehicles, in their order."""
         arr = np.array([[v.x, v.y, v.yaw, 0.5 * v.length, 0.5 * v.width, v.height] for v in vehicles],
                        dtype=float).reshape(-1, 6)
