@@ -18,9 +18,12 @@ from typing import Any
 
 from cav_stack.runtime.dds_import import cyclonedds_module
 
-_idl = cyclonedds_module("cyclonedds.idl")
-types = cyclonedds_module("cyclonedds.idl.types")
-IdlStruct = _idl.IdlStruct
+if typing.TYPE_CHECKING:
+    from cyclonedds.idl import IdlStruct, types
+else:
+    _idl = cyclonedds_module("cyclonedds.idl")
+    types = cyclonedds_module("cyclonedds.idl.types")
+    IdlStruct = _idl.IdlStruct
 
 
 def dds_type_name(ros_type_name: str) -> str:
@@ -165,7 +168,7 @@ class DiagnosticArray(IdlStruct, typename=dds_type_name("diagnostic_msgs/msg/Dia
     status: types.sequence[DiagnosticStatus] = dataclasses.field(default_factory=list)
 
 
-IDL_TYPES: dict[str, type] = {
+IDL_TYPES: dict[str, type[IdlStruct]] = {
     "std_msgs/msg/String": String,
     "nav_msgs/msg/Odometry": Odometry,
     "ackermann_msgs/msg/AckermannDriveStamped": AckermannDriveStamped,
@@ -179,7 +182,7 @@ BYTE_BLOCK_FIELDS = {PointCloud2: "data"}
 """uint8[] fields (de)serialised as one byte block instead of element by element."""
 
 
-def _use_byte_block(cls: type, field_name: str) -> None:
+def _use_byte_block(cls: type[IdlStruct], field_name: str) -> None:
     """(De)serialise ``cls.field_name`` (a ``sequence<uint8>``) as one ``bytes`` block.
 
     The CDR is the same (uint32 length, then the bytes); cyclonedds would otherwise pack and
@@ -200,7 +203,7 @@ for _cls, _field in BYTE_BLOCK_FIELDS.items():
     _use_byte_block(_cls, _field)
 
 
-def idl_type(ros_type_name: str) -> type:
+def idl_type(ros_type_name: str) -> type[IdlStruct]:
     """The IDL struct of a ROS message type the stack sends over DDS."""
     try:
         return IDL_TYPES[ros_type_name]
@@ -210,9 +213,9 @@ def idl_type(ros_type_name: str) -> type:
 
 
 @functools.cache
-def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
+def _field_plan(cls: type[IdlStruct]) -> tuple[tuple[str, str, type[IdlStruct] | None], ...]:
     """(name, kind, nested struct) of every field: kind is struct, struct_seq, array, byte or plain."""
-    plan = []
+    plan: list[tuple[str, str, type[IdlStruct] | None]] = []
     for name, hint in typing.get_type_hints(cls, include_extras=True).items():
         idl = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, (types.sequence, types.array))),
                    hint)
@@ -230,7 +233,7 @@ def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
     return tuple(plan)
 
 
-def to_idl(cls: type, fields: dict) -> Any:
+def to_idl(cls: type[IdlStruct], fields: dict[str, Any]) -> Any:
     """An instance of IDL struct ``cls`` from a ROS field dictionary (nested dicts and lists).
 
     A ``byte`` field accepts an int or a one-byte ``bytes`` (what rclpy uses).
@@ -240,9 +243,9 @@ def to_idl(cls: type, fields: dict) -> Any:
         if name not in fields:
             raise KeyError(f"{cls.__idl_typename__}: field '{name}' missing")
         value = fields[name]
-        if kind == "struct":
+        if kind == "struct" and nested is not None:
             value = to_idl(nested, value)
-        elif kind == "struct_seq":
+        elif kind == "struct_seq" and nested is not None:
             value = [to_idl(nested, item) for item in value]
         elif kind == "array":
             value = list(value)
@@ -252,7 +255,7 @@ def to_idl(cls: type, fields: dict) -> Any:
     return cls(**values)
 
 
-def from_idl(sample: Any) -> dict:
+def from_idl(sample: Any) -> dict[str, Any]:
     """The ROS field dictionary of an IDL struct instance (inverse of :func:`to_idl`)."""
     fields = {}
     for f in dataclasses.fields(sample):

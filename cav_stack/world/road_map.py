@@ -295,7 +295,7 @@ class RoadMap:
         """The lane ID on each of ``edges``: lane ``lane_index`` (clamped) on ``lane_edge`` (None or
         off the route: the first edge), the lanes its connections lead to after it and the lanes
         connected into it before it (nearest in index where none is)."""
-        k = list(edges).index(lane_edge) if lane_edge in edges else 0
+        k = list(edges).index(lane_edge) if lane_edge is not None and lane_edge in edges else 0
         lanes: list[str] = [""] * len(edges)
         own = self._edge(edges[k])
         lanes[k] = own[min(lane_index, len(own) - 1)]
