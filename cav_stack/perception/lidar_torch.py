@@ -28,7 +28,8 @@ def _fit_plane(points: torch.Tensor) -> torch.Tensor:
     if points.shape[0] < 3:
         return torch.zeros(3, dtype=DTYPE, device=points.device)
     design = torch.cat([points[:, :2], torch.ones_like(points[:, :1])], dim=1)
-    return torch.linalg.solve(design.T @ design, design.T @ points[:, 2])
+    plane: torch.Tensor = torch.linalg.solve(design.T @ design, design.T @ points[:, 2])
+    return plane
 
 
 class TorchLidarBackend:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -373,8 +374,9 @@ class MultiObjectTracker:
         c, s = np.cos(t.x[:, YAW]), np.sin(t.x[:, YAW])
         along = rel[..., 0] * c + rel[..., 1] * s
         across = -rel[..., 0] * s + rel[..., 1] * c
-        inside = (np.abs(along) <= 0.5 * t.size[:, 0]) & (np.abs(across) <= 0.5 * t.size[:, 1])
-        return inside if per_track else inside.any(axis=1)
+        inside: np.ndarray = (np.abs(along) <= 0.5 * t.size[:, 0]) & (np.abs(across) <= 0.5 * t.size[:, 1])
+        # numpy's stubs type any(axis=...) as scalar-or-array; with axis=1 on (M, N) it is an array (M,)
+        return inside if per_track else cast(np.ndarray, inside.any(axis=1))
 
     def _prune(self, stamp: float) -> None:
         t = self._tracks

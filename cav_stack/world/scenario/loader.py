@@ -105,8 +105,9 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
     type_ids = [t.id for t in scenario.vehicle_types]
     if len(set(type_ids)) != len(type_ids):
         raise fail("vehicle_types", "duplicate vehicle type IDs")
-    groups: list[tuple[str, Sequence[FlowSpec | PrefillSpec | VehicleSpec | CavSpec]]] = [("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
-              ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
+    groups: list[tuple[str, Sequence[FlowSpec | PrefillSpec | VehicleSpec | CavSpec]]] = [
+        ("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
+        ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
     seen: set[str] = set()
     for group, specs in groups:
         for index, spec in enumerate(specs):
