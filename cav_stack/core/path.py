@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class Polyline:
@@ -33,7 +34,7 @@ class Polyline:
         s, d, heading = self.project_many(np.array([[x, y]]))
         return float(s[0]), float(d[0]), float(heading[0])
 
-    def project_many(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def project_many(self, xy: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`project` of M points (M, 2) [m] at once: arrays s [m], d [m], heading [rad]."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         rel = xy[:, None, :] - self.points[None, :-1]
