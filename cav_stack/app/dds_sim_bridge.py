@@ -45,7 +45,9 @@ class ModeTimelineNode(Node):
         super().__init__(context)
         for cav_id in cav_ids:
             topic = f"/{cav_id}{MODE_TOPIC_SUFFIX}"
-            self.create_subscription(ModeCommand, topic, lambda msg, t=topic: timeline(t, msg, self.now()))
+            def on_mode(msg: ModeCommand, t: str = topic) -> None:
+                timeline(t, msg, self.now())
+            self.create_subscription(ModeCommand, topic, on_mode)
 
 
 def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],

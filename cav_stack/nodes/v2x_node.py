@@ -266,8 +266,8 @@ class V2xNode(Node):
                 message.header, frame.sender_id, message.x, message.y, message.travel_yaw,
                 (message.type_event, *message.description), message.closes_road))
         elif isinstance(message, ManeuverShare):
-            verdict = self._detector.verdict(message.station_id)
-            if verdict is None or not verdict.flagged:
+            sender = self._detector.verdict(message.station_id)
+            if sender is None or not sender.flagged:
                 self._plans_pub.publish(SharedPlan(message.header, message.station_id, message.points,
                                                    message.time_gap))
 

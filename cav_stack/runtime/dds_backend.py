@@ -434,8 +434,9 @@ class DdsRuntime:
             self._health(entry, OK, "publisher alive", (("alive_publishers", str(liveliness.alive_count)),))
 
     def _health(self, entry: _Reader, level: int, message: str, values: tuple[tuple[str, str], ...]) -> None:
-        entry.on_health(DiagnosticStatus(Header(self.now(), ""), entry.ros_topic, level,
-                                         f"{entry.health_label}: {message}", values))
+        if entry.on_health is not None:
+            entry.on_health(DiagnosticStatus(Header(self.now(), ""), entry.ros_topic, level,
+                                             f"{entry.health_label}: {message}", values))
 
     def wait(self, timeout: float) -> None:
         """Block until data arrives or ``timeout`` [s] passes (at most :data:`MAX_WAIT_S`), then poll."""

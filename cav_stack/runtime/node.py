@@ -71,7 +71,7 @@ class Node:
     """
 
     node_name: ClassVar[str]
-    params_type: ClassVar[type | None] = None
+    params_type: ClassVar[type[Any] | None] = None
 
     def __init__(self, context: NodeContext):
         self._context = context

@@ -548,7 +548,9 @@ class _HardBrakeRunner(_EventRunner):
                 self.done = True
                 self.log("hard_brake", event.vehicle, "skipped: no such vehicle in the world")
                 return
-            self.start_speed = self.world.truth.vehicle(self.vehicle).speed
+            braking = self.world.truth.vehicle(self.vehicle)
+            assert braking is not None, "a present vehicle is in the world's truth"
+            self.start_speed = braking.speed
             vehicle = self.sim.vehicle
             if event.decel > vehicle.getDecel(self.vehicle):  # allow braking harder than the type's decel
                 vehicle.setEmergencyDecel(self.vehicle, max(event.decel, vehicle.getEmergencyDecel(self.vehicle)))

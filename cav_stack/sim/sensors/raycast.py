@@ -90,26 +90,22 @@ def cast_rays(origin: np.ndarray, dirs: np.ndarray, boxes: Boxes, ground: bool =
         best = t_ground
     for b in range(len(boxes)):
         if sorted_azimuths is None:
-            idx = slice(None)
-            subset = dirs
-        else:
-            start, width = azimuth_interval(origin, boxes, b)
-            start = (start + math.pi) % (2.0 * math.pi) - math.pi
-            stop = start + width
-            ranges = [(start, min(stop, math.pi))]
-            if stop > math.pi:
-                ranges.append((-math.pi, stop - 2.0 * math.pi))
-            parts = [np.arange(*np.searchsorted(sorted_azimuths, r)) for r in ranges]
-            idx = np.concatenate(parts)
-            if idx.size == 0:
-                continue
-            subset = dirs[idx]
-        t = _slab_hits(origin, subset, boxes, b)
-        closer = t < best[idx]
-        if sorted_azimuths is None:
+            t = _slab_hits(origin, dirs, boxes, b)
+            closer = t < best
             best = np.where(closer, t, best)
             owner = np.where(closer, b, owner)
-        else:
-            best[idx[closer]] = t[closer]
-            owner[idx[closer]] = b
+            continue
+        start, width = azimuth_interval(origin, boxes, b)
+        start = (start + math.pi) % (2.0 * math.pi) - math.pi
+        stop = start + width
+        ranges = [(start, min(stop, math.pi))]
+        if stop > math.pi:
+            ranges.append((-math.pi, stop - 2.0 * math.pi))
+        idx = np.concatenate([np.arange(*np.searchsorted(sorted_azimuths, r)) for r in ranges])
+        if idx.size == 0:
+            continue
+        t = _slab_hits(origin, dirs[idx], boxes, b)
+        closer = t < best[idx]
+        best[idx[closer]] = t[closer]
+        owner[idx[closer]] = b
     return best, owner
