@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 # torch is pinned: on these machines 2.13.0 is a CPU build from local disk; unpinned pulls CUDA.
 EXTRAS := sim,test,gpu,record,carla,dds
 
-.PHONY: drive test test-fast bench clean
+.PHONY: drive lint test test-fast bench clean
 
 $(INSTALLED): setup.cfg setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,14 @@ drive: $(INSTALLED)
 TEST_JOBS ?= 2
 PYTEST := $(PY) -m pytest -q -n $(TEST_JOBS) --dist loadfile
 
-test: $(INSTALLED)
+# Static checks, before the tests and failing the build on any finding: style (ruff.toml), types
+# (mypy.ini: strict on core, world and the algorithm packages) and the import layers (.importlinter).
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
+
+test: lint
 	$(PYTEST) test/unit test/ros
 	$(PYTEST) test/integration
 
@@ -35,4 +42,4 @@ bench: $(INSTALLED)
 	for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -120,7 +120,7 @@ def run(solvers: list[str], codegens: tuple[bool, ...], duration: float) -> list
         for loop in loops:
             loop.step(i * DT)
     results = [loop.summary() for loop in loops]
-    for loop, r in zip(loops, results):
+    for loop, r in zip(loops, results, strict=True):
         base = next((b for b in loops if b.solver == loop.solver and not b.codegen), None)
         if loop.codegen and base is not None:
             b = base.summary()
@@ -157,7 +157,8 @@ def main() -> None:
             line += f"  x{r['ratio_to_ipopt_median']:.2f} of ipopt (median)"
         if "speedup_median" in r:
             line += (f"\n{'':>30}{r['speedup_median']:.2f}x faster than interpreted (median), "
-                     f"{r['speedup_p99']:.2f}x (p99); cpu {r['cpu_speedup_median']:.2f}x / {r['cpu_speedup_p99']:.2f}x; "
+                     f"{r['speedup_p99']:.2f}x (p99); "
+                     f"cpu {r['cpu_speedup_median']:.2f}x / {r['cpu_speedup_p99']:.2f}x; "
                      f"max command difference {r['max_accel_diff']:.1e} m/s^2, {r['max_steer_diff']:.1e} rad")
         print(line)
 

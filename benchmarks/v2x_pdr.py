@@ -95,10 +95,10 @@ def plot(results, path: Path) -> None:
     cols = 4
     rows = int(np.ceil(len(results) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.3 * rows), sharex=True, sharey=True)
-    for ax, (label, tech, sim, ref) in zip(axes.ravel(), results):
+    for ax, (label, tech, sim, ref) in zip(axes.ravel(), results, strict=False):
         ax.plot(ref.distance, ref.pdr, "k-", label="PDR analytical")
         ax.plot(sim.distance, sim.pdr, "ko", ms=3, label="PDR sim")
-        for code, colour in zip(LOSS_TYPES[tech], ("tab:blue", "tab:orange", "tab:green", "tab:red")):
+        for code, colour in zip(LOSS_TYPES[tech], ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=False):
             ax.plot(ref.distance, ref.losses[code], "-", color=colour, lw=1)
             ax.plot(sim.distance, sim.losses[code], "o", color=colour, ms=2, label=code.name.lower())
         ax.set_title(label, fontsize=8)

@@ -1,9 +1,12 @@
-"""Shared test fixtures: repository paths, DDS domain ids per test process, shipped node parameters."""
+"""Shared test fixtures: repository paths, DDS domain ids per test process, shipped node parameters;
+plugins: pytester (for tests of the plugins) and ci_skips (in CI, CI=true, a skip fails: see test/ci_skips.py)."""
 import itertools
 import os
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ("pytester", "ci_skips")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

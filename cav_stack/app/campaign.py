@@ -29,7 +29,8 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
+from collections.abc import Callable
 
 from cav_stack.app.exit_codes import ExitCode
 from cav_stack.app.run_args import RADIOS, seconds
@@ -153,7 +154,8 @@ def run_campaign(runs: list[RunSpec], jobs: int, *, known_controllers: list[str]
                 continue
             spec.out_dir.mkdir(parents=True, exist_ok=True)
             (spec.out_dir / OUTCOME_FILE).unlink(missing_ok=True)
-            process = context.Process(target=execute_run, args=(spec,), name=f"eval-{spec.scenario}-{spec.controller}")
+            process: multiprocessing.process.BaseProcess = context.Process(
+                target=execute_run, args=(spec,), name=f"eval-{spec.scenario}-{spec.controller}")
             process.start()
             running[index] = (process, time.perf_counter())
         time.sleep(_POLL_S)

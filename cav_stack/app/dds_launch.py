@@ -102,8 +102,8 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
         sim += ["--step-timeout", str(step_timeout_s)]
     for kill in kills:
         sim += ["--kill", str(kill)]
-    for node in nodes:
-        sim += ["--follower", node.name]
+    for process in nodes:
+        sim += ["--follower", process.name]
     return [ProcessSpec("/sim_bridge", tuple(sim)), *nodes]
 
 

@@ -10,9 +10,10 @@ parameter files from the graph are used; ``--param`` overrides one top-level par
 value is read as YAML, e.g. ``--param rate_hz=10``; a mapping binds to a structured parameter such as
 ``--param 'odd={exit_edges: [e1], exit_positions: [600.0]}'``). The node gets the resources the
 in-process runner hands it, built in this process: ``vehicle`` (controllers/vehicle.yaml),
-``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index). ``--clock lockstep`` joins the clock master of a
-launched run (see :mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node
-cleanly. Exit codes: 0 stopped, 1 runtime failure, 2 usage error (unknown node, bad params).
+``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index).
+``--clock lockstep`` joins the clock master of a launched run (see
+:mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node cleanly.
+Exit codes: 0 stopped, 1 runtime failure, 2 usage error (unknown node, bad params).
 """
 from __future__ import annotations
 

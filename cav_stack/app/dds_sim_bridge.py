@@ -21,7 +21,8 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cav_stack.app.exit_codes import ExitCode, fail
 from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, seconds
@@ -45,7 +46,9 @@ class ModeTimelineNode(Node):
         super().__init__(context)
         for cav_id in cav_ids:
             topic = f"/{cav_id}{MODE_TOPIC_SUFFIX}"
-            self.create_subscription(ModeCommand, topic, lambda msg, t=topic: timeline(t, msg, self.now()))
+            def on_mode(msg: ModeCommand, t: str = topic) -> None:
+                timeline(t, msg, self.now())
+            self.create_subscription(ModeCommand, topic, on_mode)
 
 
 def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],

@@ -13,6 +13,7 @@ from typing import Any
 
 from cav_stack.core.params import load_node_params
 from cav_stack.runtime.executor import InProcessExecutor
+from cav_stack.runtime.node import Node
 from cav_stack.core.share import share_path
 
 
@@ -30,9 +31,10 @@ class NodeSpec:
     params_files: tuple[str, ...]
     remappings: tuple[tuple[str, str], ...]
 
-    def load_class(self) -> type:
+    def load_class(self) -> type[Node]:
         module_name, class_name = self.node_class.split(":")
-        return getattr(importlib.import_module(module_name), class_name)
+        node_type: type[Node] = getattr(importlib.import_module(module_name), class_name)
+        return node_type
 
 
 SIM_BRIDGE = NodeSpec("cav_stack.nodes.sim_bridge_node:SimBridgeNode", "sim_bridge_node",
@@ -106,8 +108,9 @@ CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
 def load_params(spec: NodeSpec, overrides: dict[str, Any]) -> Any:
     """The validated params of ``spec``'s node, with ``overrides`` for the fields it has."""
     node_type = spec.load_class()
-    params = None
+    params: Any = None
     for relative in spec.params_files:
+        assert node_type.params_type is not None, f"{spec.node_class} has params files but no params_type"
         params = load_node_params(share_path(relative), node_type.node_name, node_type.params_type)
     field_names = set(getattr(params, "__dataclass_fields__", {}))
     applicable = {k: v for k, v in overrides.items() if k in field_names}

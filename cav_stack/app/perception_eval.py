@@ -20,7 +20,7 @@ import tempfile
 import time as wallclock
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from cav_stack.core.truth import WorldTruth
 from cav_stack.perception.metrics import TrackingMetrics
 from cav_stack.perception.params import load_perception_params
 from cav_stack.perception.pipeline import PerceptionPipeline
-from cav_stack.world.sensor_rig import SensorRig, load_rig
+from cav_stack.world.sensor_rig import CameraParams, LidarParams, RadarParams, SensorRig, load_rig
 from cav_stack.sim.sensors.ego import EgoMotion, other_vehicles, sensor_pose
 from cav_stack.sim.sensors.raycast import Boxes
 from cav_stack.sim.sensors.suite import build_sensor_models
@@ -111,9 +111,10 @@ def _occluded_ids(truth: WorldTruth, ego: EgoMotion, rig: SensorRig, max_distanc
         return set()
     boxes = Boxes.from_vehicles(vehicles)
     seen = np.zeros(len(vehicles))
-    for sensor in (*rig.lidars, *rig.radars, *rig.cameras):
+    sensors: tuple[LidarParams | RadarParams | CameraParams, ...] = (*rig.lidars, *rig.radars, *rig.cameras)
+    for sensor in sensors:
         seen = np.maximum(seen, probe_visibility(sensor_pose(ego, sensor.mounting).origin, boxes).fraction)
-    return {v.vehicle_id for v, f in zip(vehicles, seen) if f == 0.0}
+    return {v.vehicle_id for v, f in zip(vehicles, seen, strict=True) if f == 0.0}
 
 
 def run_open_loop(frames: Iterator[tuple[WorldTruth, EgoMotion]], rig: SensorRig, pipeline: PerceptionPipeline,
@@ -123,7 +124,7 @@ def run_open_loop(frames: Iterator[tuple[WorldTruth, EgoMotion]], rig: SensorRig
     """Drive ``pipeline`` from the sensor models on ``frames``; return the tracking metrics plus
     ``mean_lidar_detect_ms`` (wall time of the LiDAR detector, this machine)."""
     models = list(build_sensor_models(rig, tuple(sorted(sensor_kinds))).values())
-    next_fire = [None] * len(models)
+    next_fire: list[float | None] = [None] * len(models)
     v2x_next: dict[str, float] = {}
     v2x_counts: dict[str, int] = {}
     stations: dict[str, int] = {}
@@ -136,10 +137,11 @@ def run_open_loop(frames: Iterator[tuple[WorldTruth, EgoMotion]], rig: SensorRig
         now = truth.stamp
         pipeline.on_ego_state(_ego_state(ego, now))
         for i, model in enumerate(models):
-            if next_fire[i] is None:
-                next_fire[i] = now + float(rng.uniform(0.0, 1.0 / model.rate))
-            if now + 1e-9 >= next_fire[i]:
-                next_fire[i] += 1.0 / model.rate
+            fire = next_fire[i]
+            if fire is None:
+                fire = next_fire[i] = now + float(rng.uniform(0.0, 1.0 / model.rate))
+            if now + 1e-9 >= fire:
+                next_fire[i] = fire + 1.0 / model.rate
                 message = model.measure(truth, ego, now, rng)
                 heapq.heappush(inbox, (now + model.latency, next(sequence), "sensor", message))
         if v2x is not None:

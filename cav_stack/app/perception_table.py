@@ -17,8 +17,10 @@ import multiprocessing
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from cav_stack.app.perception_eval import DEFAULT_RIG, SENSOR_SETS, SYNTHETIC_SCENARIO, evaluate_perception
 
@@ -127,13 +129,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     jobs = [(args.scenario, seed, args.duration, name, args.rig, args.max_distance) for seed in seeds for name in sets]
     rows = []
+    results: Iterable[dict[str, Any]]
     with ExitStack() as stack:
         if args.scenario == SYNTHETIC_SCENARIO:
             results = (evaluate_timed(*job) for job in jobs)
         else:
             context = multiprocessing.get_context("spawn")
             pool = stack.enter_context(ProcessPoolExecutor(max_workers=1, mp_context=context, max_tasks_per_child=1))
-            results = pool.map(evaluate_timed, *zip(*jobs))
+            results = pool.map(evaluate_timed, *zip(*jobs, strict=True))
         for row in results:
             rows.append(row)
             print(f"run {len(rows)}/{len(jobs)}: {row['sensor_set']} seed {row['seed']}: MOTA {row['mota']:.3f}, "

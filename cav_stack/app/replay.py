@@ -17,6 +17,7 @@ message by message in order per topic, on every numeric field (max absolute diff
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import argparse
 import dataclasses
 import enum
@@ -26,7 +27,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from cav_stack.app.exit_codes import ExitCode
 from cav_stack.runtime.node import LATCHED_QOS, Node, NodeContext, QoS
@@ -82,6 +83,8 @@ def read_recording(path: str | Path) -> Recording:
                 if record.name == RECORDING_METADATA:
                     metadata = dict(record.metadata)
             for schema, channel, message, decoded in reader.iter_decoded_messages(log_time_order=True):
+                if schema is None:
+                    continue  # a channel without a schema carries no ROS message
                 try:
                     conversion = conversion_for_ros_type(schema.name)
                 except KeyError:
@@ -99,7 +102,8 @@ def graph_topics(controller: str, cav_id: str) -> tuple[frozenset[str], frozense
     """(inputs, outputs): absolute topics of ``controller``'s graph for ``cav_id`` (see module doc)."""
     from cav_stack.app.graph import CONTROLLERS
 
-    inputs, outputs = set(), set()
+    inputs: set[str] = set()
+    outputs: set[str] = set()
     for spec in CONTROLLERS[controller]:
         for name, target in spec.remappings:
             topic = target if target.startswith("/") else f"/{cav_id}/{target}"
@@ -165,18 +169,25 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def compare(topic: str, recorded: list[Any], replayed: list[Any]) -> TopicComparison:
     """Pair messages in order and take the max absolute difference per numeric field (the
     header is skipped: stamps are compared through the pairing)."""
     result = TopicComparison(topic, len(recorded), len(replayed))
-    for a, b in zip(recorded, replayed):
+    for a, b in zip(recorded, replayed, strict=False):
         fa, fb = _flatten(a), _flatten(b)
         for key in sorted(set(fa) | set(fb)):
             x, y = fa.get(key), fb.get(key)
-            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (x, y))
-            if numeric and math.isfinite(x) and math.isfinite(y):
-                result.max_abs_diff[key] = max(result.max_abs_diff.get(key, 0.0), abs(float(x) - float(y)))
-            elif x != y and not (numeric and math.isnan(x) and math.isnan(y)):
+            if _is_number(x) and _is_number(y):
+                if math.isfinite(x) and math.isfinite(y):
+                    result.max_abs_diff[key] = max(result.max_abs_diff.get(key, 0.0), abs(float(x) - float(y)))
+                    continue
+                if math.isnan(x) and math.isnan(y):
+                    continue
+            if x != y:
                 result.mismatched_fields[key] = result.mismatched_fields.get(key, 0) + 1
     return result
 
@@ -201,7 +212,8 @@ def replay(recording: Recording, controller: str | None = None, cache_dir: Path 
     if controller not in CONTROLLERS:
         raise ValueError(f"controller '{controller}' has no node graph to replay (graphs: {', '.join(CONTROLLERS)})")
     cav_ids = [c for c in meta["cavs"].split(",") if c]
-    inputs, outputs = set(), set()
+    inputs: set[str] = set()
+    outputs: set[str] = set()
     for cav_id in cav_ids:
         cav_inputs, cav_outputs = graph_topics(controller, cav_id)
         inputs |= cav_inputs
@@ -211,7 +223,7 @@ def replay(recording: Recording, controller: str | None = None, cache_dir: Path 
         raise RecordingError(f"the recording has none of the input topics of '{controller}' "
                              f"({', '.join(sorted(inputs))})")
     times = sorted({round(t / TIME_RESOLUTION) for t, _, _ in fed})
-    period = min((b - a for a, b in zip(times, times[1:])), default=round(1.0 / TIME_RESOLUTION)) * TIME_RESOLUTION
+    period = min((b - a for a, b in pairwise(times)), default=round(1.0 / TIME_RESOLUTION)) * TIME_RESOLUTION
     scenario = load_scenario(meta["scenario"])
     with tempfile.TemporaryDirectory(prefix="replay-") as scratch:
         net_file = build_network(scenario.network_dir, cache_dir or Path(scratch))
@@ -232,7 +244,7 @@ def replay(recording: Recording, controller: str | None = None, cache_dir: Path 
     last = recording.messages[-1][0]
     executor.spin_until(last)
     recorded: dict[str, list[Any]] = defaultdict(list)
-    for t, topic, msg in recording.messages:
+    for _, topic, msg in recording.messages:
         if topic in outputs:
             recorded[topic].append(msg)
     return [compare(topic, recorded[topic], replayed[topic]) for topic in sorted(set(recorded) | set(replayed))]
@@ -258,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
         return ExitCode.USAGE
     faithful = True
     for c in comparisons:
-        worst_field = max(c.max_abs_diff, key=c.max_abs_diff.get, default="-")
+        worst_field = max(c.max_abs_diff, key=lambda name: c.max_abs_diff[name], default="-")
         same = c.recorded == c.replayed and c.worst <= args.tolerance and not c.mismatched_fields
         faithful &= same
         mismatched = f", differing non-numeric fields: {c.mismatched_fields}" if c.mismatched_fields else ""

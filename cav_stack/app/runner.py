@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
@@ -131,13 +132,13 @@ def uses_sensors(controller: str) -> bool:
     return any(spec.executable == "perception_node" for spec in CONTROLLERS.get(controller, ()))
 
 
-def onboard_sensors(plan: "RunPlan", driven: dict) -> dict[str, OnboardSensors]:
+def onboard_sensors(plan: RunPlan, driven: dict) -> dict[str, OnboardSensors]:
     """Each driven CAV's sensor models, from the rig the perception node uses."""
     rig = load_rig(share_path(*DEFAULT_RIG))
     return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
 
 
-def bridge_resources(plan: "RunPlan", sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
+def bridge_resources(plan: RunPlan, sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
     """What the sim bridge needs besides the world for ``plan``'s controller: the CAVs it drives,
     the vehicle, the air interface (V2X graphs), the onboard sensors (sensing graphs), the
     scripted sensor dropouts and the person in each CAV's seat (the scenario's driver)."""

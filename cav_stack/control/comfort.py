@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import signal
 
 _Q_BAND = 1.0 / math.sqrt(2.0)
@@ -71,19 +73,19 @@ def _weighting(name: str) -> WeightingParameters:
     return WEIGHTINGS[name]
 
 
-def weighting_response(name: str, frequency_hz) -> np.ndarray:
+def weighting_response(name: str, frequency_hz: ArrayLike) -> np.ndarray:
     """Exact complex response of analogue weighting ``name`` at ``frequency_hz`` [Hz],
     evaluated factor by factor from the Annex A formulas (no polynomial expansion)."""
     w = _weighting(name)
     p = 2j * np.pi * np.asarray(frequency_hz, dtype=float)
     o1, o2 = 2 * np.pi * w.f1, 2 * np.pi * w.f2
-    h = 1.0 / (1.0 + o1 / (_Q_BAND * p) + (o1 / p) ** 2)
+    h: np.ndarray = 1.0 / (1.0 + o1 / (_Q_BAND * p) + (o1 / p) ** 2)
     h = h / (1.0 + p / (_Q_BAND * o2) + (p / o2) ** 2)
-    if w.f4 is not None:
+    if w.f4 is not None and w.q4 is not None:
         o4 = 2 * np.pi * w.f4
         numerator = 1.0 + p / (2 * np.pi * w.f3) if w.f3 is not None else 1.0
         h = h * numerator / (1.0 + p / (w.q4 * o4) + (p / o4) ** 2)
-    if w.f5 is not None:
+    if w.f5 is not None and w.f6 is not None and w.q5 is not None and w.q6 is not None:
         o5, o6 = 2 * np.pi * w.f5, 2 * np.pi * w.f6
         h = h * (1.0 + p / (w.q5 * o5) + (p / o5) ** 2) / (1.0 + p / (w.q6 * o6) + (p / o6) ** 2) \
             * (o5 / o6) ** 2
@@ -95,15 +97,15 @@ def analog_weighting(name: str) -> tuple[np.ndarray, np.ndarray]:
     w = _weighting(name)
     o1, o2 = 2 * np.pi * w.f1, 2 * np.pi * w.f2
     # H_h = s² / (s² + ω1 s/Q + ω1²); H_l = ω2² / (s² + ω2 s/Q + ω2²)
-    num = np.polymul([1.0, 0.0, 0.0], [o2**2])
-    den = np.polymul([1.0, o1 / _Q_BAND, o1**2], [1.0, o2 / _Q_BAND, o2**2])
-    if w.f4 is not None:
+    num: np.ndarray = np.polymul([1.0, 0.0, 0.0], [o2**2])
+    den: np.ndarray = np.polymul([1.0, o1 / _Q_BAND, o1**2], [1.0, o2 / _Q_BAND, o2**2])
+    if w.f4 is not None and w.q4 is not None:
         o4 = 2 * np.pi * w.f4
         # H_t = ω4² (1 + s/ω3) / (s² + ω4 s/Q4 + ω4²)
         t_num = [o4**2 / (2 * np.pi * w.f3), o4**2] if w.f3 is not None else [o4**2]
         num = np.polymul(num, t_num)
         den = np.polymul(den, [1.0, o4 / w.q4, o4**2])
-    if w.f5 is not None:
+    if w.f5 is not None and w.f6 is not None and w.q5 is not None and w.q6 is not None:
         o5, o6 = 2 * np.pi * w.f5, 2 * np.pi * w.f6
         # H_s = (s² + ω5 s/Q5 + ω5²) / (s² + ω6 s/Q6 + ω6²)  (the (ω5/ω6)² and 1/ω5², ω6² cancel)
         num = np.polymul(num, [1.0, o5 / w.q5, o5**2])
@@ -119,22 +121,24 @@ def digital_weighting(name: str, sample_rate_hz: float) -> np.ndarray:
     num, den = analog_weighting(name)
     z, p, k = signal.tf2zpk(num, den)
     zd, pd, kd = signal.bilinear_zpk(z, p, k, sample_rate_hz)
-    return signal.zpk2sos(zd, pd, kd)
+    sections: np.ndarray = signal.zpk2sos(zd, pd, kd)
+    return sections
 
 
-def weighted_acceleration(accel, sample_rate_hz: float, name: str) -> np.ndarray:
+def weighted_acceleration(accel: ArrayLike, sample_rate_hz: float, name: str) -> np.ndarray:
     """Frequency-weighted acceleration [m/s^2] of uniformly sampled ``accel`` [m/s^2]."""
     accel = np.asarray(accel, dtype=float)
-    return signal.sosfilt(digital_weighting(name, sample_rate_hz), accel)
+    weighted: np.ndarray = signal.sosfilt(digital_weighting(name, sample_rate_hz), accel)
+    return weighted
 
 
-def rms(values) -> float:
+def rms(values: ArrayLike) -> float:
     """Root mean square of ``values``."""
     values = np.asarray(values, dtype=float)
     return float(np.sqrt(np.mean(values**2))) if values.size else 0.0
 
 
-def running_rms(weighted, sample_rate_hz: float, window_s: float = RUNNING_RMS_WINDOW) -> np.ndarray:
+def running_rms(weighted: ArrayLike, sample_rate_hz: float, window_s: float = RUNNING_RMS_WINDOW) -> np.ndarray:
     """Running r.m.s. [m/s^2] by linear integration over the last ``window_s`` [s] (ISO 2631-1
     Eq. 2); the first samples use the data available."""
     sq = np.asarray(weighted, dtype=float) ** 2
@@ -145,12 +149,12 @@ def running_rms(weighted, sample_rate_hz: float, window_s: float = RUNNING_RMS_W
     return np.sqrt((csum[idx] - csum[start]) / (idx - start))
 
 
-def vibration_dose_value(weighted, sample_rate_hz: float) -> float:
+def vibration_dose_value(weighted: ArrayLike, sample_rate_hz: float) -> float:
     """VDV [m/s^1.75] = (∫ a_w⁴ dt)^¼ of a weighted acceleration."""
     return float((np.sum(np.asarray(weighted, dtype=float) ** 4) / sample_rate_hz) ** 0.25)
 
 
-def motion_sickness_dose_value(weighted_wf, sample_rate_hz: float) -> float:
+def motion_sickness_dose_value(weighted_wf: ArrayLike, sample_rate_hz: float) -> float:
     """MSDV [m/s^1.5] = (∫ a_w² dt)^½ of a Wf-weighted acceleration."""
     return float(math.sqrt(np.sum(np.asarray(weighted_wf, dtype=float) ** 2) / sample_rate_hz))
 
@@ -160,7 +164,7 @@ def comfort_reactions(total_value: float) -> tuple[str, ...]:
     return tuple(label for lo, hi, label in COMFORT_REACTIONS if lo <= total_value < hi)
 
 
-def jerk_statistics(time_s, accel) -> dict[str, float]:
+def jerk_statistics(time_s: ArrayLike, accel: ArrayLike) -> dict[str, float]:
     """p95, p99 and max of |jerk| [m/s^3] from an acceleration series [m/s^2] at times [s]."""
     jerk = np.abs(np.diff(np.asarray(accel, dtype=float)) / np.diff(np.asarray(time_s, dtype=float)))
     if jerk.size == 0:
@@ -180,7 +184,7 @@ def _sample_rate(time_s: np.ndarray) -> float:
     return float(1.0 / np.mean(dt))
 
 
-def comfort_report(time_s, accel_long, accel_lat) -> dict:
+def comfort_report(time_s: ArrayLike, accel_long: ArrayLike, accel_lat: ArrayLike) -> dict[str, Any]:
     """JSON-ready ride-comfort figures of a run.
 
     time_s [s] (uniform), accel_long and accel_lat [m/s^2] in ``base_link``. Horizontal axes
@@ -196,7 +200,7 @@ def comfort_report(time_s, accel_long, accel_lat) -> dict:
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(ax)) and np.all(np.isfinite(ay))):
         raise ValueError("non-finite samples")
     fs = _sample_rate(t)
-    axes = {}
+    axes: dict[str, dict[str, Any]] = {}
     for axis, accel in (("long", ax), ("lat", ay)):
         aw = weighted_acceleration(accel, fs, "Wd")
         awf = weighted_acceleration(accel, fs, "Wf")

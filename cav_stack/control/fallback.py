@@ -41,5 +41,5 @@ def braking_trajectory(path: ReferencePath, ego: EgoState, decel: float, step: f
     yaw = path.heading(s) + heading_error
     accel = np.where(t < v0 / decel, -decel, 0.0)
     points = tuple(TrajectoryPoint(float(ti), float(xi), float(yi), float(ya), float(vi), float(ai))
-                   for ti, xi, yi, ya, vi, ai in zip(t, x, y, yaw, speed, accel))
+                   for ti, xi, yi, ya, vi, ai in zip(t, x, y, yaw, speed, accel, strict=True))
     return Trajectory(Header(ego.header.stamp, ego.header.frame_id), points)

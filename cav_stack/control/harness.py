@@ -27,8 +27,8 @@ def plant_step(vehicle: VehicleParams, state: np.ndarray, command: ControlComman
     accel_cmd, steer_cmd = clamp_controls(vehicle, command.accel, command.steer)
     if state[3] <= 0.0 and accel_cmd < 0.0:
         accel_cmd = 0.0
-    model = model if model is not None else KinematicBicycle(vehicle)
-    nxt = rk4_step(model, state, np.array([accel_cmd, steer_cmd]), dt, np, numpy_stack)
+    plant: VehicleModel = model if model is not None else KinematicBicycle(vehicle)
+    nxt: np.ndarray = rk4_step(plant, state, np.array([accel_cmd, steer_cmd]), dt, np, numpy_stack)
     if nxt[3] < 0.0:
         nxt[3] = 0.0
         nxt[4] = max(nxt[4], 0.0)

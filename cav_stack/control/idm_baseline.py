@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cav_stack.core.messages import TrackList
+from cav_stack.core.messages import TrackedObject, TrackList
 from cav_stack.core.path import Polyline
 from cav_stack.core.params import validate_positive
 
@@ -78,6 +78,7 @@ CUT_IN_MAX_ANGLE = 0.15
 def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float:
     """IDM acceleration [m/s^2] for the ego speed [m/s] behind ``leader`` (None: free road)."""
     free = 1.0 - (max(speed, 0.0) / p.desired_speed) ** p.exponent
+    accel: float
     if leader is None:
         accel = p.max_accel * free
     else:
@@ -97,7 +98,8 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     s, d, headings = path.project_many([(ego_x, ego_y)] + [(obj.x, obj.y) for obj in objects.objects])
     s_ego, d_ego = float(s[0]), float(d[0])
     best: Leader | None = None
-    for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist()):
+    for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist(),
+                                          strict=True):
         if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)
@@ -109,7 +111,7 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     return best
 
 
-def _closest_offset(obj, offset: float, path_heading: float, horizon: float) -> float:
+def _closest_offset(obj: TrackedObject, offset: float, path_heading: float, horizon: float) -> float:
     """Smallest distance [m] of ``obj`` from the ego's path line over the next ``horizon`` s, its
     lateral speed held; ``offset`` is its signed offset [m] now. Only a car in a neighbouring lane
     (|offset| <= CUT_IN_MAX_OFFSET) heading at most CUT_IN_MAX_ANGLE off the path drifts: a car on

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cav_stack.control.comfort_profile import ComfortProfile
 
@@ -23,9 +24,10 @@ _TARGET_TOLERANCE = 0.05
 def lane_change_duration(offset: float, comfort: ComfortProfile) -> float:
     """Duration [s] of a quintic lateral move by ``offset`` [m] within the profile's peaks."""
     d = abs(offset)
-    return max(comfort.lane_change_min_duration,
+    duration: float = max(comfort.lane_change_min_duration,
                math.sqrt(_PEAK_ACCEL_FACTOR * d / comfort.lane_change_lateral_accel),
-               (_PEAK_JERK_FACTOR * d / comfort.lane_change_lateral_jerk) ** (1.0 / 3.0))
+                          (_PEAK_JERK_FACTOR * d / comfort.lane_change_lateral_jerk) ** (1.0 / 3.0))
+    return duration
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,13 @@ class LateralManoeuvre:
     start_offset: float
     target_offset: float
 
-    def offset(self, t) -> np.ndarray:
+    def offset(self, t: ArrayLike) -> np.ndarray:
         """Lateral reference [m] at absolute time(s) ``t`` [s]."""
         tau = np.clip((np.asarray(t, dtype=float) - self.start_time) / self.duration, 0.0, 1.0)
         shape = tau**3 * (10.0 - 15.0 * tau + 6.0 * tau**2)
         return self.start_offset + (self.target_offset - self.start_offset) * shape
 
-    def rate(self, t) -> np.ndarray:
+    def rate(self, t: ArrayLike) -> np.ndarray:
         """Rate of the lateral reference [m/s] at absolute time(s) ``t`` [s]."""
         tau = np.clip((np.asarray(t, dtype=float) - self.start_time) / self.duration, 0.0, 1.0)
         shape_rate = 30.0 * tau**2 * (1.0 - tau) ** 2 / self.duration

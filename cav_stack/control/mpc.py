@@ -179,11 +179,12 @@ class MpcController:
         if result.usable and in_time:
             trajectory = self._trajectory(now, ego, ref, s0, result.states)
             self._plan = _Plan(now, result.inputs, trajectory)
-            slack = result.inputs[:, 2:].max(axis=0)
+            position, accel, jerk, speed_range = (float(v) for v in result.inputs[:, 2:].max(axis=0))
             command = ControlCommand(Header(now, BASE_LINK_FRAME), float(result.inputs[0, 0]),
                                      float(result.inputs[0, 1]), CONTROLLER_SOURCE, False)
             return MpcOutput(command, trajectory, STATUS_OK, result.solve_time_s, result.iterations,
-                             result.return_status, result.success, tuple(float(v) for v in slack))
+                             result.return_status, result.success,
+                             (position, accel, jerk, speed_range))
         return self._fallback(now, ego, ref, float(manoeuvre.offset(now)), result)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -278,7 +279,8 @@ class MpcController:
         reachable = leader.gap - closing**2 / (2.0 * comfortable) - target.standstill_gap
         start = max(reachable, 0.0) / speed
         recovering = np.maximum(self._times - closing / comfortable, 0.0)
-        return np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
+        gap_ref: np.ndarray = np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
+        return gap_ref
 
     def _speed_ceiling(self, advised_speed: float, speed: float) -> np.ndarray:
         """Speed ceiling [m/s] per stage of an ECO_APPROACH: the advised speed, reached from the
@@ -290,7 +292,8 @@ class MpcController:
         by braking after cruising; the car never speeds past the advice (e.g. to close up to a
         leader) only to slow down again before the line."""
         glide = speed - self.params.eco_glide_decel * self._times
-        return np.maximum(max(advised_speed, 0.0), glide)
+        ceiling: np.ndarray = np.maximum(max(advised_speed, 0.0), glide)
+        return ceiling
 
     def _speed_reference(self, target_speed: np.ndarray, curvature: np.ndarray, s: np.ndarray,
                          stop_s: float, decel: float) -> np.ndarray:
@@ -298,7 +301,7 @@ class MpcController:
         at each stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from
         the stages before at ``decel`` [m/s^2]. ``s`` [m]: the predicted arc length per stage."""
         p, c = self.params, self.comfort
-        limit = np.clip(target_speed, 0.0, self.vehicle.max_speed)
+        limit: np.ndarray = np.clip(target_speed, 0.0, self.vehicle.max_speed)
         curvy = np.abs(curvature) > _STRAIGHT_CURVATURE
         limit[curvy] = np.minimum(limit[curvy], np.sqrt(
             p.curve_lateral_accel_ratio * c.max_lateral_accel / np.abs(curvature[curvy])))
@@ -313,7 +316,7 @@ class MpcController:
         x, y = ref.to_map(s, states[:, 1])
         yaw = ref.heading(s) + states[:, 2]
         points = tuple(TrajectoryPoint(float(t), float(xi), float(yi), float(ya), float(v), float(a))
-                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4]))
+                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4], strict=True))
         return Trajectory(Header(now, ego.header.frame_id), points)
 
     def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,

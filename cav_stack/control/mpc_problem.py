@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import casadi as ca
 import numpy as np
@@ -70,12 +71,13 @@ class SolveResult:
     lam_x: np.ndarray
 
 
-def _casadi_stack(items: list) -> ca.SX:
+def _casadi_stack(items: list[Any]) -> ca.SX:
     """Stack scalar derivatives into a CasADi column (the ``stack`` argument for CasADi)."""
-    return ca.vertcat(*items)
+    column: ca.SX = ca.vertcat(*items)
+    return column
 
 
-def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
+def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict[str, Any]]:
     common = {"print_time": False, "record_time": True, "error_on_fail": False}
     if solver == "ipopt":
         return "ipopt", {**common, "ipopt": {
@@ -86,7 +88,7 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                           "fatrop": {"print_level": 0, "max_iter": params.max_iterations,
                                      "tol": params.tolerance, "mu_init": 1e-1}}
     qp = solver.split("_", 1)[1]
-    qp_options = {"error_on_fail": False}
+    qp_options: dict[str, Any] = {"error_on_fail": False}
     if qp == "qrqp":
         qp_options.update(print_iter=False, print_header=False, print_info=False)
     else:
@@ -100,7 +102,7 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
 
 
 @functools.lru_cache(maxsize=8)
-def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, ...], tuple[int, ...]]:
+def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict[str, Any], tuple[bool, ...], tuple[int, ...]]:
     """The NLP (CasADi SX: decision vector, cost, constraints, parameters), which constraint rows
     are equalities, and the end of each stage's rows in g. Built once per process and parameters:
     the vehicles of a multi-CAV run share the expressions (each builds its own solvers)."""
@@ -108,15 +110,15 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
     glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
-    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
+    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob), strict=True))
     xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
     us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
     w, g, equality, cost = [], [], [], 0
     g_stage_index: list[int] = []
     h = p.step / p.integration_substeps
 
-    def tracking(x, k):
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+    def tracking(x: Any, k: int) -> Any:
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         gap = sp["leader_s"] - x[0] - front_offset
         gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
         # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
@@ -129,7 +131,7 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     for k in range(n):
         x, u = xs[k], us[k]
         w += [x, u]
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
         x_next = x
         for _ in range(p.integration_substeps):
@@ -186,8 +188,8 @@ class MpcProblem:
 
     def _build(self) -> None:
         p = self.params
-        nlp, equality, self.g_stage_index = _symbolic_nlp(p, self.vehicle)
-        equality = list(equality)
+        nlp, equality_rows, self.g_stage_index = _symbolic_nlp(p, self.vehicle)
+        equality = list(equality_rows)
         plugin, opts = _solver_plugin(p.solver, p, equality)
         self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
         library = self._compiled_library() if p.codegen else None
@@ -206,7 +208,8 @@ class MpcProblem:
         problem: a multi-CAV run builds the same problem for every vehicle, and generating its C
         source takes ~0.2 s."""
         key = (self.params, self.vehicle)
-        if key not in _LIBRARIES or (_LIBRARIES[key] is not None and not _LIBRARIES[key].exists()):
+        cached = _LIBRARIES.get(key)
+        if key not in _LIBRARIES or (cached is not None and not cached.exists()):
             p = self.params
             cache_dir = Path(p.codegen_cache_dir).expanduser() if p.codegen_cache_dir else default_cache_dir()
             _LIBRARIES[key] = compiled_library(self.solver, p.codegen_compiler, cache_dir)
@@ -286,9 +289,12 @@ class MpcProblem:
         started at w0 (and multipliers, used by the SQP solvers), with the main solver or
         (``rescue``, ValueError when none is configured) the rescue solver. Never raises on
         solver trouble."""
-        if rescue and self.rescue_solver is None:
-            raise ValueError("no rescue solver configured (rescue_solver: none)")
-        solver, name = (self.rescue_solver, self.params.rescue_solver) if rescue else (self.solver, self.params.solver)
+        if rescue:
+            if self.rescue_solver is None:
+                raise ValueError("no rescue solver configured (rescue_solver: none)")
+            solver, name = self.rescue_solver, self.params.rescue_solver
+        else:
+            solver, name = self.solver, self.params.solver
         lbx, ubx, lbg, ubg = bounds
         pvec = np.concatenate([stage_params.reshape(-1), global_params])
         args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)

@@ -9,6 +9,7 @@ from the steering angle in the yaw kinematics (see :mod:`steer_bias`).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,7 +27,7 @@ class PathFrameBicycle:
     steer_bias: Any = 0.0
     state_names: ClassVar[tuple[str, ...]] = PATH_STATE_NAMES
 
-    def derivatives(self, state, control, ops, stack):
+    def derivatives(self, state: Any, control: Any, ops: Any, stack: Callable[[list[Any]], Any]) -> Any:
         _, lateral, heading_error, speed, accel, steer = (state[i] for i in range(6))
         accel_cmd, steer_cmd = control[0], control[1]
         p = self.params

@@ -6,7 +6,10 @@ its first and last segment, so any horizon length is defined.
 """
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cav_stack.core.frames import wrap_angle
 
@@ -45,11 +48,17 @@ class ReferencePath:
         else:
             self._kappa_mid = np.zeros(0)
 
-    def heading(self, s) -> np.ndarray:
+    @overload
+    def heading(self, s: float) -> float: ...
+
+    @overload
+    def heading(self, s: np.ndarray) -> np.ndarray: ...
+
+    def heading(self, s: float | np.ndarray) -> float | np.ndarray:
         """Path heading [rad, map] at arc length(s) ``s`` [m] (smoothed between vertices)."""
         return np.interp(s, self._s_mid, self.segment_headings)
 
-    def curvature(self, s) -> np.ndarray:
+    def curvature(self, s: ArrayLike) -> np.ndarray:
         """Path curvature [1/m] (positive left) at arc length(s) ``s`` [m]; 0 beyond the ends."""
         s = np.asarray(s, dtype=float)
         if self._kappa_mid.size == 0:
@@ -58,7 +67,7 @@ class ReferencePath:
         inside = (idx >= 0) & (idx < self._kappa_mid.size)
         return np.where(inside, self._kappa_mid[np.clip(idx, 0, self._kappa_mid.size - 1)], 0.0)
 
-    def point(self, s) -> tuple[np.ndarray, np.ndarray]:
+    def point(self, s: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Map position (x, y) [m] of the path at arc length(s) ``s`` [m], extrapolated straight."""
         s = np.asarray(s, dtype=float)
         idx = np.clip(np.searchsorted(self.s_vertices, s, side="right") - 1, 0, len(self.segment_lengths) - 1)
@@ -67,7 +76,7 @@ class ReferencePath:
         end = self.vertices[idx + 1]
         return start[..., 0] + t * (end[..., 0] - start[..., 0]), start[..., 1] + t * (end[..., 1] - start[..., 1])
 
-    def to_map(self, s, lateral) -> tuple[np.ndarray, np.ndarray]:
+    def to_map(self, s: float | np.ndarray, lateral: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """Map position (x, y) [m] of path-frame coordinates (s [m], lateral offset [m, left])."""
         x, y = self.point(s)
         theta = self.heading(s)

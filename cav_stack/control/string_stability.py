@@ -66,8 +66,8 @@ def string_figures(trajectories_csv: str | Path, vehicle_ids: tuple[str, ...], e
         raise ValueError(f"{trajectories_csv}: no trace of {missing}")
     figures = []
     for vehicle_id in vehicle_ids:
-        time, speed, gap = (np.asarray(c, dtype=float) for c in columns[vehicle_id])
+        t, v, g = (np.asarray(c, dtype=float) for c in columns[vehicle_id])
         figures.append(VehicleFigures(vehicle_id,
-                                      peak_speed_deviation(time, speed, equilibrium_speed, start, end),
-                                      float(np.nanmin(gap)) if np.isfinite(gap).any() else math.inf))
+                                      peak_speed_deviation(t, v, equilibrium_speed, start, end),
+                                      float(np.nanmin(g)) if np.isfinite(g).any() else math.inf))
     return figures

@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -81,9 +82,10 @@ class VehicleParams:
 class VehicleModel(Protocol):
     """Continuous-time vehicle dynamics over numpy or CasADi values."""
 
-    params: VehicleParams
+    @property
+    def params(self) -> VehicleParams: ...
 
-    def derivatives(self, state: Any, control: Any, ops: Any, stack: Callable[[list], Any]) -> Any:
+    def derivatives(self, state: Any, control: Any, ops: Any, stack: Callable[[list[Any]], Any]) -> Any:
         """Time derivative of ``state`` under ``control`` using math namespace ``ops``."""
 
 
@@ -94,7 +96,7 @@ class KinematicBicycle:
     params: VehicleParams
     state_names: ClassVar[tuple[str, ...]] = STATE_NAMES
 
-    def derivatives(self, state, control, ops, stack):
+    def derivatives(self, state: Any, control: Any, ops: Any, stack: Callable[[list[Any]], Any]) -> Any:
         _, _, yaw, speed, accel, steer = (state[i] for i in range(6))
         accel_cmd, steer_cmd = control[0], control[1]
         p = self.params
@@ -137,7 +139,7 @@ class DynamicBicycle:
                           cornering_stiffness_front=p.cornering_stiffness_front,
                           cornering_stiffness_rear=p.cornering_stiffness_rear)
 
-    def derivatives(self, state, control, ops, stack):
+    def derivatives(self, state: Any, control: Any, ops: Any, stack: Callable[[list[Any]], Any]) -> Any:
         _, _, yaw, speed, accel, steer, lat_speed, yaw_rate = (state[i] for i in range(8))
         accel_cmd, steer_cmd = control[0], control[1]
         p = self.params
@@ -168,7 +170,7 @@ class DynamicBicycle:
             (speed - p.dynamic_blend_speed_low) / (p.dynamic_blend_speed_high - p.dynamic_blend_speed_low),
             0.0), 1.0)
         x_dot, y_dot, yaw_dot, lat_dot, yaw_rate_dot = (
-            weight * d + (1.0 - weight) * k for d, k in zip(dynamic, kinematic))
+            weight * d + (1.0 - weight) * k for d, k in zip(dynamic, kinematic, strict=True))
         return stack([
             x_dot, y_dot, yaw_dot, accel,
             (accel_cmd - accel) / p.accel_time_constant,
@@ -186,7 +188,8 @@ def load_vehicle_params(path: str | Path, node_name: str = "vehicle") -> Vehicle
     return load_node_params(path, node_name, VehicleParams)
 
 
-def rk4_step(model: VehicleModel, state, control, dt: float, ops, stack):
+def rk4_step(model: VehicleModel, state: Any, control: Any, dt: float, ops: Any,
+             stack: Callable[[list[Any]], Any]) -> Any:
     """One classical Runge-Kutta step of ``model`` over ``dt`` [s] (numpy or CasADi)."""
     k1 = model.derivatives(state, control, ops, stack)
     k2 = model.derivatives(state + 0.5 * dt * k1, control, ops, stack)
@@ -195,7 +198,7 @@ def rk4_step(model: VehicleModel, state, control, dt: float, ops, stack):
     return state + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
 
 
-def numpy_stack(items: list) -> np.ndarray:
+def numpy_stack(items: list[Any]) -> np.ndarray:
     """Stack scalar derivatives into a numpy vector (the ``stack`` argument for numpy)."""
     return np.array(items, dtype=float)
 

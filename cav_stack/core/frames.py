@@ -2,9 +2,22 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 
-def wrap_angle(angle):
+@overload
+def wrap_angle(angle: float) -> float: ...
+
+
+@overload
+def wrap_angle(angle: NDArray[Any]) -> NDArray[np.float64]: ...
+
+
+def wrap_angle(angle: float | NDArray[Any]) -> float | NDArray[np.float64]:
     """Wrap an angle [rad] (scalar or array) to [-pi, pi)."""
     return (angle + math.pi) % (2.0 * math.pi) - math.pi
 

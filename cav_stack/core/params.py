@@ -14,13 +14,16 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 
 from cav_stack.core.units import SUFFIX_TO_SI
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 _PARENT_KEY = re.compile(r"(\.[^.\[]+|\[\d+\])$")
 #: libyaml's loader where PyYAML was built with it (same documents and marks, ~10x faster).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -145,7 +148,7 @@ class _Binder:
                 return None
             non_none = [a for a in args if a is not type(None)]
             return self.coerce(non_none[0], value, key)
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self.bind(hint, value, key)
         if origin is tuple:
             if not isinstance(value, list):

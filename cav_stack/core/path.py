@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class Polyline:
@@ -33,7 +34,7 @@ class Polyline:
         s, d, heading = self.project_many(np.array([[x, y]]))
         return float(s[0]), float(d[0]), float(heading[0])
 
-    def project_many(self, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def project_many(self, xy: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`project` of M points (M, 2) [m] at once: arrays s [m], d [m], heading [rad]."""
         xy = np.asarray(xy, dtype=float).reshape(-1, 2)
         rel = xy[:, None, :] - self.points[None, :-1]
@@ -55,7 +56,7 @@ class Polyline:
         x, y = self.points[i] + direction * t
         return float(x), float(y), math.atan2(direction[1], direction[0])
 
-    def offset(self, d: float) -> "Polyline":
+    def offset(self, d: float) -> Polyline:
         """The path shifted laterally by d [m] (positive left), e.g. the neighbouring lane."""
         normals = np.column_stack((-self._seg_dir[:, 1], self._seg_dir[:, 0]))
         vertex_normals = np.vstack((normals[:1], normals[:-1] + normals[1:], normals[-1:]))

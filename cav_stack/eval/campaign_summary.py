@@ -10,6 +10,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cav_stack.world.scenario import load_scenario
 
@@ -76,7 +77,7 @@ class RunOutcome:
         return {"spec": spec, "status": self.status, "error": self.error, "report": self.report,
                 "wall_time_s": self.wall_time_s}
 
-def report_number(report: dict, key: str) -> float | None:
+def report_number(report: dict[str, Any], key: str) -> float | None:
     """The report's value at ``key`` as a finite float; None when missing, non-numeric or not finite."""
     value = report.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
@@ -84,7 +85,8 @@ def report_number(report: dict, key: str) -> float | None:
     return float(value)
 
 
-def _value(outcome: RunOutcome, key: str) -> float | None:
+def outcome_number(outcome: RunOutcome, key: str) -> float | None:
+    """:func:`report_number` of the run's report; None without a report."""
     return None if outcome.report is None else report_number(outcome.report, key)
 
 
@@ -98,10 +100,10 @@ def capacity_points(outcomes: list[RunOutcome]) -> dict[str, dict[str, list[tupl
     points: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for o in completed(outcomes):
         match = PENETRATION_NAME.match(o.spec.scenario)
-        throughput = report_number(o.report, "throughput_veh_h_lane")
+        throughput = outcome_number(o, "throughput_veh_h_lane")
         if match is None or throughput is None:
             continue
-        share = report_number(o.report, "cav_share")
+        share = outcome_number(o, "cav_share")
         percent = 100.0 * share if share is not None else float(match["percent"])
         points[match["family"]][o.spec.controller].append((percent, throughput))
     return points
@@ -113,7 +115,7 @@ def write_summary_csv(outcomes: list[RunOutcome], path: Path) -> Path:
         writer = csv.writer(handle)
         writer.writerow(["scenario", "controller", "seed", "status", "error", *SUMMARY_METRICS, "run_dir"])
         for o in outcomes:
-            values = [_value(o, key) for key in SUMMARY_METRICS]
+            values = [outcome_number(o, key) for key in SUMMARY_METRICS]
             writer.writerow([o.spec.scenario, o.spec.controller, o.spec.seed, o.status, o.error or "",
                              *("" if v is None else f"{v:.6g}" for v in values), str(o.spec.out_dir)])
     return path
@@ -135,7 +137,7 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
     total, failed = len(outcomes), sum(o.status != STATUS_OK for o in outcomes)
     lines += [f"{total} runs, {total - failed} completed, {failed} failed. Cells: mean (min–max) over "
               "the completed seeds; – where undefined.", ""]
-    keys = [k for k in SUMMARY_METRICS if any(_value(o, k) is not None for o in outcomes)]
+    keys = [k for k in SUMMARY_METRICS if any(outcome_number(o, k) is not None for o in outcomes)]
     for scenario in dict.fromkeys(o.spec.scenario for o in outcomes):
         spec = load_scenario(scenario)
         rows = [o for o in outcomes if o.spec.scenario == scenario]
@@ -146,7 +148,7 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
         for controller in dict.fromkeys(o.spec.controller for o in rows):
             mine = [o for o in rows if o.spec.controller == controller]
             ok = [o for o in mine if o.status == STATUS_OK]
-            cells = [_cell([v for o in ok if (v := _value(o, k)) is not None]) for k in keys]
+            cells = [_cell([v for o in ok if (v := outcome_number(o, k)) is not None]) for k in keys]
             lines.append(f"| {controller} | {len(ok)}/{len(mine)} | " + " | ".join(cells) + " |")
         failures = [o for o in rows if o.status != STATUS_OK]
         if failures:

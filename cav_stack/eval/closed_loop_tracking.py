@@ -50,7 +50,7 @@ class ClosedLoopTracking:
         cav_id = topic[: -len(TRACKS_TOPIC_SUFFIX)].strip("/")
         truth = next((t for t in reversed(self._truths) if t.stamp <= msg.header.stamp + 1e-9), None)
         ego = truth.vehicle(cav_id) if truth is not None else None
-        if ego is None:
+        if truth is None or ego is None:
             return
         metrics = self._metrics.setdefault(cav_id, TrackingMetrics(MAX_DISTANCE, MATCH_THRESHOLD))
         others = [v for v in truth.vehicles if v.vehicle_id != cav_id]

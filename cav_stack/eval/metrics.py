@@ -181,7 +181,8 @@ class RunRecorder:
                 continue
             for other in truth.vehicles:
                 if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):
-                    touching.add(tuple(sorted((ego.vehicle_id, other.vehicle_id))))
+                    first, second = sorted((ego.vehicle_id, other.vehicle_id))
+                    touching.add((first, second))
             self._record(self.traces[cav_id], truth, ego, commands.get(cav_id))
         for pair in sorted(touching - self._touching):
             self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})

@@ -28,7 +28,7 @@ class OddExitRecorder:
         for cav_id, route in cav_routes.items():
             offset, along = {}, 0.0
             for edge in route:
-                exits = [p for e, p in zip(odd.exit_edges, odd.exit_positions) if e == edge]
+                exits = [p for e, p in zip(odd.exit_edges, odd.exit_positions, strict=True) if e == edge]
                 if odd.edges and edge not in odd.edges:
                     self._exit_at[cav_id] = along
                 elif exits:

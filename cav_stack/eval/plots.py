@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cav_stack.eval.campaign_summary import SUMMARY_METRICS, RunOutcome, capacity_points, completed, report_number
+from cav_stack.eval.campaign_summary import SUMMARY_METRICS, RunOutcome, capacity_points, completed, outcome_number
 
 """Scenario names of a penetration sweep: ``<family>_p<percent>``."""
 PDR_KEY = "v2x_pdr_by_distance"
@@ -36,7 +36,7 @@ def plot_metric(outcomes: list[RunOutcome], key: str, path: Path) -> Path | None
     """Grouped bars of report ``key`` (scenarios x controllers); None when no run has it."""
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for o in completed(outcomes):
-        value = report_number(o.report, key)
+        value = outcome_number(o, key)
         if value is not None:
             values[(o.spec.scenario, o.spec.controller)].append(value)
     if not values:
@@ -96,10 +96,10 @@ def plot_pdr(outcomes: list[RunOutcome], path: Path) -> Path | None:
     """PDR against distance per scenario and controller; None when no run carries V2X figures."""
     curves: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for o in completed(outcomes):
-        data = o.report.get(PDR_KEY)
+        data = o.report.get(PDR_KEY) if o.report is not None else None
         if not isinstance(data, dict):
             continue
-        for distance, pdr in zip(data.get("distance_m", ()), data.get("pdr", ())):
+        for distance, pdr in zip(data.get("distance_m", ()), data.get("pdr", ()), strict=True):
             if pdr is not None and math.isfinite(pdr):
                 curves[f"{o.spec.scenario} / {o.spec.controller}"][float(distance)].append(float(pdr))
     if not curves:

@@ -57,7 +57,7 @@ def occupied_cells(vehicles: list[VehicleTruth]) -> dict[str, set[int]]:
         cols = np.floor((x + c * u - s * v) / CELL_SIZE).astype(np.int64)
         rows = np.floor((y + s * u + c * v) / CELL_SIZE).astype(np.int64)
         keys = ((cols << _ROW_BITS) + (rows & ((1 << _ROW_BITS) - 1))).tolist()
-        for vehicle, row in zip(group, keys):
+        for vehicle, row in zip(group, keys, strict=True):
             cells[vehicle.vehicle_id] = set(row)
     return cells
 
@@ -81,7 +81,7 @@ class _Occupancy:
     vehicle_id: str
     is_cav: bool
     entered: float
-    previous: "_Occupancy | None"
+    previous: _Occupancy | None
     last: float | None = None
     lanes: frozenset[tuple[str, int]] | None = None
 
@@ -167,6 +167,7 @@ class PostEncroachment:
         first = stay.previous
         if first is None or self._lanes(first) & self._lanes(stay):
             return
+        assert first.last is not None, "the previous stay is closed before the next one is judged"
         pet = stay.entered - first.last
         pair = (first.vehicle_id, stay.vehicle_id)
         if pair not in self.conflicts or pet < self.conflicts[pair][0]:
@@ -175,6 +176,7 @@ class PostEncroachment:
     def _lanes(self, stay: _Occupancy) -> frozenset[tuple[str, int]]:
         """The lanes a closed stay's vehicle was on from its entry to its last step (cached)."""
         if stay.lanes is None:
+            assert stay.last is not None, "only closed stays have lanes"
             lanes = set()
             for since, lane in reversed(self._lane_history[stay.vehicle_id]):
                 if since <= stay.last:
@@ -193,8 +195,8 @@ class PostEncroachment:
             for stay in stays.values():
                 self._close(stay)
         self._open = {}
-        events = sorted(({"first": a, "second": b, "pet_s": round(pet, 6), "time_s": round(t, 6)}
-                         for (a, b), (pet, t) in self.conflicts.items()), key=lambda e: e["pet_s"])
+        events = [{"first": a, "second": b, "pet_s": round(pet, 6), "time_s": round(t, 6)}
+                  for (a, b), (pet, t) in sorted(self.conflicts.items(), key=lambda item: round(item[1][0], 6))]
         return {"min_pet_s": events[0]["pet_s"] if events else None,
                 "pet_conflicts": len(events),
                 "pet_events": events}
@@ -207,4 +209,4 @@ def _watched(vehicles: tuple[VehicleTruth, ...]) -> list[VehicleTruth]:
         return []
     xy = np.array([(v.x, v.y) for v in vehicles])
     near = (np.hypot(xy[:, None, 0] - cavs[None, :, 0], xy[:, None, 1] - cavs[None, :, 1]) <= WATCH_RADIUS).any(axis=1)
-    return [v for v, keep in zip(vehicles, near) if keep]
+    return [v for v, keep in zip(vehicles, near, strict=True) if keep]

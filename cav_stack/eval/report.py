@@ -120,7 +120,7 @@ def write_trajectories(recorder: RunRecorder, out_dir: Path) -> Path:
         writer.writerow(("cav_id",) + TRACE_COLUMNS)
         for cav_id, trace in recorder.traces.items():
             columns = [getattr(trace, name) for name in TRACE_COLUMNS]
-            for row in zip(*columns):
+            for row in zip(*columns, strict=True):
                 writer.writerow([cav_id] + ["" if isinstance(v, float) and math.isnan(v) else f"{v:.6g}"
                                             for v in row])
     return path
@@ -154,7 +154,7 @@ def write_plot(recorder: RunRecorder, out_dir: Path, title: str) -> Path:
         if len(t) > 1:
             axes[3].plot(t[1:], trace.jerk())
     labels = ("speed [m/s]", "gap to leader [m]", "acceleration [m/s²]", "jerk [m/s³]")
-    for ax, label in zip(axes, labels):
+    for ax, label in zip(axes, labels, strict=True):
         ax.set_ylabel(label)
         ax.grid(True, alpha=0.3)
     axes[-1].set_xlabel("time [s]")

@@ -1,6 +1,7 @@
 """PDR-versus-distance experiment of the V2X radio models, validated against analytical models.
 
-The experiment (run by ``cav-stack v2x-pdr``, :mod:`cav_stack.app.v2x_pdr_command`): a straight highway with vehicles evenly spaced at ``--density`` [veh/m]
+The experiment (run by ``cav-stack v2x-pdr``, :mod:`cav_stack.app.v2x_pdr_command`): a straight
+highway with vehicles evenly spaced at ``--density`` [veh/m]
 on one line (both directions of transmission), all broadcasting ``--packet-bytes`` at
 ``--rate-hz`` (vehicle v's packet j is generated at (j + phase_v) / rate plus an independent
 uniform jitter of up to ``GENERATION_JITTER``, so that the relative timing of two vehicles is not
@@ -23,6 +24,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +33,7 @@ from cav_stack.v2x.radio.channel import Channel
 from cav_stack.v2x.radio.cv2x import Cv2xMode4
 from cav_stack.v2x.radio.dsrc import Dsrc
 from cav_stack.v2x.radio.outcomes import LOSS_TYPES, Outcome
-from cav_stack.v2x.radio.profile import RadioProfile
+from cav_stack.v2x.radio.profile import Cv2xParams, DsrcParams, RadioProfile
 
 DISTANCE_STEP = 25.0        # m
 MAX_DISTANCE = 500.0        # m
@@ -58,6 +60,16 @@ class SimulatedPdr:
     n_vehicles: int
 
 
+def _cv2x(profile: RadioProfile) -> Cv2xParams:
+    assert profile.cv2x is not None  # RadioProfile checks that its technology's parameters are set
+    return profile.cv2x
+
+
+def _dsrc(profile: RadioProfile) -> DsrcParams:
+    assert profile.dsrc is not None  # RadioProfile checks that its technology's parameters are set
+    return profile.dsrc
+
+
 def configure(profile: RadioProfile, power_dbm: float | None = None, subchannels: int | None = None,
               data_rate: float | None = None, rate: float | None = None,
               candidate_ranking: str | None = None) -> RadioProfile:
@@ -70,7 +82,7 @@ def configure(profile: RadioProfile, power_dbm: float | None = None, subchannels
     if profile.technology == "cv2x":
         if data_rate is not None:
             raise ValueError("data_rate applies to 802.11p only")
-        changes = {}
+        changes: dict[str, Any] = {}
         if power_dbm is not None:
             changes["tx_power_dbm"] = power_dbm
         if subchannels is not None:
@@ -79,7 +91,7 @@ def configure(profile: RadioProfile, power_dbm: float | None = None, subchannels
             changes["reservation_period"] = 1.0 / rate
         if candidate_ranking is not None:
             changes["candidate_ranking"] = candidate_ranking
-        return dataclasses.replace(profile, cv2x=dataclasses.replace(profile.cv2x, **changes))
+        return dataclasses.replace(profile, cv2x=dataclasses.replace(_cv2x(profile), **changes))
     if subchannels is not None or candidate_ranking is not None:
         raise ValueError("subchannels and candidate_ranking apply to C-V2X only")
     changes = {}
@@ -87,7 +99,7 @@ def configure(profile: RadioProfile, power_dbm: float | None = None, subchannels
         changes["tx_power_dbm"] = power_dbm
     if data_rate is not None:
         changes["data_rate"] = data_rate
-    return dataclasses.replace(profile, dsrc=dataclasses.replace(profile.dsrc, **changes))
+    return dataclasses.replace(profile, dsrc=dataclasses.replace(_dsrc(profile), **changes))
 
 
 def highway_positions(density: float, half_length: float) -> np.ndarray:
@@ -101,8 +113,8 @@ def make_access_model(profile: RadioProfile, n_slots: int):
     """The access/reception model of ``profile``'s technology for ``n_slots`` stations."""
     channel = Channel(profile.channel)
     if profile.technology == "cv2x":
-        return Cv2xMode4(profile.cv2x, channel, n_slots)
-    return Dsrc(profile.dsrc, channel, n_slots)
+        return Cv2xMode4(_cv2x(profile), channel, n_slots)
+    return Dsrc(_dsrc(profile), channel, n_slots)
 
 
 def simulate_pdr(profile: RadioProfile, density: float, rate: float, packet_bytes: int,
@@ -150,8 +162,8 @@ def analytical_pdr(profile: RadioProfile, density: float, rate: float, packet_by
                    distances: np.ndarray) -> AnalyticalPdr:
     """The published analytical model matching ``profile``'s technology."""
     if profile.technology == "cv2x":
-        return cv2x_mode4_pdr(distances, density, rate, profile.cv2x, profile.channel)
-    return dsrc_pdr(distances, density, rate, packet_bytes, profile.dsrc, profile.channel)
+        return cv2x_mode4_pdr(distances, density, rate, _cv2x(profile), profile.channel)
+    return dsrc_pdr(distances, density, rate, packet_bytes, _dsrc(profile), profile.channel)
 
 
 def max_deviation(sim: SimulatedPdr, ref: AnalyticalPdr) -> float:

@@ -87,7 +87,7 @@ class IdmBaselineNode(Node):
             self._path = Polyline(self._map.route_centerline(self._route.edges, lane_index, lane_edge=edge))
             self._stop_lines = self._map.stop_lines(self._route.edges, lane_index, lane_edge=edge)
         leader = find_leader(self._path, cx, cy, self._vehicle.length, self._objects, self.params.leader)
-        stopped = self._signal_leader(cx, cy, ego.speed)
+        stopped = self._signal_leader(self._path, cx, cy, ego.speed)
         if stopped is not None and (leader is None or stopped.gap < leader.gap):
             leader = stopped
         limit = self._map.speed_limit_at(cx, cy, ego.yaw)
@@ -96,8 +96,8 @@ class IdmBaselineNode(Node):
         self._command_pub.publish(ControlCommand(Header(self.now(), BASE_LINK_FRAME), accel, steer,
                                                  source="idm_baseline"))
 
-    def _signal_leader(self, cx: float, cy: float, speed: float) -> Leader | None:
-        s_front = self._path.project(cx, cy)[0] + 0.5 * self._vehicle.length
+    def _signal_leader(self, path: Polyline, cx: float, cy: float, speed: float) -> Leader | None:
+        s_front = path.project(cx, cy)[0] + 0.5 * self._vehicle.length
         line = next_stop_line(self._stop_lines, s_front)
         if line != self._committed:
             self._committed = None

@@ -205,7 +205,9 @@ class ModeSelectorNode(Node):
         stop_distance convention). None when no signal is ahead or its SPaT is unknown."""
         s_front = s_ego + 0.5 * self._vehicle.length
         line = next_stop_line(self._map.stop_lines(route.edges, lane_index, lane_edge=edge), s_front)
-        timing = timing_of(self._timings, line) if line is not None else None
+        if line is None:
+            return None
+        timing = timing_of(self._timings, line)
         if timing is None:
             return None
         windows = tuple(GreenWindow(p.start - now, p.end - now) for p in timing.phases

@@ -23,7 +23,8 @@ the planned destination.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Protocol
+from typing import Protocol, cast
+from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams
 from cav_stack.core.messages import (
@@ -68,6 +69,20 @@ class World(Protocol):
     def set_cav_state(self, cav_id: str, x: float, y: float, yaw: float, speed: float) -> None: ...
 
 
+class RoutableWorld(World, Protocol):
+    """A world that takes a CAV's new route (SUMO)."""
+
+    def set_cav_route(self, cav_id: str, edges: tuple[str, ...]) -> None: ...
+
+
+class DrivingWorld(World, Protocol):
+    """A world whose physics moves the CAVs (CARLA)."""
+
+    def apply_control(self, cav_id: str, command: ControlCommand) -> None: ...
+
+    def ego_state(self, cav_id: str) -> EgoState: ...
+
+
 ROUTE_END_HANDOVER = 10.0
 """Distance [m] before the end of its route where a CAV is left to the world to arrive in."""
 
@@ -96,8 +111,9 @@ class SimBridgeNode(Node):
         self._driver_pubs = {cav_id: self.create_publisher(DriverState, f"/{cav_id}/driver/state")
                              for cav_id in self._drivers}
         for cav_id, driver in self._drivers.items():
-            self.create_subscription(ModeCommand, f"/{cav_id}/planning/mode",
-                                     lambda msg, d=driver: d.observe(msg, self.rng))
+            def observe(msg: ModeCommand, d: DriverModel = driver) -> None:
+                d.observe(msg, self.rng)
+            self.create_subscription(ModeCommand, f"/{cav_id}/planning/mode", observe)
         self._onboard = onboard or {}
         self._dropouts = sensor_dropouts or (lambda cav_id, t: frozenset())
         self._sensor_pubs = {cav_id: {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
@@ -165,7 +181,7 @@ class SimBridgeNode(Node):
             elif vehicle.edge_id in edges:      # not inside a junction or off the route: apply now
                 del self._pending_routes[cav_id]
                 try:
-                    self._world.set_cav_route(cav_id, edges[edges.index(vehicle.edge_id):])
+                    cast(RoutableWorld, self._world).set_cav_route(cav_id, edges[edges.index(vehicle.edge_id):])
                     self._applied_routes[cav_id] = edges
                 except ValueError as exc:
                     self.logger.warning("%.2f s: route of %s not applied: %s", truth.stamp, cav_id, exc)
@@ -198,7 +214,7 @@ class SimBridgeNode(Node):
             command = self._commands.get(cav_id)
             if self._world_drives:
                 if command is not None:
-                    self._world.apply_control(cav_id, command)
+                    cast(DrivingWorld, self._world).apply_control(cav_id, command)
                 continue
             plant.step(command.accel if command else 0.0, command.steer if command else 0.0, self._dt)
             x, y = plant.centre
@@ -254,7 +270,7 @@ class SimBridgeNode(Node):
             if cav_id in self._gone:
                 continue
             if self._world_drives:
-                ego = self._world.ego_state(cav_id)
+                ego = cast(DrivingWorld, self._world).ego_state(cav_id)
                 centre = truth.vehicle(cav_id)
                 cx, cy = (centre.x, centre.y) if centre is not None else (ego.x, ego.y)
             else:

@@ -1,7 +1,7 @@
 """Clustering of 2D points into objects as seen from a sensor (connected components)."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.sparse import coo_matrix

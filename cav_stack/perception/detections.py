@@ -117,7 +117,7 @@ class DetectionSet:
               initiates: bool, classes: tuple[ObjectClass, ...] | None = None,
               lengths: np.ndarray | None = None, widths: np.ndarray | None = None,
               extent_shift: np.ndarray | None = None, station_ids: np.ndarray | None = None,
-              surface_offset: np.ndarray | None = None) -> "DetectionSet":
+              surface_offset: np.ndarray | None = None) -> DetectionSet:
         """A set with unknown sizes, no extent shifts, UNKNOWN class, no station IDs and no surface
         model unless given."""
         k = kind.size

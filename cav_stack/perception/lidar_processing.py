@@ -18,12 +18,13 @@ connected components always run on the CPU (scipy).
 from __future__ import annotations
 
 import math
+from typing import Any, Protocol
 
 import numpy as np
 
 from cav_stack.perception.clustering import line_of_sight_clusters
 from cav_stack.core.messages import EgoState, ObjectClass, PointCloud
-from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind, place_sensor
+from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind, SensorPlacement, place_sensor
 from cav_stack.perception.lidar_constants import CELL_KEY_STRIDE, CLOSENESS_FLOOR
 from cav_stack.perception.params import LidarProcessingParams, SizePrior
 from cav_stack.world.sensor_rig import LidarParams, Mounting
@@ -51,7 +52,8 @@ class NumpyLidarBackend:
         residual = low[:, 2] - plane_height(low, plane)
         plane = fit_plane(low[np.abs(residual) < p.ground_inlier_band])
         height = xyz[:, 2] - plane_height(xyz, plane)
-        return xyz[(height > p.ground_clearance) & (height < p.max_height)]
+        obstacles: np.ndarray = xyz[(height > p.ground_clearance) & (height < p.max_height)]
+        return obstacles
 
     def cell_means(self, xyz: np.ndarray) -> np.ndarray:
         """Per occupied grid cell: mean x, mean y and highest z [m] of its points, (C, 3)."""
@@ -62,7 +64,8 @@ class NumpyLidarBackend:
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
         counts = np.diff(np.r_[starts, key.shape[0]])
         sums = np.add.reduceat(xyz[:, :2], starts)
-        return np.c_[sums / counts[:, None], np.maximum.reduceat(xyz[:, 2], starts)]
+        means: np.ndarray = np.c_[sums / counts[:, None], np.maximum.reduceat(xyz[:, 2], starts)]
+        return means
 
     def fit_rectangles(self, xy: np.ndarray, labels: np.ndarray, n_clusters: int) -> tuple[np.ndarray, ...]:
         """Best rectangle per cluster by the closeness criterion: (angle (K,), lo (K, 2), hi (K, 2)).
@@ -96,7 +99,8 @@ def to_base_link(xyz: np.ndarray, mounting: Mounting) -> np.ndarray:
 
 def plane_height(points: np.ndarray, plane: np.ndarray) -> np.ndarray:
     """Height [m] of the plane z = a x + b y + c under each point (N, >=2)."""
-    return plane[0] * points[:, 0] + plane[1] * points[:, 1] + plane[2]
+    height: np.ndarray = plane[0] * points[:, 0] + plane[1] * points[:, 1] + plane[2]
+    return height
 
 
 def fit_plane(points: np.ndarray) -> np.ndarray:
@@ -113,7 +117,17 @@ def fit_plane(points: np.ndarray) -> np.ndarray:
     return np.linalg.solve(normal, np.array([(x * z).sum(), (y * z).sum(), z.sum()]))
 
 
-def make_backend(params: LidarProcessingParams):
+class LidarBackend(Protocol):
+    """Steps 1-3 on one array library: points (N, >=3) [m, LiDAR frame] in, numpy arrays out."""
+
+    def obstacle_points(self, points: np.ndarray, mounting: Mounting) -> Any: ...
+
+    def cell_means(self, xyz: Any) -> np.ndarray: ...
+
+    def fit_rectangles(self, xy: np.ndarray, labels: np.ndarray, n_clusters: int) -> tuple[np.ndarray, ...]: ...
+
+
+def make_backend(params: LidarProcessingParams) -> LidarBackend:
     """The array backend named by ``params.backend`` (torch imported only when asked for)."""
     if params.backend == "torch":
         from cav_stack.perception.lidar_torch import TorchLidarBackend
@@ -222,7 +236,8 @@ class LidarDetector:
                 parent[j] = parent[owners[np.argmax(cells_per_cluster[owners])]]
         return parent
 
-    def _to_detections(self, stamp, boxes, ego, placement, coverage) -> DetectionSet:
+    def _to_detections(self, stamp: float, boxes: dict[str, np.ndarray], ego: EgoState, placement: SensorPlacement,
+                       coverage: Coverage) -> DetectionSet:
         p, mount = self.params, self.rig.mounting
         ok = boxes["extent_ok"]
         axes, lo, hi, shift = boxes["axes"][ok], boxes["lo"][ok], boxes["hi"][ok], boxes["shift"][ok]

@@ -23,12 +23,13 @@ from cav_stack.world.sensor_rig import Mounting
 DTYPE = torch.float64
 
 
-def _fit_plane(points: "torch.Tensor") -> "torch.Tensor":
+def _fit_plane(points: torch.Tensor) -> torch.Tensor:
     """Least-squares plane z = a x + b y + c (normal equations); zeros (flat) with < 3 points."""
     if points.shape[0] < 3:
         return torch.zeros(3, dtype=DTYPE, device=points.device)
     design = torch.cat([points[:, :2], torch.ones_like(points[:, :1])], dim=1)
-    return torch.linalg.solve(design.T @ design, design.T @ points[:, 2])
+    plane: torch.Tensor = torch.linalg.solve(design.T @ design, design.T @ points[:, 2])
+    return plane
 
 
 class TorchLidarBackend:
@@ -46,7 +47,7 @@ class TorchLidarBackend:
         self.angles = torch.as_tensor(np.arange(0.0, 0.5 * np.pi, params.fit_angle_step), dtype=DTYPE,
                                       device=self.device)
 
-    def obstacle_points(self, points: np.ndarray, mounting: Mounting) -> "torch.Tensor":
+    def obstacle_points(self, points: np.ndarray, mounting: Mounting) -> torch.Tensor:
         """Obstacle points (N, 3) [m, base_link] of a LiDAR-frame cloud (N, >=3), on the device."""
         p = self.params
         raw = torch.as_tensor(np.asarray(points[:, :3]), device=self.device).to(DTYPE)
@@ -61,7 +62,7 @@ class TorchLidarBackend:
         height = xyz[:, 2] - xyz[:, :2] @ plane[:2] - plane[2]
         return xyz[(height > p.ground_clearance) & (height < p.max_height)]
 
-    def cell_means(self, xyz: "torch.Tensor") -> np.ndarray:
+    def cell_means(self, xyz: torch.Tensor) -> np.ndarray:
         """Per occupied grid cell (sorted by cell key): mean x, mean y, highest z [m], (C, 3)."""
         keys = torch.floor(xyz[:, :2] / self.params.cell_size).to(torch.int64)
         key = keys[:, 0] * CELL_KEY_STRIDE + keys[:, 1]
@@ -82,7 +83,7 @@ class TorchLidarBackend:
         p2 = -pts[:, :1] * s + pts[:, 1:] * c
         index = lab[:, None].expand(-1, n_angles)
 
-        def reduce(values: "torch.Tensor", how: str) -> "torch.Tensor":
+        def reduce(values: torch.Tensor, how: str) -> torch.Tensor:
             fill = torch.inf if how == "amin" else -torch.inf
             out = torch.full((n_clusters, n_angles), fill, dtype=DTYPE, device=self.device)
             return out.scatter_reduce(0, index, values, reduce=how)

@@ -11,6 +11,7 @@ is not vouched for (except the bare origin point). All positions in ``map`` [m].
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -23,7 +24,7 @@ SENSOR_CLEARANCE = 1.0
 
 
 def line_of_sight(origin_x: float, origin_y: float, tracks: TrackList, max_range: float,
-                  occluder_half_width: float):
+                  occluder_half_width: float) -> Callable[..., bool]:
     """A visibility test ``(x, y, radius=0) -> bool`` for discs seen from (origin_x, origin_y)."""
     centres = np.array([(o.x, o.y) for o in tracks.objects]).reshape(-1, 2) - (origin_x, origin_y)
 

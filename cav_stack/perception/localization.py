@@ -124,6 +124,7 @@ class EgoLocalizer:
 
     def _transition(self, dt: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         x = self._x
+        assert x is not None, "predicting before the first fix"
         rate = self._yaw_rate - x[BIAS]
         heading = x[YAW] + 0.5 * rate * dt
         mean_speed = x[SPEED] + 0.5 * self._accel * dt

@@ -58,12 +58,13 @@ def radial_speeds(states: np.ndarray, sight_lines: np.ndarray) -> tuple[np.ndarr
 def line_of_sight(points: np.ndarray, sensor_position: np.ndarray) -> np.ndarray:
     """Unit vectors (..., 2) from ``sensor_position`` (2,) to ``points`` (..., 2) [m, map]."""
     rel = points - sensor_position
-    return rel / np.maximum(np.hypot(rel[..., 0], rel[..., 1]), 1e-3)[..., None]
+    unit: np.ndarray = rel / np.maximum(np.hypot(rel[..., 0], rel[..., 1]), 1e-3)[..., None]
+    return unit
 
 
 def residuals(kind: MeasurementKind, z: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """z - h(x) with angles wrapped (yaw modulo pi for POSITION_YAW, modulo 2 pi for FULL_STATE)."""
-    r = z - expected
+    r: np.ndarray = z - expected
     if kind is MeasurementKind.POSITION_YAW:
         r[..., 2] = 0.5 * wrap_angle(2.0 * r[..., 2])
     elif kind is MeasurementKind.FULL_STATE:

@@ -42,9 +42,9 @@ class TrackingMetrics:
         if tracks.header.frame_id != "map":
             raise ValueError(f"tracks must be in 'map', got {tracks.header.frame_id!r}")
         distance = [math.hypot(v.x - ego_x, v.y - ego_y) for v in vehicles]
-        gt = [v for v, d in zip(vehicles, distance) if d <= self.max_distance]
+        gt = [v for v, d in zip(vehicles, distance, strict=True) if d <= self.max_distance]
         # "don't care" band: a track of a vehicle just outside the range is neither hit nor false
-        outside = [v for v, d in zip(vehicles, distance)
+        outside = [v for v, d in zip(vehicles, distance, strict=True)
                    if self.max_distance < d <= self.max_distance + self.match_threshold]
         hyp = [o for o in tracks.objects if math.hypot(o.x - ego_x, o.y - ego_y) <= self.max_distance
                and not any(math.hypot(o.x - v.x, o.y - v.y) < self.match_threshold for v in outside)]
@@ -57,7 +57,7 @@ class TrackingMetrics:
         # The accumulator's pairings: last_match[oid] is the frame of oid's latest match, m[oid] its track.
         hyp_index = {o.track_id: o for o in hyp}
         found = set()
-        for v, number in zip(gt, numbers):
+        for v, number in zip(gt, numbers, strict=True):
             if self._acc.last_match.get(number) != frame:
                 continue
             o = hyp_index[self._acc.m[number]]

@@ -7,6 +7,8 @@ of order (see the tracker).
 """
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from cav_stack.core.messages import CameraFrame, EgoState, PointCloud, RadarFrame, TrackList, V2xVehicleReport
 from cav_stack.perception.camera_processing import CameraDetector
 from cav_stack.perception.detections import DetectionSet
@@ -19,13 +21,17 @@ from cav_stack.perception.tracker import MultiObjectTracker
 from cav_stack.perception.v2x_objects import v2x_detection
 
 
+class _Detector(Protocol):
+    def detect(self, message: Any, ego: EgoState) -> DetectionSet: ...
+
+
 class PerceptionPipeline:
     """Detectors for every LiDAR, radar and camera of ``rig`` (by frame_id) and one tracker."""
 
     def __init__(self, rig: SensorRig, params: PerceptionParams):
         self.params = params
         priors = params.tracker.size_priors
-        self.detectors = {}
+        self.detectors: dict[str, _Detector] = {}
         for lidar in rig.lidars:
             self.detectors[lidar.frame_id] = LidarDetector(lidar, params.lidar, priors)
         for radar in rig.radars:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -67,7 +68,7 @@ class _Tracks:
     v2x: np.ndarray  # (N,) bound station ID or -1
 
     @staticmethod
-    def empty() -> "_Tracks":
+    def empty() -> _Tracks:
         return _Tracks(np.zeros((0, STATE_SIZE)), np.zeros((0, STATE_SIZE, STATE_SIZE)), np.zeros(0, np.int64),
                        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0), np.zeros(0),
                        np.zeros((0, 3)), np.zeros((0, len(CLASSES))), np.zeros(0, np.int64))
@@ -78,13 +79,13 @@ class _Tracks:
     def columns(self) -> dict[str, np.ndarray]:
         return dict(self.__dict__)
 
-    def copy(self) -> "_Tracks":
+    def copy(self) -> _Tracks:
         return _Tracks(**{k: v.copy() for k, v in self.columns().items()})
 
-    def select(self, mask: np.ndarray) -> "_Tracks":
+    def select(self, mask: np.ndarray) -> _Tracks:
         return _Tracks(**{k: v[mask] for k, v in self.columns().items()})
 
-    def extend(self, other: "_Tracks") -> "_Tracks":
+    def extend(self, other: _Tracks) -> _Tracks:
         return _Tracks(**{k: np.concatenate([v, getattr(other, k)]) for k, v in self.columns().items()})
 
 
@@ -265,7 +266,7 @@ class MultiObjectTracker:
         if cost.size == 0:
             return []
         rows, cols = linear_sum_assignment(cost)
-        return [(int(i), int(j)) for i, j in zip(rows, cols) if cost[i, j] < _UNASSIGNED]
+        return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if cost[i, j] < _UNASSIGNED]
 
     def _update(self, ds: DetectionSet, dets: np.ndarray, tracks: np.ndarray, shift: np.ndarray,
                 spread: np.ndarray) -> None:
@@ -293,7 +294,7 @@ class MultiObjectTracker:
             cur = t.size[tracks, k]
             lower = np.where(np.isfinite(measured), measured, 0.0)
             t.size[tracks, k] = np.where(seen, (1.0 - alpha) * cur + alpha * measured, np.maximum(cur, lower))
-        for j, i in zip(tracks, dets):
+        for j, i in zip(tracks, dets, strict=True):
             cls = ds.classes[i]
             if cls is not ObjectClass.UNKNOWN:
                 t.votes[j, CLASSES.index(cls)] += 1.0
@@ -373,8 +374,9 @@ class MultiObjectTracker:
         c, s = np.cos(t.x[:, YAW]), np.sin(t.x[:, YAW])
         along = rel[..., 0] * c + rel[..., 1] * s
         across = -rel[..., 0] * s + rel[..., 1] * c
-        inside = (np.abs(along) <= 0.5 * t.size[:, 0]) & (np.abs(across) <= 0.5 * t.size[:, 1])
-        return inside if per_track else inside.any(axis=1)
+        inside: np.ndarray = (np.abs(along) <= 0.5 * t.size[:, 0]) & (np.abs(across) <= 0.5 * t.size[:, 1])
+        # numpy's stubs type any(axis=...) as scalar-or-array; with axis=1 on (M, N) it is an array (M,)
+        return inside if per_track else cast(np.ndarray, inside.any(axis=1))
 
     def _prune(self, stamp: float) -> None:
         t = self._tracks
@@ -402,7 +404,7 @@ class MultiObjectTracker:
         close |= self._inside_tracks(t.x[:, :2], per_track=True)
         close |= close.T
         np.fill_diagonal(close, False)
-        for a, b in zip(*np.nonzero(np.triu(close))):
+        for a, b in zip(*np.nonzero(np.triu(close)), strict=True):
             if drop[a] or drop[b] or (t.v2x[a] >= 0 and t.v2x[b] >= 0):
                 continue
             older, younger = (a, b) if (t.confirmed[a], -t.born[a]) >= (t.confirmed[b], -t.born[b]) else (b, a)

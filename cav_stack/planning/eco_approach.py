@@ -39,8 +39,8 @@ def advise_speed(distance: float, speed: float, speed_limit: float, min_speed: f
     """Advice for reaching a stop line ``distance`` [m] ahead at ``speed`` [m/s].
 
     margin [s] is kept inside each green window at both ends (yellow and start-up safety); a
-    window that is open already keeps it at its end only. min_speed [m/s]: slowest advised cruise, unless a window can only be made slower
-    (down to ``CRAWL_FRACTION`` of it).
+    window that is open already keeps it at its end only. min_speed [m/s]: slowest advised cruise,
+    unless a window can only be made slower (down to ``CRAWL_FRACTION`` of it).
     """
     if distance <= 0.0:
         return SpeedAdvice(speed_limit, False, None, 0.0)

@@ -49,7 +49,7 @@ class LaneChangeEvaluation:
 
 
 def _leader(gap: float | None, speed: float | None) -> Leader | None:
-    return None if gap is None else Leader(gap, speed, -1)
+    return None if gap is None or speed is None else Leader(gap, speed, -1)
 
 
 def evaluate_lane_change(ego_speed: float, current: LaneNeighbours, target: LaneNeighbours,
@@ -61,14 +61,15 @@ def evaluate_lane_change(ego_speed: float, current: LaneNeighbours, target: Lane
     ego_now = idm_acceleration(ego_speed, _leader(current.front_gap, current.front_speed), idm)
     ego_after = idm_acceleration(ego_speed, _leader(target.front_gap, target.front_speed), idm)
     new_follower_gain = 0.0
-    if target.rear_gap is not None:
+    if target.rear_gap is not None and target.rear_speed is not None:
         before = idm_acceleration(target.rear_speed, _leader(target.rear_front_gap, target.front_speed), idm)
         after = idm_acceleration(target.rear_speed, Leader(target.rear_gap, ego_speed, -1), idm)
         if after < -mobil.safe_decel:
             return LaneChangeEvaluation(False, float("-inf"), False)
         new_follower_gain = after - before
     old_follower_gain = 0.0
-    if current.rear_gap is not None and current.front_gap is not None:
+    if (current.rear_gap is not None and current.front_gap is not None and current.rear_speed is not None
+            and current.front_speed is not None):
         joined = current.rear_gap + ego_length + current.front_gap
         before = idm_acceleration(current.rear_speed, Leader(current.rear_gap, ego_speed, -1), idm)
         after = idm_acceleration(current.rear_speed, Leader(joined, current.front_speed, -1), idm)

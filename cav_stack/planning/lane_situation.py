@@ -54,7 +54,8 @@ class LaneSituation:
                    objects: TrackList) -> LaneNeighbours:
         """The nearest objects ahead and behind in the lane ``offset`` [m] left of ``path``, an
         object being in it when its projection lies within half a ``lane_width`` [m] of its centre."""
-        ahead, behind = [], []
+        ahead: list[tuple[float, float]] = []
+        behind: list[tuple[float, float]] = []
         for obj in objects.objects:
             s, d, _ = path.project(obj.x, obj.y)
             if abs(d - offset) > lane_width / 2.0:

@@ -30,10 +30,11 @@ Every switch is recorded in :attr:`ModeSelector.log` with time, modes and reason
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, LinkQuality, ModeCommand
 from cav_stack.core.params import validate_positive
-from cav_stack.planning.eco_approach import GreenWindow, advise_speed
+from cav_stack.planning.eco_approach import GreenWindow, SpeedAdvice, advise_speed
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,7 @@ class ModeSelector:
 
     # --- decision -------------------------------------------------------------------------
 
-    def _decide(self, i: ModeInputs) -> tuple[DrivingMode, str, dict]:
+    def _decide(self, i: ModeInputs) -> tuple[DrivingMode, str, dict[str, Any]]:
         p, s = self.params, self._s
         if i.driver_took_over or s.mode is DrivingMode.MANUAL:
             answered = s.takeover_started is not None
@@ -273,7 +274,7 @@ class ModeSelector:
             return "no takeover: request ran out"
         return ""
 
-    def _takeover(self, i: ModeInputs) -> tuple[DrivingMode, str, dict] | None:
+    def _takeover(self, i: ModeInputs) -> tuple[DrivingMode, str, dict[str, Any]] | None:
         p, s = self.params, self._s
         causes = []
         if i.odd_exit_distance is not None:
@@ -325,7 +326,7 @@ class ModeSelector:
 
     # --- targets --------------------------------------------------------------------------
 
-    def _command(self, i: ModeInputs, mode: DrivingMode, reason: str, extra: dict) -> ModeCommand:
+    def _command(self, i: ModeInputs, mode: DrivingMode, reason: str, extra: dict[str, Any]) -> ModeCommand:
         p = self.params
         header = Header(i.now, MAP_FRAME)
         leader_id = i.leader.track_id if i.leader is not None else None
@@ -354,7 +355,7 @@ class ModeSelector:
         return ModeCommand(header, mode, i.speed_limit, time_gap, p.standstill_gap, leader_id,
                            extra.get("lane_offset", 0.0), None, reason)
 
-    def _eco_speed(self, i: ModeInputs, advice) -> float:
+    def _eco_speed(self, i: ModeInputs, advice: SpeedAdvice) -> float:
         """Target speed [m/s] of a signal advice: the advised cruise; for a stop, no speeding up
         towards the line (current speed, at least ``eco_min_speed`` to close up to it)."""
         if advice.stop:

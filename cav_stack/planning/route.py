@@ -166,6 +166,6 @@ class RoutePlanner:
     @staticmethod
     def _unwind(parent: dict[str, str | None], goal: str) -> tuple[str, ...]:
         edges = [goal]
-        while parent[edges[-1]] is not None:
-            edges.append(parent[edges[-1]])
+        while (previous := parent[edges[-1]]) is not None:
+            edges.append(previous)
         return tuple(reversed(edges))

@@ -31,7 +31,8 @@ import signal
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -134,7 +135,7 @@ class _TimerEvent:
 class DdsPublisher:
     """Publishes core messages of one type on one ROS topic over DDS."""
 
-    def __init__(self, runtime: "DdsRuntime", msg_type: type, ros_topic: str, qos: QoS):
+    def __init__(self, runtime: DdsRuntime, msg_type: type, ros_topic: str, qos: QoS):
         self._msg_type = msg_type
         self._conversion = conversion_for(msg_type)
         self._send = runtime.advertise(self._conversion.ros_type_name, ros_topic, qos)
@@ -149,7 +150,7 @@ class DdsPublisher:
 class DdsContext(NamedContext):
     """NodeContext backed by a :class:`DdsRuntime`."""
 
-    def __init__(self, runtime: "DdsRuntime", namespace: str, node_name: str, params: Any,
+    def __init__(self, runtime: DdsRuntime, namespace: str, node_name: str, params: Any,
                  remappings: dict[str, str], rng: np.random.Generator):
         super().__init__(namespace, node_name, params, remappings, rng)
         self._runtime = runtime
@@ -433,8 +434,9 @@ class DdsRuntime:
             self._health(entry, OK, "publisher alive", (("alive_publishers", str(liveliness.alive_count)),))
 
     def _health(self, entry: _Reader, level: int, message: str, values: tuple[tuple[str, str], ...]) -> None:
-        entry.on_health(DiagnosticStatus(Header(self.now(), ""), entry.ros_topic, level,
-                                         f"{entry.health_label}: {message}", values))
+        if entry.on_health is not None:
+            entry.on_health(DiagnosticStatus(Header(self.now(), ""), entry.ros_topic, level,
+                                             f"{entry.health_label}: {message}", values))
 
     def wait(self, timeout: float) -> None:
         """Block until data arrives or ``timeout`` [s] passes (at most :data:`MAX_WAIT_S`), then poll."""

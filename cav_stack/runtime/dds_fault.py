@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from cav_stack.runtime.dds_lockstep import LockstepChannel
 from cav_stack.runtime.executor import TIME_RESOLUTION

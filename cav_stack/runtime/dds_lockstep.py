@@ -57,7 +57,8 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from cav_stack.runtime.dds_backend import DdsRuntime
 from cav_stack.runtime.executor import TIME_RESOLUTION
@@ -106,8 +107,15 @@ class LockstepChannel:
     def send(self, **report) -> None:
         self._send({"data": json.dumps({"name": self.name, **report})})
 
-    def master(self) -> dict | None:
+    def master(self) -> dict[str, Any] | None:
         return self.latest.get(MASTER_NAME)
+
+    def heard_master(self) -> dict[str, Any]:
+        """The clock master's latest report, once one has been heard."""
+        report = self.latest.get(MASTER_NAME)
+        if report is None:
+            raise LockstepError(f"{self.name}: nothing heard from the clock master yet")
+        return report
 
     def wait_until(self, condition: Callable[[], bool], timeout: float, what: Callable[[], str]) -> None:
         """Take data until ``condition()`` holds; LockstepError after ``timeout`` [s] wall time."""
@@ -119,7 +127,8 @@ class LockstepChannel:
 
 
 def _unmatched(runtime: DdsRuntime, roster: dict[str, dict]) -> list[str]:
-    writers_on, readers_on = Counter(), Counter()
+    writers_on: Counter[str] = Counter()
+    readers_on: Counter[str] = Counter()
     for member in roster.values():
         writers_on.update(member["pubs"])
         readers_on.update(member["subs"])
@@ -133,6 +142,11 @@ def _unmatched(runtime: DdsRuntime, roster: dict[str, dict]) -> list[str]:
 def _wait_matched(channel: LockstepChannel, runtime: DdsRuntime, roster: dict[str, dict], timeout: float) -> None:
     channel.wait_until(lambda: not _unmatched(runtime, roster), timeout,
                        lambda: "discovery: " + "; ".join(_unmatched(runtime, roster)))
+
+
+def _late(channel: LockstepChannel, members: Iterable[str], step: int) -> list[str]:
+    """Members that have not reported step ``step`` [ticks] done."""
+    return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != step]
 
 
 def _missing_samples(channel: LockstepChannel, runtime: DdsRuntime, members: Iterable[str]) -> list[str]:
@@ -218,23 +232,24 @@ def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequ
         runtime.publish_clock()
         channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
                      sent=_sent(runtime))
-
-        def late(t: int = step) -> list[str]:
-            return [m for m in members if channel.latest[m].get("phase") != "done" or channel.latest[m]["time"] != t]
+        # The predicates below run inside wait_until, within this iteration (B023 is intended): they
+        # must see ``members`` as reassigned when a member is dropped.
+        tick = step
         while True:
             try:
-                channel.wait_until(lambda: not late(), timeouts.step, lambda: f"step {step * TIME_RESOLUTION:.3f} s")
+                channel.wait_until(lambda: not _late(channel, members, tick), timeouts.step,  # noqa: B023
+                                   lambda: f"step {tick * TIME_RESOLUTION:.3f} s")  # noqa: B023
                 break
             except LockstepError:
-                stuck = _blocking(late(), roster)
+                stuck = _blocking(_late(channel, members, tick), roster)
                 logger.error("dropping %s: no report of step %.3f s within %g s", ", ".join(stuck),
                              step * TIME_RESOLUTION, timeouts.step)
                 dropped += stuck
                 members = [m for m in members if m not in stuck]
                 channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
                              sent=_sent(runtime))
-        channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.step,
-                           lambda: "samples of step " + "; ".join(_missing_samples(channel, runtime, members)))
+        channel.wait_until(lambda: not _missing_samples(channel, runtime, members), timeouts.step,  # noqa: B023
+                           lambda: "samples of step " + "; ".join(_missing_samples(channel, runtime, members)))  # noqa: B023
         runtime.dispatch_held()
         if progress is not None:
             progress(runtime.now())
@@ -258,7 +273,7 @@ def join(runtime: DdsRuntime, name: str, timeouts: LockstepTimeouts = LockstepTi
         raise ValueError("a lockstep follower needs a runtime with the 'sim' clock")
     channel = LockstepChannel(runtime, name)
     channel.wait_until(lambda: channel.master() is not None, timeouts.start, lambda: "the clock master")
-    runtime.set_time(channel.master()["start"] * TIME_RESOLUTION)
+    runtime.set_time(channel.heard_master()["start"] * TIME_RESOLUTION)
     runtime.count_samples_after(runtime.now())
     return channel
 
@@ -271,13 +286,13 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
     pubs, subs = runtime.endpoints()
     report = {"role": "follower", "rank": rank, "pubs": pubs, "subs": subs, "pid": os.getpid()}
     channel.send(phase="ready", next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
-    channel.wait_until(lambda: channel.master()["phase"] != "announce", timeouts.start, lambda: "the roster")
-    _wait_matched(channel, runtime, channel.master()["roster"], timeouts.start)
+    channel.wait_until(lambda: channel.heard_master()["phase"] != "announce", timeouts.start, lambda: "the roster")
+    _wait_matched(channel, runtime, channel.heard_master()["roster"], timeouts.start)
     channel.send(phase="matched", next=runtime.next_timer_ticks(), sent=_sent(runtime), **report)
     done: int | None = None
 
     def my_turn() -> bool:
-        master = channel.master()
+        master = channel.heard_master()
         if master["phase"] == "end":
             return True
         if master["phase"] != "step" or master["time"] == done:
@@ -289,7 +304,7 @@ def run_follower(runtime: DdsRuntime, channel: LockstepChannel, *, rank: int,
 
     while True:
         channel.wait_until(my_turn, timeouts.start, lambda: "the next step of the clock master")
-        master = channel.master()
+        master = channel.heard_master()
         if master["phase"] == "end":
             return
         if channel.name not in master["members"]:

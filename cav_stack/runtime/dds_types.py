@@ -19,9 +19,13 @@ from typing import Any
 from cav_stack.runtime.dds_import import cyclonedds_module
 from cav_stack.runtime.ros_interfaces import MissingMessageDefinitionError, message_fields
 
-_idl = cyclonedds_module("cyclonedds.idl")
-types = cyclonedds_module("cyclonedds.idl.types")
-IdlStruct = _idl.IdlStruct
+if typing.TYPE_CHECKING:
+    from cyclonedds import idl as _idl
+    from cyclonedds.idl import IdlStruct, types
+else:
+    _idl = cyclonedds_module("cyclonedds.idl")
+    types = cyclonedds_module("cyclonedds.idl.types")
+    IdlStruct = _idl.IdlStruct
 
 
 def dds_type_name(ros_type_name: str) -> str:
@@ -48,21 +52,23 @@ def _annotation(node: Any) -> Any:
     """The cyclonedds annotation of one rosbags field node (see ros_interfaces.message_fields)."""
     from rosbags.typesys.base import Nodetype
 
+    constructors: Any = types        # run-time type constructors (types.array[T, N]...), not static types
     kind, detail = node
     if kind == Nodetype.BASE:
         primitive, bound = detail
-        return types.bounded_str[bound] if primitive == "string" and bound else _PRIMITIVES[primitive]
+        return constructors.bounded_str[bound] if primitive == "string" and bound else _PRIMITIVES[primitive]
     if kind == Nodetype.NAME:
         return idl_type(detail)
     if kind == Nodetype.ARRAY:
-        return types.array[_annotation(detail[0]), detail[1]]
+        return constructors.array[_annotation(detail[0]), detail[1]]
     if kind == Nodetype.SEQUENCE:
         element, bound = detail
-        return types.sequence[_annotation(element), bound] if bound else types.sequence[_annotation(element)]
+        sequence = constructors.sequence
+        return sequence[_annotation(element), bound] if bound else sequence[_annotation(element)]
     raise TypeError(f"unsupported field node {node!r}")
 
 
-def _use_byte_block(cls: type, field_name: str) -> None:
+def _use_byte_block(cls: type[IdlStruct], field_name: str) -> None:
     """(De)serialise ``cls.field_name`` (a ``sequence<uint8>``) as one ``bytes`` block.
 
     The CDR is the same (uint32 length, then the bytes); cyclonedds would otherwise pack and
@@ -80,7 +86,7 @@ def _use_byte_block(cls: type, field_name: str) -> None:
 
 
 @functools.cache
-def idl_type(ros_type_name: str) -> type:
+def idl_type(ros_type_name: str) -> type[IdlStruct]:
     """The IDL struct of ROS message type ``pkg/msg/Name``, built from its ``.msg`` definition
     (:mod:`cav_stack.runtime.ros_interfaces`); one class per type. TypeError for a type without one."""
     try:
@@ -95,9 +101,9 @@ def idl_type(ros_type_name: str) -> type:
 
 
 @functools.cache
-def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
+def _field_plan(cls: type[IdlStruct]) -> tuple[tuple[str, str, type[IdlStruct] | None], ...]:
     """(name, kind, nested struct) of every field: kind is struct, struct_seq, array, byte or plain."""
-    plan = []
+    plan: list[tuple[str, str, type[IdlStruct] | None]] = []
     for name, hint in typing.get_type_hints(cls, include_extras=True).items():
         idl = next((m for m in getattr(hint, "__metadata__", ()) if isinstance(m, (types.sequence, types.array))),
                    hint)
@@ -115,7 +121,7 @@ def _field_plan(cls: type) -> tuple[tuple[str, str, type | None], ...]:
     return tuple(plan)
 
 
-def to_idl(cls: type, fields: dict) -> Any:
+def to_idl(cls: type[IdlStruct], fields: dict[str, Any]) -> Any:
     """An instance of IDL struct ``cls`` from a ROS field dictionary (nested dicts and lists).
 
     A ``byte`` field accepts an int or a one-byte ``bytes`` (what rclpy uses).
@@ -125,9 +131,9 @@ def to_idl(cls: type, fields: dict) -> Any:
         if name not in fields:
             raise KeyError(f"{cls.__idl_typename__}: field '{name}' missing")
         value = fields[name]
-        if kind == "struct":
+        if kind == "struct" and nested is not None:
             value = to_idl(nested, value)
-        elif kind == "struct_seq":
+        elif kind == "struct_seq" and nested is not None:
             value = [to_idl(nested, item) for item in value]
         elif kind == "array":
             value = list(value)
@@ -137,7 +143,7 @@ def to_idl(cls: type, fields: dict) -> Any:
     return cls(**values)
 
 
-def from_idl(sample: Any) -> dict:
+def from_idl(sample: Any) -> dict[str, Any]:
     """The ROS field dictionary of an IDL struct instance (inverse of :func:`to_idl`)."""
     fields = {}
     for f in dataclasses.fields(sample):

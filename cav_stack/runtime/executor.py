@@ -10,7 +10,8 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class _Topic:
 class _TimerEvent:
     ticks: int
     seq: int
-    timer: "_Timer" = field(compare=False)
+    timer: _Timer = field(compare=False)
 
 
 @dataclass
@@ -54,7 +55,7 @@ class _Timer:
 
 
 class _InProcessPublisher:
-    def __init__(self, executor: "InProcessExecutor", topic: _Topic, qos: QoS):
+    def __init__(self, executor: InProcessExecutor, topic: _Topic, qos: QoS):
         self._executor = executor
         self._topic = topic
         self._qos = qos
@@ -73,7 +74,7 @@ class _InProcessPublisher:
 class _InProcessContext(NamedContext):
     """NodeContext backed by an :class:`InProcessExecutor`."""
 
-    def __init__(self, executor: "InProcessExecutor", namespace: str, node_name: str, params: Any,
+    def __init__(self, executor: InProcessExecutor, namespace: str, node_name: str, params: Any,
                  remappings: dict[str, str], rng: np.random.Generator):
         super().__init__(namespace, node_name, params, remappings, rng)
         self._executor = executor

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
+from collections.abc import Callable
 
 import numpy as np
 
@@ -70,7 +71,7 @@ class Node:
     """
 
     node_name: ClassVar[str]
-    params_type: ClassVar[type | None] = None
+    params_type: ClassVar[type[Any] | None] = None
 
     def __init__(self, context: NodeContext):
         self._context = context

@@ -11,7 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

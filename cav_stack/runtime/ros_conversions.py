@@ -31,7 +31,8 @@ import math
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 

@@ -162,7 +162,7 @@ class CarlaRun(ABC):
             if session is not None:
                 session.close()
 
-    def _close_extra(self) -> None:
+    def _close_extra(self) -> None:  # noqa: B027 -- an optional hook, empty by default, not abstract
         """Hook for subclasses: release what they own besides the CARLA session."""
 
     def __enter__(self) -> CarlaRun:
@@ -255,8 +255,9 @@ class CarlaWorld(CarlaRun):
 
     def _scenario_placements(self) -> dict[str, tuple[Pose3, float]]:
         placements = {}
+        road_map = self.road_map()
         for cav in self.scenario.cavs:
-            x, y, yaw = lane_pose(self._road_map, cav.route[0], cav.depart_lane, cav.depart_pos,
+            x, y, yaw = lane_pose(road_map, cav.route[0], cav.depart_lane, cav.depart_pos,
                                   self.scenario.vehicle_type(cav.type).length)
             placements[cav.id] = (Pose3(x, y, 0.0, 0.0, 0.0, yaw), cav.depart_speed)
         return placements
@@ -301,7 +302,7 @@ class CarlaWorld(CarlaRun):
 
     def _with_road(self, vehicle: VehicleTruth) -> VehicleTruth:
         try:
-            edge, lane, _, s = self._road_map.locate(vehicle.x, vehicle.y, vehicle.yaw)
+            edge, lane, _, s = self.road_map().locate(vehicle.x, vehicle.y, vehicle.yaw)
         except ValueError:
             return vehicle
         return dataclasses.replace(vehicle, edge_id=edge, lane_index=lane, lane_position=s)

@@ -17,6 +17,7 @@ vehicle's ``steering_curve`` (factor against forward speed in km/h, as Unreal's
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,7 @@ class SteeringMap:
         validate_positive(max_angle=self.max_angle)
         if len(self.curve_speeds) != len(self.curve_factors) or not self.curve_speeds:
             raise ValueError("steering curve needs as many speeds as factors (at least one)")
-        if any(b <= a for a, b in zip(self.curve_speeds, self.curve_speeds[1:])):
+        if any(b <= a for a, b in pairwise(self.curve_speeds)):
             raise ValueError("steering curve speeds must increase")
         if any(not f > 0.0 for f in self.curve_factors):
             raise ValueError("steering curve factors must be > 0")

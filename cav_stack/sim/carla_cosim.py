@@ -90,11 +90,17 @@ class CarlaSumoWorld(CarlaRun):
         self._mirror(session, sumo_truth)
         return self._tick(session, sumo_truth)
 
+    def _sumo_world(self) -> SumoWorld:
+        if self._sumo is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return self._sumo
+
     def step(self) -> WorldTruth:
         """Advance SUMO and CARLA by one step (module docstring); return the merged truth."""
         session = self._require()
-        before = self._sumo.time
-        sumo_truth = self._sumo.step()
+        sumo = self._sumo_world()
+        before = sumo.time
+        sumo_truth = sumo.step()
         if abs(sumo_truth.stamp - before - session.fixed_delta) > _CLOCK_TOLERANCE_S:
             raise RuntimeError(f"SUMO advanced {sumo_truth.stamp - before:.6f} s, CARLA ticks "
                                f"{session.fixed_delta:.6f} s: the co-simulation clocks diverged")
@@ -110,14 +116,15 @@ class CarlaSumoWorld(CarlaRun):
                 vehicles.append(vehicle)
                 continue
             carla_truth = session.truth_of(cav.actor.id, vehicle.vehicle_id, is_cav=True)
+            assert carla_truth is not None, "a CAV's actor is in every tick's snapshot"
             vehicles.append(dataclasses.replace(
                 vehicle, x=carla_truth.x, y=carla_truth.y, yaw=carla_truth.yaw, speed=carla_truth.speed,
                 accel=carla_truth.accel))
             try:
-                self._sumo.set_cav_state(vehicle.vehicle_id, carla_truth.x, carla_truth.y, carla_truth.yaw,
+                self._sumo_world().set_cav_state(vehicle.vehicle_id, carla_truth.x, carla_truth.y, carla_truth.yaw,
                                          max(carla_truth.speed, 0.0))
             except LookupError as exc:
-                self._sumo.event_log.append(EventRecord(sumo_truth.stamp, "cav_not_pushed", vehicle.vehicle_id,
+                self._sumo_world().event_log.append(EventRecord(sumo_truth.stamp, "cav_not_pushed", vehicle.vehicle_id,
                                                         str(exc)))
         self._truth = WorldTruth(sumo_truth.stamp, tuple(vehicles), sumo_truth.signals)
         self._after_tick(session, sumo_truth.stamp)
@@ -158,8 +165,8 @@ class CarlaSumoWorld(CarlaRun):
         try:
             actor = session.spawn_vehicle(blueprint, session.frame.to_transform(lifted), "sumo_driver")
         except RuntimeError as exc:
-            self._sumo.event_log.append(EventRecord(self._sumo.time, "mirror_blocked",
-                                                    vehicle.vehicle_id, str(exc)))
+            sumo = self._sumo_world()
+            sumo.event_log.append(EventRecord(sumo.time, "mirror_blocked", vehicle.vehicle_id, str(exc)))
             return
         actor.set_simulate_physics(False)
         actor.set_transform(session.frame.to_transform(_origin_pose(session, actor.id, pose)))

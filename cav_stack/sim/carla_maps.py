@@ -21,7 +21,7 @@ import re
 import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -64,8 +64,10 @@ def link_controllers_to_junctions(xodr_text: str) -> str:
     junctions = {j.get("name"): j for j in root.iter("junction")}
     for controller in root.findall("controller"):
         junction = junctions.get(controller.get("id"))
-        if junction is not None and not any(c.get("id") == controller.get("id") for c in junction.findall("controller")):
-            ElementTree.SubElement(junction, "controller", {"id": controller.get("id"), "type": "0"})
+        if junction is not None and not any(c.get("id") == controller.get("id")
+                                            for c in junction.findall("controller")):
+            # an OpenDRIVE controller has an id (schema-required)
+            ElementTree.SubElement(junction, "controller", {"id": cast(str, controller.get("id")), "type": "0"})
     return ElementTree.tostring(root, encoding="unicode")
 
 

@@ -250,7 +250,7 @@ def radar_frame(raw: Any, stamp: float, frame_id: str, rcs_dbsm: float, min_rang
     velocity, azimuth, altitude, depth = records.T
     horizontal = depth * np.cos(altitude)
     detections = tuple(RadarDetection(range_m=float(r), azimuth=float(-a), range_rate=float(v), rcs_dbsm=rcs_dbsm)
-                       for r, a, v in zip(horizontal, azimuth, velocity) if r >= min_range)
+                       for r, a, v in zip(horizontal, azimuth, velocity, strict=True) if r >= min_range)
     return RadarFrame(Header(stamp, frame_id), detections)
 
 

@@ -82,7 +82,7 @@ def base_link_in_actor(actor_transform: Any, wheel_positions_cm: list[Any], stee
     wheel_positions_cm: world positions of the wheels [cm, UE]; steer_angles: each wheel's
     ``max_steer_angle`` [deg] (rear wheels have 0); bounding_box: the actor's ``bounding_box``.
     """
-    rear = [p for p, angle in zip(wheel_positions_cm, steer_angles) if angle <= 0.0]
+    rear = [p for p, angle in zip(wheel_positions_cm, steer_angles, strict=True) if angle <= 0.0]
     if not rear:
         raise ValueError("vehicle has no non-steering (rear) wheel to place base_link on")
     inverse = np.array(actor_transform.get_inverse_matrix())
@@ -314,15 +314,16 @@ class CarlaSession:
             if data is None:
                 continue
             if spec.kind == "lidar":
-                params = next(p for p in rig.lidars if p.frame_id == spec.frame_id)
-                lidar.append(lidar_cloud(data.raw_data, stamp, spec.frame_id, params.min_range, params.max_range))
+                lidar_params = next(p for p in rig.lidars if p.frame_id == spec.frame_id)
+                lidar.append(lidar_cloud(data.raw_data, stamp, spec.frame_id, lidar_params.min_range,
+                                         lidar_params.max_range))
             elif spec.kind == "radar":
-                params = next(p for p in rig.radars if p.frame_id == spec.frame_id)
+                radar_params = next(p for p in rig.radars if p.frame_id == spec.frame_id)
                 radar.append(radar_frame(data.raw_data, stamp, spec.frame_id, self.realisation.radar_rcs_dbsm,
-                                         params.min_range))
+                                         radar_params.min_range))
             elif spec.kind == "camera":
-                params = next(p for p in rig.cameras if p.frame_id == spec.frame_id)
-                camera.append(instance_boxes(data.raw_data, data.width, data.height, stamp, params,
+                camera_params = next(p for p in rig.cameras if p.frame_id == spec.frame_id)
+                camera.append(instance_boxes(data.raw_data, data.width, data.height, stamp, camera_params,
                                              self.realisation.camera_min_pixels, self.rng,
                                              frozenset({cav.actor.id})))
             elif spec.kind == "gnss":

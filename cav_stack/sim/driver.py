@@ -4,9 +4,10 @@ The driver watches the stack's HMI (its ``planning/mode``). On a takeover reques
 responsive driver takes the controls after a reaction time drawn uniformly from the scenario's
 ``driver.reaction_time`` [s] with the run's seeded generator; a driver who is not available (from
 the start, or from ``driver.unavailable_from`` on) or does not respond never does. The driver state
-reports availability as a driver-monitoring camera would see it. A request counts as answered-or-pending while the stack shows TAKEOVER_REQUEST or the
-MINIMAL_RISK stop that follows it; any other mode withdraws it. When the bridge hands the CAV to the
-world's own driver model (SUMO: after a takeover, or at the end of its route) the driver state
+reports availability as a driver-monitoring camera would see it. A request counts as
+answered-or-pending while the stack shows TAKEOVER_REQUEST or the MINIMAL_RISK stop that follows
+it; any other mode withdraws it. When the bridge hands the CAV to the world's
+own driver model (SUMO: after a takeover, or at the end of its route) the driver state
 says the controls are held, so the stack knows it no longer drives.
 """
 from __future__ import annotations

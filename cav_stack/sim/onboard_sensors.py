@@ -41,7 +41,7 @@ class OnboardSensors:
         self.cav_id = cav_id
         self._tick = tick
         self._models = build_sensor_models(rig)
-        self._topics = {name: TOPIC_BY_MODEL.get(name) for name in self._models}
+        self._topics = {name: TOPIC_BY_MODEL[name] for name in self._models if name in TOPIC_BY_MODEL}
         for lidar in rig.lidars:
             self._topics[lidar.frame_id] = "sensors/lidar"
         for radar in rig.radars:

@@ -37,7 +37,8 @@ from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, s
                                          sumo_environment)
 from cav_stack.sim.sumo_routes import SumoCavDriver, write_route_file
 
-__all__ = ["SumoWorld", "SumoCavDriver", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError", "EventRecord"]
+__all__ = ["SumoWorld", "SumoCavDriver", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError",
+           "EventRecord"]
 
 BACKENDS = ("libsumo", "traci")
 _MG_PER_KG = 1.0e6
@@ -409,7 +410,7 @@ class SumoWorld:
         programs = {}
         for tls_id in self._tls_ids:
             current = sim.trafficlight.getProgram(tls_id)
-            logic = next(l for l in sim.trafficlight.getAllProgramLogics(tls_id) if l.programID == current)
+            logic = next(lg for lg in sim.trafficlight.getAllProgramLogics(tls_id) if lg.programID == current)
             programs[tls_id] = tuple((phase.state, float(phase.duration)) for phase in logic.phases)
         return programs
 
@@ -547,7 +548,9 @@ class _HardBrakeRunner(_EventRunner):
                 self.done = True
                 self.log("hard_brake", event.vehicle, "skipped: no such vehicle in the world")
                 return
-            self.start_speed = self.world.truth.vehicle(self.vehicle).speed
+            braking = self.world.truth.vehicle(self.vehicle)
+            assert braking is not None, "a present vehicle is in the world's truth"
+            self.start_speed = braking.speed
             vehicle = self.sim.vehicle
             if event.decel > vehicle.getDecel(self.vehicle):  # allow braking harder than the type's decel
                 vehicle.setEmergencyDecel(self.vehicle, max(event.decel, vehicle.getEmergencyDecel(self.vehicle)))

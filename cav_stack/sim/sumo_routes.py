@@ -6,6 +6,8 @@ given by the scenario. Positions are SUMO lane positions [m] of the front bumper
 """
 from __future__ import annotations
 
+from itertools import pairwise
+from collections.abc import Sequence
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from cav_stack.core.params import ParamsError
-from cav_stack.world.scenario import IncidentEvent, PrefillSpec, Scenario
+from cav_stack.world.scenario import CavSpec, FlowSpec, IncidentEvent, PrefillSpec, Scenario, VehicleSpec
 from cav_stack.world.road_map import RoadMap
 
 
@@ -34,8 +36,9 @@ class PlacedVehicle:
 def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
     """Raise ParamsError (naming the scenario file and key) for a route, lane, detector or incident
     place the map lacks."""
-    groups = [("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
-              ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
+    groups: list[tuple[str, Sequence[FlowSpec | PrefillSpec | VehicleSpec | CavSpec]]] = [
+        ("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
+        ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
     known = set(road_map.edges())
     for group, specs in groups:
         for index, spec in enumerate(specs):
@@ -43,7 +46,7 @@ def check_routes(scenario: Scenario, road_map: RoadMap) -> None:
             for edge_id in spec.route:
                 if edge_id not in known:
                     raise ParamsError(scenario.source, key, f"unknown edge '{edge_id}' in network {scenario.network}")
-            for a, b in zip(spec.route, spec.route[1:]):
+            for a, b in pairwise(spec.route):
                 if b not in road_map.successors(a):
                     raise ParamsError(scenario.source, key, f"edge '{b}' does not follow edge '{a}'")
             lane = getattr(spec, "depart_lane", 0)
@@ -133,9 +136,10 @@ def write_route_file(scenario: Scenario, road_map: RoadMap, rng: np.random.Gener
     placed: list[PlacedVehicle] = []
     for index, spec in enumerate(scenario.demand.prefill):
         placed += prefill_vehicles(spec, index, scenario, road_map, rng)
-    for spec in (*scenario.demand.vehicles, *scenario.cavs):
-        placed.append(PlacedVehicle(spec.id, spec.type, spec.route, spec.depart, spec.depart_lane,
-                                    spec.depart_pos, spec.depart_speed))
+    scheduled: tuple[VehicleSpec | CavSpec, ...] = (*scenario.demand.vehicles, *scenario.cavs)
+    for vehicle in scheduled:
+        placed.append(PlacedVehicle(vehicle.id, vehicle.type, vehicle.route, vehicle.depart, vehicle.depart_lane,
+                                    vehicle.depart_pos, vehicle.depart_speed))
     cav_ids = {cav.id for cav in scenario.cavs}
     entries: list[tuple[float, int, ET.Element]] = []
     for order, v in enumerate(placed):

@@ -7,15 +7,15 @@ once a second from the incident on; equipped background vehicles (connected traf
 :mod:`cav_stack.sim.connected_traffic`) add their signed BSMs; the radio model (DSRC or C-V2X,
 ``v2x/radio_*.yaml``) decides who receives what and when; scripted link degradation (per
 sender/receiver loss probability over time) is applied on top. Radio station IDs are stable per
-radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``, attacker k: ``ATTACKER_STATION_BASE + k``,
-connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
-independent of the temporary IDs inside the payloads.
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``,
+attacker k: ``ATTACKER_STATION_BASE + k``, connected background vehicle k in order of first
+transmission: ``CONNECTED_STATION_BASE + k``), independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -220,7 +220,7 @@ class V2xAirInterface:
             self._next_alert[j] = now + ALERT_PERIOD
             alert = replace(unit.alert, header=Header(now, MAP_FRAME), msg_count=self._alert_count[j])
             self._alert_count[j] = (self._alert_count[j] + 1) % 128
-            payload = encode_road_alert(alert, origin=self._origin)
+            payload = encode_road_alert(alert, origin=self._map_origin())
             signer = self._alert_signers.get(j)
             if signer is not None:
                 payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
@@ -246,7 +246,7 @@ class V2xAirInterface:
             report = V2xVehicleReport(Header(now, MAP_FRAME), station, count[0], x, y, yaw, speed,
                                       attacker.accel, 0.0, attacker.length, attacker.width, 1.0)
             count[0] = (count[0] + 1) % 128
-            payload = encode_bsm(report, origin=self._origin)
+            payload = encode_bsm(report, origin=self._map_origin())
             signer = self._signers.get(event.attacker)
             if signer is not None:
                 payload = signer.sign(payload, PSID_V2V, now)
@@ -265,17 +265,22 @@ class V2xAirInterface:
             if vehicle.vehicle_id not in self._connected_radio:
                 radio = CONNECTED_STATION_BASE + len(self._connected_radio)
                 self._connected_radio[vehicle.vehicle_id] = radio
-                if self._pki is not None:
+                if self._pki is not None and self._trust is not None:
                     self._signers[vehicle.vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
         packets = []
         for vehicle_id, report in self._connected.reports(now, vehicles):
-            payload = encode_bsm(report, origin=self._origin)
+            payload = encode_bsm(report, origin=self._map_origin())
             signer = self._signers.get(vehicle_id)
             if signer is not None:
                 payload = signer.sign(payload, PSID_V2V, now)
             self._message_types[payload] = "BSM"
             packets.append((self._connected_radio[vehicle_id], payload))
         return {self._connected_radio[v.vehicle_id]: (v.x, v.y) for v in vehicles}, packets
+
+    def _map_origin(self) -> GeodeticOrigin:
+        """The geodetic origin of ``map`` (given whenever ghosts, connected traffic or alerting RSUs send)."""
+        assert self._origin is not None, "BSMs and road alerts need the geodetic origin of map"
+        return self._origin
 
     def _radio_for(self, vehicle_id: str) -> int:
         """The radio of a transmitting vehicle: a CAV's own, or one given to an attacking car."""
@@ -284,7 +289,7 @@ class V2xAirInterface:
         if vehicle_id not in self._attacker_radio:
             radio = ATTACKER_STATION_BASE + len(self._attacker_radio)
             self._attacker_radio[vehicle_id] = radio
-            if self._pki is not None:
+            if self._pki is not None and self._trust is not None:
                 self._signers[vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
         return self._attacker_radio[vehicle_id]
 

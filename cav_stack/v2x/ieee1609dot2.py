@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import asn1tools
 from cryptography.exceptions import InvalidSignature
@@ -58,7 +59,7 @@ class SecurityFormatError(ValueError):
     """A 1609.2 structure is well-formed ASN.1 but not acceptable here (documented per call)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def spec(path: Path | None = None) -> asn1tools.compiler.Specification:
     """The compiled UPER specification of the compact 1609.2 module (compiled once per path;
     default: ``v2x/asn1/Ieee1609Dot2Compact.asn`` of the package's data folders)."""
@@ -113,7 +114,7 @@ def encode_public_key(public_key: ec.EllipticCurvePublicKey) -> tuple[str, bytes
     return ("compressed-y-0" if point[0] == 2 else "compressed-y-1", point[1:])
 
 
-def decode_public_key(point: tuple[str, object]) -> ec.EllipticCurvePublicKey:
+def decode_public_key(point: tuple[str, Any]) -> ec.EllipticCurvePublicKey:
     """Load an EccP256CurvePoint CHOICE as a public key.
 
     Raises SecurityFormatError for x-only/fill (not a key) and for points not on P-256.
@@ -133,14 +134,14 @@ def decode_public_key(point: tuple[str, object]) -> ec.EllipticCurvePublicKey:
         raise SecurityFormatError(f"not a P-256 point: {exc}") from exc
 
 
-def ecdsa_sign(private_key: ec.EllipticCurvePrivateKey, digest: bytes) -> tuple[str, dict]:
+def ecdsa_sign(private_key: ec.EllipticCurvePrivateKey, digest: bytes) -> tuple[str, dict[str, Any]]:
     """Sign a 32-byte digest (RFC 6979 nonce); the Signature CHOICE with r as x-only and s."""
     r, s = utils.decode_dss_signature(private_key.sign(digest, _ECDSA_DETERMINISTIC))
     return ("ecdsaNistP256Signature",
             {"rSig": ("x-only", r.to_bytes(32, "big")), "sSig": s.to_bytes(32, "big")})
 
 
-def ecdsa_verify(public_key: ec.EllipticCurvePublicKey, digest: bytes, signature: tuple[str, dict]) -> bool:
+def ecdsa_verify(public_key: ec.EllipticCurvePublicKey, digest: bytes, signature: tuple[str, dict[str, Any]]) -> bool:
     """True when ``signature`` (a decoded Signature CHOICE) is valid for ``digest`` under the key.
 
     rSig may be given as any curve-point alternative carrying an x coordinate;

@@ -16,8 +16,12 @@ TimeMark (0.1 s in the hour) and MinuteOfTheYear follow from ``t`` directly.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from cav_stack.core.frames import wrap_angle
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 LATITUDE_UNAVAILABLE = 900000001
 LONGITUDE_UNAVAILABLE = 1800000001
@@ -50,7 +54,8 @@ _TENTHS_PER_HOUR = 36000
 _MINUTES_PER_YEAR = 527040       # 366 days
 
 
-def _unavailable(value: float | None) -> bool:
+def _unavailable(value: float | None) -> TypeIs[None]:
+    """None or NaN (for the type checker: False means a float)."""
     return value is None or math.isnan(value)
 
 

@@ -32,11 +32,12 @@ the stack clock; nothing here reads a clock.
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import collections
 import enum
 import math
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -268,7 +269,7 @@ class MisbehaviourDetector:
             return {}
         rows, cols = linear_sum_assignment(np.where(allowed, distance, p.association_gate * 1e3))
         return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
-                for r, c in zip(rows, cols) if allowed[r, c]}
+                for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
         return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
@@ -308,14 +309,15 @@ class MisbehaviourDetector:
         failures = []
         reports = list(history)
         distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
-                       for a, b in zip(reports, reports[1:]))
+                       for a, b in pairwise(reports))
         span = last.header.stamp - first.header.stamp
         noise = (p.gate_sigmas * math.hypot(self._sigma(first), self._sigma(last))
                  + p.gate_sigmas * p.speed_sigma * span)
         dx, dy = last.x - first.x, last.y - first.y
         displacement = math.hypot(dx, dy)
         travelled = abs(distance)
-        if displacement > travelled + noise or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise:
+        if (displacement > travelled + noise
+                or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise):
             failures.append(MisbehaviourReason.SPEED_VS_DISPLACEMENT)
         if displacement >= p.heading_min_displacement:
             mean_yaw = math.atan2(sum(math.sin(r.yaw) for r in reports), sum(math.cos(r.yaw) for r in reports))
@@ -338,5 +340,6 @@ class MisbehaviourDetector:
         if now == self._forgot_at:   # the reports of one step arrive together
             return
         self._forgot_at = now
-        for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > self.params.sender_timeout]:
+        for station_id in [s for s, sender in self._senders.items()
+                           if now - sender.last_heard > self.params.sender_timeout]:
             del self._senders[station_id]

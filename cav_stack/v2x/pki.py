@@ -9,6 +9,7 @@ Times are TAI seconds since 2004-01-01 (Time32 in certificates; see ieee1609dot2
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -46,7 +47,7 @@ class Certificate:
     issue_psids: frozenset[int] | None
     all_psids: bool
     public_key: ec.EllipticCurvePublicKey
-    signature: tuple[str, dict]
+    signature: tuple[str, dict[str, Any]]
 
     def valid_at(self, tai2004: float) -> bool:
         """True when ``tai2004`` [TAI-2004 s] lies in [valid_from, valid_until)."""
@@ -56,7 +57,7 @@ class Certificate:
         """True when this certificate is a CA allowed to issue certificates for all ``psids``."""
         if self.issue_psids is None and not self.all_psids:
             return False
-        return self.all_psids or psids <= self.issue_psids
+        return self.all_psids or (self.issue_psids is not None and psids <= self.issue_psids)
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +68,7 @@ class Credential:
     private_key: ec.EllipticCurvePrivateKey
 
 
-def parse_certificate(value: dict) -> Certificate:
+def parse_certificate(value: dict[str, Any]) -> Certificate:
     """Parse a decoded Certificate value (from ``spec().decode('Certificate', ...)``).
 
     Raises CertificateError for a version other than 3, implicit certificates, a missing
@@ -140,9 +141,10 @@ def decode_certificate(encoding: bytes) -> Certificate:
     return parse_certificate(value)
 
 
-def certificate_value(certificate: Certificate) -> dict:
+def certificate_value(certificate: Certificate) -> dict[str, Any]:
     """The decoded ASN.1 value of a certificate (to embed it in a SignerIdentifier)."""
-    return d2.spec().decode("Certificate", certificate.encoding)
+    value: dict[str, Any] = d2.spec().decode("Certificate", certificate.encoding)
+    return value
 
 
 def derive_private_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
@@ -157,7 +159,7 @@ def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | No
                  name: str | None, app_psids: tuple[int, ...], issue_psids: tuple[int, ...] | None) -> Certificate:
     if not 1 <= validity_hours <= 65535:
         raise CertificateError(f"validity_hours must be in 1..65535, got {validity_hours}")
-    tbs: dict = {
+    tbs: dict[str, Any] = {
         "id": ("name", name) if name is not None else ("none", None),
         "cracaId": b"\x00\x00\x00",
         "crlSeries": 0,
@@ -170,7 +172,7 @@ def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | No
         tbs["certIssuePermissions"] = [{"subjectPermissions": ("explicit", list(issue_psids))}]
     tbs_encoding = d2.spec().encode("ToBeSignedCertificate", tbs)
     if issuer is None:
-        issuer_id: tuple = ("self", "sha256")
+        issuer_id: tuple[Any, ...] = ("self", "sha256")
         signer_hash = _EMPTY_HASH
     else:
         issuer_id = ("sha256AndDigest", issuer.certificate.digest)

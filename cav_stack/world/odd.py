@@ -9,7 +9,7 @@ along the route's centre line in ``map`` [m] (:meth:`RoadMap.route_centerline`),
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -47,7 +47,7 @@ class OperatingDomain:
         for edge in self.edges + self.exit_edges:
             if edge not in known:
                 raise ValueError(f"operating domain: unknown edge '{edge}' (network edges: {', '.join(sorted(known))})")
-        for edge, position in zip(self.exit_edges, self.exit_positions):
+        for edge, position in zip(self.exit_edges, self.exit_positions, strict=True):
             if position > road_map.edge_length(edge):
                 raise ValueError(f"operating domain: exit at {position} m lies beyond the end of edge '{edge}' "
                                  f"({road_map.edge_length(edge):.1f} m)")
@@ -58,10 +58,10 @@ class OperatingDomain:
         ``road_map.route_centerline(route, lane_index, lane_edge=lane_edge)``; None when the whole
         route lies inside."""
         starts = road_map.route_edge_starts(route, lane_index, lane_edge=lane_edge)
-        for edge, start in zip(route, starts):
+        for edge, start in zip(route, starts, strict=True):
             if self.edges and edge not in self.edges:
                 return start
-            positions = [p for e, p in zip(self.exit_edges, self.exit_positions) if e == edge]
+            positions = [p for e, p in zip(self.exit_edges, self.exit_positions, strict=True) if e == edge]
             if positions:
                 lane = road_map.lane(road_map.lane_id(edge, min(lane_index, road_map.lane_count(edge) - 1)))
                 geometric = float(np.hypot(*np.diff(lane.shape, axis=0).T).sum())

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -227,7 +227,8 @@ class RoadMap:
         edge_id, lane_index, _, _ = self.locate(x, y, yaw)
         return self._lanes[f"{edge_id}_{lane_index}"].speed_limit
 
-    @functools.lru_cache(maxsize=8192)
+    # The cache holds the RoadMap alive; intended: one RoadMap per scenario, kept for the whole process.
+    @functools.lru_cache(maxsize=8192)  # noqa: B019
     def is_on_road(self, x: float, y: float, margin: float = 1.0) -> bool:
         """Whether ``map`` point (x, y) [m] lies on a lane (within half its width plus ``margin`` [m]).
         Memoised: every station that hears a V2X report checks the same claimed position."""
@@ -294,7 +295,7 @@ class RoadMap:
         """The lane ID on each of ``edges``: lane ``lane_index`` (clamped) on ``lane_edge`` (None or
         off the route: the first edge), the lanes its connections lead to after it and the lanes
         connected into it before it (nearest in index where none is)."""
-        k = list(edges).index(lane_edge) if lane_edge in edges else 0
+        k = list(edges).index(lane_edge) if lane_edge is not None and lane_edge in edges else 0
         lanes: list[str] = [""] * len(edges)
         own = self._edge(edges[k])
         lanes[k] = own[min(lane_index, len(own) - 1)]

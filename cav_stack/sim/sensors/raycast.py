@@ -26,7 +26,7 @@ class Boxes:
     height: np.ndarray
 
     @staticmethod
-    def from_vehicles(vehicles: tuple[VehicleTruth, ...] | list[VehicleTruth]) -> "Boxes":
+    def from_vehicles(vehicles: tuple[VehicleTruth, ...] | list[VehicleTruth]) -> Boxes:
         """Boxes of the given vehicles, in their order."""
         arr = np.array([[v.x, v.y, v.yaw, 0.5 * v.length, 0.5 * v.width, v.height] for v in vehicles],
                        dtype=float).reshape(-1, 6)
@@ -91,26 +91,22 @@ def cast_rays(origin: np.ndarray, dirs: np.ndarray, boxes: Boxes, ground: bool =
         best = t_ground
     for b in range(len(boxes)):
         if sorted_azimuths is None:
-            idx = slice(None)
-            subset = dirs
-        else:
-            start, width = azimuth_interval(origin, boxes, b)
-            start = wrap_angle(start)
-            stop = start + width
-            ranges = [(start, min(stop, math.pi))]
-            if stop > math.pi:
-                ranges.append((-math.pi, stop - 2.0 * math.pi))
-            parts = [np.arange(*np.searchsorted(sorted_azimuths, r)) for r in ranges]
-            idx = np.concatenate(parts)
-            if idx.size == 0:
-                continue
-            subset = dirs[idx]
-        t = _slab_hits(origin, subset, boxes, b)
-        closer = t < best[idx]
-        if sorted_azimuths is None:
+            t = _slab_hits(origin, dirs, boxes, b)
+            closer = t < best
             best = np.where(closer, t, best)
             owner = np.where(closer, b, owner)
-        else:
-            best[idx[closer]] = t[closer]
-            owner[idx[closer]] = b
+            continue
+        start, width = azimuth_interval(origin, boxes, b)
+        start = wrap_angle(start)
+        stop = start + width
+        ranges = [(start, min(stop, math.pi))]
+        if stop > math.pi:
+            ranges.append((-math.pi, stop - 2.0 * math.pi))
+        idx = np.concatenate([np.arange(*np.searchsorted(sorted_azimuths, r)) for r in ranges])
+        if idx.size == 0:
+            continue
+        t = _slab_hits(origin, dirs[idx], boxes, b)
+        closer = t < best[idx]
+        best[idx[closer]] = t[closer]
+        owner[idx[closer]] = b
     return best, owner

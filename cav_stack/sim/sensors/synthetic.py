@@ -44,7 +44,7 @@ class SyntheticHighway:
     @staticmethod
     def random(n_vehicles: int, rng: np.random.Generator, ego_speed: float = 25.0, span: float = 120.0,
                lanes: tuple[int, ...] = (-1, 0, 1, 2), truck_share: float = 0.15,
-               cut_in: bool = False) -> "SyntheticHighway":
+               cut_in: bool = False) -> SyntheticHighway:
         """``n_vehicles`` spread over [-span, span] m around the ego with at least 12 m gaps per lane."""
         vehicles: list[ScriptedVehicle] = []
         occupied: dict[int, list[float]] = {lane: [0.0] if lane == 0 else [] for lane in lanes}

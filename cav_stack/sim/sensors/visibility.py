@@ -39,10 +39,10 @@ def probe_visibility(origin: np.ndarray, boxes: Boxes) -> Visibility:
         dirs.append(np.stack([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)], axis=-1).reshape(-1, 3))
     per_box = dirs[0].shape[0]
     all_dirs = np.concatenate(dirs)
-    dist, owner = cast_rays(origin, all_dirs, boxes, ground=True)
+    ray_range, owner = cast_rays(origin, all_dirs, boxes, ground=True)
     target = np.repeat(np.arange(n), per_box)
     seen = owner == target
     fraction = seen.reshape(n, per_box).mean(axis=1)
-    points = origin[None, :] + np.where(np.isfinite(dist), dist, 0.0)[:, None] * all_dirs
+    points = origin[None, :] + np.where(np.isfinite(ray_range), ray_range, 0.0)[:, None] * all_dirs
     hits = tuple(points[b * per_box:(b + 1) * per_box][seen[b * per_box:(b + 1) * per_box]] for b in range(n))
     return Visibility(fraction, hits)

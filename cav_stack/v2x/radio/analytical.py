@@ -18,8 +18,10 @@ papers integrate discretised PDFs); spatial sums use a 1 m grid out to +-1500 m 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import ndtr, ndtri
 
 from cav_stack.v2x.radio.channel import ChannelParams, los_path_loss_db, noise_power_dbm
@@ -47,13 +49,14 @@ class AnalyticalPdr:
     cbr: float
 
 
-def _sensing_probability(mean_power_dbm, threshold_dbm, sigma_db):
+def _sensing_probability(mean_power_dbm: ArrayLike, threshold_dbm: float, sigma_db: float) -> np.ndarray:
     """P(received power >= threshold) for log-normal power (Gonzalez-Martin eq. 11)."""
-    return ndtr((np.asarray(mean_power_dbm) - threshold_dbm) / sigma_db)
+    probability: np.ndarray = ndtr((np.asarray(mean_power_dbm) - threshold_dbm) / sigma_db)
+    return probability
 
 
-def _mean_error(curve: ErrorCurve, signal_mean_dbm, sigma_db: float, threshold_dbm: float,
-                noise_dbm: float, offset_db: float, interference_mean_dbm=None):
+def _mean_error(curve: ErrorCurve, signal_mean_dbm: ArrayLike, sigma_db: float, threshold_dbm: float,
+                noise_dbm: float, offset_db: float, interference_mean_dbm: ArrayLike | None = None) -> np.ndarray:
     """E[curve(SINR + offset_db) | signal >= threshold] for log-normal signal and interference.
 
     signal_mean_dbm and interference_mean_dbm broadcast against each other; interference
@@ -66,13 +69,15 @@ def _mean_error(curve: ErrorCurve, signal_mean_dbm, sigma_db: float, threshold_d
     signal = np.maximum(signal, threshold_dbm)            # (..., Ks)
     noise_mw = 10.0 ** (noise_dbm / 10.0)
     if interference_mean_dbm is None:
-        return curve(signal - noise_dbm + offset_db).mean(axis=-1)
+        error: np.ndarray = curve(signal - noise_dbm + offset_db).mean(axis=-1)
+        return error
     z = ndtri((np.arange(_INTERFERENCE_NODES) + 0.5) / _INTERFERENCE_NODES)
     mu_i = np.asarray(interference_mean_dbm, dtype=float)[..., None]
     interference_mw = 10.0 ** ((mu_i + sigma_db * z) / 10.0)          # (..., Ki)
     denom_db = 10.0 * np.log10(noise_mw + interference_mw)
     sinr = signal[..., :, None] - denom_db[..., None, :]
-    return curve(sinr + offset_db).mean(axis=(-2, -1))
+    error = curve(sinr + offset_db).mean(axis=(-2, -1))
+    return error
 
 
 def _grid_path_loss(channel: ChannelParams) -> np.ndarray:
@@ -101,7 +106,7 @@ def _excluded_resources(sensed_vehicles: float, n_resources: float) -> float:
     return float(min(ne, n_resources))
 
 
-def _validate_common(distances, density: float, rate: float) -> np.ndarray:
+def _validate_common(distances: ArrayLike, density: float, rate: float) -> np.ndarray:
     d = np.asarray(distances, dtype=float)
     if d.ndim != 1 or np.any(d < 0.0) or np.any(d > GRID_HALF_LENGTH - 500.0):
         raise ValueError(f"distances must be a 1-D array in [0, {GRID_HALF_LENGTH - 500}] m")
@@ -110,7 +115,7 @@ def _validate_common(distances, density: float, rate: float) -> np.ndarray:
     return d
 
 
-def cv2x_mode4_pdr(distances, density: float, rate: float, params: Cv2xParams,
+def cv2x_mode4_pdr(distances: ArrayLike, density: float, rate: float, params: Cv2xParams,
                    channel: ChannelParams, interferer_range: float = 1000.0) -> AnalyticalPdr:
     """Analytical PDR(d) of C-V2X Mode 4 (Gonzalez-Martin et al. 2019).
 
@@ -175,7 +180,8 @@ def cv2x_mode4_pdr(distances, density: float, rate: float, params: Cv2xParams,
         cc = (n_res - 2.0 * ne + ce) * (n_cand / na) ** 2                       # eq. (26)-(27)
         p_s = 1.0 - (1.0 - 1.0 / tau) * _sensing_probability(pt - pl_it, threshold, sigma)  # (24)
         p_sim = p_s * cc[lag] / n_cand ** 2                                     # eq. (23)/(31)
-        return 1.0 - np.prod(1.0 - p_sim * p_int, axis=1)                       # eq. (14)-(15)
+        p_interfered: np.ndarray = 1.0 - np.prod(1.0 - p_sim * p_int, axis=1)                       # eq. (14)-(15)
+        return p_interfered
 
     alpha = float(np.clip(2.0 * cbr - 0.4, 0.0, 1.0))                          # eq. (22)
     col2 = collision(ne2, psen) if alpha > 0.0 else np.zeros(d.shape)
@@ -189,11 +195,11 @@ def cv2x_mode4_pdr(distances, density: float, rate: float, params: Cv2xParams,
     losses[Outcome.PROPAGATION] = delta_pro * survive
     survive = survive * (1.0 - delta_pro)
     losses[Outcome.COLLISION] = delta_col * survive
-    pdr = 1.0 - sum(losses.values())                                           # eq. (6)
+    pdr = cast(np.ndarray, 1.0 - sum(losses.values()))                        # eq. (6)
     return AnalyticalPdr(d, pdr, losses, cbr)
 
 
-def dsrc_pdr(distances, density: float, rate: float, packet_bytes: int, params: DsrcParams,
+def dsrc_pdr(distances: ArrayLike, density: float, rate: float, packet_bytes: int, params: DsrcParams,
              channel: ChannelParams, interferer_range: float = 1000.0) -> AnalyticalPdr:
     """Analytical PDR(d) of IEEE 802.11p broadcast (Sepulcre et al. 2022).
 
@@ -249,5 +255,5 @@ def dsrc_pdr(distances, density: float, rate: float, packet_bytes: int, params: 
     losses[Outcome.RECEIVER_BUSY] = rxb * (1.0 - delta_sen)
     losses[Outcome.PROPAGATION] = delta_pro * (1.0 - delta_sen) * (1.0 - rxb)
     losses[Outcome.COLLISION] = col * (1.0 - delta_sen) * (1.0 - rxb) * (1.0 - delta_pro)
-    pdr = 1.0 - sum(losses.values())                                          # [S22] eq. (1)
+    pdr = cast(np.ndarray, 1.0 - sum(losses.values()))                       # [S22] eq. (1)
     return AnalyticalPdr(d, pdr, losses, float(cbr))

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cav_stack.core.params import validate_positive
 
@@ -61,13 +62,14 @@ class ChannelParams:
         return 4.0 * h_eff * h_eff * self.carrier_frequency / SPEED_OF_LIGHT
 
 
-def free_space_loss_db(distance, carrier_frequency: float):
+def free_space_loss_db(distance: ArrayLike, carrier_frequency: float) -> np.ndarray:
     """Free-space path loss [dB] at ``distance`` [m] (WINNER II D1.1.2 eq. 4.24)."""
     d = np.asarray(distance, dtype=float)
-    return 20.0 * np.log10(d) + 46.4 + 20.0 * np.log10(carrier_frequency / 5.0e9)
+    loss: np.ndarray = 20.0 * np.log10(d) + 46.4 + 20.0 * np.log10(carrier_frequency / 5.0e9)
+    return loss
 
 
-def los_path_loss_db(distance, params: ChannelParams):
+def los_path_loss_db(distance: ArrayLike, params: ChannelParams) -> np.ndarray:
     """WINNER+ B1 LOS path loss [dB] at ``distance`` [m], floored at free space."""
     d = np.maximum(np.abs(np.asarray(distance, dtype=float)), params.min_distance)
     log_d = np.log10(d)
@@ -76,47 +78,52 @@ def los_path_loss_db(distance, params: ChannelParams):
     near = 22.7 * log_d + (27.0 + 20.0 * log_fc)
     far = 40.0 * log_d + (7.56 - 2.0 * 17.3 * math.log10(h_eff) + 2.7 * log_fc)
     free_space = 20.0 * log_d + (46.4 + 20.0 * math.log10(params.carrier_frequency / 5.0e9))
-    return np.maximum(np.where(d < params.breakpoint_distance, near, far), free_space)
+    loss: np.ndarray = np.maximum(np.where(d < params.breakpoint_distance, near, far), free_space)
+    return loss
 
 
-def nlos_path_loss_db(dx, dy, params: ChannelParams):
+def nlos_path_loss_db(dx: ArrayLike, dy: ArrayLike, params: ChannelParams) -> np.ndarray:
     """WINNER+ B1 NLOS (Manhattan grid) path loss [dB] for street offsets dx, dy [m]."""
     d1 = np.maximum(np.abs(np.asarray(dx, dtype=float)), params.min_distance)
     d2 = np.maximum(np.abs(np.asarray(dy, dtype=float)), params.min_distance)
     fc_ghz = params.carrier_frequency / 1.0e9
 
-    def corner(dk, dl):
+    def corner(dk: np.ndarray, dl: np.ndarray) -> np.ndarray:
         nj = np.maximum(2.8 - 0.0024 * dk, 1.84)
-        return los_path_loss_db(dk, params) + 20.0 - 12.5 * nj + 10.0 * nj * np.log10(dl) \
+        loss: np.ndarray = los_path_loss_db(dk, params) + 20.0 - 12.5 * nj + 10.0 * nj * np.log10(dl) \
             + 3.0 * np.log10(fc_ghz)
+        return loss
 
     nlos = np.minimum(corner(d1, d2), corner(d2, d1))
-    return np.maximum(nlos, los_path_loss_db(np.hypot(d1, d2), params))
+    loss: np.ndarray = np.maximum(nlos, los_path_loss_db(np.hypot(d1, d2), params))
+    return loss
 
 
-def dbm_to_mw(power_dbm):
+def dbm_to_mw(power_dbm: ArrayLike) -> np.ndarray:
     """dBm to mW (element-wise)."""
     return np.power(10.0, np.asarray(power_dbm, dtype=float) / 10.0)
 
 
-def mw_to_dbm(power_mw):
+def mw_to_dbm(power_mw: ArrayLike) -> np.ndarray:
     """mW to dBm (element-wise); 0 mW maps to -inf."""
     with np.errstate(divide="ignore"):
-        return 10.0 * np.log10(np.asarray(power_mw, dtype=float))
+        power_dbm: np.ndarray = 10.0 * np.log10(np.asarray(power_mw, dtype=float))
+        return power_dbm
 
 
 def noise_power_dbm(params: ChannelParams, occupied_bandwidth: float) -> float:
     """Noise power [dBm] over ``occupied_bandwidth`` [Hz], scaled from the reference bandwidth."""
     validate_positive(occupied_bandwidth=occupied_bandwidth)
-    return params.noise_power_dbm + 10.0 * np.log10(occupied_bandwidth / params.reference_bandwidth)
+    noise: float = params.noise_power_dbm + 10.0 * np.log10(occupied_bandwidth / params.reference_bandwidth)
+    return noise
 
 
-def sinr_db(signal_mw, interference_mw, noise_mw):
+def sinr_db(signal_mw: ArrayLike, interference_mw: ArrayLike, noise_mw: float | np.ndarray) -> np.ndarray:
     """SINR [dB] = S / (N + I) from linear powers [mW] (element-wise)."""
     return mw_to_dbm(np.asarray(signal_mw) / (noise_mw + np.asarray(interference_mw)))
 
 
-def links_blocked(tx_xy, rx_xy, obstacles: Sequence[np.ndarray]) -> np.ndarray:
+def links_blocked(tx_xy: ArrayLike, rx_xy: ArrayLike, obstacles: Sequence[np.ndarray]) -> np.ndarray:
     """Whether the straight segment from ``tx_xy`` (2,) to each row of ``rx_xy`` (n, 2) crosses
     an edge of any obstacle polygon (each an (m, 2) array of vertices in ``map`` [m])."""
     rx = np.asarray(rx_xy, dtype=float).reshape(-1, 2)
@@ -154,7 +161,7 @@ class Channel:
             if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) < 3:
                 raise ValueError("an obstacle must be an (m >= 3, 2) array of polygon vertices")
 
-    def mean_path_loss_db(self, tx_xy, rx_xy, blocked=None) -> np.ndarray:
+    def mean_path_loss_db(self, tx_xy: ArrayLike, rx_xy: ArrayLike, blocked: ArrayLike | None = None) -> np.ndarray:
         """Median path loss [dB] from each transmitter ``tx_xy`` (m, 2) to each receiver
         ``rx_xy`` (n, 2), shape (m, n).
 
@@ -163,40 +170,41 @@ class Channel:
         tx, rx = self._points(tx_xy, rx_xy)
         return self._path_loss(tx, rx, self._blocked(tx, rx, blocked))
 
-    def received_power_dbm(self, tx_power_dbm: float, tx_xy, rx_xy, rng: np.random.Generator,
-                           blocked=None) -> np.ndarray:
+    def received_power_dbm(self, tx_power_dbm: float, tx_xy: ArrayLike, rx_xy: ArrayLike, rng: np.random.Generator,
+                           blocked: ArrayLike | None = None) -> np.ndarray:
         """Received power [dBm] (m, n) of one frame from each transmitter at each receiver,
         shadowing drawn independently per link."""
         tx, rx = self._points(tx_xy, rx_xy)
-        blocked = self._blocked(tx, rx, blocked)
-        sigma = self.params.shadowing_sigma_db
-        if blocked is not None:
-            sigma = np.where(blocked, self.params.nlos_shadowing_sigma_db, sigma)
+        nlos = self._blocked(tx, rx, blocked)
+        sigma: float | np.ndarray = self.params.shadowing_sigma_db
+        if nlos is not None:
+            sigma = np.where(nlos, self.params.nlos_shadowing_sigma_db, sigma)
         shadow = rng.standard_normal((len(tx), len(rx))) * sigma
-        return tx_power_dbm - self._path_loss(tx, rx, blocked) - shadow
+        return tx_power_dbm - self._path_loss(tx, rx, nlos) - shadow
 
     def _path_loss(self, tx: np.ndarray, rx: np.ndarray, blocked: np.ndarray | None) -> np.ndarray:
         dx = rx[None, :, 0] - tx[:, None, 0]
         dy = rx[None, :, 1] - tx[:, None, 1]
-        pl = los_path_loss_db(np.hypot(dx, dy), self.params)
+        pl: np.ndarray = los_path_loss_db(np.hypot(dx, dy), self.params)
         if blocked is not None:
             pl[blocked] = nlos_path_loss_db(dx[blocked], dy[blocked], self.params)
         return pl
 
     @staticmethod
-    def _points(tx_xy, rx_xy) -> tuple[np.ndarray, np.ndarray]:
+    def _points(tx_xy: ArrayLike, rx_xy: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         tx = np.asarray(tx_xy, dtype=float)
         rx = np.asarray(rx_xy, dtype=float)
         if tx.ndim != 2 or tx.shape[1] != 2 or rx.ndim != 2 or rx.shape[1] != 2:
             raise ValueError(f"positions must be (m, 2) and (n, 2) arrays, got {tx.shape}, {rx.shape}")
         return tx, rx
 
-    def _blocked(self, tx: np.ndarray, rx: np.ndarray, blocked) -> np.ndarray | None:
+    def _blocked(self, tx: np.ndarray, rx: np.ndarray, blocked: ArrayLike | None) -> np.ndarray | None:
         """NLOS mask (m, n), or None when every link is LOS."""
+        mask: np.ndarray | None = None
         if blocked is not None:
-            blocked = np.asarray(blocked, dtype=bool)
-            if blocked.shape != (len(tx), len(rx)):
-                raise ValueError(f"blocked must have shape ({len(tx)}, {len(rx)}), got {blocked.shape}")
+            mask = np.asarray(blocked, dtype=bool)
+            if mask.shape != (len(tx), len(rx)):
+                raise ValueError(f"blocked must have shape ({len(tx)}, {len(rx)}), got {mask.shape}")
         elif self.obstacles:
-            blocked = np.stack([links_blocked(p, rx, self.obstacles) for p in tx])
-        return blocked if blocked is not None and blocked.any() else None
+            mask = np.stack([links_blocked(p, rx, self.obstacles) for p in tx])
+        return mask if mask is not None and mask.any() else None

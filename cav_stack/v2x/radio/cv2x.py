@@ -117,7 +117,8 @@ class Cv2xMode4:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _run_subframe(self, k: int, positions, active, rng, reports) -> None:
+    def _run_subframe(self, k: int, positions: np.ndarray, active: np.ndarray, rng: np.random.Generator,
+                      reports: list[TxReport]) -> None:
         o = k % self.period
         w = (k // self.period) % self.window
         now = k * self.params.subframe
@@ -131,7 +132,8 @@ class Cv2xMode4:
         for slot in np.flatnonzero(waiting):
             self._select_resource(int(slot), k, rng)
 
-    def _transmit(self, k, tx, positions, active, rng, reports) -> None:
+    def _transmit(self, k: int, tx: np.ndarray, positions: np.ndarray, active: np.ndarray, rng: np.random.Generator,
+                  reports: list[TxReport]) -> None:
         p = self.params
         o = k % self.period
         w = (k // self.period) % self.window
@@ -183,11 +185,11 @@ class Cv2xMode4:
                 else:
                     self.resource_offset[slot] = -1
 
-    def _new_counter(self, rng) -> int:
+    def _new_counter(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.params.reselection_counter_min,
                                 self.params.reselection_counter_max + 1))
 
-    def _select_resource(self, slot: int, k: int, rng) -> None:
+    def _select_resource(self, slot: int, k: int, rng: np.random.Generator) -> None:
         """Sensing-based selection at subframe ``k`` for use from subframe k + 1 on."""
         p = self.params
         total = self.period * p.subchannels

@@ -139,10 +139,10 @@ class Dsrc:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _draw_backoff(self, rng) -> int:
+    def _draw_backoff(self, rng: np.random.Generator) -> int:
         return int(rng.integers(0, self.params.cw_min + 1))
 
-    def _contend(self, slot: int, t: float, rng, after_own_frame: bool = False) -> None:
+    def _contend(self, slot: int, t: float, rng: np.random.Generator, after_own_frame: bool = False) -> None:
         """Start channel access at ``t`` for the packet at the head of ``slot``'s queue."""
         p = self.params
         if not after_own_frame and self.idle_from[slot] <= t and self.tx_end[slot] <= t:
@@ -153,11 +153,12 @@ class Dsrc:
             self.countdown_start[slot] = max(self.idle_from[slot], self.tx_end[slot]) + p.aifs
             self.scheduled[slot] = self.countdown_start[slot] + self.backoff[slot] * p.slot_time
 
-    def _arrival(self, slot: int, t: float, rng) -> None:
+    def _arrival(self, slot: int, t: float, rng: np.random.Generator) -> None:
         if np.isinf(self.scheduled[slot]) and self.tx_end[slot] <= t and self.queues.head_time[slot] <= t:
             self._contend(slot, t, rng)
 
-    def _start_frame(self, v: int, ts: float, positions, inactive, rng) -> None:
+    def _start_frame(self, v: int, ts: float, positions: np.ndarray, inactive: np.ndarray,
+                     rng: np.random.Generator) -> None:
         p = self.params
         generated, packet, size = self.queues.pop(v)
         self.scheduled[v] = np.inf
@@ -221,7 +222,7 @@ class Dsrc:
         self._frames[fid] = _Frame(v, packet, generated, ts, te, power_mw, outcome)
         heapq.heappush(self._ends, (te, fid))
 
-    def _end_frame(self, fid: int, inactive, rng, reports) -> None:
+    def _end_frame(self, fid: int, inactive: np.ndarray, rng: np.random.Generator, reports: list[TxReport]) -> None:
         frame = self._frames.pop(fid)
         np.subtract(self.on_air_mw, frame.power_mw, out=self.on_air_mw)
         np.maximum(self.on_air_mw, 0.0, out=self.on_air_mw)

@@ -12,6 +12,7 @@ Both curves are interpolated linearly in (dB, error rate) and held constant outs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 
@@ -30,7 +31,13 @@ class ErrorCurve:
         if np.any(np.diff(self.ratio_db) <= 0.0):
             raise ValueError(f"error curve {self.name}: ratios must increase strictly")
 
-    def __call__(self, ratio_db):
+    @overload
+    def __call__(self, ratio_db: float) -> float: ...
+
+    @overload
+    def __call__(self, ratio_db: np.ndarray) -> np.ndarray: ...
+
+    def __call__(self, ratio_db: float | np.ndarray) -> float | np.ndarray:
         """Error rate at ``ratio_db`` [dB] (array-like)."""
         return np.interp(ratio_db, self.ratio_db, self.error_rate)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -47,9 +47,12 @@ class RadioMedium:
         self.profile = profile
         channel = Channel(profile.channel, obstacles)
         n = profile.max_stations
+        # RadioProfile guarantees the parameters of its technology are set
         if profile.technology == "cv2x":
+            assert profile.cv2x is not None
             self._model: Cv2xMode4 | Dsrc = Cv2xMode4(profile.cv2x, channel, n)
         else:
+            assert profile.dsrc is not None
             self._model = Dsrc(profile.dsrc, channel, n)
         self._slot_of: dict[int, int] = {}
         self._station_at = np.full(n, -1, dtype=np.int64)
@@ -122,11 +125,11 @@ class RadioMedium:
 
     def _update_stations(self, positions: Mapping[int, tuple[float, float]]) -> None:
         for station in [s for s in self._slot_of if s not in positions]:
-            slot = self._slot_of.pop(station)
-            for packet in self._model.reset_slot(slot):
+            gone = self._slot_of.pop(station)
+            for packet in self._model.reset_slot(gone):
                 del self._packets[packet]
-            self._station_at[slot] = -1
-            self._active[slot] = False
+            self._station_at[gone] = -1
+            self._active[gone] = False
         free = iter(np.flatnonzero(self._station_at < 0).tolist())
         for station, xy in positions.items():
             x, y = (float(v) for v in xy)
@@ -134,10 +137,10 @@ class RadioMedium:
                 raise ValueError(f"position of station {station} must be finite, got {xy}")
             slot = self._slot_of.get(station)
             if slot is None:
-                slot = next(free, None)
-                if slot is None:
+                free_slot = next(free, None)
+                if free_slot is None:
                     raise ValueError(f"more than max_stations = {self.profile.max_stations} stations")
-                self._slot_of[station] = slot
+                slot = self._slot_of[station] = free_slot
                 self._station_at[slot] = station
                 self._active[slot] = True
             self._positions[slot] = (x, y)

@@ -5,9 +5,9 @@ picks the class in :data:`EVENT_TYPES`). Times [s] are simulation time; distance
 """
 from __future__ import annotations
 
+from itertools import pairwise
 import math
 from dataclasses import dataclass
-from typing import Union
 
 from cav_stack.core.params import validate_positive
 
@@ -75,7 +75,7 @@ class SpeedProfileEvent:
         if len(self.points) < 1 or any(len(p) != 2 for p in self.points):
             raise ValueError("points must be a non-empty list of [time, speed] pairs")
         times = [p[0] for p in self.points]
-        if any(b <= a for a, b in zip(times, times[1:])) or times[0] < 0.0:
+        if any(b <= a for a, b in pairwise(times)) or times[0] < 0.0:
             raise ValueError("point times must be >= 0 and strictly increasing")
         if any(p[1] < 0.0 for p in self.points):
             raise ValueError("speeds must be >= 0")
@@ -84,7 +84,7 @@ class SpeedProfileEvent:
         """Commanded speed [m/s] at time ``t`` [s]; None before the profile starts."""
         if t < self.points[0][0]:
             return None
-        for (t0, v0), (t1, v1) in zip(self.points, self.points[1:]):
+        for (t0, v0), (t1, v1) in pairwise(self.points):
             if t <= t1:
                 return v0 + (v1 - v0) * (t - t0) / (t1 - t0)
         return self.points[-1][1]
@@ -219,8 +219,8 @@ class GhostVehicleEvent:
         return x + c * forward - s * left, y + s * forward + c * left, yaw, max(speed + self.speed_offset, 0.0)
 
 
-ScenarioEvent = Union[CutInEvent, HardBrakeEvent, SpeedProfileEvent, IncidentEvent, LinkLossEvent,
-                      SensorFaultEvent, GhostVehicleEvent]
+ScenarioEvent = (CutInEvent | HardBrakeEvent | SpeedProfileEvent | IncidentEvent | LinkLossEvent
+                 | SensorFaultEvent | GhostVehicleEvent)
 EVENT_TYPES: dict[str, type] = {
     "cut_in": CutInEvent,
     "hard_brake": HardBrakeEvent,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cav_stack.core.params import ParamsError, bind_params, read_yaml
@@ -14,7 +15,7 @@ from cav_stack.core.share import share_path
 from cav_stack.world.scenario.events import (EVENT_TYPES, CutInEvent, GhostVehicleEvent, HardBrakeEvent,
                                              IncidentEvent, LinkLossEvent, ScenarioEvent, SensorFaultEvent,
                                              SpeedProfileEvent)
-from cav_stack.world.scenario.spec import Scenario
+from cav_stack.world.scenario.spec import CavSpec, FlowSpec, PrefillSpec, Scenario, VehicleSpec
 
 LEADER_OF_PREFIX = "leader_of:"
 
@@ -81,7 +82,7 @@ def _bind_events(raw: Any, path: Path, lines: dict[str, int]) -> tuple[ScenarioE
         return ()
     if not isinstance(raw, list):
         raise ParamsError(path, "events", f"expected a list, got {type(raw).__name__}", lines.get("events"))
-    events = []
+    events: list[ScenarioEvent] = []
     for index, item in enumerate(raw):
         key = f"events[{index}]"
         if not isinstance(item, dict) or "type" not in item:
@@ -104,8 +105,9 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
     type_ids = [t.id for t in scenario.vehicle_types]
     if len(set(type_ids)) != len(type_ids):
         raise fail("vehicle_types", "duplicate vehicle type IDs")
-    groups = [("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
-              ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
+    groups: list[tuple[str, Sequence[FlowSpec | PrefillSpec | VehicleSpec | CavSpec]]] = [
+        ("demand.flows", scenario.demand.flows), ("demand.prefill", scenario.demand.prefill),
+        ("demand.vehicles", scenario.demand.vehicles), ("cavs", scenario.cavs)]
     seen: set[str] = set()
     for group, specs in groups:
         for index, spec in enumerate(specs):
@@ -143,7 +145,7 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
 
 
 def _check_background_vehicle(event: CutInEvent | HardBrakeEvent | SpeedProfileEvent, key: str, named: set[str],
-                              cav_ids: set[str], fail) -> None:
+                              cav_ids: set[str], fail: Callable[[str, str], ParamsError]) -> None:
     vehicle = event.vehicle
     if isinstance(event, HardBrakeEvent) and vehicle.startswith(LEADER_OF_PREFIX):
         if vehicle[len(LEADER_OF_PREFIX):] not in cav_ids:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from cav_stack.core.params import validate_positive
 from cav_stack.world.odd import OperatingDomain
 from cav_stack.world.scenario.events import (GhostVehicleEvent, LinkLossEvent, ScenarioEvent, SensorFaultEvent,
                                              event_active)
+
+_E = TypeVar("_E")
 
 _FLOW_DEPART_LANES = ("random", "free", "best", "allowed", "first")
 _FLOW_DEPART_SPEEDS = ("random", "max", "desired", "speedLimit", "avg", "last")
@@ -271,7 +274,7 @@ class Scenario:
                 return spec
         raise KeyError(f"scenario '{self.name}' has no CAV '{cav_id}' (CAVs: {', '.join(c.id for c in self.cavs)})")
 
-    def events_of(self, event_type: type) -> tuple:
+    def events_of(self, event_type: type[_E]) -> tuple[_E, ...]:
         """The scenario's events of ``event_type`` (e.g. :class:`LinkLossEvent`), in file order."""
         return tuple(e for e in self.events if isinstance(e, event_type))
 

@@ -27,6 +27,8 @@ from cyclonedds.domain import DomainParticipant  # noqa: E402
 from cyclonedds.sub import DataReader  # noqa: E402
 from cyclonedds.topic import Topic  # noqa: E402
 
+ODOMETRY = dds_types.idl_type("nav_msgs/msg/Odometry")
+
 EGO = core.EgoState(core.Header(1234.5, "map"), 512.25, -7.125, 2.5, 27.5, yaw_rate=-0.0625,
                     covariance=tuple(0.01 * (i + 1) if i in (0, 5, 10, 15) else 0.0 for i in range(16)))
 
@@ -36,7 +38,7 @@ def test_odometry_bytes_between_processes_decode_as_ros2(spawn, dds_domain):
           "--remap", "output/odom:=/test/odom_out")
     runtime = DdsRuntime(dds_domain)
     participant = DomainParticipant(dds_domain)
-    reader = DataReader(participant, Topic(participant, "rt/test/odom_out", dds_types.idl_type("nav_msgs/msg/Odometry")))
+    reader = DataReader(participant, Topic(participant, "rt/test/odom_out", ODOMETRY))
     publisher = DdsContext(runtime, "", "test", None, {}, np.random.default_rng(0)) \
         .create_publisher(core.EgoState, "/test/odom_in", QoS())
     raw: list[bytes] = []
@@ -47,6 +49,7 @@ def test_odometry_bytes_between_processes_decode_as_ros2(spawn, dds_domain):
             runtime.wait(0.1)
             raw = [data for data, info in ddspy_take(reader._ref, SampleState.Any | ViewState.Any | InstanceState.Any,
                                                      10) if info.valid_data]
+
         assert raw, "no echo from the child process within 30 s"
         (handle,) = reader.get_matched_publications()
         endpoint = reader.get_matched_publication_data(handle)

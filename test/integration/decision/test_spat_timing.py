@@ -29,7 +29,7 @@ def test_signal_timing_windows_match_the_sumo_program(tmp_path):
             if round(truth.stamp * 20) % 100 == 0 and truth.stamp < 60.0:
                 snapshots.append(truth)
     for truth in snapshots:
-        for k, signal in enumerate(truth.signals):
+        for signal in truth.signals:
             spat = spat_from_signal(signal, now=truth.stamp, intersection_id=tls_ids.index(signal.tls_id),
                                     program=programs[signal.tls_id])
             message = decode_frame(encode_spat(spat), origin=ORIGIN, now=truth.stamp)

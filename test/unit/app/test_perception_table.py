@@ -31,7 +31,8 @@ def test_bad_arguments_exit_2_with_a_message_naming_the_problem(argv, message, c
 def test_a_rig_file_that_is_not_a_rig_exits_2(tmp_path, capsys):
     bad = tmp_path / "rig.yaml"
     bad.write_text("sensor_rig:\n  ros__parameters:\n    lidars: 3\n")
-    assert main(["perception-eval", "--scenario", "synthetic_highway", "--seeds", "1", "--rig", str(bad)]) == ExitCode.USAGE
+    argv = ["perception-eval", "--scenario", "synthetic_highway", "--seeds", "1", "--rig", str(bad)]
+    assert main(argv) == ExitCode.USAGE
     assert str(bad) in capsys.readouterr().err
 
 

@@ -4,7 +4,9 @@ import math
 import numpy as np
 import pytest
 
-from cav_stack.control.idm_baseline import IdmParams, Leader, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer
+from cav_stack.control.idm_baseline import (
+    IdmParams, Leader, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer,
+)
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.messages import Header, TrackedObject, TrackList
 from cav_stack.core.path import Polyline

@@ -1,6 +1,7 @@
 """Dynamic bicycle against closed-form vehicle dynamics; the vehicle params loader."""
 from __future__ import annotations
 
+from itertools import pairwise
 import dataclasses
 import math
 
@@ -86,7 +87,7 @@ def test_comfort_profiles_load_and_unknown_ones_are_named(tmp_path, controllers_
     path = controllers_dir / "comfort.yaml"
     profiles = [load_comfort_profile(path, name) for name in ("comfort", "normal", "sporty")]
     # Profiles are ordered: each one allows more than the previous.
-    for softer, harder in zip(profiles, profiles[1:]):
+    for softer, harder in pairwise(profiles):
         assert harder.max_decel > softer.max_decel and harder.max_lateral_accel > softer.max_lateral_accel
     with pytest.raises(ParamsError, match="no such profile"):
         load_comfort_profile(path, "racing")

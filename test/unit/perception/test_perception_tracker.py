@@ -112,7 +112,7 @@ def test_out_of_order_sets_give_exactly_the_in_order_result(perception_params):
         shuffled.process(ds)
     a, b = in_order.track_list(2.0).objects, shuffled.track_list(2.0).objects
     assert len(a) == len(b) == 2 and shuffled.dropped_late == 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x.track_id == y.track_id
         np.testing.assert_allclose([x.x, x.y, x.yaw, x.speed, *x.covariance], [y.x, y.y, y.yaw, y.speed, *y.covariance],
                                    atol=1e-9)
@@ -177,7 +177,7 @@ def test_v2x_station_binds_to_its_track_and_stays_there(perception_params):
                                           perception_params.v2x))
     objects = sorted(tracker.track_list(2.9).objects, key=lambda o: o.y)
     assert [o.v2x_id for o in objects] == [7, 9]
-    assert [abs(o.y - lane) < 0.3 for o, lane in zip(objects, (0.0, 3.5))] == [True, True]
+    assert [abs(o.y - lane) < 0.3 for o, lane in zip(objects, (0.0, 3.5), strict=True)] == [True, True]
 
 
 def test_vehicle_seen_only_over_v2x_is_tracked(perception_params):

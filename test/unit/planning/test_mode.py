@@ -1,4 +1,5 @@
 """Mode selection: degradation, hysteresis, failures, takeover, eco-approach, lane change."""
+from itertools import pairwise
 import numpy as np
 import pytest
 
@@ -43,19 +44,21 @@ def test_cacc_after_dwell_then_acc_at_once_when_link_fails(params):
 def test_fluctuating_link_does_not_chatter(params):
     rng = np.random.default_rng(3)
     selector = ModeSelector(params)
-    pdr = lambda t: float(rng.uniform(0.3, 0.7))
+    def pdr(t: float) -> float:
+        return float(rng.uniform(0.3, 0.7))
     modes = run(selector, pdr, 120.0)
-    switches = sum(1 for a, b in zip(modes, modes[1:]) if a is not b)
+    switches = sum(1 for a, b in pairwise(modes) if a is not b)
     assert switches / 2.0 <= 2.0                       # per minute over 2 min
     assert DrivingMode.CACC not in modes
 
 
 def test_link_quality_near_the_threshold_respects_hysteresis(params):
     selector = ModeSelector(params)
-    pdr = lambda t: 0.95 if t < 10.0 else (0.8 if int(t) % 2 else 0.92)
+    def pdr(t: float) -> float:
+        return 0.95 if t < 10.0 else (0.8 if int(t) % 2 else 0.92)
     modes = run(selector, pdr, 40.0)
     assert modes[-1] is DrivingMode.CACC
-    assert sum(1 for a, b in zip(modes, modes[1:]) if a is not b) == 1
+    assert sum(1 for a, b in pairwise(modes) if a is not b) == 1
 
 
 def test_latency_and_age_of_information_also_degrade(params):
@@ -153,7 +156,7 @@ def test_time_gap_opens_gradually_when_cacc_degrades(params):
         pdr = 1.0 if t < 10.0 else 0.0
         gaps.append(selector.step(ModeInputs(t, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(pdr, t)))).time_gap)
     assert gaps[0] == params.acc_time_gap
-    steps = [abs(b - a) for a, b in zip(gaps, gaps[1:])]
+    steps = [abs(b - a) for a, b in pairwise(gaps)]
     assert max(steps) <= params.time_gap_rate * 0.1 + 1e-9
     assert gaps[95] == pytest.approx(params.cacc_time_gap)
     assert gaps[-1] == pytest.approx(params.acc_time_gap)

@@ -1,4 +1,5 @@
 """Route planning on a real SUMO network: optimality against scipy's Dijkstra, closures, re-planning."""
+from itertools import pairwise
 import math
 
 import pytest
@@ -29,7 +30,9 @@ def reference_cost(road_map, planner, picture, start, goal, now):
         for succ in road_map.successors(e):
             if succ in picture.closed or e in picture.closed:
                 continue
-            rows.append(index[e]); cols.append(index[succ]); weights.append(planner.edge_cost(succ, picture, now))
+            rows.append(index[e])
+            cols.append(index[succ])
+            weights.append(planner.edge_cost(succ, picture, now))
     graph = csr_matrix((weights, (rows, cols)), shape=(len(edges), len(edges)))
     distances = dijkstra(graph, indices=index[start])
     return distances[index[goal]] + planner.edge_cost(start, picture, now)
@@ -40,7 +43,7 @@ def test_free_flow_route_is_optimal(grid):
     picture = TrafficPicture()
     route = planner.plan("n00_n10", "n12_n22", picture, 0.0)
     assert route.edges[0] == "n00_n10" and route.edges[-1] == "n12_n22"
-    for a, b in zip(route.edges, route.edges[1:]):
+    for a, b in pairwise(route.edges):
         assert b in grid.successors(a)
     assert route.cost == pytest.approx(reference_cost(grid, planner, picture, "n00_n10", "n12_n22", 0.0))
 

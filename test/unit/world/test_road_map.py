@@ -77,7 +77,7 @@ def test_arterial_stop_lines_are_at_the_signal_approaches(arterial):
     assert [tls for tls, _, _ in stops] == ["J1", "J2", "J3"]
     # The arterial starts at x = 0 and runs along +x, so s of a stop line is the x of the end of
     # the incoming lane; link 11 is the eastbound right-lane through movement (see the .tll.xml).
-    for (_, link, s), edge in zip(stops, route):
+    for (_, link, s), edge in zip(stops, route[:-1], strict=True):
         assert link == 11
         assert s == pytest.approx(arterial.lane_centerline(f"{edge}_0")[-1, 0])
     centre = arterial.route_centerline(route, 0)

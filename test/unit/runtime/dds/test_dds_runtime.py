@@ -16,6 +16,8 @@ from cyclonedds.domain import DomainParticipant  # noqa: E402  (conftest skips w
 from cyclonedds.sub import DataReader  # noqa: E402
 from cyclonedds.topic import Topic  # noqa: E402
 
+ODOMETRY = dds_types.idl_type("nav_msgs/msg/Odometry")
+
 
 def spin_for(runtime: DdsRuntime, seconds: float, until=lambda: False) -> None:
     give_up = time.monotonic() + seconds
@@ -64,7 +66,7 @@ def test_topic_and_type_names_match_a_plain_dds_reader_of_the_ros_type(runtimes,
     runtime = runtimes()
     node = runtime.add_node(EgoPublisher, namespace="cav_0", remappings={"output/ego": "truth/ego_state"})
     participant = DomainParticipant(dds_domain)
-    reader = DataReader(participant, Topic(participant, "rt/cav_0/truth/ego_state", dds_types.idl_type("nav_msgs/msg/Odometry")))
+    reader = DataReader(participant, Topic(participant, "rt/cav_0/truth/ego_state", ODOMETRY))
     ego = core.EgoState(core.Header(5.5, "map"), 10.0, -2.0, 0.5, 20.0, yaw_rate=0.1)
     samples = []
     give_up = time.monotonic() + 5.0
@@ -235,6 +237,7 @@ def test_held_samples_are_handed_over_by_step_then_subscription_whatever_the_arr
         reader.create_subscription(core.EgoState, f"/s/{name}", lambda m, n=name: order.append((n, m.x)), QoS())
     spin_for(reader_side, 10.0, until=lambda: sorted(reader_side.matched_counts()[1]) == [("rt/s/a", 1),
                                                                                           ("rt/s/b", 2)])
+
     ego = lambda x: core.EgoState(core.Header(0.0, "map"), x, 0.0, 0.0, 0.0)  # noqa: E731
     writer_side.set_time(2.0)
     second.publish(ego(20.0))                     # the later subscription, first

@@ -12,6 +12,9 @@ from cav_stack.core import messages as core
 from cav_stack.runtime import dds_types
 from cav_stack.runtime.ros_conversions import clock_fields, conversion_for
 
+ODOMETRY = dds_types.idl_type("nav_msgs/msg/Odometry")
+CLOCK = dds_types.idl_type("rosgraph_msgs/msg/Clock")
+
 rosbags_typesys = pytest.importorskip("rosbags.typesys", reason="needs rosbags (test dependency)")
 
 # ackermann_msgs is not a core ROS package, so rosbags does not ship it: its definition as in
@@ -49,8 +52,8 @@ def wire_bytes(msg) -> bytes:
 
 def test_type_names_follow_rmw_convention():
     assert dds_types.dds_type_name("nav_msgs/msg/Odometry") == "nav_msgs::msg::dds_::Odometry_"
-    assert dds_types.idl_type("nav_msgs/msg/Odometry").__idl__.idl_transformed_typename == "nav_msgs::msg::dds_::Odometry_"
-    assert dds_types.idl_type("rosgraph_msgs/msg/Clock").__idl__.idl_transformed_typename == "rosgraph_msgs::msg::dds_::Clock_"
+    assert ODOMETRY.__idl__.idl_transformed_typename == "nav_msgs::msg::dds_::Odometry_"
+    assert CLOCK.__idl__.idl_transformed_typename == "rosgraph_msgs::msg::dds_::Clock_"
     with pytest.raises(ValueError, match="pkg/msg/Type"):
         dds_types.dds_type_name("Odometry")
     with pytest.raises(TypeError, match="no DDS type"):
@@ -110,8 +113,9 @@ def test_diagnostic_status_decodes_as_diagnostic_array(typestore):
 
 def test_clock_and_json_string_decode(typestore):
     clock = typestore.deserialize_cdr(
-        dds_types.to_idl(dds_types.idl_type("rosgraph_msgs/msg/Clock"), clock_fields(1234.05)).serialize(use_version_2=False),
+        dds_types.to_idl(CLOCK, clock_fields(1234.05)).serialize(use_version_2=False),
         "rosgraph_msgs/msg/Clock")
+
     assert (clock.clock.sec, clock.clock.nanosec) == (1234, 50_000_000)
     route = core.Route(core.Header(0.0, "map"), ("hw_0", "hw_1"), reason="scenario mission")
     text = typestore.deserialize_cdr(wire_bytes(route), "std_msgs/msg/String").data
@@ -121,12 +125,12 @@ def test_clock_and_json_string_decode(typestore):
 def test_idl_round_trip_keeps_fields():
     ego = core.EgoState(core.Header(7.25, "map"), 3.0, -4.0, 1.0, 12.0, yaw_rate=0.2)
     conversion = conversion_for(core.EgoState)
-    sample = dds_types.to_idl(dds_types.idl_type("nav_msgs/msg/Odometry"), conversion.to_fields(ego))
-    back = conversion.from_fields(dds_types.from_idl(dds_types.idl_type("nav_msgs/msg/Odometry").deserialize(sample.serialize())))
+    sample = dds_types.to_idl(ODOMETRY, conversion.to_fields(ego))
+    back = conversion.from_fields(dds_types.from_idl(ODOMETRY.deserialize(sample.serialize())))
     assert back.header == ego.header and (back.x, back.y, back.speed, back.yaw_rate) == (3.0, -4.0, 12.0, 0.2)
     assert back.yaw == pytest.approx(1.0, abs=1e-12)
 
 
 def test_missing_field_is_named():
     with pytest.raises(KeyError, match="child_frame_id"):
-        dds_types.to_idl(dds_types.idl_type("nav_msgs/msg/Odometry"), {"header": {"stamp": {"sec": 0, "nanosec": 0}, "frame_id": ""}})
+        dds_types.to_idl(ODOMETRY, {"header": {"stamp": {"sec": 0, "nanosec": 0}, "frame_id": ""}})

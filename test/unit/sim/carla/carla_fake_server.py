@@ -13,7 +13,8 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import carla
 import numpy as np
@@ -324,7 +325,8 @@ class FakeWorld:
 
     def get_settings(self):
         s = self.server.settings
-        return carla.WorldSettings(synchronous_mode=s.synchronous_mode, fixed_delta_seconds=s.fixed_delta_seconds or 0.0)
+        return carla.WorldSettings(synchronous_mode=s.synchronous_mode,
+                                   fixed_delta_seconds=s.fixed_delta_seconds or 0.0)
 
     def apply_settings(self, settings):
         self.server.settings = settings

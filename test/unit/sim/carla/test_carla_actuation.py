@@ -36,7 +36,8 @@ def test_fit_recovers_the_model_from_noisy_samples():
     mode = rng.integers(0, 3, n)
     throttle = np.where(mode == 0, rng.uniform(0, 1, n), 0.0)
     brake = np.where(mode == 1, rng.uniform(0, 1, n), 0.0)
-    accel = np.array([MODEL.accel(v, t, b) for v, t, b in zip(speed, throttle, brake)]) + rng.normal(0, 0.05, n)
+    accel = (np.array([MODEL.accel(v, t, b) for v, t, b in zip(speed, throttle, brake, strict=True)])
+             + rng.normal(0, 0.05, n))
     fitted = fit_longitudinal_model(speed, throttle, brake, accel)
     assert fitted.throttle_gain == pytest.approx(MODEL.throttle_gain, rel=0.02)
     assert fitted.throttle_gain_per_speed == pytest.approx(MODEL.throttle_gain_per_speed, rel=0.05)
@@ -55,7 +56,8 @@ def test_fit_refuses_unexciting_samples():
 
 def physics(max_steer_deg=70.0) -> carla.VehiclePhysicsControl:
     p = carla.VehiclePhysicsControl()
-    p.wheels = [carla.WheelPhysicsControl(max_steer_angle=max_steer_deg), carla.WheelPhysicsControl(max_steer_angle=max_steer_deg),
+    p.wheels = [carla.WheelPhysicsControl(max_steer_angle=max_steer_deg),
+                carla.WheelPhysicsControl(max_steer_angle=max_steer_deg),
                 carla.WheelPhysicsControl(max_steer_angle=0.0), carla.WheelPhysicsControl(max_steer_angle=0.0)]
     p.steering_curve = [carla.Vector2D(0.0, 1.0), carla.Vector2D(72.0, 0.5)]   # km/h -> factor
     return p

@@ -84,7 +84,7 @@ def test_bsm_part_ii_round_trip():
     decoded = codec.decode_frame(data, origin=ORIGIN, now=10.0)
     assert decoded.altitude == pytest.approx(40.0)
     assert len(decoded.path_history) == 2
-    for sent, got in zip(history, decoded.path_history):
+    for sent, got in zip(history, decoded.path_history, strict=True):
         assert got.age == pytest.approx(sent.age)
         assert math.hypot(got.x - sent.x, got.y - sent.y) <= 2 * POS_TOL  # two rounded positions
     assert decoded.path_history[0].speed == pytest.approx(8.0) and decoded.path_history[1].speed is None
@@ -118,7 +118,8 @@ def test_bsm_encode_errors(changes, kwargs):
 def _spat(now: float) -> SpatMessage:
     return SpatMessage(header=Header(now, "map"), intersections=(IntersectionSignalState(
         intersection_id=1201, revision=3, groups=(
-            SignalGroupState(1, (MovementEvent(MovementPhase.PROTECTED_MOVEMENT_ALLOWED, now + 12.3, now + 12.3, now + 12.3),
+            SignalGroupState(1, (MovementEvent(MovementPhase.PROTECTED_MOVEMENT_ALLOWED,
+                                               now + 12.3, now + 12.3, now + 12.3),
                                  MovementEvent(MovementPhase.PROTECTED_CLEARANCE, now + 15.3))),
             SignalGroupState(2, (MovementEvent(MovementPhase.STOP_AND_REMAIN, now + 40.0),)),
             SignalGroupState(3, (MovementEvent(MovementPhase.DARK, None),)),
@@ -132,7 +133,7 @@ def test_spat_round_trip(now):
     assert decoded.header.stamp == pytest.approx(now, abs=1e-3)
     inter = decoded.intersections[0]
     assert (inter.intersection_id, inter.revision) == (1201, 3)
-    for sent, got in zip(spat.intersections[0].groups, inter.groups):
+    for sent, got in zip(spat.intersections[0].groups, inter.groups, strict=True):
         assert got.signal_group == sent.signal_group
         for e_sent, e_got in zip(sent.events, got.events, strict=True):
             assert e_got.phase == e_sent.phase
@@ -209,8 +210,10 @@ def test_maneuver_round_trip(x0, y0, yaw, speed, accel, n):
 @pytest.mark.parametrize("points", [
     [],
     [TrajectoryPoint(t=0.01 * i, x=0, y=0, yaw=0, speed=1, accel=0) for i in range(51)],
-    [TrajectoryPoint(t=0.0, x=0, y=0, yaw=0, speed=1, accel=0), TrajectoryPoint(t=11.0, x=0, y=0, yaw=0, speed=1, accel=0)],
-    [TrajectoryPoint(t=0.0, x=0, y=0, yaw=0, speed=1, accel=0), TrajectoryPoint(t=1.0, x=400, y=0, yaw=0, speed=1, accel=0)],
+    [TrajectoryPoint(t=0.0, x=0, y=0, yaw=0, speed=1, accel=0),
+     TrajectoryPoint(t=11.0, x=0, y=0, yaw=0, speed=1, accel=0)],
+    [TrajectoryPoint(t=0.0, x=0, y=0, yaw=0, speed=1, accel=0),
+     TrajectoryPoint(t=1.0, x=400, y=0, yaw=0, speed=1, accel=0)],
 ])
 def test_maneuver_encode_errors(points):
     with pytest.raises(V2xEncodeError):

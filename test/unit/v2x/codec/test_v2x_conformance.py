@@ -100,7 +100,7 @@ def test_field_spat_frames_round_trip(hex_frame, origin):
     inter = spat.intersections[0]
     assert inter.intersection_id == raw_inter["id"]["id"]
     assert [g.signal_group for g in inter.groups] == [s["signalGroup"] for s in raw_inter["states"]]
-    for group, state in zip(inter.groups, raw_inter["states"]):
+    for group, state in zip(inter.groups, raw_inter["states"], strict=True):
         raw_event = state["state-time-speed"][0]
         assert group.events[0].phase.value == raw_event["eventState"]
         # TimeMark is 0.1 s within the hour

@@ -58,7 +58,8 @@ def test_frame_header_and_heading_slice_bits():
     assert value["position"]["heading"] == 0 and value["position"]["utcTime"] == {"second": 10_000}
     assert codec.decode_frame(data, origin=ORIGIN, now=10.5).closes_road
     open_road = RoadAlert(Header(10.0, "map"), 5, ITIS_INCIDENT, 500.0, 150.0, None)
-    assert not codec.decode_frame(codec.encode_road_alert(open_road, origin=ORIGIN), origin=ORIGIN, now=10.5).closes_road
+    frame = codec.encode_road_alert(open_road, origin=ORIGIN)
+    assert not codec.decode_frame(frame, origin=ORIGIN, now=10.5).closes_road
 
 
 def test_foreign_alert_with_heading_slice_only():

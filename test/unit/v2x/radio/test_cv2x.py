@@ -117,7 +117,7 @@ def test_loss_codes_and_determinism(cv2x_profile):
     _, _, b = run_cluster(cv2x_profile, periods=15, seed=4)
     _, _, c = run_cluster(cv2x_profile, periods=15, seed=5)
     assert [r.start for r in a] == [r.start for r in b]
-    assert all(np.array_equal(x.outcome, y.outcome) for x, y in zip(a, b))
+    assert all(np.array_equal(x.outcome, y.outcome) for x, y in zip(a, b, strict=True))
     assert [r.start for r in a] != [r.start for r in c]
     codes = np.concatenate([r.outcome for r in a])
     assert set(np.unique(codes)) <= {-1, 0, 1, 2, 4, 5}           # never receiver-busy in C-V2X

@@ -80,7 +80,7 @@ def busy_road(profile, seed, n=60):
 def test_loss_codes_queue_and_determinism(dsrc_profile):
     a, b, c = busy_road(dsrc_profile, 3), busy_road(dsrc_profile, 3), busy_road(dsrc_profile, 4)
     assert [r.start for r in a] == [r.start for r in b]
-    assert all(np.array_equal(x.outcome, y.outcome) for x, y in zip(a, b))
+    assert all(np.array_equal(x.outcome, y.outcome) for x, y in zip(a, b, strict=True))
     assert [r.start for r in a] != [r.start for r in c]
     codes = np.concatenate([r.outcome for r in a])
     assert set(np.unique(codes)) <= {-1, 0, 2, 3, 4, 5}           # no half-duplex code in 802.11p

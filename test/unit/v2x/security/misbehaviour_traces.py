@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -122,7 +122,9 @@ def run(senders: list[Sender], detector: MisbehaviourDetector, duration: float, 
                 if now - in_range_since[i] >= CONFIRM_DELAY:
                     nx, ny = rng.normal(0.0, 0.3, 2)
                     objects.append(TrackedObject(i, x + nx, y + ny, yaw, speed, 4.5, 1.8))
-            visible = lambda x, y, r: math.hypot(x - ex, y - ey) + r <= SENSOR_RANGE  # noqa: E731
+            def visible(x: float, y: float, r: float, ex: float = ex, ey: float = ey) -> bool:
+                return math.hypot(x - ex, y - ey) + r <= SENSOR_RANGE
+
             detector.on_tracks(TrackList(Header(now, "map"), tuple(objects)), visible, now)
         for sender in senders:
             verdict = detector.verdict(sender.station_id)
