@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cav_stack.app import campaign
-from cav_stack.app.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, start_order, write_outputs
+from cav_stack.app.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, write_outputs
+from cav_stack.app.campaign_engine import start_order
 from cav_stack.eval.plots import capacity_points
 from cav_stack.world.scenario import UnknownScenarioError, load_scenario
 
@@ -143,7 +144,11 @@ def _args(**overrides) -> argparse.Namespace:
 
 @pytest.mark.parametrize("overrides, message", [
     (dict(scenarios="platoon,nope"), "nope"),
-    (dict(scenarios="platoon", seeds=0), "--seeds"),
+    (dict(scenarios="platoon", seeds="0"), "--seeds"),
+    (dict(scenarios="platoon", seeds="5-3"), "--seeds"),
+    (dict(scenarios="platoon", seeds="1,x"), "--seeds"),
+    (dict(scenarios="platoon", retries=-1), "--retries"),
+    (dict(scenarios="platoon", address="auto"), "--address needs --engine ray"),
     (dict(scenarios="platoon", jobs=0), "--jobs"),
     (dict(scenarios="platoon", controllers=" , "), "at least one"),
     (dict(scenarios="platoon", duration=-1.0), "--duration"),
