@@ -333,7 +333,7 @@ def run(args: argparse.Namespace) -> int:
             store = CampaignStore.resume(args.resume)
         else:
             out_dir, runs = _plan(args)
-            store = CampaignStore.create(out_dir, runs)
+            CampaignStore.check_new(out_dir)
     except (ValueError, UnknownScenarioError, ParamsError) as exc:
         print(f"cav-stack eval: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -342,6 +342,8 @@ def run(args: argparse.Namespace) -> int:
     except EngineUnavailableError as exc:
         print(f"cav-stack eval: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    if args.resume is None:
+        store = CampaignStore.create(out_dir, runs)
     finished = store.finished()
     progress = None if args.quiet else CampaignProgress(
         sys.stdout, len(store.runs), len(finished), sum(o.status != STATUS_OK for o in store.outcomes()))

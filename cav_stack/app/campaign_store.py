@@ -71,13 +71,18 @@ class CampaignStore:
         self.root = root
         self.runs = list(runs)
 
+    @staticmethod
+    def check_new(root: Path) -> None:
+        """Raise CampaignFolderError if ``root`` already holds a campaign."""
+        if (root / PLAN_FILE).exists():
+            raise CampaignFolderError(f"{root} already holds a campaign: continue it with --resume {root}, "
+                                      "or choose another --out")
+
     @classmethod
     def create(cls, root: Path, runs: Sequence[RunSpec]) -> CampaignStore:
         """Start a campaign in ``root`` (created if missing) with ``runs`` as its plan; raises
         CampaignFolderError if ``root`` already holds a campaign."""
-        if (root / PLAN_FILE).exists():
-            raise CampaignFolderError(f"{root} already holds a campaign: continue it with --resume {root}, "
-                                      "or choose another --out")
+        cls.check_new(root)
         lines = [json.dumps({"format": PLAN_FORMAT, "runs": len(runs)})]
         lines += [json.dumps(_spec_to_json(spec, root)) for spec in runs]
         write_atomically(root / PLAN_FILE, ("\n".join(lines) + "\n").encode("utf-8"))
