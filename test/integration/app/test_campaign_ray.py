@@ -24,7 +24,7 @@ import pytest
 if os.environ.get("CI") != "true":
     pytest.importorskip("ray", reason="the 'ray' extra is not installed")
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PYTHON = sys.executable
@@ -172,10 +172,10 @@ def test_a_killed_worker_s_run_is_retried_and_every_run_completes(tmp_path, clus
                            "--seeds", "1-2", "--controllers", "idm_baseline", "--duration", "6", "--retries", "1",
                            "--out", str(out), "--quiet")
     try:
-        victim = _wait_for(_running_task_pids, 120.0, "a worker running a campaign run")[0]
+        victim = _wait_for(_running_task_pids, 300.0, "a worker running a campaign run")[0]
         time.sleep(1.0)                  # well into the run: its worker dies mid-simulation
         os.kill(victim, signal.SIGKILL)
-        stdout, stderr = campaign.communicate(timeout=180)
+        stdout, stderr = campaign.communicate(timeout=300)
     finally:
         campaign.kill()
     assert campaign.returncode == 0, stderr
@@ -195,8 +195,8 @@ def test_a_run_whose_worker_dies_on_every_attempt_is_recorded_failed_with_the_re
                            "--seeds", "1-1", "--controllers", "idm_baseline", "--duration", "6", "--retries", "0",
                            "--out", str(out), "--quiet")
     try:
-        os.kill(_wait_for(_running_task_pids, 120.0, "a worker running a campaign run")[0], signal.SIGKILL)
-        stdout, _ = campaign.communicate(timeout=120)
+        os.kill(_wait_for(_running_task_pids, 300.0, "a worker running a campaign run")[0], signal.SIGKILL)
+        stdout, _ = campaign.communicate(timeout=300)
     finally:
         campaign.kill()
     assert campaign.returncode == 1
@@ -210,10 +210,10 @@ def test_a_run_whose_worker_dies_on_every_attempt_is_recorded_failed_with_the_re
 
 def test_resume_after_sigint_runs_only_the_missing_runs(tmp_path, cluster):
     out = tmp_path / "interrupted"
-    plan = ["--scenarios", "highway_cut_in", "--seeds", "1-4", "--controllers", "idm_baseline", "--duration", "2"]
+    plan = ["--scenarios", "highway_cut_in", "--seeds", "1-3", "--controllers", "idm_baseline", "--duration", "1"]
     first = _start_eval("--engine", "ray", "--address", cluster.address, *plan, "--out", str(out), "--quiet")
     try:
-        _wait_for(lambda: len(_index(out)) >= 1, 150.0, "the first finished run")
+        _wait_for(lambda: len(_index(out)) >= 1, 300.0, "the first finished run")
         first.send_signal(signal.SIGINT)
         _, stderr = first.communicate(timeout=60)
     finally:
@@ -221,7 +221,7 @@ def test_resume_after_sigint_runs_only_the_missing_runs(tmp_path, cluster):
     assert first.returncode == 130, stderr
     assert f"--resume {out}" in stderr and "Traceback" not in stderr
     before = _index(out)
-    assert 1 <= len(before) < 4 and not (out / "summary.csv").exists()
+    assert 1 <= len(before) < 3 and not (out / "summary.csv").exists()
     finished_at = {e["seed"]: (out / "highway_cut_in" / "idm_baseline" / f"seed_{e['seed']}" / "outcome.json")
                    .stat().st_mtime_ns for e in before}
 
@@ -229,11 +229,11 @@ def test_resume_after_sigint_runs_only_the_missing_runs(tmp_path, cluster):
     assert resumed.returncode == 0, resumed.stderr
     after = _index(out)
     assert after[:len(before)] == before                              # append-only
-    assert sorted(e["seed"] for e in after) == [1, 2, 3, 4]           # each run exactly once
+    assert sorted(e["seed"] for e in after) == [1, 2, 3]           # each run exactly once
     for seed, mtime in finished_at.items():                           # finished runs were not run again
         assert (out / "highway_cut_in" / "idm_baseline" / f"seed_{seed}" / "outcome.json").stat().st_mtime_ns == mtime
-    assert resumed.stdout.startswith(f"eval {len(before)}/4 done")
-    assert len(list(csv.DictReader((out / "summary.csv").open(encoding="utf-8")))) == 4
+    assert resumed.stdout.startswith(f"eval {len(before)}/3 done")
+    assert len(list(csv.DictReader((out / "summary.csv").open(encoding="utf-8")))) == 3
 
 
 def test_a_missing_ray_is_one_line_naming_the_extra(tmp_path):
