@@ -175,10 +175,10 @@ class ForkServerEngine:
                     index, spec, attempt = queue.popleft()
                     spec.out_dir.mkdir(parents=True, exist_ok=True)
                     (spec.out_dir / OUTCOME_FILE).unlink(missing_ok=True)
-                    process = context.Process(target=execute_run, args=(spec,),
-                                              name=f"eval-{spec.scenario}-{spec.controller}")
-                    process.start()
-                    running[index] = (process, spec, attempt, time.perf_counter())
+                    child = context.Process(target=execute_run, args=(spec,),
+                                            name=f"eval-{spec.scenario}-{spec.controller}")
+                    child.start()
+                    running[index] = (child, spec, attempt, time.perf_counter())
                 time.sleep(_POLL_S)
                 for index, (process, spec, attempt, started) in list(running.items()):
                     elapsed = time.perf_counter() - started
