@@ -72,7 +72,7 @@ def _end_ray_processes(temp_dirs: list[str]) -> list[int]:
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + 5.0
         while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in tree):
             time.sleep(0.2)
     return sorted(tree)
