@@ -61,6 +61,7 @@ DEFAULT_JOBS = 2
 DEFAULT_RETRIES = 2
 _POLL_S = 0.2
 _SEED_RANGE = re.compile(r"^(-?\d+)-(-?\d+)$")
+_ADDRESS = re.compile(r"^(auto|[^\s:/]+:\d{1,5})$")
 
 
 def parse_seeds(text: str) -> int | tuple[int, ...]:
@@ -309,6 +310,8 @@ def _check_engine_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
     if args.address is not None and args.engine != "ray":
         raise ValueError("--address needs --engine ray")
+    if args.address is not None and not _ADDRESS.match(args.address):
+        raise ValueError(f"--address must be 'auto' or HOST:PORT, got '{args.address}'")
 
 
 def make_engine(args: argparse.Namespace) -> CampaignEngine:

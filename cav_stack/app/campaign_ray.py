@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import socket
 import tempfile
 import time
 from collections import deque
@@ -35,6 +36,9 @@ from cav_stack.eval.campaign_summary import STATUS_FAILED, RunOutcome, RunSpec
 TASK_NAME = "cav_stack_run"
 """The Ray task name; a worker running one shows ``ray::cav_stack_run`` as its process title."""
 NODE_ID_CHARS = 8
+CONNECT_TIMEOUT_S = 5.0
+"""How long [s] the head's port may take to accept a connection before joining is given up
+(Ray itself keeps trying for minutes)."""
 _POLL_S = 0.2
 
 
@@ -52,6 +56,19 @@ def import_ray() -> ModuleType:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
+
+
+def check_reachable(address: str) -> None:
+    """Raise EngineUnavailableError unless ``HOST:PORT`` accepts a TCP connection within
+    :data:`CONNECT_TIMEOUT_S` (``auto`` is left to Ray, which answers at once when no cluster runs here)."""
+    if address == "auto":
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S):
+            pass
+    except (OSError, ValueError) as exc:
+        raise EngineUnavailableError(f"no Ray cluster answers at {address}: {_first_line(exc)}") from exc
 
 
 def run_in_worker(spec: RunSpec) -> dict[str, Any]:
@@ -95,6 +112,8 @@ class RayEngine:
         if retries < 0:
             raise ValueError(f"--retries must be >= 0, got {retries}")
         self._ray = ray = import_ray()
+        if address is not None:
+            check_reachable(address)
         self.timeout_s, self.retries = timeout_s, retries
         quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         try:

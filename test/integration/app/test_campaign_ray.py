@@ -243,3 +243,13 @@ def test_a_missing_ray_is_one_line_naming_the_extra(tmp_path):
                             timeout=120)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "cav_stack[ray]" in result.stderr
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_within_seconds(tmp_path):
+    started = time.monotonic()
+    result = _eval("--engine", "ray", "--address", "127.0.0.1:6398", "--scenarios", "platoon",
+                   "--out", str(tmp_path / "x"), timeout=120)
+    assert result.returncode == 1 and time.monotonic() - started < 60.0   # Ray alone keeps trying for minutes
+    assert result.stderr.strip() == ("cav-stack eval: no Ray cluster answers at 127.0.0.1:6398: "
+                                     "ConnectionRefusedError: [Errno 111] Connection refused")
+    assert not (tmp_path / "x").exists()                                  # no campaign folder left behind

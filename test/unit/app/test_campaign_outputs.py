@@ -149,6 +149,7 @@ def _args(**overrides) -> argparse.Namespace:
     (dict(scenarios="platoon", seeds="1,x"), "--seeds"),
     (dict(scenarios="platoon", retries=-1), "--retries"),
     (dict(scenarios="platoon", address="auto"), "--address needs --engine ray"),
+    (dict(scenarios="platoon", engine="ray", address="ray://head:10001"), "HOST:PORT"),
     (dict(scenarios="platoon", jobs=0), "--jobs"),
     (dict(scenarios="platoon", controllers=" , "), "at least one"),
     (dict(scenarios="platoon", duration=-1.0), "--duration"),
