@@ -224,10 +224,10 @@ def run_campaign(runs: list[RunSpec], jobs: int, *, known_controllers: list[str]
     known_controllers: the registered controller names (default: the runner's); a run naming
     another is failed at once. Runs start largest first (:func:`~cav_stack.app.campaign_engine.start_order`).
     """
+    engine = engine or ForkServerEngine(jobs, timeout_s)
     if known_controllers is None:
         from cav_stack.app.runner import controller_names
         known_controllers = controller_names()
-    engine = engine or ForkServerEngine(jobs, timeout_s)
     outcomes: dict[int, RunOutcome] = {}
 
     def finished(run: FinishedRun) -> None:
