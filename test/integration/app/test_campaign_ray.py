@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -101,6 +102,8 @@ def cluster():
         yield Cluster(f"127.0.0.1:{HEAD_PORT}", (head_dir, worker_dir))
     finally:
         _end_ray_processes([head_dir, worker_dir])
+        for folder in (head_dir, worker_dir):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _eval(*args: str, timeout: float = 240.0) -> subprocess.CompletedProcess[str]:
