@@ -1,11 +1,21 @@
-"""Evaluation campaigns: scenarios x seeds x controllers, run in parallel processes.
+"""Evaluation campaigns: scenarios x seeds x controllers, each run in a process of its own.
 
-``cav-stack eval --scenarios all|a,b --seeds N --jobs J --controllers c1,c2 [--radio dsrc|cv2x] [--out DIR]``
-runs every combination, each in a process of its own (libsumo holds one simulation per process)
-forked from a server that has done the imports once (:mod:`cav_stack.app.run_preload`), at most
-``J`` at a time, with a progress bar on the terminal. Seeds are the
-scenario's own seed plus 0 .. N-1. Outputs in ``DIR`` (default ``runs/eval-<UTC time>``):
+``cav-stack eval --scenarios all|a,b --seeds N|A-B[,C...] --controllers c1,c2 [--radio dsrc|cv2x]
+[--engine local|ray [--address auto|HOST:PORT]] [--jobs J] [--retries R] [--out DIR | --resume DIR]``
+runs every combination, each in a process of its own (libsumo holds one simulation per process).
+``--seeds N`` (a bare number) means the scenario's own seed plus 0 .. N-1; anything else is a
+comma-separated list of absolute seeds and inclusive ranges (``--seeds 1-500``, ``--seeds 1,2``,
+``--seeds 7-7`` for the single seed 7).
 
+Engines: ``local`` (default) forks each run from a server that has done the imports once
+(:mod:`cav_stack.app.run_preload`), at most ``J`` at a time. ``ray`` runs each run as a Ray task in
+a fresh worker process (:mod:`cav_stack.app.campaign_ray`): on a local Ray instance with ``J`` CPUs,
+or with ``--address`` on a cluster started with ``ray start``. Both write the same outputs.
+
+Outputs in ``DIR`` (default ``runs/eval-<UTC time>``), streamed while the campaign runs
+(:mod:`cav_stack.app.campaign_store`):
+
+- ``plan.jsonl`` (the runs), ``index.jsonl`` (one line per finished run, append-only);
 - ``<scenario>/<controller>/seed_<n>/``: the run directory (report.json, trajectories.csv,
   plot.png) and ``outcome.json`` (status, error, report);
 - ``summary.csv``: one row per run; ``summary.md``: per scenario, mean and range over seeds
@@ -14,178 +24,207 @@ scenario's own seed plus 0 .. N-1. Outputs in ``DIR`` (default ``runs/eval-<UTC 
   of the highest to the lowest penetration's throughput (the capacity gain);
 - ``plots/*.png`` (see :mod:`cav_stack.eval.plots`).
 
-A run that raises, times out (``--timeout``) or whose process dies is recorded as failed with
-its reason; a controller that is not registered is recorded as failed without being started;
-the campaign always carries on. Exit code: 0 when every run completed, 1 when any failed,
-2 for bad arguments (unknown scenario, N or J < 1).
+A run that raises or times out (``--timeout``) is recorded as failed with its reason; a run whose
+process dies (killed, out of memory, node lost) is started again, at most ``--retries`` times, then
+recorded as failed; a controller that is not registered is recorded as failed without being started.
+A run counts as done once its outcome is on disk and in the index: after Ctrl-C or a crash,
+``--resume DIR`` runs only the runs missing from the index. Exit code: 0 when every run completed,
+1 when any failed (or the engine could not start), 2 for bad arguments (unknown scenario, N or J < 1),
+130 when interrupted.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import multiprocessing
+import re
+import socket
 import sys
 import time
-import traceback
+from collections import deque
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
-from collections.abc import Callable
-
-from cav_stack.app.exit_codes import ExitCode
+from cav_stack.app.exit_codes import ExitCode, fail
 from cav_stack.app.run_args import RADIOS, seconds
+
+from cav_stack.app.campaign_worker import execute_run
+from cav_stack.app.campaign_engine import (DEFAULT_JOBS, DEFAULT_RETRIES, STACK_CONTROLLER, CampaignEngine,
+                                           EngineUnavailableError, FinishedRun, OnFinished, dispatch)
+from cav_stack.app.campaign_progress import CampaignProgress
+from cav_stack.app.campaign_store import OUTCOME_FILE, CampaignStore, write_outcome
 from cav_stack.eval.campaign_summary import (STATUS_FAILED, STATUS_OK, RunOutcome, RunSpec, write_summary_csv,
                                              write_summary_md)
 from cav_stack.eval.plots import write_campaign_plots
 
-STACK_CONTROLLER = "stack"
 DEFAULT_CONTROLLERS = (STACK_CONTROLLER, "idm_baseline", "sumo_acc", "sumo_cacc")
-OUTCOME_FILE = "outcome.json"
 _POLL_S = 0.2
+_SEED_RANGE = re.compile(r"^(-?\d+)-(-?\d+)$")
+_ADDRESS = re.compile(r"^(auto|[^\s:/]+:\d{1,5})$")
 
 
+def parse_seeds(text: str) -> int | tuple[int, ...]:
+    """``--seeds``: a bare number N -> N (a count: the scenario's seed + 0 .. N-1); otherwise a
+    comma-separated list of absolute seeds and inclusive ranges ``A-B`` -> those seeds, in order,
+    duplicates dropped. Raises ValueError (naming --seeds) for anything else."""
+    text = text.strip()
+    if re.fullmatch(r"\d+", text):
+        return int(text)
+    seeds: dict[int, None] = {}
+    for part in (p.strip() for p in text.split(",")):
+        match = _SEED_RANGE.match(part)
+        if match:
+            first, last = int(match[1]), int(match[2])
+            if last < first:
+                raise ValueError(f"--seeds: range {part} ends before it starts")
+            seeds.update(dict.fromkeys(range(first, last + 1)))
+        elif re.fullmatch(r"-?\d+", part):
+            seeds[int(part)] = None
+        elif part:
+            raise ValueError(f"--seeds: '{part}' is neither a seed nor a range A-B")
+    if not seeds:
+        raise ValueError("--seeds: no seed given")
+    return tuple(seeds)
 
-def plan_runs(scenarios: list[str], seeds: int, controllers: list[str], out_dir: Path,
+
+def plan_runs(scenarios: list[str], seeds: int | Sequence[int], controllers: list[str], out_dir: Path,
               duration_s: float | None = None, radio: str = "dsrc") -> list[RunSpec]:
-    """Every (scenario, controller, seed) run, seeds = scenario seed + 0 .. ``seeds`` - 1;
-    ``scenarios`` are names or YAML paths, run directories use the scenario's name.
+    """Every (scenario, controller, seed) run; ``seeds`` an int N: scenario seed + 0 .. N - 1,
+    a sequence: those seeds; ``scenarios`` are names or YAML paths, run directories use the
+    scenario's name.
 
     Raises UnknownScenarioError / ParamsError for a scenario that does not load, ValueError for
     ``seeds`` < 1 or a non-positive duration.
     """
     from cav_stack.world.scenario import load_scenario
 
-    if seeds < 1:
+    if isinstance(seeds, int) and seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     if duration_s is not None and not duration_s > 0.0:
         raise ValueError(f"--duration must be > 0 seconds, got {duration_s}")
     runs = []
     for name in scenarios:
         scenario = load_scenario(name)
+        chosen = [scenario.seed + k for k in range(seeds)] if isinstance(seeds, int) else list(seeds)
         for controller in controllers:
-            for k in range(seeds):
-                seed = scenario.seed + k
+            for seed in chosen:
                 run_dir = out_dir / scenario.name / controller / f"seed_{seed}"
                 cav_seconds = (duration_s or scenario.duration) * len(scenario.cavs)
                 runs.append(RunSpec(name, controller, seed, run_dir, duration_s, radio, cav_seconds))
     return runs
 
 
-def execute_run(spec: RunSpec) -> RunOutcome:
-    """Run one campaign entry in this process and write its ``outcome.json``; never raises for
-    a failing run (the reason is in the outcome; the traceback in ``error.txt``)."""
-    from cav_stack.app.runner import run_scenario
-
-    started = time.perf_counter()
-    spec.out_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        result = run_scenario(spec.scenario, seed=spec.seed, out_dir=spec.out_dir, duration_s=spec.duration_s,
-                              controller=spec.controller, radio=spec.radio)
-        outcome = RunOutcome(spec, STATUS_OK, None, result.report, time.perf_counter() - started)
-    except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the campaign goes on
-        (spec.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        message = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
-        outcome = RunOutcome(spec, STATUS_FAILED, message, None, time.perf_counter() - started)
-    _write_outcome(outcome)
-    return outcome
-
-
-def _write_outcome(outcome: RunOutcome) -> None:
-    path = outcome.spec.out_dir / OUTCOME_FILE
-    path.write_text(json.dumps(outcome.to_json(), indent=2) + "\n", encoding="utf-8")
-
-
-def _read_outcome(spec: RunSpec, wall_time_s: float, exitcode: int | None) -> RunOutcome:
+def _read_outcome(spec: RunSpec) -> RunOutcome | None:
+    """The outcome the run's process wrote (even if it then exited badly); None if it wrote none."""
     path = spec.out_dir / OUTCOME_FILE
-    if path.is_file():  # written by the run itself, even if its process then exited badly
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return RunOutcome(spec, data["status"], data["error"], data["report"], data["wall_time_s"])
-    reason = f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
-    outcome = RunOutcome(spec, STATUS_FAILED, f"run process died ({reason}) without an outcome", None, wall_time_s)
-    _write_outcome(outcome)
-    return outcome
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return RunOutcome(spec, data["status"], data["error"], data["report"], data["wall_time_s"])
+
+
+def _death(exitcode: int | None) -> str:
+    return f"killed by signal {-exitcode}" if exitcode is not None and exitcode < 0 else f"exit code {exitcode}"
+
+
+class ForkServerEngine:
+    """The local engine: each run in a process forked from a fork server that imported
+    :mod:`cav_stack.app.run_preload`, at most ``jobs`` at a time.
+
+    timeout_s: wall-time limit [s] per run (None: none); retries: how many times a run whose
+    process died without an outcome is started again before it is recorded as failed.
+    """
+
+    name = "local"
+
+    def __init__(self, jobs: int = DEFAULT_JOBS, timeout_s: float | None = None, retries: int = DEFAULT_RETRIES):
+        if jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {jobs}")
+        if retries < 0:
+            raise ValueError(f"--retries must be >= 0, got {retries}")
+        self.jobs, self.timeout_s, self.retries = jobs, timeout_s, retries
+        self.node = socket.gethostname()
+
+    def run(self, pending: Sequence[tuple[int, RunSpec]], on_finished: OnFinished) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["cav_stack.app.run_preload"])
+        queue = deque((index, spec, 1) for index, spec in pending)
+        running: dict[int, tuple[multiprocessing.process.BaseProcess, RunSpec, int, float]] = {}
+        try:
+            while queue or running:
+                while queue and len(running) < self.jobs:
+                    index, spec, attempt = queue.popleft()
+                    spec.out_dir.mkdir(parents=True, exist_ok=True)
+                    (spec.out_dir / OUTCOME_FILE).unlink(missing_ok=True)
+                    child = context.Process(target=execute_run, args=(spec,),
+                                            name=f"eval-{spec.scenario}-{spec.controller}")
+                    child.start()
+                    running[index] = (child, spec, attempt, time.perf_counter())
+                time.sleep(_POLL_S)
+                for index, (process, spec, attempt, started) in list(running.items()):
+                    elapsed = time.perf_counter() - started
+                    if process.is_alive():
+                        if self.timeout_s is not None and elapsed > self.timeout_s:
+                            process.kill()
+                            process.join()
+                            del running[index]
+                            outcome = RunOutcome(spec, STATUS_FAILED, f"timed out after {self.timeout_s:.0f} s",
+                                                 None, elapsed)
+                            on_finished(FinishedRun(index, outcome, self.node, attempt))
+                        continue
+                    process.join()
+                    del running[index]
+                    read = _read_outcome(spec)
+                    if read is None and attempt <= self.retries:
+                        queue.appendleft((index, spec, attempt + 1))
+                        continue
+                    outcome = read or RunOutcome(spec, STATUS_FAILED, f"run process died ({_death(process.exitcode)}) "
+                                                 f"without an outcome, {attempt} attempt(s)", None, elapsed)
+                    on_finished(FinishedRun(index, outcome, self.node, attempt))
+        finally:
+            for process, *_ in running.values():
+                process.kill()
+                process.join()
+
+    def close(self) -> None:
+        """Nothing to release: every run's process is joined by :meth:`run`."""
 
 
 ProgressCallback = Callable[[int, int, int], None]
 """``progress(done, total, failed)`` after every finished run."""
 
 
-def start_order(runs: list[RunSpec]) -> list[int]:
-    """Indices of ``runs``, the full stack's runs first (they cost ~10x a baseline's per
-    simulated second: every CAV runs perception, V2X, mode selection and an MPC), each group
-    by CAV-seconds, largest first; ties keep the plan's order."""
-    return sorted(range(len(runs)), key=lambda i: (runs[i].controller != STACK_CONTROLLER, -runs[i].cav_seconds))
-
-
 def run_campaign(runs: list[RunSpec], jobs: int, *, known_controllers: list[str] | None = None,
-                 timeout_s: float | None = None, progress: ProgressCallback | None = None) -> list[RunOutcome]:
-    """Run ``runs`` in at most ``jobs`` processes at a time, each forked from a fork server that
-    imported :mod:`cav_stack.app.run_preload`; outcomes in ``runs`` order.
+                 timeout_s: float | None = None, progress: ProgressCallback | None = None,
+                 engine: CampaignEngine | None = None) -> list[RunOutcome]:
+    """Run ``runs`` on ``engine`` (default: a :class:`ForkServerEngine` of ``jobs`` processes and
+    ``timeout_s``), writing each run's ``outcome.json``; outcomes in ``runs`` order, held in memory
+    (a campaign folder with an index is :func:`run`'s way).
 
     known_controllers: the registered controller names (default: the runner's); a run naming
-    another is failed at once. timeout_s: wall-time limit [s] per run (None: no limit).
-    Runs start largest first (:func:`start_order`), so that no long run is left alone at the end.
+    another is failed at once. Runs start largest first (:func:`~cav_stack.app.campaign_engine.start_order`).
     """
-    if jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {jobs}")
+    engine = engine or ForkServerEngine(jobs, timeout_s)
     if known_controllers is None:
         from cav_stack.app.runner import controller_names
         known_controllers = controller_names()
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["cav_stack.app.run_preload"])
     outcomes: dict[int, RunOutcome] = {}
-    queue = [(index, runs[index]) for index in start_order(runs)]
-    running: dict[int, tuple[multiprocessing.process.BaseProcess, float]] = {}
 
-    def finish(index: int, outcome: RunOutcome) -> None:
-        outcomes[index] = outcome
+    def finished(run: FinishedRun) -> None:
+        write_outcome(run.outcome)
+        outcomes[run.index] = run.outcome
         if progress is not None:
             progress(len(outcomes), len(runs), sum(o.status != STATUS_OK for o in outcomes.values()))
 
-    while queue or running:
-        while queue and len(running) < jobs:
-            index, spec = queue.pop(0)
-            if spec.controller not in known_controllers:
-                spec.out_dir.mkdir(parents=True, exist_ok=True)
-                outcome = RunOutcome(spec, STATUS_FAILED, f"controller '{spec.controller}' is not registered "
-                                     f"(known: {', '.join(known_controllers)})", None, 0.0)
-                _write_outcome(outcome)
-                finish(index, outcome)
-                continue
-            spec.out_dir.mkdir(parents=True, exist_ok=True)
-            (spec.out_dir / OUTCOME_FILE).unlink(missing_ok=True)
-            process: multiprocessing.process.BaseProcess = context.Process(
-                target=execute_run, args=(spec,), name=f"eval-{spec.scenario}-{spec.controller}")
-            process.start()
-            running[index] = (process, time.perf_counter())
-        time.sleep(_POLL_S)
-        for index, (process, started) in list(running.items()):
-            spec, elapsed = runs[index], time.perf_counter() - started
-            if process.is_alive():
-                if timeout_s is not None and elapsed > timeout_s:
-                    process.kill()
-                    process.join()
-                    del running[index]
-                    outcome = RunOutcome(spec, STATUS_FAILED, f"timed out after {timeout_s:.0f} s", None, elapsed)
-                    _write_outcome(outcome)
-                    finish(index, outcome)
-                continue
-            process.join()
-            del running[index]
-            finish(index, _read_outcome(spec, elapsed, process.exitcode))
+    dispatch(runs, set(), engine, known_controllers, finished)
     return [outcomes[i] for i in range(len(runs))]
 
 
-
-
 def write_outputs(outcomes: list[RunOutcome], out_dir: Path) -> dict[str, Path]:
-    """summary.csv, summary.md, campaign.json and the plots; returns their paths by name."""
+    """summary.csv, summary.md and the plots; returns their paths by name."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"summary.csv": write_summary_csv(outcomes, out_dir / "summary.csv"),
                "summary.md": write_summary_md(outcomes, out_dir / "summary.md")}
-    campaign = out_dir / "campaign.json"
-    campaign.write_text(json.dumps([o.to_json() for o in outcomes], indent=1) + "\n", encoding="utf-8")
-    written["campaign.json"] = campaign
     for path in write_campaign_plots(outcomes, out_dir / "plots"):
         written[path.name] = path
     return written
@@ -193,30 +232,29 @@ def write_outputs(outcomes: list[RunOutcome], out_dir: Path) -> dict[str, Path]:
 
 # --- command line ------------------------------------------------------------------------
 
-def _progress_bar(stream: TextIO) -> ProgressCallback:
-    started = time.perf_counter()
-    interactive = stream.isatty()
-
-    def show(done: int, total: int, failed: int) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        line = (f"eval [{'#' * filled}{'-' * (width - filled)}] {done}/{total} runs, {failed} failed, "
-                f"{time.perf_counter() - started:6.1f} s")
-        stream.write(("\r" + line + ("\n" if done == total else "")) if interactive else line + "\n")
-        stream.flush()
-    return show
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``cav-stack eval`` options."""
     parser.add_argument("--scenarios", default="all",
                         help="'all' or a comma-separated list of scenario names (default: all)")
-    parser.add_argument("--seeds", type=int, default=1, metavar="N",
-                        help="seeds per scenario and controller: the scenario's seed + 0..N-1 (default: 1)")
+    parser.add_argument("--seeds", default="1", metavar="N|A-B[,C...]",
+                        help="a bare number N: N seeds per scenario and controller, the scenario's seed + 0..N-1 "
+                             "(default: 1); otherwise absolute seeds and inclusive ranges, e.g. 1-500 or 1,2 "
+                             "(one absolute seed: 7-7)")
     parser.add_argument("--controllers", default=",".join(DEFAULT_CONTROLLERS),
                         help=f"comma-separated controllers (default: {','.join(DEFAULT_CONTROLLERS)}); "
                              "one that is not registered is recorded as failed")
-    parser.add_argument("--jobs", type=int, default=2, metavar="J", help="parallel run processes (default: 2)")
+    parser.add_argument("--engine", default="local", choices=("local", "ray"),
+                        help="local: processes forked on this machine (default); ray: one Ray task per run, "
+                             "each in a fresh worker process (needs the 'ray' extra)")
+    parser.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                        help="with --engine ray: join the cluster started with `ray start` at this address "
+                             "('auto': the one on this machine); default: start a local Ray instance")
+    parser.add_argument("--jobs", type=int, default=None, metavar="J",
+                        help=f"runs at a time (default: {DEFAULT_JOBS}): processes of the local engine, CPUs of "
+                             "a local Ray instance; with --address the cluster's CPUs decide")
+    parser.add_argument("--retries", type=int, default=DEFAULT_RETRIES, metavar="R",
+                        help=f"times a run whose process or worker died is started again before it is recorded "
+                             f"as failed (default: {DEFAULT_RETRIES})")
     parser.add_argument("--radio", default="dsrc", choices=RADIOS,
                         help="V2X radio model for controllers that use V2X (default: dsrc)")
     parser.add_argument("--duration", type=seconds, default=None, metavar="SECONDS",
@@ -224,30 +262,88 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=seconds, default=None, metavar="SECONDS",
                         help="wall-time limit per run; a run exceeding it is recorded as failed")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: runs/eval-<UTC time>)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                        help="continue the campaign in DIR: run only the runs missing from its index (the plan "
+                             "options --scenarios/--seeds/--controllers/--radio/--duration/--out are not used)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the campaign described by parsed :func:`add_arguments` options; return the exit code."""
-    from cav_stack.core.params import ParamsError
-    from cav_stack.world.scenario import UnknownScenarioError, list_scenarios
+def _plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec]]:
+    """The campaign folder and its runs from the plan options (raises ValueError & co. on bad input)."""
+    from cav_stack.world.scenario import list_scenarios
 
     names = list_scenarios() if args.scenarios.strip() == "all" else [
         n.strip() for n in args.scenarios.split(",") if n.strip()]
     controllers = [c.strip() for c in args.controllers.split(",") if c.strip()]
     out_dir = args.out or Path("runs") / f"eval-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
-    try:
-        if not names or not controllers:
-            raise ValueError("--scenarios and --controllers must name at least one each")
-        if args.jobs < 1:
-            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
-        runs = plan_runs(names, args.seeds, controllers, out_dir, args.duration, args.radio)
+    if not names or not controllers:
+        raise ValueError("--scenarios and --controllers must name at least one each")
+    return out_dir, plan_runs(names, parse_seeds(args.seeds), controllers, out_dir, args.duration, args.radio)
+
+
+def _check_engine_options(args: argparse.Namespace) -> None:
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.retries < 0:
+        raise ValueError(f"--retries must be >= 0, got {args.retries}")
+    if args.address is not None and args.engine != "ray":
+        raise ValueError("--address needs --engine ray")
+    if args.address is not None and not _ADDRESS.match(args.address):
+        raise ValueError(f"--address must be 'auto' or HOST:PORT, got '{args.address}'")
+
+
+def make_engine(args: argparse.Namespace) -> CampaignEngine:
+    """The engine the options name; raises EngineUnavailableError when it cannot start."""
+    if args.engine == "ray":
+        from cav_stack.app.campaign_ray import RayEngine
+
+        return RayEngine(jobs=args.jobs or DEFAULT_JOBS, address=args.address, timeout_s=args.timeout,
+                         retries=args.retries)
+    return ForkServerEngine(args.jobs or DEFAULT_JOBS, args.timeout, args.retries)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the campaign described by parsed :func:`add_arguments` options; return the exit code."""
+    from cav_stack.app.runner import controller_names
+    from cav_stack.core.params import ParamsError
+    from cav_stack.world.scenario import UnknownScenarioError
+
+    try:  # CampaignFolderError is a ValueError
+        _check_engine_options(args)
+        if args.resume is not None:
+            store = CampaignStore.resume(args.resume)
+        else:
+            out_dir, runs = _plan(args)
+            CampaignStore.check_new(out_dir)
     except (ValueError, UnknownScenarioError, ParamsError) as exc:
-        print(f"cav-stack eval: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
-    progress = None if args.quiet else _progress_bar(sys.stdout)
-    outcomes = run_campaign(runs, args.jobs, timeout_s=args.timeout, progress=progress)
-    written = write_outputs(outcomes, out_dir)
+        return fail("cav-stack eval", exc, ExitCode.USAGE)
+    try:
+        engine = make_engine(args)
+    except EngineUnavailableError as exc:
+        return fail("cav-stack eval", exc, ExitCode.ENVIRONMENT)
+    if args.resume is None:
+        store = CampaignStore.create(out_dir, runs)
+    finished = store.finished()
+    progress = None if args.quiet else CampaignProgress(
+        sys.stdout, len(store.runs), len(finished), sum(o.status != STATUS_OK for o in store.outcomes()))
+
+    def record(run: FinishedRun) -> None:
+        store.record(run)
+        if progress is not None:
+            progress.finished(run)
+
+    try:
+        if progress is not None:
+            progress.show()
+        dispatch(store.runs, finished, engine, controller_names(), record)
+    except KeyboardInterrupt:
+        print(f"\ncav-stack eval: interrupted; {len(store.finished())}/{len(store.runs)} runs are on disk in "
+              f"{store.root}; continue with: cav-stack eval --resume {store.root}", file=sys.stderr)
+        return ExitCode.INTERRUPTED
+    finally:
+        engine.close()
+    outcomes = store.outcomes()
+    written = write_outputs(outcomes, store.root)
     failed = [o for o in outcomes if o.status != STATUS_OK]
     for o in failed:
         print(f"failed: {o.spec.scenario} / {o.spec.controller} / seed {o.spec.seed}: {o.error}")

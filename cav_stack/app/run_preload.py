@@ -1,6 +1,6 @@
 """What every campaign run needs before it starts, loaded once in the campaign's fork server.
 
-:func:`cav_stack.app.campaign.run_campaign` forks each run's process from a server that has
+:class:`cav_stack.app.campaign.ForkServerEngine` forks each run's process from a server that has
 imported this module, so the imports (~1.5 s: the runner, the stack's nodes, CasADi, libsumo,
 matplotlib) and the compiled ASN.1 specifications (~1 s) are paid once per campaign instead of
 once per run. Every run still gets a process of its own (libsumo holds one simulation per

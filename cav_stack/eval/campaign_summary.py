@@ -1,4 +1,4 @@
-"""A campaign's results: run specs and outcomes, summary.csv / summary.md / campaign.json, plots.
+"""A campaign's results: run specs and outcomes, summary.csv and summary.md.
 
 Measurement only: the engine that runs the specs is :mod:`cav_stack.app.campaign`.
 """
@@ -43,6 +43,10 @@ SUMMARY_METRICS: dict[str, str] = {
     "fleet_fuel_g_per_km": "fleet fuel [g/km]",
     "real_time_factor": "real-time factor",
 }
+#: Report key of the V2X PDR against distance (``{"distance_m": [...], "pdr": [...]}``), plotted per controller.
+PDR_KEY = "v2x_pdr_by_distance"
+#: Every report key the summaries and plots read: what a campaign's index keeps of each run's report.
+SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ class RunOutcome:
         return {"spec": spec, "status": self.status, "error": self.error, "report": self.report,
                 "wall_time_s": self.wall_time_s}
 
+def summary_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The part of a run report the summaries and plots read (:data:`SUMMARY_REPORT_KEYS`)."""
+    return {key: report[key] for key in SUMMARY_REPORT_KEYS if key in report}
+
+
 def report_number(report: dict[str, Any], key: str) -> float | None:
     """The report's value at ``key`` as a finite float; None when missing, non-numeric or not finite."""
     value = report.get(key)
@@ -110,15 +119,25 @@ def capacity_points(outcomes: list[RunOutcome]) -> dict[str, dict[str, list[tupl
 
 
 def write_summary_csv(outcomes: list[RunOutcome], path: Path) -> Path:
-    """One row per run: scenario, controller, seed, status, error, then :data:`SUMMARY_METRICS`."""
+    """One row per run: scenario, controller, seed, status, error, then :data:`SUMMARY_METRICS`, then
+    the run directory (relative to the csv's folder when inside it, so that the file does not depend
+    on where the campaign folder lies)."""
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["scenario", "controller", "seed", "status", "error", *SUMMARY_METRICS, "run_dir"])
         for o in outcomes:
             values = [outcome_number(o, key) for key in SUMMARY_METRICS]
             writer.writerow([o.spec.scenario, o.spec.controller, o.spec.seed, o.status, o.error or "",
-                             *("" if v is None else f"{v:.6g}" for v in values), str(o.spec.out_dir)])
+                             *("" if v is None else f"{v:.6g}" for v in values),
+                             _relative(o.spec.out_dir, path.parent)])
     return path
+
+
+def _relative(run_dir: Path, folder: Path) -> str:
+    try:
+        return run_dir.resolve().relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return str(run_dir)
 
 
 def _cell(values: list[float]) -> str:

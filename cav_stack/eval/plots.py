@@ -17,10 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cav_stack.eval.campaign_summary import SUMMARY_METRICS, RunOutcome, capacity_points, completed, outcome_number
-
-"""Scenario names of a penetration sweep: ``<family>_p<percent>``."""
-PDR_KEY = "v2x_pdr_by_distance"
+from cav_stack.eval.campaign_summary import (PDR_KEY, SUMMARY_METRICS, RunOutcome, capacity_points, completed,
+                                             outcome_number)
 
 
 def _pyplot():

@@ -24,7 +24,7 @@ def test_campaign_runs_in_parallel_and_records_failures(tmp_path, capsys):
                               "--out", str(tmp_path)])
     assert campaign.run(args) == ExitCode.FAILURE          # the unregistered controller failed
     out = capsys.readouterr().out
-    assert "12/12 runs" in out and "8/12 runs completed" in out
+    assert "12/12 done" in out and "8/12 runs completed" in out
     rows = list(csv.DictReader((tmp_path / "summary.csv").open(encoding="utf-8")))
     assert len(rows) == 12
     failed = [r for r in rows if r["status"] == "failed"]

@@ -9,7 +9,8 @@ import pytest
 
 from cav_stack.app.exit_codes import ExitCode
 from cav_stack.app import campaign
-from cav_stack.app.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, start_order, write_outputs
+from cav_stack.app.campaign import RunOutcome, RunSpec, plan_runs, run_campaign, write_outputs
+from cav_stack.app.campaign_engine import start_order
 from cav_stack.eval.plots import capacity_points
 from cav_stack.world.scenario import UnknownScenarioError, load_scenario
 
@@ -144,7 +145,12 @@ def _args(**overrides) -> argparse.Namespace:
 
 @pytest.mark.parametrize("overrides, message", [
     (dict(scenarios="platoon,nope"), "nope"),
-    (dict(scenarios="platoon", seeds=0), "--seeds"),
+    (dict(scenarios="platoon", seeds="0"), "--seeds"),
+    (dict(scenarios="platoon", seeds="5-3"), "--seeds"),
+    (dict(scenarios="platoon", seeds="1,x"), "--seeds"),
+    (dict(scenarios="platoon", retries=-1), "--retries"),
+    (dict(scenarios="platoon", address="auto"), "--address needs --engine ray"),
+    (dict(scenarios="platoon", engine="ray", address="ray://head:10001"), "HOST:PORT"),
     (dict(scenarios="platoon", jobs=0), "--jobs"),
     (dict(scenarios="platoon", controllers=" , "), "at least one"),
     (dict(scenarios="platoon", duration=-1.0), "--duration"),
@@ -161,3 +167,21 @@ def test_metric_plot_of_seeds_with_equal_values_is_drawn(tmp_path):
     outcomes = [_ok("hidden_brake", "stack", seed, tmp_path, min_gap_m=0.1) for seed in (13, 14, 15)]
     written = write_outputs(outcomes, tmp_path / "out")
     assert written["metric_min_gap_m.png"].stat().st_size > 5_000
+
+
+@pytest.mark.parametrize("text, seeds", [
+    ("3", 3),                                   # a bare number keeps its meaning: a count
+    ("1-5", (1, 2, 3, 4, 5)),
+    ("1,2", (1, 2)),
+    ("7-7", (7,)),
+    ("3, 10-12, 3", (3, 10, 11, 12)),           # in order, duplicates dropped
+])
+def test_seed_counts_lists_and_ranges(text, seeds):
+    assert campaign.parse_seeds(text) == seeds
+
+
+def test_absolute_seeds_are_the_same_for_every_scenario(tmp_path):
+    runs = plan_runs(["platoon", "hidden_brake"], campaign.parse_seeds("1-500"), ["idm_baseline"], tmp_path)
+    assert len(runs) == 1000
+    assert [r.seed for r in runs if r.scenario == "hidden_brake"] == list(range(1, 501))
+    assert runs[-1].out_dir == tmp_path / "hidden_brake" / "idm_baseline" / "seed_500"
