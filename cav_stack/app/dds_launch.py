@@ -2,7 +2,7 @@
 
     python -m cav_stack.app.dds_launch drive [--scenario NAME] [--seed S] [--out DIR]
         [--duration SECONDS] [--controller NAME] [--sumo-backend libsumo|traci] [--domain-id N]
-        [--step-timeout SECONDS] [--kill NAME@SECONDS ...] [--backend dds|ros2]
+        [--step-timeout SECONDS] [--kill NAME@SECONDS ...] [--backend dds|ros2] [--dds-config FILE]
 
 The processes are the ones ``launch/drive.launch.py`` starts, from the same data
 (:mod:`cav_stack.app.graph`): the simulator process (SUMO, the sim bridge, the metrics
@@ -136,6 +136,22 @@ def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     return child
 
 
+def dds_environment(env: dict[str, str], dds_config: str | None = None) -> dict[str, str]:
+    """``env`` with the Cyclone DDS configuration of a launched run: the file ``dds_config`` (a
+    vehicle's own), else a ``CYCLONEDDS_URI`` already set (tests: loopback only), else the
+    configuration matching ROS 2's defaults (:func:`~cav_stack.runtime.dds_config.ros2_default_config`)."""
+    from cav_stack.runtime.dds_config import config_uri, ros2_default_config
+
+    out = dict(env)
+    if dds_config is not None:
+        out["CYCLONEDDS_URI"] = config_uri(dds_config)
+    elif "CYCLONEDDS_URI" not in out:
+        default = ros2_default_config(out)
+        if default is not None:
+            out["CYCLONEDDS_URI"] = default
+    return out
+
+
 def _stop(processes: dict[str, subprocess.Popen], timeout: float) -> None:
     """SIGINT every running process, then SIGKILL what is left after ``timeout`` [s]."""
     for process in processes.values():
@@ -192,12 +208,15 @@ def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: 
                  domain_id: int = 0, duration_s: float | None = None, sumo_backend: str = "libsumo",
                  radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None,
                  step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = (),
-                 backend: str = "dds") -> int:
-    """``cav-stack launch drive --backend dds|ros2``: run ``scenario`` with every node in its own process."""
+                 backend: str = "dds", dds_config: str | None = None) -> int:
+    """``cav-stack launch drive --backend dds|ros2``: run ``scenario`` with every node in its own process
+    (dds_config: Cyclone DDS configuration file of the dds backend, see :func:`dds_environment`)."""
     specs = drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller, domain_id=domain_id,
                             duration_s=duration_s, sumo_backend=sumo_backend, radio=radio,
                             step_timeout_s=step_timeout_s, kills=kills, backend=backend)
     check_kill_targets(kills, [spec.name for spec in specs[1:]])
+    if backend == "dds":
+        env = dds_environment(dict(os.environ if env is None else env), dds_config)
     return supervise(specs, env=env, deadline_s=deadline_s)
 
 
@@ -221,6 +240,10 @@ def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
                         help="fault injection: SIGKILL node process NAME (e.g. /cav_0/perception_node) at SECONDS "
                              "of simulated time (repeat)")
+    parser.add_argument("--dds-config", default=None, metavar="FILE",
+                        help="Cyclone DDS configuration of the dds backend (default: $CYCLONEDDS_URI, else one "
+                             "matching ROS 2's defaults: multicast discovery, localhost only with "
+                             "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)")
 
 
 def run_drive(args: argparse.Namespace) -> int:
@@ -237,8 +260,8 @@ def run_drive(args: argparse.Namespace) -> int:
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
                             domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
                             radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill),
-                            backend=args.backend)
-    except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError) as exc:
+                            backend=args.backend, dds_config=args.dds_config)
+    except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError, ValueError) as exc:
         print(f"launch drive: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except SumoNotAvailableError as exc:

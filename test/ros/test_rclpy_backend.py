@@ -1,19 +1,18 @@
-"""The rclpy backend on a real ROS 2 installation (skipped where rclpy does not import)."""
+"""The rclpy backend on real rclpy (the 'ros' extra; see conftest.py for CI)."""
 import pytest
-
-rclpy = pytest.importorskip("rclpy", reason="rclpy is not installed on this machine (ROS 2 not sourced)")
+import rclpy
 
 
 def test_conversions_fill_real_ros_messages():
     from cav_stack.core.messages import ControlCommand, EgoState, Header
-    from cav_stack.runtime.ros_conversions import conversion_for
+    from cav_stack.runtime.ros_conversions import installed_conversion
 
     ego = EgoState(Header(1.5, "map"), 1.0, 2.0, 0.3, 12.0)
-    conversion = conversion_for(EgoState)
+    conversion = installed_conversion(EgoState)
     back = conversion.from_ros(conversion.to_ros(ego))
     assert back.x == pytest.approx(1.0) and back.yaw == pytest.approx(0.3)
     command = ControlCommand(Header(2.0, "base_link"), -1.0, 0.05)
-    conversion = conversion_for(ControlCommand)
+    conversion = installed_conversion(ControlCommand)
     assert conversion.from_ros(conversion.to_ros(command)).accel == pytest.approx(-1.0)
 
 
