@@ -103,6 +103,24 @@ CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
 }
 
 
+def launch_node_arguments(controller: str, *, namespace: str, share: str, use_sim_time: bool, seed: int,
+                          net_file: str = "") -> list[dict[str, Any]]:
+    """The keyword arguments of each ``launch_ros.actions.Node`` of ``controller``'s graph for one
+    vehicle (what ``launch/drive.launch.py`` starts): package, executable, namespace, parameter
+    files under ``share`` plus the run parameters, and remappings of the node's private topics.
+
+    Run parameters: ``use_sim_time``, ``seed`` (the run's seed: each node's generator is derived
+    from it and the node's fully qualified name), ``net_file`` (road map and signal IDs; omitted
+    when empty). The vehicle's station index comes from its namespace (``cav_<K>``)."""
+    run_params: dict[str, Any] = {"use_sim_time": use_sim_time, "seed": seed}
+    if net_file:
+        run_params["net_file"] = net_file
+    return [{"package": "cav_stack", "executable": spec.executable, "namespace": namespace, "output": "screen",
+             "parameters": [f"{share}/{relative}" for relative in spec.params_files] + [run_params],
+             "remappings": [(f"~/{node_topic}", topic) for node_topic, topic in spec.remappings]}
+            for spec in CONTROLLERS[controller]]
+
+
 def load_params(spec: NodeSpec, overrides: dict[str, Any]) -> Any:
     """The validated params of ``spec``'s node, with ``overrides`` for the fields it has."""
     node_type = spec.load_class()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+import zlib
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -77,14 +79,14 @@ class _RclpyPublisher:
 
 
 class RclpyContext:
-    """NodeContext backed by an rclpy node."""
+    """NodeContext backed by an rclpy node; rng: the node's own generator."""
 
-    def __init__(self, ros_node, params: Any, seed: int):
+    def __init__(self, ros_node, params: Any, rng: np.random.Generator):
         self._ros_node = ros_node
         self.namespace = ros_node.get_namespace()
         self.node_name = ros_node.get_name()
         self.params = params
-        self.rng = np.random.default_rng(seed)
+        self.rng = rng
         self.logger = logging.getLogger(f"cav_stack.{self.namespace.strip('/')}.{self.node_name}")
 
     def now(self) -> float:
@@ -104,22 +106,41 @@ class RclpyContext:
         self._ros_node.create_timer(period, callback)
 
 
+RUN_PARAMETERS = ("use_sim_time", "seed", "station", "net_file")
+"""ROS parameters of a node that are not its own params: the run's seed, the vehicle's station
+index (default: from the namespace, ``cav_<K>``) and the road map's SUMO network."""
+
+
+def node_rng(seed: int, namespace: str, node_name: str) -> np.random.Generator:
+    """The generator of a node started on its own: from the run's seed and its fully qualified
+    name, so that each node of each vehicle draws differently (its V2X temporary ID, ...)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(f"{namespace}/{node_name}".encode()),)))
+
+
 def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
     """Create ``node_type`` as a ROS 2 node (parameters from the ROS command line) and spin it."""
     rclpy = import_rclpy()
     from rclpy.node import Node as RosNode
 
+    from cav_stack.runtime.node_resources import build_resources
+
     rclpy.init(args=argv if argv is not None else sys.argv)
     ros_node = RosNode(node_type.node_name, automatically_declare_parameters_from_overrides=True)
     try:
         values = {name: p.value for name, p in ros_node.get_parameters_by_prefix("").items()
-                  if name not in ("use_sim_time", "seed")}
-        seed = ros_node.get_parameter("seed").value if ros_node.has_parameter("seed") else 0
+                  if name not in RUN_PARAMETERS}
+
+        def run_parameter(name: str) -> Any:
+            return ros_node.get_parameter(name).value if ros_node.has_parameter(name) else None
         params = bind_params(node_type.params_type, _unflatten(values), f"<ros parameters of {node_type.node_name}>") \
             if node_type.params_type is not None else None
-        node_type(RclpyContext(ros_node, params, seed))
+        net_file = run_parameter("net_file")
+        resources = build_resources(node_type, Path(net_file) if net_file else None, run_parameter("station"),
+                                    ros_node.get_namespace())
+        rng = node_rng(run_parameter("seed") or 0, ros_node.get_namespace(), node_type.node_name)
+        node_type(RclpyContext(ros_node, params, rng), **resources)
         rclpy.spin(ros_node)
-    except ParamsError as exc:
+    except (ParamsError, ValueError) as exc:
         ros_node.get_logger().fatal(str(exc))
         return 2
     except KeyboardInterrupt:

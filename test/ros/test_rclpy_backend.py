@@ -1,4 +1,5 @@
 """The rclpy backend on real rclpy (the 'ros' extra; see conftest.py for CI)."""
+import numpy as np
 import pytest
 import rclpy
 
@@ -24,7 +25,7 @@ def test_rclpy_context_publishes_and_receives():
     rclpy.init()
     try:
         ros_node = rclpy.create_node("cav_stack_test")
-        context = RclpyContext(ros_node, None, seed=0)
+        context = RclpyContext(ros_node, None, np.random.default_rng(0))
         received = []
         context.create_subscription(ControlCommand, "/cav_stack_test/cmd", received.append, QoS())
         publisher = context.create_publisher(ControlCommand, "/cav_stack_test/cmd", QoS())
@@ -36,3 +37,11 @@ def test_rclpy_context_publishes_and_receives():
         assert received and received[0].accel == pytest.approx(1.0)
     finally:
         rclpy.shutdown()
+
+
+def test_nodes_started_on_their_own_draw_per_vehicle():
+    from cav_stack.runtime.rclpy_backend import node_rng
+
+    draws = {ns: node_rng(3, ns, "v2x_node").integers(0, 2**32) for ns in ("/cav_0", "/cav_1")}
+    assert draws["/cav_0"] != draws["/cav_1"]                       # distinct temporary IDs, not one seed 0
+    assert node_rng(3, "/cav_0", "v2x_node").integers(0, 2**32) == draws["/cav_0"]
