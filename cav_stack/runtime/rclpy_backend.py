@@ -114,7 +114,8 @@ index (default: from the namespace, ``cav_<K>``) and the road map's SUMO network
 def node_rng(seed: int, namespace: str, node_name: str) -> np.random.Generator:
     """The generator of a node started on its own: from the run's seed and its fully qualified
     name, so that each node of each vehicle draws differently (its V2X temporary ID, ...)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(zlib.crc32(f"{namespace}/{node_name}".encode()),)))
+    key = zlib.crc32(f"{namespace}/{node_name}".encode())
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
 def spin(node_type: type[Node], argv: list[str] | None = None) -> int:

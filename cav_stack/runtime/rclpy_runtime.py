@@ -24,7 +24,8 @@ import bisect
 import time
 from collections import defaultdict
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from cav_stack.runtime.dds_backend import (
     CLOCK_TOPIC, MAX_WAIT_S, DdsRuntime, DdsRuntimeError, HealthCallback, _NS_PER_TICK, _Reader, _Writer,
