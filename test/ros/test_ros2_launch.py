@@ -69,7 +69,7 @@ def test_ros2_run_is_seen_by_a_stock_node_and_matches_the_in_process_run(tmp_pat
 def test_stock_node_receives_a_dds_run_configured_as_ros2_defaults(tmp_path, ros_env, independent_node):
     env = dict(ros_env, CYCLONEDDS_URI=loopback_multicast_config())
     run = launch("dds", tmp_path / "dds", env)
-    listener = independent_node(ros_env, {EGO: "nav_msgs/msg/Odometry"}, seconds=120.0, minimum=50)
+    listener = independent_node(ros_env, {EGO: "nav_msgs/msg/Odometry"}, seconds=45.0, minimum=50)
     code, out, err = finish(listener, 150)
     run_code, _, run_err = finish(run, 150)
     assert run_code == 0, run_err[-3000:]
