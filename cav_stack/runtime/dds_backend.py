@@ -223,7 +223,7 @@ class DdsRuntime:
                      for name in ("core", "domain", "pub", "sub", "topic", "util")}
         from cav_stack.runtime import dds_types
 
-        self._types = dds_types
+        self._types: Any = dds_types
         self._participant = self._dds["domain"].DomainParticipant(self.domain_id)
         self._waitset = self._dds["core"].WaitSet(self._participant)
 

@@ -8,6 +8,7 @@ parameters or command line (:func:`build_resources`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.identity import station_from_namespace
@@ -15,14 +16,14 @@ from cav_stack.core.share import share_path
 from cav_stack.world.road_map import RoadMap
 
 
-def build_resources(node_type: type, net_file: Path | None, station: int | None, namespace: str) -> dict:
+def build_resources(node_type: type, net_file: Path | None, station: int | None, namespace: str) -> dict[str, Any]:
     """The resources ``node_type`` accepts, built in this process.
 
     net_file: SUMO network of the road map (None: the node goes without one); station: the
     vehicle's station index (None: from ``namespace``, ``/cav_<K>`` -> K).
     """
     accepted = set(getattr(node_type, "resource_names", ()))
-    resources: dict = {}
+    resources: dict[str, Any] = {}
     if "vehicle" in accepted:
         resources["vehicle"] = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
     if "road_map" in accepted and net_file is not None:

@@ -13,6 +13,7 @@ import logging
 import sys
 import zlib
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Callable
 
 import numpy as np
@@ -30,7 +31,7 @@ class RclpyUnavailableError(RuntimeError):
     """rclpy is not installed (neither the ``ros`` extra nor a sourced ROS 2 installation)."""
 
 
-def import_rclpy():
+def import_rclpy() -> ModuleType:
     """The rclpy module, or :class:`RclpyUnavailableError` naming the extra to install."""
     try:
         return importlib.import_module("rclpy")

@@ -110,7 +110,7 @@ class RclpyRuntime(DdsRuntime):
         return ros_message_class(ros_type_name)
 
     def advertise(self, ros_type_name: str, ros_topic: str, qos: QoS, *,
-                  internal: bool = False) -> Callable[[dict], None]:
+                  internal: bool = False) -> Callable[[dict[str, Any]], None]:
         cls = self._check_type(ros_type_name, ros_topic)
         qos = self._wire_qos(qos, internal)
         publisher = self.ros_node.create_publisher(cls, ros_topic, ros_qos(qos))
@@ -119,13 +119,13 @@ class RclpyRuntime(DdsRuntime):
         counted = qos.reliable and not internal
         dds_name = dds_topic_name(ros_topic)
 
-        def send(fields: dict) -> None:
+        def send(fields: dict[str, Any]) -> None:
             publisher.publish(fill_message(cls(), fields))
             if counted and self._count_after_ns is not None:
                 self._count_sent(entry, dds_name, self._time_ticks * _NS_PER_TICK)
         return send
 
-    def subscribe(self, ros_type_name: str, ros_topic: str, on_fields: Callable[[dict], None], qos: QoS, *,
+    def subscribe(self, ros_type_name: str, ros_topic: str, on_fields: Callable[[dict[str, Any]], None], qos: QoS, *,
                   on_health: HealthCallback | None = None, internal: bool = False) -> None:
         if on_health is not None:
             raise DdsRuntimeError("topic health events need the Cyclone DDS backend")

@@ -42,7 +42,8 @@ def ros_message_class(type_name: str) -> type:
     """The generated message class of ``type_name`` (``pkg/msg/Name``)."""
     package, name = split_type_name(type_name)
     try:
-        return getattr(importlib.import_module(f"{package}.msg"), name)
+        cls: type = getattr(importlib.import_module(f"{package}.msg"), name)
+        return cls
     except (ImportError, AttributeError) as exc:
         raise RosTypeUnavailableError(f"ROS message type {type_name} is not installed: install the 'ros' extra "
                                       f"(`pip install cav_stack[ros]`) or source a ROS 2 installation") from exc
@@ -57,7 +58,7 @@ def _element_type(field_type: str) -> tuple[str, bool]:
     return (match.group("seq") or match.group("arr")), True
 
 
-def fill_message(msg: Any, fields: dict) -> Any:
+def fill_message(msg: Any, fields: dict[str, Any]) -> Any:
     """Set the fields of ROS message ``msg`` from ``fields`` (in place); returns ``msg``."""
     types = msg.get_fields_and_field_types()
     for name, value in fields.items():
@@ -76,12 +77,12 @@ def fill_message(msg: Any, fields: dict) -> Any:
     return msg
 
 
-def to_ros_message(type_name: str, fields: dict) -> Any:
+def to_ros_message(type_name: str, fields: dict[str, Any]) -> Any:
     """A new ROS message of ``type_name`` holding ``fields``."""
     return fill_message(ros_message_class(type_name)(), fields)
 
 
-def message_fields(msg: Any) -> dict:
+def message_fields(msg: Any) -> dict[str, Any]:
     """The field dictionary of ROS message ``msg`` (inverse of :func:`fill_message`)."""
     out: dict[str, Any] = {}
     for name in msg.get_fields_and_field_types():
