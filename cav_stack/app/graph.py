@@ -98,7 +98,7 @@ CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
                  ("controllers/idm_baseline.yaml",),
                  (("input/ego_state", "truth/ego_state"), ("input/objects", "truth/objects"),
                   ("input/route", "mission/route"), ("input/signal_timing", "truth/signal_timing"),
-                  ("output/command", "control/command"))),
+                  ("input/stop_request", "control/stop_request"), ("output/command", "control/command"))),
     ),
 }
 

@@ -50,6 +50,11 @@ class String(IdlStruct, typename=dds_type_name("std_msgs/msg/String")):
 
 
 @dataclasses.dataclass
+class Bool(IdlStruct, typename=dds_type_name("std_msgs/msg/Bool")):
+    data: bool = False
+
+
+@dataclasses.dataclass
 class Point(IdlStruct, typename=dds_type_name("geometry_msgs/msg/Point")):
     x: types.float64 = 0.0
     y: types.float64 = 0.0
@@ -167,6 +172,7 @@ class DiagnosticArray(IdlStruct, typename=dds_type_name("diagnostic_msgs/msg/Dia
 
 IDL_TYPES: dict[str, type] = {
     "std_msgs/msg/String": String,
+    "std_msgs/msg/Bool": Bool,
     "nav_msgs/msg/Odometry": Odometry,
     "ackermann_msgs/msg/AckermannDriveStamped": AckermannDriveStamped,
     "rosgraph_msgs/msg/Clock": Clock,

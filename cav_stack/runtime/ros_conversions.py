@@ -8,7 +8,8 @@ tested without ROS installed.
 Standard types where one fits: EgoState -> nav_msgs/msg/Odometry, ControlCommand ->
 ackermann_msgs/msg/AckermannDriveStamped, PointCloud -> sensor_msgs/msg/PointCloud2 (float32
 x, y, z, intensity), DiagnosticStatus -> diagnostic_msgs/msg/DiagnosticArray (one status; the
-array carries the header). Simulation time crosses as rosgraph_msgs/msg/Clock
+array carries the header), StopRequest -> std_msgs/msg/Bool (``data``: stop; Bool has no stamp,
+so a received request has stamp 0). Simulation time crosses as rosgraph_msgs/msg/Clock
 (:func:`clock_fields`). Core messages without a standard equivalent cross
 as std_msgs/msg/String holding a JSON document of the dataclass (lossless; type-tagged).
 Odometry has no field for longitudinal acceleration or steering angle, and
@@ -156,6 +157,14 @@ def _array_to_diagnostic(fields: dict) -> core.DiagnosticStatus:
                                  tuple((kv["key"], kv["value"]) for kv in status["values"]))
 
 
+def _stop_to_bool(msg: core.StopRequest) -> dict:
+    return {"data": msg.stop}
+
+
+def _bool_to_stop(fields: dict) -> core.StopRequest:
+    return core.StopRequest(core.Header(0.0, ""), bool(fields["data"]))
+
+
 def clock_fields(seconds: float) -> dict:
     """rosgraph_msgs/msg/Clock fields of a simulation time [s]."""
     return {"clock": stamp_fields(seconds)}
@@ -240,6 +249,7 @@ _STANDARD: dict[type, Conversion] = {
     core.PointCloud: Conversion("sensor_msgs/msg/PointCloud2", _cloud_to_point_cloud2, _point_cloud2_to_cloud),
     core.DiagnosticStatus: Conversion("diagnostic_msgs/msg/DiagnosticArray", _diagnostic_to_array,
                                       _array_to_diagnostic),
+    core.StopRequest: Conversion("std_msgs/msg/Bool", _stop_to_bool, _bool_to_stop),
 }
 
 

@@ -50,15 +50,17 @@ def _loopback_in_this_process(monkeypatch, loopback_profile, ros_domain):
 
 @pytest.fixture
 def independent_node():
-    """``start(env, topics, seconds, minimum)``: test/ros/independent_node.py on ``topics`` (name ->
-    standard type) as a subprocess."""
+    """``start(env, topics, seconds, minimum, *options)``: test/ros/independent_node.py on ``topics``
+    (name -> standard type) as a subprocess, with more of its options."""
     return _start_independent_node
 
 
-def _start_independent_node(env: dict[str, str], topics: dict[str, str], seconds: float, minimum: int):
+def _start_independent_node(env: dict[str, str], topics: dict[str, str], seconds: float, minimum: int,
+                            *options: str):
     import subprocess
 
     argv = [sys.executable, str(INDEPENDENT_NODE), "--seconds", str(seconds), "--min", str(minimum)]
     for topic, type_name in topics.items():
         argv += ["--topic", f"{topic}={type_name}"]
+    argv += list(options)
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -25,10 +25,11 @@ EGO = "/cav_0/truth/ego_state"
 COMMAND = "/cav_0/control/command"
 
 
-def launch(backend: str, out_dir, env, controller: str = "idm_baseline") -> subprocess.Popen:
+def launch(backend: str, out_dir, env, controller: str = "idm_baseline",
+           duration: float = DURATION_S) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "cav_stack.app.cli", "launch", "drive", "--backend", backend,
                              "--scenario", "highway_cut_in", "--controller", controller,
-                             "--duration", str(DURATION_S), "--out", str(out_dir)],
+                             "--duration", str(duration), "--out", str(out_dir)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -62,6 +63,25 @@ def test_ros2_run_is_seen_by_a_stock_node_and_matches_the_in_process_run(tmp_pat
     assert report["sim_time_s"] == pytest.approx(DURATION_S)
     assert (tmp_path / "ros2" / "trajectories.csv").read_bytes() == \
         (tmp_path / "in_process" / "trajectories.csv").read_bytes()     # lockstep: the same run, bit for bit
+
+
+def test_a_stock_node_stops_the_cav(tmp_path, ros_env, independent_node):
+    """A std_msgs/Bool stop request from the independent node, sent 5 s into the run: the CAV stops."""
+    run = launch("ros2", tmp_path / "stop", ros_env, duration=30.0)
+    listener = independent_node(ros_env, {EGO: "nav_msgs/msg/Odometry"}, 120.0, 550,
+                                "--stop", "/cav_0/control/stop_request", "--stop-after", "100")
+    code, out, err = finish(listener, 150)
+    run_code, _, run_err = finish(run, 150)
+    assert run_code == 0, run_err[-3000:]
+    assert "stop requested" in run_err
+    seen = json.loads(out.strip().splitlines()[-1])
+    assert seen["stop_sent_after"] == 100
+    rows = (tmp_path / "stop" / "trajectories.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    speeds = [float(r.split(",")[header.index("speed")]) for r in rows[1:]]
+    assert max(speeds[:100]) > 20.0                     # driving at highway speed before the request
+    assert speeds[-1] < 0.1 and min(speeds[-20:]) >= 0.0  # stopped, not reversing, at the end
+    assert json.loads((tmp_path / "stop" / "report.json").read_text())["collisions"] == 0
 
 
 @pytest.mark.xfail(strict=True, reason=(
