@@ -107,9 +107,11 @@ class RclpyContext:
         self._ros_node.create_timer(period, callback)
 
 
-RUN_PARAMETERS = ("use_sim_time", "seed", "station", "net_file")
+RUN_PARAMETERS = ("seed", "station", "net_file")
 """ROS parameters of a node that are not its own params: the run's seed, the vehicle's station
 index (default: from the namespace, ``cav_<K>``) and the road map's SUMO network."""
+ROS_PARAMETERS = ("use_sim_time", "start_type_description_service")
+"""Parameters rclpy declares on every node."""
 
 
 def node_rng(seed: int, namespace: str, node_name: str) -> np.random.Generator:
@@ -122,6 +124,7 @@ def node_rng(seed: int, namespace: str, node_name: str) -> np.random.Generator:
 def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
     """Create ``node_type`` as a ROS 2 node (parameters from the ROS command line) and spin it."""
     rclpy = import_rclpy()
+    from rclpy.executors import ExternalShutdownException
     from rclpy.node import Node as RosNode
 
     from cav_stack.runtime.node_resources import build_resources
@@ -130,7 +133,7 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
     ros_node = RosNode(node_type.node_name, automatically_declare_parameters_from_overrides=True)
     try:
         values = {name: p.value for name, p in ros_node.get_parameters_by_prefix("").items()
-                  if name not in RUN_PARAMETERS}
+                  if name not in RUN_PARAMETERS + ROS_PARAMETERS}
 
         def run_parameter(name: str) -> Any:
             return ros_node.get_parameter(name).value if ros_node.has_parameter(name) else None
@@ -145,7 +148,7 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
     except (ParamsError, ValueError) as exc:
         ros_node.get_logger().fatal(str(exc))
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         ros_node.destroy_node()
