@@ -12,9 +12,10 @@ import importlib
 import logging
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
