@@ -61,7 +61,7 @@ def decision_and_control(ego_state: str, objects: str, sensor_objects: str) -> t
                   ("input/route", "planning/route"), ("input/link_quality", "v2x/link_quality"),
                   ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
                   ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
-                  ("output/mode", "planning/mode"))),
+                  ("input/stop_request", "control/stop_request"), ("output/mode", "planning/mode"))),
         NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
                  ("controllers/mpc.yaml",),
                  (("input/ego_state", ego_state), ("input/objects", objects),
