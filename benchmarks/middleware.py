@@ -1,26 +1,34 @@
-"""Round-trip latency of the DDS backend between two processes, against the in-process bus.
+"""Round-trip latency between two processes over Cyclone DDS and over rclpy, against the in-process bus,
+and the real-time factor of one closed-loop run on each.
 
 A ping node publishes a message, an echo node publishes it back, the ping node takes the time
-from publish to receipt. Messages: a ~1 kB diagnostic_msgs/DiagnosticArray (a DiagnosticStatus
-with a 900-character message) and a 100k-point sensor_msgs/PointCloud2 (x, y, z, intensity
-float32: 1.6 MB). Baseline in the same run: the same two nodes on the in-process executor
-(publish to callback in one process, no serialisation). DDS runs on loopback only.
+from publish to receipt (per-hop latency: half of it). Messages: a ~1 kB diagnostic_msgs/DiagnosticArray
+(a DiagnosticStatus with a 900-character message) and a 100k-point sensor_msgs/PointCloud2 (x, y, z,
+intensity float32: 1.6 MB). Baseline in the same run: the same two nodes on the in-process executor
+(publish to callback in one process, no serialisation). Middlewares: Cyclone DDS (the ``dds`` backend)
+and rclpy with Fast DDS (the ``ros2`` backend, one rclpy node per process); both on loopback only.
+Then ``highway_cut_in`` with the IDM baseline for ``--run-seconds`` of simulated time in-process,
+launched over DDS and launched over ROS 2 (one process per node, lockstep); real-time factor as each
+report gives it (simulated time over the wall time of the simulator process).
 
-    python benchmarks/middleware.py [--rounds 200] [--cloud-rounds 30] [--domain-id 42]
+    python benchmarks/middleware.py [--rounds 200] [--cloud-rounds 30] [--domain-id 42] [--run-seconds 20]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cav_stack.core.messages import DiagnosticStatus, Header, PointCloud
-from cav_stack.runtime.dds_config import loopback_config
+from cav_stack.runtime.dds_config import fastdds_loopback_profile, loopback_config
 from cav_stack.runtime.executor import InProcessExecutor
 from cav_stack.runtime.node import Node, NodeContext
 
@@ -115,11 +123,12 @@ def dds_round_trips(runtime, ping: Ping, kind: str, msg: Any, rounds: int) -> np
     return np.array(ping.round_trips[first:])
 
 
-def run_echo(domain_id: int) -> int:
-    from cav_stack.runtime.dds_backend import DdsRuntime, interrupt_on_sigterm
+def run_echo(domain_id: int, backend: str) -> int:
+    from cav_stack.runtime.dds_backend import interrupt_on_sigterm
+    from cav_stack.runtime.process_backends import open_runtime
 
     interrupt_on_sigterm()
-    runtime = DdsRuntime(domain_id)
+    runtime = open_runtime(backend, domain_id, node_name="echo")
     runtime.add_node(Echo)
     try:
         runtime.spin()
@@ -137,34 +146,16 @@ def describe(label: str, seconds: np.ndarray) -> tuple[float, float]:
     return median, p99
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=200, help="round trips of the 1 kB message")
-    parser.add_argument("--cloud-rounds", type=int, default=30, help="round trips of the point cloud")
-    parser.add_argument("--domain-id", type=int, default=42)
-    parser.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    os.environ["CYCLONEDDS_URI"] = loopback_config()
-    if args.echo:
-        return run_echo(args.domain_id)
+def round_trips_over(backend: str, domain_id: int, cases, env: dict[str, str]) -> list[np.ndarray]:
+    """Round trips [s] of each case to an echo process on ``backend``."""
+    from cav_stack.runtime.process_backends import open_runtime
 
-    from cav_stack.runtime.dds_backend import DdsRuntime
-    from cav_stack.app.dds_launch import child_environment
-
-    env = child_environment()
-    echo = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--echo", "--domain-id", str(args.domain_id)],
-                            env=env)
-    runtime = DdsRuntime(args.domain_id)
+    echo = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--echo", "--backend", backend,
+                             "--domain-id", str(domain_id)], env=env)
+    runtime = open_runtime(backend, domain_id, node_name="ping")
     try:
         ping = runtime.add_node(Ping)
-        cases = (("1 kB DiagnosticArray", "small", small_message(), args.rounds),
-                 (f"{CLOUD_POINTS // 1000}k-point PointCloud2", "cloud", cloud_message(), args.cloud_rounds))
-        print("round trip ping -> echo -> ping (shared machine: expect noisy figures)")
-        for label, kind, msg, rounds in cases:
-            print(f"{label}:")
-            base_median, base_p99 = describe("in-process executor", in_process_round_trips(kind, msg, rounds))
-            median, p99 = describe("DDS, two processes", dds_round_trips(runtime, ping, kind, msg, rounds))
-            print(f"  {'DDS / in-process':<28s} median {median / base_median:9.0f}x    p99 {p99 / base_p99:9.0f}x")
+        return [dds_round_trips(runtime, ping, kind, msg, rounds) for _, kind, msg, rounds in cases]
     finally:
         runtime.close()
         echo.terminate()
@@ -172,6 +163,63 @@ def main() -> int:
             echo.wait(timeout=10)
         except subprocess.TimeoutExpired:
             echo.kill()
+
+
+def real_time_factors(seconds: float, domain_id: int, out_dir: Path) -> dict[str, float]:
+    """Real-time factor of highway_cut_in (IDM baseline, ``seconds`` simulated) in-process, over DDS, over ROS 2."""
+    from cav_stack.app.dds_launch import launch_drive
+    from cav_stack.app.runner import run_scenario
+
+    factors = {"in-process": run_scenario("highway_cut_in", seed=None, out_dir=out_dir / "in_process",
+                                          controller="idm_baseline", duration_s=seconds).report["real_time_factor"]}
+    for label, backend, domain in (("Cyclone DDS", "dds", domain_id), ("rclpy (ROS 2)", "ros2", domain_id + 1)):
+        run_dir = out_dir / backend
+        code = launch_drive("highway_cut_in", seed=None, out_dir=run_dir, controller="idm_baseline", domain_id=domain,
+                            duration_s=seconds, backend=backend)
+        if code != 0:
+            raise RuntimeError(f"launch drive --backend {backend} exited with {code}")
+        factors[label] = json.loads((run_dir / "report.json").read_text())["real_time_factor"]
+    return factors
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=200, help="round trips of the 1 kB message")
+    parser.add_argument("--cloud-rounds", type=int, default=30, help="round trips of the point cloud")
+    parser.add_argument("--domain-id", type=int, default=42, help="DDS domain (rclpy uses the next one)")
+    parser.add_argument("--run-seconds", type=float, default=20.0, help="simulated seconds of the closed-loop runs")
+    parser.add_argument("--echo", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--backend", choices=("dds", "ros2"), default="dds", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    os.environ["CYCLONEDDS_URI"] = loopback_config()
+    if args.echo:
+        return run_echo(args.domain_id, args.backend)
+
+    from cav_stack.app.dds_launch import child_environment
+
+    with tempfile.TemporaryDirectory() as scratch:
+        profile = Path(scratch) / "fastdds_loopback.xml"
+        profile.write_text(fastdds_loopback_profile())
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
+        os.environ.pop("ROS_AUTOMATIC_DISCOVERY_RANGE", None)
+        env = child_environment()
+        cases = (("1 kB DiagnosticArray", "small", small_message(), args.rounds),
+                 (f"{CLOUD_POINTS // 1000}k-point PointCloud2", "cloud", cloud_message(), args.cloud_rounds))
+        in_process = [in_process_round_trips(kind, msg, rounds) for _, kind, msg, rounds in cases]
+        measured = {"in-process executor": in_process,
+                    "Cyclone DDS, two processes": round_trips_over("dds", args.domain_id, cases, env),
+                    "rclpy, two processes": round_trips_over("ros2", args.domain_id + 1, cases, env)}
+        print("per-hop latency = round trip ping -> echo -> ping / 2 (shared machine: expect noisy figures)")
+        for index, (label, *_rest) in enumerate(cases):
+            print(f"{label}:")
+            base_median, _ = describe("in-process executor", measured["in-process executor"][index] / 2)
+            for name in ("Cyclone DDS, two processes", "rclpy, two processes"):
+                median, _ = describe(name, measured[name][index] / 2)
+                print(f"  {'  / in-process':<28s} median {median / base_median:9.0f}x")
+        factors = real_time_factors(args.run_seconds, args.domain_id, Path(scratch))
+    print(f"real-time factor, highway_cut_in, idm_baseline, {args.run_seconds:g} s simulated:")
+    for label, factor in factors.items():
+        print(f"  {label:<28s} {factor:6.2f}x   ({factor / factors['in-process']:.2f} of in-process)")
     return 0
 
 

@@ -7,8 +7,8 @@ Subcommands:
   eval        campaigns: scenarios x seeds x controllers in parallel, with a summary and plots
   perception-eval  open-loop tracking figures (MOTA, RMSE) of sensor sets x seeds, as a markdown table
   replay      re-run the stack's nodes on a recording and compare the commands
-  node        run one node in its own process (--backend dds)
-  launch      start a node graph with one process per node (launch drive --backend dds)
+  node        run one node in its own process (--backend dds|ros2)
+  launch      start a node graph with one process per node (launch drive --backend dds|ros2)
 Exit codes (cav_stack/app/exit_codes.py): 0 success, 1 the run failed (collision, failed runs), 2 bad input
 (arguments, scenario, parameter files, network, output folder), 3 a missing or unreachable dependency
 (SUMO, CARLA, Cyclone DDS), 130 interrupted.
@@ -160,7 +160,6 @@ def _add_node(subparsers) -> None:
     parser = subparsers.add_parser("node", help="run one node in its own process over DDS",
                                    description="Run one node of the graph in this process. Backend dds: "
                                                "Cyclone DDS, ROS 2 wire-compatible (rt/ topics, CDR).")
-    parser.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
     dds_node.add_arguments(parser)
     parser.set_defaults(handler=dds_node.run)
 
@@ -171,7 +170,6 @@ def _add_launch(subparsers) -> None:
     parser = subparsers.add_parser("launch", help="start a node graph, one process per node")
     graphs = parser.add_subparsers(dest="graph", required=True)
     drive = graphs.add_parser("drive", help="closed-loop scenario run of the drive graph (launch/drive.launch.py)")
-    drive.add_argument("--backend", choices=("dds",), default="dds", help="middleware (dds)")
     dds_launch.add_drive_arguments(drive)
     drive.set_defaults(handler=dds_launch.run_drive)
 

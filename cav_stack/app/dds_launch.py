@@ -2,7 +2,7 @@
 
     python -m cav_stack.app.dds_launch drive [--scenario NAME] [--seed S] [--out DIR]
         [--duration SECONDS] [--controller NAME] [--sumo-backend libsumo|traci] [--domain-id N]
-        [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
+        [--step-timeout SECONDS] [--kill NAME@SECONDS ...] [--backend dds|ros2] [--dds-config FILE]
 
 The processes are the ones ``launch/drive.launch.py`` starts, from the same data
 (:mod:`cav_stack.app.graph`): the simulator process (SUMO, the sim bridge, the metrics
@@ -40,6 +40,7 @@ from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import ProcessKill, UnknownKillTargetError, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
+from cav_stack.runtime.process_backends import BACKENDS
 
 STOP_TIMEOUT_S = 5.0
 POLL_PERIOD_S = 0.1
@@ -56,13 +57,14 @@ class ProcessSpec:
 def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controller: str,
                     domain_id: int, duration_s: float | None = None, sumo_backend: str = "libsumo",
                     radio: str = "dsrc", step_timeout_s: float | None = None,
-                    kills: tuple[ProcessKill, ...] = ()) -> list[ProcessSpec]:
+                    kills: tuple[ProcessKill, ...] = (), backend: str = "dds") -> list[ProcessSpec]:
     """The processes of a closed-loop run of ``scenario`` (simulator process first).
 
     Builds the scenario's SUMO network into ``out_dir/network`` (the node processes load
     their road map from it; the simulator process finds it there). step_timeout_s: wall
     seconds a node may take for one step before it is dropped (None: the lockstep default);
-    kills: node processes the simulator process kills at a simulated time (fault injection).
+    kills: node processes the simulator process kills at a simulated time (fault injection);
+    backend: the middleware of every process (``dds``: Cyclone DDS, ``ros2``: each an rclpy node).
     """
     from cav_stack.world.scenario import load_scenario
     from cav_stack.app.graph import CONTROLLERS
@@ -86,7 +88,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
             argv = [python, "-m", "cav_stack.app.dds_node", node.executable,
                     "--namespace", cav.id, "--domain-id", str(domain_id), "--seed", str(seed),
                     "--seed-index", str(seed_index), "--clock", "lockstep", "--rank", str(rank),
-                    "--net-file", str(net_file), "--station", str(station)]
+                    "--net-file", str(net_file), "--station", str(station), "--backend", backend]
             for relative in node.params_files[-1:]:
                 argv += ["--params", str(share_path(relative))]
             argv += _scenario_params(spec, node_type)
@@ -95,7 +97,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
             nodes.append(ProcessSpec(follower_name(cav.id, node_type.node_name), tuple(argv)))
     sim = [python, "-m", "cav_stack.app.dds_sim_bridge", "--scenario", scenario, "--out", str(out_dir),
            "--controller", controller, "--seed", str(seed), "--sumo-backend", sumo_backend,
-           "--radio", radio, "--domain-id", str(domain_id)]
+           "--radio", radio, "--domain-id", str(domain_id), "--backend", backend]
     if duration_s is not None:
         sim += ["--duration", str(duration_s)]
     if step_timeout_s is not None:
@@ -133,6 +135,22 @@ def child_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     package_root = str(Path(cav_stack.__file__).resolve().parent.parent)
     child["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, child.get("PYTHONPATH", "")) if p)
     return child
+
+
+def dds_environment(env: dict[str, str], dds_config: str | None = None) -> dict[str, str]:
+    """``env`` with the Cyclone DDS configuration of a launched run: the file ``dds_config`` (a
+    vehicle's own), else a ``CYCLONEDDS_URI`` already set (tests: loopback only), else the
+    configuration matching ROS 2's defaults (:func:`~cav_stack.runtime.dds_config.ros2_default_config`)."""
+    from cav_stack.runtime.dds_config import config_uri, ros2_default_config
+
+    out = dict(env)
+    if dds_config is not None:
+        out["CYCLONEDDS_URI"] = config_uri(dds_config)
+    elif "CYCLONEDDS_URI" not in out:
+        default = ros2_default_config(out)
+        if default is not None:
+            out["CYCLONEDDS_URI"] = default
+    return out
 
 
 def _stop(processes: dict[str, subprocess.Popen], timeout: float) -> None:
@@ -190,19 +208,25 @@ def supervise(specs: list[ProcessSpec], *, env: dict[str, str] | None = None, ou
 def launch_drive(scenario: str, *, seed: int | None, out_dir: Path, controller: str = "idm_baseline",
                  domain_id: int = 0, duration_s: float | None = None, sumo_backend: str = "libsumo",
                  radio: str = "dsrc", env: dict[str, str] | None = None, deadline_s: float | None = None,
-                 step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = ()) -> int:
-    """``cav-stack launch drive --backend dds``: run ``scenario`` with every node in its own process."""
+                 step_timeout_s: float | None = None, kills: tuple[ProcessKill, ...] = (),
+                 backend: str = "dds", dds_config: str | None = None) -> int:
+    """``cav-stack launch drive --backend dds|ros2``: run ``scenario`` with every node in its own process
+    (dds_config: Cyclone DDS configuration file of the dds backend, see :func:`dds_environment`)."""
     specs = drive_processes(scenario, seed=seed, out_dir=out_dir, controller=controller, domain_id=domain_id,
                             duration_s=duration_s, sumo_backend=sumo_backend, radio=radio,
-                            step_timeout_s=step_timeout_s, kills=kills)
+                            step_timeout_s=step_timeout_s, kills=kills, backend=backend)
     check_kill_targets(kills, [spec.name for spec in specs[1:]])
+    if backend == "dds":
+        env = dds_environment(dict(os.environ if env is None else env), dds_config)
     return supervise(specs, env=env, deadline_s=deadline_s)
 
 
 def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options of ``launch drive`` (for ``cav-stack launch drive --backend dds``)."""
+    """Options of ``launch drive`` (``cav-stack launch drive``)."""
+    parser.add_argument("--backend", choices=BACKENDS, default="dds",
+                        help="middleware: dds (Cyclone DDS processes) or ros2 (each process an rclpy node)")
     add_run_arguments(parser, controllers=None, default_controller="idm_baseline",
-                      out_help="run directory (default: runs/<scenario>-dds-<pid>)")
+                      out_help="run directory (default: runs/<scenario>-<backend>-<pid>)")
     parser.add_argument("--domain-id", type=domain_id_argument, default=os.environ.get("ROS_DOMAIN_ID", "0"),
                         help="DDS domain id (default: $ROS_DOMAIN_ID or 0)")
     parser.add_argument("--step-timeout", type=seconds, default=None, metavar="SECONDS",
@@ -211,6 +235,10 @@ def add_drive_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
                         help="fault injection: SIGKILL node process NAME (e.g. /cav_0/perception_node) at SECONDS "
                              "of simulated time (repeat)")
+    parser.add_argument("--dds-config", default=None, metavar="FILE",
+                        help="Cyclone DDS configuration of the dds backend (default: $CYCLONEDDS_URI, else one "
+                             "matching ROS 2's defaults: multicast discovery, localhost only with "
+                             "ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)")
 
 
 def run_drive(args: argparse.Namespace) -> int:
@@ -220,14 +248,15 @@ def run_drive(args: argparse.Namespace) -> int:
     from cav_stack.sim.network_build import NetworkBuildError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
-    out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-dds-{os.getpid()}"
+    out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-{args.backend}-{os.getpid()}"
     try:
         check_out_dir(out_dir)
         return launch_drive(args.scenario, seed=args.seed, out_dir=out_dir, controller=args.controller,
                             domain_id=args.domain_id, duration_s=args.duration, sumo_backend=args.sumo_backend,
-                            radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill))
+                            radio=args.radio, step_timeout_s=args.step_timeout, kills=tuple(args.kill),
+                            backend=args.backend, dds_config=args.dds_config)
     except (UnknownScenarioError, UnknownControllerError, ParamsError, UnknownKillTargetError, RunArgumentError,
-            NetworkBuildError) as exc:
+            NetworkBuildError, ValueError) as exc:
         return fail("launch drive", exc, ExitCode.USAGE)
     except SumoNotAvailableError as exc:
         return fail("launch drive", exc, ExitCode.ENVIRONMENT)

@@ -2,7 +2,7 @@
 
     python -m cav_stack.app.dds_node NAME [--params FILE] [--param KEY=VALUE ...]
         [--namespace NS] [--remap FROM:=TO ...] [--domain-id N] [--seed S] [--seed-index K]
-        [--clock wall|sim|lockstep] [--rank R] [--net-file FILE] [--station K]
+        [--clock wall|sim|lockstep] [--rank R] [--net-file FILE] [--station K] [--backend dds|ros2]
 
 NAME is a node of the graph (:mod:`cav_stack.app.graph`) by executable (``idm_baseline_node``)
 or node name (``idm_baseline``), or a ``module:Class`` path. Without ``--params`` the node's
@@ -10,10 +10,11 @@ parameter files from the graph are used; ``--param`` overrides one top-level par
 value is read as YAML, e.g. ``--param rate_hz=10``; a mapping binds to a structured parameter such as
 ``--param 'odd={exit_edges: [e1], exit_positions: [600.0]}'``). The node gets the resources the
 in-process runner hands it, built in this process: ``vehicle`` (controllers/vehicle.yaml),
-``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index).
-``--clock lockstep`` joins the clock master of a launched run (see
-:mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node cleanly.
-Exit codes: 0 stopped, 1 runtime failure, 2 usage error (unknown node, bad params).
+``road_map`` (from ``--net-file``) and ``station`` (``--station``, the vehicle's index; by default
+the index in its namespace, ``cav_<K>``). ``--clock lockstep`` joins the clock master of a
+launched run (see :mod:`~cav_stack.runtime.dds_lockstep`). SIGINT and SIGTERM stop the node
+cleanly. Exit codes (:mod:`cav_stack.app.exit_codes`): 0 stopped, 1 runtime failure, 2 usage error (unknown
+node, bad params), 3 the middleware is not installed.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from cav_stack.app.exit_codes import ExitCode, fail
 from cav_stack.runtime.dds_config import domain_id_argument
+from cav_stack.runtime.process_backends import BACKENDS
 
 
 
@@ -101,8 +103,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rank", type=int, default=1, help="lockstep rank (1 runs first after the simulator)")
     parser.add_argument("--net-file", type=Path, default=None,
                         help="SUMO network (.net.xml) of the road map for nodes that take one")
-    parser.add_argument("--station", type=int, default=0,
-                        help="the vehicle's index among the scenario's CAVs (its V2X credentials)")
+    parser.add_argument("--station", type=int, default=None,
+                        help="the vehicle's index among the scenario's CAVs (its V2X credentials; default: "
+                             "from the namespace, cav_<K> -> K)")
+    parser.add_argument("--backend", choices=BACKENDS, default="dds",
+                        help="middleware: dds (Cyclone DDS) or ros2 (rclpy, a ROS 2 node)")
 
 
 def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, object]]):
@@ -136,28 +141,12 @@ def _load_params(node_type, spec, path: Path | None, overrides: list[tuple[str, 
         raise ParamsError("<command line>", overrides[0][0], str(exc)) from exc
 
 
-def build_resources(node_type, net_file: Path | None, station: int) -> dict:
-    """The in-process resources ``node_type`` accepts (its ``resource_names``), built here."""
-    from cav_stack.control.vehicle_models import load_vehicle_params
-    from cav_stack.world.road_map import RoadMap
-    from cav_stack.core.share import share_path
-
-    accepted = set(getattr(node_type, "resource_names", ()))
-    resources: dict = {}
-    if "vehicle" in accepted:
-        resources["vehicle"] = load_vehicle_params(share_path("controllers", "vehicle.yaml"))
-    if "road_map" in accepted and net_file is not None:
-        resources["road_map"] = RoadMap.from_net_file(net_file)
-    if "station" in accepted:
-        resources["station"] = station
-    return resources
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the node described by parsed ``args`` until stopped; returns the exit code."""
     from cav_stack.core.params import ParamsError
-    from cav_stack.runtime.dds_backend import DdsRuntime, interrupt_on_sigterm
-    from cav_stack.runtime.dds_import import DdsUnavailableError
+    from cav_stack.runtime.dds_backend import DdsRuntimeError, interrupt_on_sigterm
+    from cav_stack.runtime.node_resources import build_resources
+    from cav_stack.runtime.process_backends import MiddlewareUnavailableError, open_runtime
     from cav_stack.runtime.dds_lockstep import LockstepError, follower_name, join, run_follower
 
     prog = "cav_stack dds node"
@@ -171,15 +160,16 @@ def run(args: argparse.Namespace) -> int:
             given = {key for key, _ in overrides}
             overrides += [(k, v) for k, v in SIMULATION_PARAM_OVERRIDES.items() if k in fields and k not in given]
         params = _load_params(node_type, spec, args.params, overrides)
-        resources = build_resources(node_type, args.net_file, args.station)
-    except (UnknownNodeError, ParamsError) as exc:
+        resources = build_resources(node_type, args.net_file, args.station, args.namespace)
+    except (UnknownNodeError, ParamsError, ValueError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return ExitCode.USAGE
     interrupt_on_sigterm()
     runtime = None
     try:
-        runtime = DdsRuntime(args.domain_id, clock="wall" if args.clock == "wall" else "sim", seed=args.seed,
-                             deliver_all=args.clock == "lockstep")
+        runtime = open_runtime(args.backend, args.domain_id, node_name=node_type.node_name, namespace=args.namespace,
+                               clock="wall" if args.clock == "wall" else "sim", seed=args.seed,
+                               deliver_all=args.clock == "lockstep")
         channel = join(runtime, follower_name(args.namespace, node_type.node_name)) \
             if args.clock == "lockstep" else None
         runtime.add_node(node_type, namespace=args.namespace, params=params, remappings=dict(args.remap),
@@ -190,9 +180,9 @@ def run(args: argparse.Namespace) -> int:
             runtime.spin()
     except KeyboardInterrupt:
         return ExitCode.OK
-    except DdsUnavailableError as exc:
+    except MiddlewareUnavailableError as exc:
         return fail(f"{prog} {args.name}", exc, ExitCode.ENVIRONMENT)
-    except LockstepError as exc:
+    except (LockstepError, DdsRuntimeError) as exc:
         return fail(f"{prog} {args.name}", exc, ExitCode.FAILURE)
     finally:
         if runtime is not None:

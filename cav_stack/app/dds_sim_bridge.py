@@ -3,6 +3,7 @@
     python -m cav_stack.app.dds_sim_bridge --scenario NAME --out DIR --controller NAME
         --follower NAME ... [--seed S] [--duration SECONDS] [--sumo-backend libsumo|traci]
         [--radio dsrc|cv2x] [--domain-id N] [--step-timeout SECONDS] [--kill NAME@SECONDS ...]
+        [--backend dds|ros2]
 
 Builds the scenario's SUMO world (and its V2X air when the controller has a V2X node), runs
 :class:`~cav_stack.nodes.sim_bridge_node.SimBridgeNode` on a ``driven`` DDS runtime with the
@@ -32,6 +33,7 @@ from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
 from cav_stack.runtime.node import Node, NodeContext
+from cav_stack.runtime.process_backends import BACKENDS
 
 SIM_BRIDGE_SEED_INDEX = 0
 """The bridge is the first node the in-process runner creates."""
@@ -54,11 +56,12 @@ class ModeTimelineNode(Node):
 def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],
                    domain_id: int, controller: str, duration_s: float | None = None, sumo_backend: str = "libsumo",
                    radio: str = "dsrc", timeouts: LockstepTimeouts = LockstepTimeouts(),
-                   kills: tuple[ProcessKill, ...] = ()):
+                   kills: tuple[ProcessKill, ...] = (), backend: str = "dds"):
     """Run ``scenario`` as the clock master of a DDS run; returns the runner's RunResult.
 
     controller: the graph configuration the follower processes run (for the report and the
-    radio model: the air interface is built when it has a V2X node); radio: its technology.
+    radio model: the air interface is built when it has a V2X node); radio: its technology;
+    backend: the middleware (``dds`` or ``ros2``: the rclpy node ``/sim_bridge``).
     kills: fault injection (see :class:`~cav_stack.runtime.dds_fault.KillSchedule`). The report
     gains ``dds_dropped_members``: follower processes that stopped answering, and
     ``dds_killed_members`` ([{"name", "time_s"}]): the kills carried out. Its
@@ -66,13 +69,14 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
     """
     from cav_stack.app.runner import TimedWorld, bridge_resources, finish_run, plan_run
     from cav_stack.nodes.sim_bridge_node import SimBridgeNode
-    from cav_stack.runtime.dds_backend import DdsRuntime
     from cav_stack.runtime.dds_lockstep import lead, run_master
+    from cav_stack.runtime.process_backends import open_runtime
     from cav_stack.sim.sumo import SumoWorld
 
     check_kill_targets(kills, followers)
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
-    runtime = DdsRuntime(domain_id, clock="driven", seed=plan.seed, deliver_all=True)
+    runtime = open_runtime(backend, domain_id, node_name="sim_bridge", clock="driven", seed=plan.seed,
+                           deliver_all=True)
     try:
         with SumoWorld(plan.spec, plan.seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
             initial = sumo.start()
@@ -90,7 +94,8 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
             sim_time = runtime.now() - initial.stamp
     finally:
         runtime.close()
-    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=[], label="DDS",
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=[],
+                      label="ROS 2" if backend == "ros2" else "DDS",
                       extra={"dds_dropped_members": dropped,
                              "dds_killed_members": [{"name": k.name, "time_s": round(t, 3)} for t, k in schedule.done]})
 
@@ -107,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="wall seconds a node may take for one step before it is dropped")
     parser.add_argument("--kill", type=kill_argument, action="append", default=[], metavar="NAME@SECONDS",
                         help="fault injection: SIGKILL the follower NAME at SECONDS of simulated time (repeat)")
+    parser.add_argument("--backend", choices=BACKENDS, default="dds",
+                        help="middleware: dds (Cyclone DDS) or ros2 (rclpy)")
     return parser
 
 
@@ -115,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     from cav_stack.world.scenario import UnknownScenarioError
     from cav_stack.runtime.dds_backend import interrupt_on_sigterm
     from cav_stack.runtime.dds_fault import UnknownKillTargetError
-    from cav_stack.runtime.dds_import import DdsUnavailableError
+    from cav_stack.runtime.dds_backend import DdsRuntimeError
+    from cav_stack.runtime.process_backends import MiddlewareUnavailableError
     from cav_stack.runtime.dds_lockstep import LockstepError
     from cav_stack.sim.network_build import NetworkBuildError
     from cav_stack.sim.sumo import SumoNotAvailableError
@@ -131,12 +139,13 @@ def main(argv: list[str] | None = None) -> int:
         result = run_sim_bridge(args.scenario, seed=args.seed, out_dir=args.out, followers=tuple(args.follower),
                                 domain_id=args.domain_id, controller=args.controller, duration_s=args.duration,
                                 sumo_backend=args.sumo_backend, radio=args.radio,
-                                timeouts=LockstepTimeouts(step=args.step_timeout), kills=tuple(args.kill))
+                                timeouts=LockstepTimeouts(step=args.step_timeout), kills=tuple(args.kill),
+                                backend=args.backend)
     except (UnknownScenarioError, ParamsError, UnknownKillTargetError, RunArgumentError, NetworkBuildError) as exc:
         return fail(prog, exc, ExitCode.USAGE)
-    except (SumoNotAvailableError, DdsUnavailableError) as exc:
+    except (SumoNotAvailableError, *MiddlewareUnavailableError) as exc:
         return fail(prog, exc, ExitCode.ENVIRONMENT)
-    except LockstepError as exc:
+    except (LockstepError, DdsRuntimeError) as exc:
         return fail(prog, exc, ExitCode.FAILURE)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)

@@ -63,7 +63,7 @@ def decision_and_control(ego_state: str, objects: str, sensor_objects: str) -> t
                   ("input/route", "planning/route"), ("input/link_quality", "v2x/link_quality"),
                   ("input/signal_timing", "v2x/signal_timing"), ("input/sensor_health", "diagnostics/perception"),
                   ("input/driver", "driver/state"), ("input/v2x_reports", "v2x/reports"),
-                  ("output/mode", "planning/mode"))),
+                  ("input/stop_request", "control/stop_request"), ("output/mode", "planning/mode"))),
         NodeSpec("cav_stack.nodes.mpc_controller_node:MpcControllerNode", "mpc_controller_node",
                  ("controllers/mpc.yaml",),
                  (("input/ego_state", ego_state), ("input/objects", objects),
@@ -100,9 +100,37 @@ CONTROLLERS: dict[str, tuple[NodeSpec, ...]] = {
                  ("controllers/idm_baseline.yaml",),
                  (("input/ego_state", "truth/ego_state"), ("input/objects", "truth/objects"),
                   ("input/route", "mission/route"), ("input/signal_timing", "truth/signal_timing"),
-                  ("output/command", "control/command"))),
+                  ("input/stop_request", "control/stop_request"), ("output/command", "control/command"))),
     ),
 }
+
+
+def launch_node_arguments(controller: str, *, namespace: str, share: str, use_sim_time: bool, seed: int,
+                          net_file: str = "") -> list[dict[str, Any]]:
+    """The keyword arguments of each ``launch_ros.actions.Node`` of ``controller``'s graph for one
+    vehicle (what ``launch/drive.launch.py`` starts): package, executable, namespace, parameters
+    and remappings of the node's private topics.
+
+    Parameters: the node's section (``<node_name>: ros__parameters``) of each of its parameter
+    files under ``share``, passed as a mapping (a file whose section is keyed by the bare node
+    name would not reach a node in a namespace), then the run parameters: ``use_sim_time``,
+    ``seed`` (the run's seed: each node's generator is derived from it and the node's fully
+    qualified name), ``net_file`` (road map and signal IDs; omitted when empty). The vehicle's
+    station index comes from its namespace (``cav_<K>``)."""
+    from cav_stack.core.params import read_yaml
+
+    run_params: dict[str, Any] = {"use_sim_time": use_sim_time, "seed": seed}
+    if net_file:
+        run_params["net_file"] = net_file
+    arguments = []
+    for spec in CONTROLLERS[controller]:
+        node_name = spec.load_class().node_name
+        sections = [read_yaml(f"{share}/{relative}")[0][node_name]["ros__parameters"]
+                    for relative in spec.params_files]
+        arguments.append({"package": "cav_stack", "executable": spec.executable, "namespace": namespace,
+                          "output": "screen", "parameters": [*sections, run_params],
+                          "remappings": [(f"~/{node_topic}", topic) for node_topic, topic in spec.remappings]})
+    return arguments
 
 
 def load_params(spec: NodeSpec, overrides: dict[str, Any]) -> Any:

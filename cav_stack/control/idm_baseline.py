@@ -137,6 +137,15 @@ def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float,
 
 
 SIGNAL_LEADER_ID = -1
+STOP_REQUEST_LEADER_ID = -2
+"""Track IDs of virtual stopped leaders: a signal's stop line, a requested stop."""
+
+
+def stopping_distance(speed: float, p: IdmParams) -> float:
+    """Distance [m] ahead of the front bumper where a car at ``speed`` [m/s] can stop behind a
+    virtual stopped leader without braking harder than IDM's comfortable deceleration: the
+    standstill gap, one time gap of travel and the braking distance at ``comfortable_decel``."""
+    return p.standstill_gap + speed * p.time_gap + speed ** 2 / (2.0 * p.comfortable_decel)
 """Track ID of the virtual stopped leader standing at a stop line."""
 
 

@@ -407,6 +407,16 @@ class SignalTimingList:
 
 
 @dataclass(frozen=True)
+class StopRequest:
+    """A request from outside the stack (an operator, a fleet manager, any ROS 2 node) to stop the
+    vehicle in its lane (``stop``) or to drive on (``not stop``). header.stamp: when it was sent [s]
+    (0 when the carrier has no stamp: std_msgs/Bool on ROS 2)."""
+
+    header: Header
+    stop: bool = True
+
+
+@dataclass(frozen=True)
 class DriverState:
     """The person in the seat: available (awake, able to take over) and whether they hold the controls."""
 

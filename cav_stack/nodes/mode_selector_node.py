@@ -3,7 +3,8 @@
 Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/route`` (Route),
 ``input/link_quality`` (LinkQualityList), ``input/signal_timing`` (SignalTimingList),
 ``input/sensor_health`` (DiagnosticStatus), ``input/driver`` (DriverState), ``input/v2x_reports``
-(V2xReportList: binds a leader track without a V2X ID to its sender's link).
+(V2xReportList: binds a leader track without a V2X ID to its sender's link), ``input/stop_request``
+(StopRequest from outside the stack: a minimal-risk stop in lane while it stands).
 Output: ``output/mode`` (ModeCommand) at ``rate_hz``. Every switch is logged with its reason.
 A perception input that falls silent for longer than ``sensor_timeout`` counts as a sensor
 failure (not as an empty road).
@@ -17,7 +18,7 @@ from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     DiagnosticStatus, DrivingMode, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
-    TrackList, V2xReportList,
+    StopRequest, TrackList, V2xReportList,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
@@ -81,6 +82,7 @@ class ModeSelectorNode(Node):
         self._timings = SignalTimingList(Header(0.0, "map"))
         self._unhealthy: dict[str, str] = {}
         self._driver = DriverState(Header(0.0, "base_link"))
+        self._stop = StopRequest(Header(0.0, ""), stop=False)
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
         self._lane_change_from: LaneChangeStart | None = None
@@ -94,6 +96,7 @@ class ModeSelectorNode(Node):
         self.create_subscription(SignalTimingList, "input/signal_timing", self.keep_latest("_timings"))
         self.create_subscription(DiagnosticStatus, "input/sensor_health", self._on_health)
         self.create_subscription(DriverState, "input/driver", self.keep_latest("_driver"))
+        self.create_subscription(StopRequest, "input/stop_request", self.keep_latest("_stop"))
         self.create_subscription(V2xReportList, "input/v2x_reports", self.keep_latest("_reports"))
         self.create_timer(1.0 / self.params.rate_hz, self._tick)
 
@@ -132,6 +135,7 @@ class ModeSelectorNode(Node):
             sensors_healthy=sensors_ok,
             localization_sigma=math.sqrt(max(ego.covariance[0], ego.covariance[5], 0.0)),
             driver_available=self._driver.available, driver_took_over=self._driver.in_control,
+            stop_requested=self._stop.stop,
             odd_exit_distance=self._odd_exit_distance(route, edge, lane_index, s_ego),
             signal=self._signal_ahead(route, edge, lane_index, s_ego, now),
             lane_option=self._lanes.lane_option(

@@ -7,7 +7,8 @@ the MPC. Priorities, highest first:
 
 0. MANUAL whenever the driver holds the controls (answering a takeover request, or overriding):
    the automation is disengaged, so no failure of its own inputs starts a minimal-risk stop.
-1. MINIMAL_RISK when sensing or localisation fails (or a takeover request ran out): a controlled
+1. MINIMAL_RISK when sensing or localisation fails, a takeover request ran out, or a stop is
+   requested from outside the stack (an operator, any ROS 2 node): a controlled
    stop in lane with bounded deceleration (a stop line, fixed on the road, where braking at
    ``minimal_risk_decel`` after ``minimal_risk_onset`` ends); left only after the failure has cleared for a dwell.
 2. TAKEOVER_REQUEST when the operating domain ends within the lead time, or when the driver
@@ -131,6 +132,7 @@ class ModeInputs:
     lane_option: LaneOption | None = None
     merge_request: bool = False
     lane_change_done: bool = False
+    stop_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,8 @@ class ModeSelector:
         return following + ({},)
 
     def _failure(self, i: ModeInputs) -> str:
+        if i.stop_requested:
+            return "stop requested"
         if not i.sensors_healthy:
             return "sensor failure"
         if i.localization_sigma > self.params.max_localization_sigma:

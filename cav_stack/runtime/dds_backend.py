@@ -137,7 +137,7 @@ class DdsPublisher:
 
     def __init__(self, runtime: DdsRuntime, msg_type: type, ros_topic: str, qos: QoS):
         self._msg_type = msg_type
-        self._conversion = conversion_for(msg_type)
+        self._conversion = runtime.conversion_of(msg_type)
         self._send = runtime.advertise(self._conversion.ros_type_name, ros_topic, qos)
         self.topic = ros_topic
 
@@ -169,7 +169,7 @@ class DdsContext(NamedContext):
         when the deadline ``qos.deadline`` [s] is missed or the publishers lost liveliness or
         left, level 0 (OK) when a publisher is alive again.
         """
-        conversion = conversion_for(msg_type)
+        conversion = self._runtime.conversion_of(msg_type)
         self._runtime.subscribe(conversion.ros_type_name, self.resolve(topic),
                                 lambda fields: callback(conversion.from_fields(fields)), qos,
                                 on_health=on_health)
@@ -192,17 +192,11 @@ class DdsRuntime:
         if clock not in CLOCKS:
             raise ValueError(f"unknown clock '{clock}' (known: {', '.join(CLOCKS)})")
         check_domain_id(domain_id)
-        self._dds = {name: cyclonedds_module(f"cyclonedds.{name}")
-                     for name in ("core", "domain", "pub", "sub", "topic", "util")}
-        from cav_stack.runtime import dds_types
-
-        self._types = dds_types
         self.clock = clock
         self.domain_id = domain_id
         self._seed = seed
         self._deliver_all = deliver_all
-        self._participant = self._dds["domain"].DomainParticipant(domain_id)
-        self._waitset = self._dds["core"].WaitSet(self._participant)
+        self._open_participant()
         self._topics: dict[str, tuple[str, Any]] = {}
         self._readers: list[_Reader] = []
         self._writers: list[_Writer] = []
@@ -215,9 +209,24 @@ class DdsRuntime:
         self._clock_send: Callable[[dict], None] | None = None
         self.nodes: list[Node] = []
         if clock == "sim":
-            self.subscribe("rosgraph_msgs/msg/Clock", CLOCK_TOPIC, self._on_clock, CLOCK_READER_QOS)
+            self.subscribe("rosgraph_msgs/msg/Clock", CLOCK_TOPIC, self._on_clock, self.clock_reader_qos)
         elif clock == "driven":
             self._clock_send = self.advertise("rosgraph_msgs/msg/Clock", CLOCK_TOPIC, CLOCK_WRITER_QOS)
+
+    #: QoS of the ``sim`` clock's /clock reader.
+    clock_reader_qos = CLOCK_READER_QOS
+    #: How a core message type crosses this middleware (see :mod:`~cav_stack.runtime.ros_conversions`).
+    conversion_of = staticmethod(conversion_for)
+
+    def _open_participant(self) -> None:
+        """Create this process's Cyclone DDS participant and wait set (the middleware-specific start)."""
+        self._dds = {name: cyclonedds_module(f"cyclonedds.{name}")
+                     for name in ("core", "domain", "pub", "sub", "topic", "util")}
+        from cav_stack.runtime import dds_types
+
+        self._types: Any = dds_types
+        self._participant = self._dds["domain"].DomainParticipant(self.domain_id)
+        self._waitset = self._dds["core"].WaitSet(self._participant)
 
     # -- time ---------------------------------------------------------------------------
     def now(self) -> float:
@@ -323,11 +332,16 @@ class DdsRuntime:
                 return
             stamp_ns = self._time_ticks * _NS_PER_TICK
             writer.write(to_idl(idl, fields), timestamp=stamp_ns)
-            if counted and stamp_ns > self._count_after_ns:
-                self._sent[dds_name] += 1
-            elif counted and qos.transient_local:
-                entry.latched += 1
+            if counted:
+                self._count_sent(entry, dds_name, stamp_ns)
         return send
+
+    def _count_sent(self, entry: _Writer, dds_name: str, stamp_ns: int) -> None:
+        """Count a sample written on a reliable node writer at ``stamp_ns`` (process clock) while counting."""
+        if self._count_after_ns is not None and stamp_ns > self._count_after_ns:
+            self._sent[dds_name] += 1
+        elif entry.qos.transient_local:
+            entry.latched += 1
 
     def subscribe(self, ros_type_name: str, ros_topic: str, on_fields: Callable[[dict], None], qos: QoS, *,
                   on_health: HealthCallback | None = None, internal: bool = False) -> None:

@@ -1,8 +1,15 @@
 """Cyclone DDS configurations the project uses (passed as ``CYCLONEDDS_URI``).
 
-:func:`loopback_config` keeps all DDS traffic on 127.0.0.1 with unicast discovery only (no
-multicast, explicit peer): what tests and benchmarks use so that they never touch another
-network and never see another machine's participants.
+:func:`ros2_default_config` (the default of launched runs outside tests) matches what a stock
+ROS 2 node uses, so that ROS 2 tools and nodes on the machine or the network see the vehicle's
+topics: Cyclone's own defaults (multicast SPDP discovery on the machine's interface), or with
+``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` (or ``OFF``) localhost only. :func:`loopback_config`
+keeps all DDS traffic on 127.0.0.1 with unicast discovery only (no multicast, explicit peer):
+what tests and benchmarks use so that they never touch another network and never see another
+machine's participants. :func:`loopback_multicast_config` is ROS 2's default discovery
+(multicast SPDP) confined to the loopback interface: what interoperability tests use beside
+ROS 2 nodes whose Fast DDS is confined to loopback too (:func:`fastdds_loopback_profile`).
+:func:`config_uri` turns a vehicle's own file (``--dds-config FILE``) into a ``CYCLONEDDS_URI``.
 """
 from __future__ import annotations
 
@@ -47,4 +54,62 @@ def loopback_config(max_participants: int = 20) -> str:
         f"<MaxAutoParticipantIndex>{max_participants - 1}</MaxAutoParticipantIndex>"
         "</Discovery>"
         "</Domain></CycloneDDS>"
+    )
+
+
+def loopback_multicast_config() -> str:
+    """ROS 2's default discovery (SPDP multicast to 239.255.0.1, unicast data) on the loopback
+    interface only: stock ROS 2 nodes confined to loopback (:func:`fastdds_loopback_profile`)
+    discover these participants and are discovered by them."""
+    return (
+        "<CycloneDDS><Domain id=\"any\"><General><Interfaces>"
+        f"<NetworkInterface address=\"{LOOPBACK_ADDRESS}\" multicast=\"true\"/>"
+        "</Interfaces><AllowMulticast>spdp</AllowMulticast></General></Domain></CycloneDDS>"
+    )
+
+
+DISCOVERY_RANGE_VARIABLE = "ROS_AUTOMATIC_DISCOVERY_RANGE"
+
+
+def ros2_default_config(env: dict[str, str]) -> str | None:
+    """The Cyclone DDS configuration a stock ROS 2 node would use in environment ``env``
+    (None: Cyclone's defaults, which are ROS 2's: multicast discovery on the machine's
+    interface). ``ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST`` or ``OFF``: localhost only, unicast
+    discovery among the participants of this machine (as rmw_cyclonedds configures it).
+    The domain is the launcher's ``--domain-id`` (default ``ROS_DOMAIN_ID``)."""
+    discovery_range = env.get(DISCOVERY_RANGE_VARIABLE, "").upper()
+    if discovery_range in ("LOCALHOST", "OFF"):
+        return loopback_config(max_participants=32)
+    if discovery_range not in ("", "SUBNET", "SYSTEM_DEFAULT"):
+        raise ValueError(f"{DISCOVERY_RANGE_VARIABLE}={env[DISCOVERY_RANGE_VARIABLE]} is not one of "
+                         "SUBNET, LOCALHOST, OFF, SYSTEM_DEFAULT")
+    return None
+
+
+def config_uri(path: str) -> str:
+    """``CYCLONEDDS_URI`` of a configuration file (ValueError when it cannot be read)."""
+    from pathlib import Path
+
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"DDS configuration file {path} does not exist")
+    return file.resolve().as_uri()
+
+
+def fastdds_loopback_profile() -> str:
+    """A Fast DDS XML profile file's text confining every participant of the process (the default
+    profile, via ``FASTDDS_DEFAULT_PROFILES_FILE``) to the loopback interface and shared memory,
+    with ROS 2's default discovery (multicast SPDP, now on loopback only): tests of rclpy nodes."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8" ?>\n'
+        '<dds xmlns="http://www.eprosima.com"><profiles><transport_descriptors>'
+        '<transport_descriptor><transport_id>udp_loopback</transport_id><type>UDPv4</type>'
+        f'<interfaces><allowlist><interface name="{LOOPBACK_ADDRESS}"/></allowlist></interfaces>'
+        '</transport_descriptor>'
+        '<transport_descriptor><transport_id>shm</transport_id><type>SHM</type></transport_descriptor>'
+        '</transport_descriptors>'
+        '<participant profile_name="loopback" is_default_profile="true"><rtps>'
+        '<useBuiltinTransports>false</useBuiltinTransports>'
+        '<userTransports><transport_id>udp_loopback</transport_id><transport_id>shm</transport_id></userTransports>'
+        '</rtps></participant></profiles></dds>\n'
     )

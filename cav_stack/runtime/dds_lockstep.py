@@ -13,8 +13,8 @@ executor's order:
 2. When all expected followers are ready the master publishes the roster; every process waits
    until each of its readers and writers has matched as many peers as the roster lists for
    that topic (so no message is lost to discovery), and reports ``matched``.
-3. Each step at time T (the earliest timer due in any process): the master fires its timers,
-   publishes ``/clock`` = T and then ``step T``. A follower of rank r runs step T once the
+3. Each step at time T (the earliest timer due in any process): the master publishes
+   ``/clock`` = T, fires its timers and then publishes ``step T``. A follower of rank r runs step T once the
    master's ``step T`` and the ``done T`` of every member of lower rank are in and it holds
    every sample they announced; it fires its timers due at or before T and reports ``done T``
    with its next timer time. The master starts the next step when every member is done and
@@ -226,10 +226,10 @@ def run_master(runtime: DdsRuntime, channel: LockstepChannel, *, followers: Sequ
     step = _earliest([runtime.next_timer_ticks()] + [channel.latest[m]["next"] for m in members])
     while step is not None and step <= end_ticks:
         runtime.set_time(step * TIME_RESOLUTION)
+        runtime.publish_clock()
         runtime.poll()
         runtime.dispatch_held()
         runtime.fire_timers(step)
-        runtime.publish_clock()
         channel.send(role="master", phase="step", start=start, roster=roster, time=step, members=members,
                      sent=_sent(runtime))
         # The predicates below run inside wait_until, within this iteration (B023 is intended): they

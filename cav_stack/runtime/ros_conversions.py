@@ -2,13 +2,14 @@
 
 Each conversion maps a core dataclass to a plain field dictionary laid out exactly like the
 ROS message (nested dicts, ``stamp: {sec, nanosec}``), and back. The dictionaries are what
-rclpy (via rosidl_runtime_py), MCAP recording and CDR encoders consume, so the mapping is
+rclpy (via :mod:`~cav_stack.runtime.ros_messages`), MCAP recording and CDR encoders consume, so the mapping is
 tested without ROS installed.
 
 Standard types where one fits: EgoState -> nav_msgs/msg/Odometry, ControlCommand ->
 ackermann_msgs/msg/AckermannDriveStamped, PointCloud -> sensor_msgs/msg/PointCloud2 (float32
 x, y, z, intensity), DiagnosticStatus -> diagnostic_msgs/msg/DiagnosticArray (one status; the
-array carries the header). Simulation time crosses as rosgraph_msgs/msg/Clock
+array carries the header), StopRequest -> std_msgs/msg/Bool (``data``: stop; Bool has no stamp,
+so a received request has stamp 0). Simulation time crosses as rosgraph_msgs/msg/Clock
 (:func:`clock_fields`). Core messages without a standard equivalent cross
 as std_msgs/msg/String holding a JSON document of the dataclass (lossless; type-tagged).
 Odometry has no field for longitudinal acceleration or steering angle, and
@@ -25,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import importlib
 import json
 import math
 import types
@@ -157,6 +157,14 @@ def _array_to_diagnostic(fields: dict) -> core.DiagnosticStatus:
                                  tuple((kv["key"], kv["value"]) for kv in status["values"]))
 
 
+def _stop_to_bool(msg: core.StopRequest) -> dict:
+    return {"data": msg.stop}
+
+
+def _bool_to_stop(fields: dict) -> core.StopRequest:
+    return core.StopRequest(core.Header(0.0, ""), bool(fields["data"]))
+
+
 def clock_fields(seconds: float) -> dict:
     """rosgraph_msgs/msg/Clock fields of a simulation time [s]."""
     return {"clock": stamp_fields(seconds)}
@@ -214,21 +222,20 @@ class Conversion:
     from_fields: Callable[[dict], Any]
 
     def ros_type(self) -> type:
-        """The generated ROS message class (needs a sourced ROS 2 installation)."""
-        package, _, name = self.ros_type_name.split("/")
-        return getattr(importlib.import_module(f"{package}.msg"), name)
+        """The generated ROS message class (needs the ``ros`` extra or a sourced ROS 2 installation)."""
+        from cav_stack.runtime.ros_messages import ros_message_class
+
+        return ros_message_class(self.ros_type_name)
 
     def to_ros(self, msg: Any) -> Any:
-        from rosidl_runtime_py.set_message import set_message_fields
+        from cav_stack.runtime.ros_messages import to_ros_message
 
-        ros_msg = self.ros_type()()
-        set_message_fields(ros_msg, self.to_fields(msg))
-        return ros_msg
+        return to_ros_message(self.ros_type_name, self.to_fields(msg))
 
     def from_ros(self, ros_msg: Any) -> Any:
-        from rosidl_runtime_py.convert import message_to_ordereddict
+        from cav_stack.runtime.ros_messages import message_fields
 
-        return self.from_fields(message_to_ordereddict(ros_msg))
+        return self.from_fields(message_fields(ros_msg))
 
 
 _JSON = Conversion("std_msgs/msg/String",
@@ -242,7 +249,18 @@ _STANDARD: dict[type, Conversion] = {
     core.PointCloud: Conversion("sensor_msgs/msg/PointCloud2", _cloud_to_point_cloud2, _point_cloud2_to_cloud),
     core.DiagnosticStatus: Conversion("diagnostic_msgs/msg/DiagnosticArray", _diagnostic_to_array,
                                       _array_to_diagnostic),
+    core.StopRequest: Conversion("std_msgs/msg/Bool", _stop_to_bool, _bool_to_stop),
 }
+
+
+def installed_conversion(msg_type: type) -> Conversion:
+    """The conversion of a core message type on a ROS 2 installation: :func:`conversion_for`, or the
+    JSON one when the standard type's package is not installed (ackermann_msgs is not among the
+    ROS 2 wheels on the package index; a ROS 2 machine with it installed uses AckermannDriveStamped)."""
+    from cav_stack.runtime.ros_messages import has_ros_type
+
+    conversion = conversion_for(msg_type)
+    return conversion if has_ros_type(conversion.ros_type_name) else _JSON
 
 
 def conversion_for(msg_type: type) -> Conversion:

@@ -86,6 +86,17 @@ def test_sensor_failure_gives_minimal_risk_until_recovered_for_dwell(params):
     assert bad_fix.mode is DrivingMode.MINIMAL_RISK and "localisation" in bad_fix.reason
 
 
+def test_a_stop_request_gives_a_minimal_risk_stop_until_withdrawn_for_dwell(params):
+    selector = ModeSelector(params)
+    assert selector.step(ModeInputs(0.0, 25.0, 30.0)).mode is DrivingMode.CRUISE
+    command = selector.step(ModeInputs(0.1, 25.0, 30.0, stop_requested=True))
+    assert command.mode is DrivingMode.MINIMAL_RISK and command.reason == "stop requested"
+    assert command.stop_distance == pytest.approx(25.0 * params.minimal_risk_onset
+                                                  + 25.0 ** 2 / (2 * params.minimal_risk_decel))
+    assert selector.step(ModeInputs(5.0, 5.0, 30.0)).mode is DrivingMode.MINIMAL_RISK        # withdrawn: dwell
+    assert selector.step(ModeInputs(5.1 + params.recovery_dwell, 0.0, 30.0)).mode is DrivingMode.CRUISE
+
+
 def test_takeover_request_leads_the_exit_by_at_least_10_s_and_escalates(params):
     selector = ModeSelector(params)
     speed, exit_at = 25.0, 1000.0

@@ -78,21 +78,6 @@ def test_drive_launch_follows_the_graph(tmp_path):
         drive_processes("highway_cut_in", seed=None, out_dir=tmp_path, controller="mpc9", domain_id=7)
 
 
-def test_node_resources_are_built_as_the_runner_hands_them(tmp_path):
-    pytest.importorskip("libsumo")
-    from cav_stack.world.scenario import load_scenario
-    from cav_stack.world.road_map import RoadMap
-    from cav_stack.sim.network_build import build_network
-
-    net_file = build_network(load_scenario("highway_cut_in").network_dir, tmp_path)
-    resources = dds_node.build_resources(IdmBaselineNode, net_file, station=2)
-    assert set(resources) == {"vehicle", "road_map"}            # what IdmBaselineNode accepts
-    assert isinstance(resources["road_map"], RoadMap) and len(resources["road_map"].route_centerline(("hw_0",), 0)) > 1
-    v2x_type, _ = dds_node.find_node("v2x_node")
-    assert dds_node.build_resources(v2x_type, None, station=2) == {
-        "vehicle": dds_node.build_resources(IdmBaselineNode, None, 0)["vehicle"], "station": 2}
-
-
 def sleeper(name: str, seconds: float, code: int = 0, ignore_sigint: bool = False) -> ProcessSpec:
     body = "import signal, time, sys\n"
     if ignore_sigint:
