@@ -9,8 +9,12 @@ Two layers:
   messages in ``map`` and :func:`decode_frame` returns them; raw<->SI conversion is done
   only by :mod:`cav_stack.v2x.j2735_units`, map<->WGS84 by :mod:`cav_stack.v2x.geodesy`.
 
-Every malformed input to a decoder raises :class:`V2xDecodeError` (a ValueError), whatever
-went wrong inside; SI content that cannot be encoded raises :class:`V2xEncodeError`.
+Malformed input to a decoder raises :class:`V2xDecodeError` (a ValueError), and only in the
+documented cases: bytes the ASN.1 decoder refuses (:data:`ASN1_DECODE_ERRORS`), trailing bytes,
+an unsupported messageId, and per message the values the SI conversion states it cannot use
+(e.g. an unavailable position where one is required, a secMark without a time). Any other
+exception while decoding is a bug of the conversion and propagates (the fuzz tests fail on it).
+SI content that cannot be encoded raises :class:`V2xEncodeError`.
 The ASN.1 modules (:data:`ASN1_MODULES`) are read from ``v2x/asn1/`` at the repository
 root and compiled once, on first use (FileNotFoundError, not a decode error, when they are missing).
 """
@@ -26,6 +30,7 @@ import asn1tools
 from cav_stack.share import share_path
 from cav_stack.core.messages import MAP_FRAME, Header, TrajectoryPoint, V2xVehicleReport
 from cav_stack.v2x import j2735_units as units
+from cav_stack.v2x.ieee1609dot2 import DECODE_ERRORS as ASN1_DECODE_ERRORS
 from cav_stack.v2x.geodesy import GeodeticOrigin, LocalTangentPlane
 from cav_stack.v2x.messages import (
     DecodedBsm,
@@ -115,12 +120,11 @@ def _guard_encode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise V2xEncodeError(f"cannot encode: {type(exc).__name__}: {exc}") from exc
 
 
-def _guard_decode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _asn1(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an asn1tools call on untrusted content; its documented failures are malformed frames."""
     try:
         return fn(*args, **kwargs)
-    except V2xDecodeError:
-        raise
-    except Exception as exc:  # any failure on untrusted bytes is a malformed packet
+    except ASN1_DECODE_ERRORS as exc:
         raise V2xDecodeError(f"malformed V2X frame: {type(exc).__name__}: {exc}") from exc
 
 
@@ -167,18 +171,18 @@ def _as_bytes(data: Any) -> bytes:
 def _decode_raw(data: bytes) -> tuple[str, dict]:
     data = _as_bytes(data)
     spec = compiled_modules()
-    frame = spec.decode("MessageFrame", data, check_constraints=True)
-    if len(spec.encode("MessageFrame", frame)) != len(data):
+    frame = _asn1(spec.decode, "MessageFrame", data, check_constraints=True)
+    if len(_asn1(spec.encode, "MessageFrame", frame)) != len(data):
         raise V2xDecodeError("trailing bytes after the MessageFrame")
     type_name = MESSAGE_TYPES.get(frame["messageId"])
     if type_name is None:
         raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
-    value = spec.decode(type_name, frame["value"], check_constraints=True)
+    value = _asn1(spec.decode, type_name, frame["value"], check_constraints=True)
     if type_name == "BasicSafetyMessage" and "partII" in value:
         value["partII"] = [
             {"partII-Id": part["partII-Id"],
-             "partII-Value": spec.decode("VehicleSafetyExtensions", part["partII-Value"],
-                                         check_constraints=True)
+             "partII-Value": _asn1(spec.decode, "VehicleSafetyExtensions", part["partII-Value"],
+                                   check_constraints=True)
              if part["partII-Id"] == PART_II_VEHICLE_SAFETY else part["partII-Value"]}
             for part in value["partII"]
         ]
@@ -191,7 +195,7 @@ def decode_frame_raw(data: bytes) -> tuple[str, dict]:
     Part II VehicleSafetyExtensions are decoded in place. Raises V2xDecodeError.
     """
     compiled_modules()
-    return _guard_decode(_decode_raw, data)
+    return _decode_raw(data)
 
 
 def message_type_of(data: bytes) -> str:
@@ -199,13 +203,10 @@ def message_type_of(data: bytes) -> str:
 
     Raises V2xDecodeError for malformed frames or unsupported message IDs.
     """
-    def peek() -> str:
-        frame = compiled_modules().decode("MessageFrame", _as_bytes(data), check_constraints=True)
-        if frame["messageId"] not in MESSAGE_TYPES:
-            raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
-        return MESSAGE_NAMES[MESSAGE_TYPES[frame["messageId"]]]
-    compiled_modules()
-    return _guard_decode(peek)
+    frame = _asn1(compiled_modules().decode, "MessageFrame", _as_bytes(data), check_constraints=True)
+    if frame["messageId"] not in MESSAGE_TYPES:
+        raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
+    return MESSAGE_NAMES[MESSAGE_TYPES[frame["messageId"]]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -736,6 +737,8 @@ def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> Mane
             yaw=_required(units.heading_raw_to_yaw(point["heading"]), "planned heading"),
             speed=_required(units.speed_from_raw(point["speed"]), "planned speed"),
             accel=_required(units.accel_from_raw(point["accel"]), "planned acceleration")))
+    if value["secMark"] >= 60000:
+        raise V2xDecodeError("maneuver share carries no secMark time")
     stamp = units.time_from_sec_mark(value["secMark"], now)
     return ManeuverShare(
         header=Header(stamp=stamp, frame_id=MAP_FRAME),
@@ -798,4 +801,4 @@ def decode_frame(data: bytes, *, origin: GeodeticOrigin, now: float
     if not math.isfinite(now):
         raise ValueError(f"now must be finite, got {now}")
     compiled_modules()
-    return _guard_decode(_decode_si, _as_bytes(data), origin, now)
+    return _decode_si(_as_bytes(data), origin, now)

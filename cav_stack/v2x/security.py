@@ -10,7 +10,9 @@ over ``H(H(tbsData) || H(signer certificate))`` (5.3.1.2.2), r as x-only, s.
 Verification order (cheap checks first, one ECDSA verification per message in steady state):
 decode -> relevance (generation time vs ``now``, 5.2.5.2) -> signer certificate resolution and
 chain to a trusted root (cached per HashedId8 after the first full check) -> validity at the
-generation time -> PSID permission -> replay -> signature.
+generation time -> PSID permission -> revocation -> replay -> signature. Whether the signer's
+SSP permits the payload's message type is the receiver's check, after decoding
+(:func:`cav_stack.v2x.permissions.permits` on :attr:`Accepted.ssp`).
 Times: ``now`` and generation times are on the stack clock [s]; see ieee1609dot2 for the
 mapping to TAI-2004.
 """
@@ -21,7 +23,7 @@ import enum
 import functools
 import heapq
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from cav_stack.core.params import validate_positive
 from cav_stack.v2x import ieee1609dot2 as d2
@@ -73,20 +75,22 @@ class RefusalReason(enum.Enum):
     FUTURE = "future"
     UNKNOWN_CERTIFICATE = "unknown_certificate"
     EXPIRED_CERTIFICATE = "expired_certificate"
-    UNAUTHORIZED_PSID = "unauthorized_psid"
+    PERMISSION = "permission"
+    REVOKED = "revoked"
     REPLAY = "replay"
     BAD_SIGNATURE = "bad_signature"
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A verified envelope: its payload (opaque bytes), PSID, generation time [s, stack clock]
-    and the HashedId8 of the signing pseudonym certificate."""
+    """A verified envelope: its payload (opaque bytes), PSID, generation time [s, stack clock],
+    the HashedId8 of the signing certificate and that certificate's SSP for the PSID (None: none)."""
 
     payload: bytes
     psid: int
     generation_time: float
     signer_id: bytes
+    ssp: bytes | None
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,13 @@ class MessageVerifier:
         self._replay_keys: set[tuple[bytes, int, bytes]] = set()
         self._replay_expiry: list[tuple[float, tuple[bytes, int, bytes]]] = []
         self._refusals = collections.Counter({reason: 0 for reason in RefusalReason})
+        self._revoked: set[bytes] = set()
         self.accepted_count = 0
+
+    def revoke(self, digests: Iterable[bytes]) -> None:
+        """Refuse, from now on, every envelope signed by a certificate of HashedId8 in ``digests``
+        (a hash-based revocation list, 1609.2 clause 7.3)."""
+        self._revoked.update(bytes(d) for d in digests)
 
     def refusal_counts(self) -> dict[str, int]:
         """Refused envelopes so far, by reason name (every reason present, zeros included)."""
@@ -292,8 +302,10 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.EXPIRED_CERTIFICATE,
                            "generation time outside the validity of the signer's certificate chain")
         certificate = signer.certificate
-        if psid not in certificate.app_psids:
-            raise _Refusal(RefusalReason.UNAUTHORIZED_PSID, f"certificate does not permit PSID {psid}")
+        if psid not in certificate.app_permissions:
+            raise _Refusal(RefusalReason.PERMISSION, f"certificate does not permit PSID {psid}")
+        if certificate.digest in self._revoked:
+            raise _Refusal(RefusalReason.REVOKED, f"certificate {certificate.digest.hex()} is revoked")
         replay_key = (certificate.digest, header["generationTime"], d2.sha256(payload))
         self._forget_replays(now)
         if replay_key in self._replay_keys:
@@ -303,7 +315,7 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
         self._replay_keys.add(replay_key)
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
-        return Accepted(payload, psid, generation_time, certificate.digest)
+        return Accepted(payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
 
     def _decode(self, envelope: bytes) -> tuple[dict, bytes]:
         if len(envelope) > self.params.max_envelope_bytes:
