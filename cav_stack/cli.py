@@ -19,6 +19,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cav_stack.runtime.callback_guard import EXIT_CALLBACK_ERRORS
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
@@ -110,6 +112,10 @@ def _run_drive(args) -> int:
           f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {_fmt(report['mean_speed_mps'])} m/s  "
           f"real-time factor: {_fmt(report['real_time_factor'])}x")
     print(f"report: {result.out_dir / 'report.json'}")
+    if report.get("callback_errors"):
+        failed = ", ".join(f"{node} x{count}" for node, count in report["callback_errors"].items())
+        print(f"cav-stack drive: node callbacks raised (the nodes kept running): {failed}", file=sys.stderr)
+        return EXIT_CALLBACK_ERRORS
     return EXIT_OK if report["collisions"] == 0 else EXIT_FAILURE
 
 

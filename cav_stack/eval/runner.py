@@ -353,6 +353,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                 recorder.close()
         sim_time = executor.now() - initial.stamp
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes, attacks=attacks,
-                      extra={**traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
+                      extra={"callback_errors": executor.callback_errors.summary(),
+                             **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
                              **(odd_exit.summary(plan.timeline) if odd_exit else {})})

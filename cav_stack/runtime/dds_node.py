@@ -155,6 +155,7 @@ def build_resources(node_type, net_file: Path | None, station: int) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Run the node described by parsed ``args`` until stopped; returns the exit code."""
     from cav_stack.core.params import ParamsError
+    from cav_stack.runtime.callback_guard import EXIT_CALLBACK_ERRORS
     from cav_stack.runtime.dds_backend import DdsRuntime, interrupt_on_sigterm
     from cav_stack.runtime.dds_import import DdsUnavailableError
     from cav_stack.runtime.dds_lockstep import LockstepError, follower_name, join, run_follower
@@ -195,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if runtime is not None:
             runtime.close()
-    return EXIT_OK
+    return EXIT_CALLBACK_ERRORS if runtime.callback_errors.counts else EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from cav_stack.core.params import ParamsError, bind_params
+from cav_stack.runtime.callback_guard import EXIT_CALLBACK_ERRORS, CallbackErrors
 from cav_stack.runtime.node import Node, QoS
 from cav_stack.runtime.ros_conversions import conversion_for
 
@@ -79,6 +80,7 @@ class RclpyContext:
         self.params = params
         self.rng = np.random.default_rng(seed)
         self.logger = logging.getLogger(f"cav_stack.{self.namespace.strip('/')}.{self.node_name}")
+        self.callback_errors = CallbackErrors()
 
     def now(self) -> float:
         return self._ros_node.get_clock().now().nanoseconds * 1e-9
@@ -89,12 +91,13 @@ class RclpyContext:
     def create_subscription(self, msg_type: type, topic: str, callback: Callable[[Any], None],
                             qos: QoS) -> None:
         conversion = conversion_for(msg_type)
+        guarded = self.callback_errors.guard(self.node_name, callback)
         self._ros_node.create_subscription(conversion.ros_type(), _private(topic),
-                                           lambda ros_msg: callback(conversion.from_ros(ros_msg)),
+                                           lambda ros_msg: guarded(conversion.from_ros(ros_msg)),
                                            _ros_qos(qos))
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
-        self._ros_node.create_timer(period, callback)
+        self._ros_node.create_timer(period, self.callback_errors.guard(self.node_name, callback))
 
 
 def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
@@ -104,13 +107,15 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
 
     rclpy.init(args=argv if argv is not None else sys.argv)
     ros_node = RosNode(node_type.node_name, automatically_declare_parameters_from_overrides=True)
+    context = None
     try:
         values = {name: p.value for name, p in ros_node.get_parameters_by_prefix("").items()
                   if name not in ("use_sim_time", "seed")}
         seed = ros_node.get_parameter("seed").value if ros_node.has_parameter("seed") else 0
         params = bind_params(node_type.params_type, _unflatten(values), f"<ros parameters of {node_type.node_name}>") \
             if node_type.params_type is not None else None
-        node_type(RclpyContext(ros_node, params, seed))
+        context = RclpyContext(ros_node, params, seed)
+        node_type(context)
         rclpy.spin(ros_node)
     except ParamsError as exc:
         ros_node.get_logger().fatal(str(exc))
@@ -121,4 +126,4 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
         ros_node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
-    return 0
+    return EXIT_CALLBACK_ERRORS if context is not None and context.callback_errors.counts else 0
