@@ -1,8 +1,7 @@
 """Attack accounting of a run (measurement only, from ground truth the stack never sees).
 
 - sent: attack frames put on the air (ghost and insider attackers, :class:`V2xAirInterface`);
-- accepted: receptions of attack frames that passed a CAV's whole receive path (one per CAV
-  and frame);
+- accepted: attack frames that passed the whole receive path of at least one CAV;
 - acted_upon: accepted attack messages a decision node took in: a SPaT, RoadSideAlert or
   shared plan handed on (the mode selector, route planner and MPC act on every one they get), or
   a BSM whose report a consumer matched to one of the CAV's tracks (the same matching as the
@@ -30,7 +29,7 @@ class AttackLedger:
         self._objects_topic = objects_topic
         self._max_age = match_max_age
         self._distance = match_distance
-        self.accepted = 0
+        self._accepted: set[bytes] = set()
         self._attack_reports: dict[str, set[int]] = {}     # CAV -> ids of accepted attack reports
         self._acted: set[tuple[str, int]] = set()           # (CAV, id of the accepted attack message)
         self._reports: dict[str, V2xReportList] = {}
@@ -41,7 +40,7 @@ class AttackLedger:
         def observe(frame: bytes, received: Received) -> None:
             if frame not in self._air.attack_payloads:
                 return
-            self.accepted += 1
+            self._accepted.add(frame)
             message = received.message
             self._keep.append(message)
             if received.message_type == "BSM":
@@ -66,4 +65,4 @@ class AttackLedger:
 
     def summary(self) -> dict:
         """``{sent, accepted, acted_upon}``."""
-        return {"sent": self._air.attack_sent, "accepted": self.accepted, "acted_upon": len(self._acted)}
+        return {"sent": self._air.attack_sent, "accepted": len(self._accepted), "acted_upon": len(self._acted)}
