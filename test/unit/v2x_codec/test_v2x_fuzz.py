@@ -1,4 +1,5 @@
-"""Malformed input: any byte string either decodes or raises V2xDecodeError, nothing else."""
+"""Malformed input: any byte string either decodes or raises V2xDecodeError, nothing else; and
+fuzzed frames through a V2X node's whole receive path raise nothing in its callbacks."""
 from __future__ import annotations
 
 import importlib.util
@@ -95,3 +96,13 @@ def test_fuzz_script_counts_only_decode_errors():
     outcomes = {result for _, result in counts}
     assert outcomes <= {"decoded", "V2xDecodeError"}
     assert "V2xDecodeError" in outcomes and ratio > 0.0
+
+
+def test_receive_path_fuzz_reaches_every_stage_and_raises_nothing():
+    counts, raised = FUZZ.run_receive_path(1500, seed=5)
+    assert not raised, f"node callbacks raised: {dict(raised)}"
+    outcomes = {result for _, result in counts}
+    # insiders' mutated payloads pass verification and reach the decoder and the plausibility checks
+    assert counts[("insider_mutated_payload", "accepted BSM")] + counts[("insider_mutated_payload", "accepted SPAT")] > 0
+    assert {"refused undecodable", "refused malformed", "refused bad_signature", "accepted BSM",
+            "accepted SPAT"} <= outcomes
