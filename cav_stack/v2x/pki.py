@@ -120,8 +120,8 @@ def parse_certificate(value: dict) -> Certificate:
         issue_psids = frozenset(explicit)
     compiled = d2.spec()
     try:
-        encoding = compiled.encode("Certificate", value)
-        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs)
+        encoding = compiled.encode("Certificate", value, check_types=False)   # decoded values: types hold
+        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs, check_types=False)
     except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
         raise CertificateError(f"certificate cannot be re-encoded: {exc}") from exc
     start = float(tbs["validityPeriod"]["start"])
