@@ -145,6 +145,7 @@ class V2xNode(Node):
         # Vehicles' clocks are independent: generation starts at a random phase (first check after it).
         self._generation_start = self.now() + float(self.rng.uniform(0.0, p.generation.min_interval))
         self._last_maneuver: float | None = None
+        self._pseudonym: bytes | None = None
         self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
         self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
@@ -191,6 +192,11 @@ class V2xNode(Node):
 
     def _send(self, now: float, ego: EgoState) -> None:
         self._identity.update(now, ego)
+        if self._signer is not None:   # a new pseudonym certificate comes with a new temporary ID
+            pseudonym = self._signer.pseudonym_id(now)
+            if self._pseudonym is not None and pseudonym != self._pseudonym:
+                self._identity.renew(now)
+            self._pseudonym = pseudonym
         if not self._scheduler.should_send(now, ego, 0.0, self.params.cooperative_awareness):
             return
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
