@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import collections
 import math
+import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -218,7 +220,10 @@ def run_receive_path(count: int, seed: int) -> tuple[collections.Counter, collec
 
     class Raised(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            raised[(record.args[0], record.exc_info[0].__name__)] += 1
+            key = (record.args[0], record.exc_info[0].__name__)
+            if key not in raised:    # the first traceback of each kind, to find the bug
+                print("".join(traceback.format_exception(*record.exc_info)), file=sys.stderr)
+            raised[key] += 1
 
     class Feeder(Node):
         node_name = feeder.node_name

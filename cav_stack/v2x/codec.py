@@ -727,6 +727,14 @@ def encode_maneuver(share: ManeuverShare, *, origin: GeodeticOrigin) -> bytes:
     return encode_frame_raw("ManeuverSharingMessage", _guard_encode(_maneuver_value, share, _plane(origin)))
 
 
+def _intent(name: str | None) -> ManeuverIntent:
+    """The IntendedManeuver enumerator (extensible: a later version's addition decodes as None)."""
+    try:
+        return ManeuverIntent(name)
+    except ValueError:
+        raise V2xDecodeError(f"unsupported intended maneuver {name!r}") from None
+
+
 def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> ManeuverShare:
     ref_plane = _reference_plane(plane, value["refLat"], value["refLong"])
     points = []
@@ -744,7 +752,7 @@ def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> Mane
         header=Header(stamp=stamp, frame_id=MAP_FRAME),
         station_id=int.from_bytes(value["id"], "big"),
         msg_count=value["msgCnt"],
-        intent=ManeuverIntent(value["maneuver"]),
+        intent=_intent(value["maneuver"]),
         points=tuple(points),
         target_lane_offset=units.centimetres_from_raw(value["targetLaneOffset"])
         if "targetLaneOffset" in value else None,

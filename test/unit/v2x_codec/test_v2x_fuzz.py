@@ -106,3 +106,19 @@ def test_receive_path_fuzz_reaches_every_stage_and_raises_nothing():
     assert counts[("insider_mutated_payload", "accepted BSM")] + counts[("insider_mutated_payload", "accepted SPAT")] > 0
     assert {"refused undecodable", "refused malformed", "refused bad_signature", "accepted BSM",
             "accepted SPAT"} <= outcomes
+
+
+def test_every_single_bit_flip_of_a_maneuver_share_decodes_or_raises_decode_error():
+    """Found by the receive-path fuzz: a flipped extension bit made the extensible IntendedManeuver
+    decode as an unknown addition, which the SI conversion did not expect (ValueError)."""
+    (packet,) = [p for p in CORPUS if codec.message_type_of(p) == "MANEUVER"]
+    outcomes = set()
+    for bit in range(8 * len(packet)):
+        data = bytearray(packet)
+        data[bit // 8] ^= 0x80 >> (bit % 8)
+        try:
+            codec.decode_frame(bytes(data), origin=ORIGIN, now=15.0)
+            outcomes.add("decoded")
+        except V2xDecodeError as exc:
+            outcomes.add("intended maneuver" if "intended maneuver" in str(exc) else "V2xDecodeError")
+    assert outcomes == {"decoded", "V2xDecodeError", "intended maneuver"}
