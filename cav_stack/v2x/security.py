@@ -241,9 +241,9 @@ class MessageVerifier:
 
     trust_anchors: self-signed root certificates (their signatures are checked here);
     ca_certificates: intermediate CA certificates known in advance (pseudonym and RSU CAs), whose
-    chain to an anchor is verified once, on construction (a CA whose chain fails is never trusted); reverify_chain_each_message: do the full chain
-    check for every message instead of caching verified certificates (the uncached baseline the
-    benchmark compares against).
+    chain to an anchor is verified once, on construction (a CA whose chain fails is never
+    trusted); reverify_chain_each_message: do the full chain check, up to the anchor, for every
+    message instead of using verified certificates and CAs (a reference for tests).
     """
 
     def __init__(self, params: SecurityParams, trust_anchors: Sequence[Certificate],
