@@ -1,19 +1,28 @@
-"""Fuzz the J2735 decoder: mutated and random packets must only ever raise V2xDecodeError.
+"""Fuzz V2X reception: mutated and random frames must only ever meet documented errors.
 
-Runs N packets (default 100000) through ``cav_stack.v2x.codec.decode_frame`` and prints the
-count of each outcome per mutation kind, and the decode time per mutated packet as a ratio
-to the decode time of the valid corpus measured in the same process.
+``--target decode`` (default): N packets (default 100000) through
+``cav_stack.v2x.codec.decode_frame``; prints the count of each outcome per mutation kind and the
+decode time per mutated packet as a ratio to the decode time of the valid corpus measured in the
+same process. Exit status 1 when any packet raised something other than V2xDecodeError.
 
-    .venv/bin/python benchmarks/v2x_fuzz.py [--count N] [--seed S]
+``--target receive``: N frames through a V2X node's whole receive path on the in-process
+executor (verify -> decode -> permission -> timing -> station-ID binding -> plausibility ->
+outputs): valid frames signed by a vehicle or an RSU, mutated J2735 payloads validly signed by an
+insider (they pass verification and reach the decoder and the plausibility checks), mutated
+envelopes and random bytes, with an ego state and sensor tracks so the cross-checks run. Prints
+the node's outcomes (accepted, refusals by reason) per kind and every exception a node callback
+raised (caught and counted by the executor). Exit status 1 when any callback raised.
 
-Exit status 1 when any packet raised something other than V2xDecodeError.
+    .venv/bin/python benchmarks/v2x_fuzz.py [--target decode|receive] [--count N] [--seed S]
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import math
+import sys
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -128,11 +137,153 @@ def run(count: int, seed: int) -> tuple[collections.Counter, float]:
     return counts, per_packet / baseline
 
 
+RECEIVE_KINDS = ("valid", "insider_mutated_payload", "mutated_envelope", "random")
+FRAMES_PER_TICK = 50
+TICK = 0.05
+
+
+def restamped(packet: bytes, now: float) -> bytes:
+    """``packet`` with its secMark set to ``now`` [s] (BSM, manoeuvre), so it is fresh at ``now``."""
+    type_name, value = codec.decode_frame_raw(packet)
+    holder = value["coreData"] if "coreData" in value else value
+    if "secMark" not in holder:
+        return packet
+    holder["secMark"] = round(now * 1000.0) % 60000
+    return codec.encode_frame_raw(type_name, value)
+
+
+class _FrameFeeder:
+    """Feeds the V2X node under test: every tick an ego state, sensor tracks (one of them where the
+    corpus BSM claims to be) and ``FRAMES_PER_TICK`` fuzzed frames; records each frame's kind."""
+
+    node_name = "fuzz_feeder"
+
+    def __init__(self, count: int, seed: int):
+        from cav_stack.core.params import load_node_params
+        from cav_stack.nodes.v2x_node import V2xNode
+        from cav_stack.core.share import share_path
+        from cav_stack.v2x.pki import SeededPki
+        from cav_stack.v2x.security import MessageSigner
+        from cav_stack.v2x.trust_params import load_trust_params
+
+        self.node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
+        trust = load_trust_params(share_path("v2x", "security.yaml"))
+        pki = SeededPki(trust.seeded_pki, self.node_params.pki_seed)
+        self.vehicles = [MessageSigner(trust.security, pki.pseudonyms(100 + k)) for k in range(20)]
+        self.rsu = MessageSigner(trust.security, [pki.roadside(0)])
+        self.origin = self.node_params.generation.origin()
+        self.rng = np.random.default_rng(seed)
+        self.remaining = count
+        self.kinds: dict[bytes, str] = {}
+        report = V2xVehicleReport(header=Header(0.0, "map"), station_id=0x1234ABCD, msg_count=1,
+                                  x=30.0, y=0.0, yaw=0.0, speed=20.0, accel=0.0, yaw_rate=0.0, position_sigma=1.0)
+        self.corpus = build_corpus() + [codec.encode_bsm(report, origin=self.origin)]
+
+    def frames(self, now: float) -> list[bytes]:
+        from cav_stack.v2x.permissions import PSID_OF_MESSAGE
+
+        batch = []
+        for _ in range(min(FRAMES_PER_TICK, self.remaining)):
+            kind = RECEIVE_KINDS[int(self.rng.integers(0, len(RECEIVE_KINDS)))]
+            packet = restamped(self.corpus[int(self.rng.integers(0, len(self.corpus)))], now)
+            message_type = codec.message_type_of(packet)
+            signer = self.rsu if message_type in ("SPAT", "MAP", "RSA") else \
+                self.vehicles[int(self.rng.integers(0, len(self.vehicles)))]
+            if kind == "valid":
+                frame = signer.sign(packet, PSID_OF_MESSAGE[message_type], now)
+            elif kind == "insider_mutated_payload":
+                mutation = MUTATIONS[int(self.rng.integers(0, len(MUTATIONS) - 1))]   # random bytes below
+                frame = signer.sign(mutate(packet, mutation, self.rng), PSID_OF_MESSAGE[message_type], now)
+            elif kind == "mutated_envelope":
+                mutation = MUTATIONS[int(self.rng.integers(0, len(MUTATIONS) - 1))]
+                frame = mutate(signer.sign(packet, PSID_OF_MESSAGE[message_type], now), mutation, self.rng)
+            else:
+                frame = mutate(packet, "random", self.rng)
+            self.kinds[frame] = kind
+            batch.append(frame)
+        self.remaining -= len(batch)
+        return batch
+
+
+def run_receive_path(count: int, seed: int) -> tuple[collections.Counter, collections.Counter]:
+    """Feed ``count`` fuzzed frames to a V2X node; return its outcome counts by (kind, outcome)
+    and the exceptions its callbacks raised by (node, exception type)."""
+    import logging
+
+    from cav_stack.core.messages import EgoState, TrackedObject, TrackList, V2xFrame
+    from cav_stack.nodes.v2x_node import V2xNode
+    from cav_stack.runtime.executor import InProcessExecutor
+    from cav_stack.runtime.node import Node
+
+    feeder = _FrameFeeder(count, seed)
+    raised: collections.Counter = collections.Counter()
+
+    class Raised(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            key = (record.args[0], record.exc_info[0].__name__)
+            if key not in raised:    # the first traceback of each kind, to find the bug
+                print("".join(traceback.format_exception(*record.exc_info)), file=sys.stderr)
+            raised[key] += 1
+
+    class Feeder(Node):
+        node_name = feeder.node_name
+
+        def __init__(self, context):
+            super().__init__(context)
+            self.ego = self.create_publisher(EgoState, "/fuzz/ego")
+            self.tracks = self.create_publisher(TrackList, "/fuzz/tracks")
+            self.out = self.create_publisher(V2xFrame, "/fuzz/frames")
+            self.create_timer(TICK, self.tick)
+
+        def tick(self) -> None:
+            now = self.now()
+            self.ego.publish(EgoState(Header(now, "map"), 0.0, 0.0, 0.0, 20.0))
+            self.tracks.publish(TrackList(Header(now, "map"), (TrackedObject(1, 31.5, 0.0, 0.0, 20.0, 4.5, 1.8),)))
+            for frame in feeder.frames(now):
+                self.out.publish(V2xFrame(Header(now, "map"), 7, frame, "unknown"))
+
+    handler = Raised()
+    guard_log = logging.getLogger("cav_stack.runtime.callback_guard")
+    guard_log.addHandler(handler)
+    guard_log.propagate = False
+    try:
+        executor = InProcessExecutor(seed)
+        executor.add_node(Feeder)
+        node = executor.add_node(V2xNode, namespace="cav_0", params=feeder.node_params,
+                                 remappings={"input/frames": "/fuzz/frames", "input/ego_state": "/fuzz/ego",
+                                             "input/sensor_objects": "/fuzz/tracks"})
+        counts: collections.Counter = collections.Counter()
+        node.acceptance_observers.append(lambda frame, received: counts.update(
+            [(feeder.kinds.get(frame, "?"), f"accepted {received.message_type}")]))
+        while feeder.remaining > 0:
+            executor.spin_until(executor.now() + TICK)
+    finally:
+        guard_log.removeHandler(handler)
+        guard_log.propagate = True
+    counts.update({("all kinds", f"refused {reason}"): n for reason, n in node.refusals.items()})
+    return counts, raised
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=100_000, help="packets to decode")
+    parser.add_argument("--target", choices=("decode", "receive"), default="decode",
+                        help="the decoder alone, or a V2X node's whole receive path")
+    parser.add_argument("--count", type=int, default=100_000, help="packets to decode / frames to receive")
     parser.add_argument("--seed", type=int, default=0, help="numpy random seed")
     args = parser.parse_args()
+    if args.count < 1:
+        print("v2x_fuzz: --count must be >= 1")
+        return 2
+    if args.target == "receive":
+        start = time.perf_counter()
+        counts, raised = run_receive_path(args.count, args.seed)
+        for (kind, result), n in sorted(counts.items()):
+            print(f"{kind:24s} {result:32s} {n:8d}")
+        for (node, exception), n in sorted(raised.items()):
+            print(f"UNHANDLED {exception} in {node}: {n}")
+        print(f"{args.count} frames through the receive path in {time.perf_counter() - start:.0f} s; "
+              f"unhandled exceptions: {sum(raised.values())}")
+        return 1 if raised else 0
     counts, ratio = run(args.count, args.seed)
     by_outcome: collections.Counter = collections.Counter()
     print(f"{'mutation':10s} {'outcome':24s} {'count':>8s}")

@@ -16,6 +16,16 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+@pytest.fixture
+def conformance_dir() -> Path:
+    """``../shared/conformance`` relative to the repository root (CI clones shared/ beside it;
+    ``CAV_STACK_SHARED`` names another place, e.g. for a git worktree)."""
+    shared = Path(os.environ.get("CAV_STACK_SHARED", REPO_ROOT.parent / "shared"))
+    if not shared.is_dir():
+        pytest.skip(f"conformance material absent: {shared} does not exist")
+    return shared / "conformance"
+
+
 @pytest.fixture(scope="session")
 def dds_domain_ids():
     """``ids(first, last)``: an endless cycle over DDS domain ids ``first..last`` that starts at this

@@ -96,6 +96,10 @@ def _run_drive(args) -> int:
           f"min headway: {_fmt(report['min_time_headway_s'])} s  mean speed: {_fmt(report['mean_speed_mps'])} m/s  "
           f"real-time factor: {_fmt(report['real_time_factor'])}x")
     print(f"report: {result.out_dir / 'report.json'}")
+    if report.get("callback_errors"):
+        failed = ", ".join(f"{node} x{count}" for node, count in report["callback_errors"].items())
+        return fail("cav-stack drive", f"node callbacks raised (the nodes kept running): {failed}",
+                    ExitCode.CALLBACK_ERRORS)
     return ExitCode.OK if report["collisions"] == 0 else ExitCode.FAILURE
 
 

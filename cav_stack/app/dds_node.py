@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if runtime is not None:
             runtime.close()
-    return ExitCode.OK
+    return ExitCode.CALLBACK_ERRORS if runtime.callback_errors.counts else ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:

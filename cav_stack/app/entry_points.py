@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import sys
 
+from cav_stack.app.exit_codes import ExitCode, fail
+
 
 def _spin(node_class_path: str) -> int:
     from cav_stack.app.graph import NodeSpec
+    from cav_stack.core.params import ParamsError
     from cav_stack.runtime.rclpy_backend import spin
 
     if "--backend" in sys.argv:
         return _dds(node_class_path)
     node_type = NodeSpec(node_class_path, "", (), ()).load_class()
     try:
-        return spin(node_type)
+        callback_errors = spin(node_type)
+    except (ParamsError, ValueError):
+        return ExitCode.USAGE                  # logged by the node as fatal
     except RuntimeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        return fail(node_type.node_name, exc, ExitCode.ENVIRONMENT)
+    return ExitCode.CALLBACK_ERRORS if callback_errors else ExitCode.OK
 
 
 def idm_baseline_node() -> int:

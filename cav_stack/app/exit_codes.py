@@ -7,6 +7,8 @@ differ, a node process that died).
 YAML, networks, output folders.
 ``ENVIRONMENT`` 3: something the command needs is missing or unreachable: SUMO, the CARLA package or
 server, Cyclone DDS, a peer process of a multi-process run.
+``CALLBACK_ERRORS`` 4: it ran to its end, but node callbacks raised (each counted in the report,
+``callback_errors``, and logged with its traceback; the nodes kept running).
 ``INTERRUPTED`` 130: stopped by Ctrl-C / SIGTERM (128 + SIGINT, the shell's convention).
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ class ExitCode(IntEnum):
     FAILURE = 1
     USAGE = 2
     ENVIRONMENT = 3
+    CALLBACK_ERRORS = 4
     INTERRUPTED = 130
 
 

@@ -22,14 +22,15 @@ from cav_stack.eval.post_encroachment import PostEncroachment
 from cav_stack.eval.route_log import RouteLog
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
+from cav_stack.eval.v2x_attacks import AttackLedger
 from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.world.scenario import Scenario, load_scenario
 from cav_stack.app.run_args import RunArgumentError
-from cav_stack.app.graph import CONTROLLERS, add_controller
+from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.executor import InProcessExecutor
-from cav_stack.world.scenario import IncidentEvent, LinkLossEvent
+from cav_stack.world.scenario import IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.world.sensor_rig import load_rig
@@ -62,25 +63,41 @@ class TimedWorld:
         return getattr(self._world, name)
 
 
-def v2x_summary(air: V2xAirInterface | None, nodes: list) -> dict | None:
-    """Frames sent and delivered by the air, and receptions refused by the CAVs' V2X nodes
-    (those of ``nodes`` that run in this process)."""
+def _sender_key(sender: object) -> object:
+    """A flagged sender as the report names it: signer HashedId8 in hex, station ID when unsigned."""
+    return sender.hex() if isinstance(sender, bytes) else sender
+
+
+def v2x_summary(air: V2xAirInterface | None, nodes: list, attacks: AttackLedger | None = None) -> dict | None:
+    """Frames sent and delivered by the air, receptions refused by the CAVs' V2X nodes (those of
+    ``nodes`` that run in this process), the attack accounting (``attacks``: sent, accepted,
+    acted upon) and the false alarms: the number of verdicts against honest senders
+    (``false_alarms``) and those senders per CAV (``false_alarm_senders``)."""
     if air is None:
         return None
     refused: dict[str, int] = {}
-    flagged: dict[str, dict[int, float]] = {}
+    flagged: dict[str, dict[object, float]] = {}
     for node in nodes:
         for reason, count in getattr(node, "refusals", {}).items():
             refused[reason] = refused.get(reason, 0) + count
         if hasattr(node, "flagged"):
-            flagged[node.namespace] = node.flagged
-    ghosts = [{"station_id": station, "first_sent_s": sent,
-               "detection_delay_s": {cav: round(f[station] - sent, 3) for cav, f in flagged.items() if station in f}}
-              for station, sent in air.ghost_stations.items()]
-    false_alarms = {cav: sorted(s for s in f if s not in air.ghost_stations) for cav, f in flagged.items()}
+            flagged[node.namespace] = {_sender_key(k): t for k, t in node.flagged.items()}
+    attackers = air.attacker_keys()
+    ghosts = []
+    for station, sent in air.ghost_stations.items():
+        delays = {}
+        for cav, verdicts in flagged.items():
+            times = [t for key, t in verdicts.items() if key in attackers]
+            if times:
+                delays[cav] = round(min(times) - sent, 3)
+        ghosts.append({"station_id": station, "first_sent_s": sent, "detection_delay_s": delays})
+    false_alarms = {cav: sorted(str(k) for k in f if k not in attackers) for cav, f in flagged.items()}
+    false_alarms = {cav: keys for cav, keys in false_alarms.items() if keys}
     return {"technology": air.technology.value, "frames_sent": air.sent, "frames_delivered": air.delivered,
             "refused": refused, "ghosts": ghosts,
-            "false_alarms": {cav: ids for cav, ids in false_alarms.items() if ids}}
+            "attacks": attacks.summary() if attacks is not None else {"sent": air.attack_sent},
+            "false_alarms": sum(len(keys) for keys in false_alarms.values()),
+            "false_alarm_senders": false_alarms}
 
 
 @dataclass(frozen=True)
@@ -193,7 +210,25 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                      for unit in incident_alerting_units(event, road_map, junctions))
     return V2xAirInterface(medium, cav_ids, rsus, trust, node_params.pki_seed, link_loss,
                            ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected,
-                           alerting=alerting)
+                           alerting=alerting, attacks=spec.events_of(InsiderAttackEvent),
+                           revocations=spec.events_of(RevocationEvent), road_map=road_map,
+                           attack_seed=getattr(sumo, "seed", spec.seed))
+
+
+def attack_ledger(controller: str, air: V2xAirInterface | None, executor: InProcessExecutor) -> AttackLedger | None:
+    """The attack accounting of a run with V2X: watches every CAV's V2X node and the reports and
+    objects its mode selector matches (the selector's own topic and matching parameters)."""
+    if air is None:
+        return None
+    selector = next(spec for spec in CONTROLLERS[controller] if spec.executable == "mode_selector_node")
+    params = load_params(selector, {})
+    ledger = AttackLedger(air, dict(selector.remappings)["input/objects"], params.v2x_match_max_age,
+                          params.v2x_match_distance)
+    for node in executor.nodes:
+        if isinstance(node, V2xNode):
+            node.acceptance_observers.append(ledger.acceptance_observer(node.namespace.strip("/")))
+    executor.add_tap(ledger.tap)
+    return ledger
 
 
 @dataclass
@@ -231,14 +266,15 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
 
 
 def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
-               nodes: list, label: str = "", extra: dict | None = None) -> RunResult:
+               nodes: list, label: str = "", extra: dict | None = None,
+               attacks: AttackLedger | None = None) -> RunResult:
     """Build and write the report, trajectories and plot of a finished run."""
     windows = tuple((e.time - EVENT_WINDOW_BEFORE, e.time + EVENT_WINDOW_AFTER)
                     for e in getattr(world, "event_log", ()) if e.kind in COMFORT_EXCLUDED_EVENTS)
     report = build_report(plan.recorder, scenario=plan.spec.name, seed=plan.seed, controller=plan.controller,
                           sim_time_s=sim_time, wall_time_s=time.perf_counter() - plan.wall_start,
                           extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
-                                 "v2x": v2x_summary(air, nodes),
+                                 "v2x": v2x_summary(air, nodes, attacks),
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
                                  **plan.routes.summary(),
                                  **(extra or {})},
@@ -304,6 +340,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             for station, cav_id in enumerate(driven):
                 add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
                                station=station)
+            attacks = attack_ledger(controller, air, executor)
             end = world.time + plan.duration
             next_report = world.time + progress_interval_s
             while executor.now() < end - 1e-9 and not traffic.detector_done():
@@ -316,7 +353,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             if recorder is not None:
                 recorder.close()
         sim_time = executor.now() - initial.stamp
-    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes,
-                      extra={**traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes, attacks=attacks,
+                      extra={"callback_errors": executor.callback_errors.summary(),
+                             **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
                              **(odd_exit.summary(plan.timeline) if odd_exit else {})})

@@ -11,9 +11,10 @@ plan, frame ``map``, one message per received plan), ``output/link_quality``
 (RoadEventReport, one per received RSU RoadSideAlert), ``output/health`` (DiagnosticStatus with
 refusal counts).
 
-Every frame crosses the air as bytes: UPER J2735 inside a 1609.2-style signed envelope. Refused
-envelopes (forged, replayed, stale, unknown signer) and messages from senders flagged by the
-misbehaviour detector never reach the outputs.
+Every frame crosses the air as bytes: UPER J2735 inside a 1609.2-style signed envelope, each
+message type under its PSID (:mod:`cav_stack.v2x.permissions`). Receptions run the receive path
+of :mod:`cav_stack.v2x.reception` (verify, decode, permission, timing, station-ID binding,
+misbehaviour keyed on the signer); refused frames never reach the outputs and are counted by reason.
 """
 from __future__ import annotations
 
@@ -24,27 +25,27 @@ from collections.abc import Callable
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand, RoadEventReport,
-    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList,
-    V2xVehicleReport,
+    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
 )
 from cav_stack.perception.line_of_sight import line_of_sight
 from cav_stack.core.params import validate_positive
 from cav_stack.world.road_map import RoadMap
 from cav_stack.runtime.node import Node, NodeContext
 from cav_stack.core.share import share_path
-from cav_stack.v2x.codec import V2xDecodeError, V2xEncodeError, decode_frame, encode_bsm, encode_maneuver
+from cav_stack.v2x.codec import V2xEncodeError, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator
 from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage
 from cav_stack.v2x.misbehaviour import MisbehaviourDetector
+from cav_stack.v2x.permissions import PSID_OF_MESSAGE
 from cav_stack.v2x.pki import SeededPki
-from cav_stack.v2x.security import Accepted, MessageSigner, MessageVerifier
+from cav_stack.v2x.reception import Received, ReceivePath, Rejected
+from cav_stack.v2x.security import MessageSigner, MessageVerifier
 from cav_stack.v2x.trust_params import load_trust_params
 
-PSID_V2V = 0x20
-"""PSID of vehicle-to-vehicle safety and awareness (BSM, shared manoeuvres)."""
-PSID_INFRASTRUCTURE = 0x82
-"""PSID used here for RSU messages (SPaT, RoadSideAlert)."""
+#: ``observer(frame bytes, accepted reception)`` for every frame that passed the receive path
+#: and reached an output (evaluation only: attack accounting).
+AcceptanceObserver = Callable[[bytes, Received], None]
 
 _GREEN = {MovementPhase.PERMISSIVE_MOVEMENT_ALLOWED, MovementPhase.PROTECTED_MOVEMENT_ALLOWED}
 _YELLOW = {MovementPhase.PERMISSIVE_CLEARANCE, MovementPhase.PROTECTED_CLEARANCE}
@@ -55,9 +56,8 @@ _INTENT = {DrivingMode.CACC: ManeuverIntent.FOLLOW_LEADER, DrivingMode.PLATOON: 
 @dataclass(frozen=True)
 class V2xNodeParams:
     """security_enabled: sign and verify; cooperative_awareness: send BSMs at the rate congestion
-    control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the
-    simulated CA chain shared by all stations; share_maneuvers: broadcast the planned trajectory;
-    maneuver_points: points sent;
+    control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the simulated CA chain shared by all
+    stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
     maneuver_interval [s] (YAML ``_ms``): shortest time between two shared plans (each goes out
     with a BSM); check_interval [s] (YAML ``_ms``): period of the generation check, T_CheckCamGen
     (at most ``generation.min_interval``); the first message leaves at a random instant within one
@@ -126,24 +126,26 @@ class V2xNode(Node):
         self._scheduler = BsmScheduler(p.generation)
         self._identity = StationIdentity(p.generation, self.rng)
         trust = load_trust_params(share_path("v2x", "security.yaml"))
-        self._verifier = self._signer = None
+        verifier = self._signer = None
         if p.security_enabled:
             pki = SeededPki(trust.seeded_pki, p.pki_seed)
             self._signer = MessageSigner(trust.security, pki.pseudonyms(station))
-            self._verifier = MessageVerifier(trust.security, [pki.root.certificate], [pki.pseudonym_ca.certificate])
+            verifier = MessageVerifier(trust.security, [pki.root.certificate], pki.ca_certificates)
         on_road = road_map.is_on_road if road_map is not None else (lambda x, y, margin: True)
-        self._detector = MisbehaviourDetector(trust.misbehaviour, on_road)
+        self._receiver = ReceivePath(trust.reception, verifier, MisbehaviourDetector(trust.misbehaviour, on_road),
+                                     self._origin)
+        self.acceptance_observers: list[AcceptanceObserver] = []
         self._links = LinkQualityEstimator(trust.link_quality)
         self._ego: EgoState | None = None
         self._trajectory: Trajectory | None = None
         self._mode: ModeCommand | None = None
-        self._reports: dict[int, V2xVehicleReport] = {}
+        self._reports: dict[int, tuple[V2xVehicleReport, object]] = {}   # station ID -> (report, sender)
         self._timings: dict[tuple[str, int], SignalTiming] = {}
         self._refused: dict[str, int] = {}
-        self._flagged: dict[int, float] = {}
         # Vehicles' clocks are independent: generation starts at a random phase (first check after it).
         self._generation_start = self.now() + float(self.rng.uniform(0.0, p.generation.min_interval))
         self._last_maneuver: float | None = None
+        self._pseudonym: bytes | None = None
         self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
         self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
@@ -159,14 +161,10 @@ class V2xNode(Node):
         self.create_timer(p.check_interval, self._tick)
 
     @property
-    def flagged(self) -> dict[int, float]:
-        """Senders the misbehaviour detector flagged during the run: station ID -> time first flagged [s]."""
-        return dict(self._flagged)
-
-    def _note_verdict(self, verdict) -> None:
-        if verdict.flagged:
-            self._flagged.setdefault(verdict.station_id, verdict.flagged_at)
-            self._reports.pop(verdict.station_id, None)
+    def flagged(self) -> dict[object, float]:
+        """Senders the misbehaviour detector flagged during the run: sender (signer HashedId8;
+        station ID when unsigned) -> time first flagged [s]."""
+        return self._receiver.flagged
 
     @property
     def refusals(self) -> dict[str, int]:
@@ -182,7 +180,8 @@ class V2xNode(Node):
         if self._ego is not None and now + 1e-9 >= self._generation_start:
             self._send(now, self._ego)
         header = Header(now, MAP_FRAME)
-        fresh = tuple(r for r in self._reports.values() if now - r.header.stamp <= self.params.report_max_age)
+        fresh = tuple(r for r, sender in self._reports.values()
+                      if now - r.header.stamp <= self.params.report_max_age and not self._receiver.is_flagged(sender))
         self._reports_pub.publish(V2xReportList(header, fresh))
         self._links_pub.publish(LinkQualityList(header, self._links.qualities(now)))
         self._timing_pub.publish(SignalTimingList(header, tuple(
@@ -193,6 +192,11 @@ class V2xNode(Node):
 
     def _send(self, now: float, ego: EgoState) -> None:
         self._identity.update(now, ego)
+        if self._signer is not None:   # a new pseudonym certificate comes with a new temporary ID
+            pseudonym = self._signer.pseudonym_id(now)
+            if self._pseudonym is not None and pseudonym != self._pseudonym:
+                self._identity.renew(now)
+            self._pseudonym = pseudonym
         if not self._scheduler.should_send(now, ego, 0.0, self.params.cooperative_awareness):
             return
         cx, cy = centre_from_rear_axle(ego.x, ego.y, ego.yaw, self._vehicle)
@@ -212,8 +216,7 @@ class V2xNode(Node):
         mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
         share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
                               self._identity.next_msg_count("MANEUVER"),
-                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE),
-                              points[::stride][: self.params.maneuver_points],
+                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
                               time_gap=self._mode.time_gap if self._mode is not None else None)
         self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
 
@@ -226,7 +229,7 @@ class V2xNode(Node):
             self.logger.warning("%s not sent: %s", message_type, exc)
             return
         if self._signer is not None:
-            payload = self._signer.sign(payload, PSID_V2V, now)
+            payload = self._signer.sign(payload, PSID_OF_MESSAGE[message_type], now)
         self._frame_pub.publish(V2xFrame(Header(now, MAP_FRAME), self._identity.station_id, payload, message_type))
 
     # --- receiving --------------------------------------------------------------------------
@@ -236,28 +239,25 @@ class V2xNode(Node):
             return
         cx, cy = centre_from_rear_axle(self._ego.x, self._ego.y, self._ego.yaw, self._vehicle)
         visible = line_of_sight(cx, cy, tracks, self.params.visibility_range, self.params.occluder_half_width)
-        for verdict in self._detector.on_tracks(tracks, visible, self.now()):
-            self._note_verdict(verdict)
+        self._receiver.on_sensor_tracks(tracks, visible, self.now())
 
     def _refuse(self, reason: str) -> None:
         self._refused[reason] = self._refused.get(reason, 0) + 1
 
     def _on_frame(self, frame: V2xFrame) -> None:
         now = self.now()
-        payload = frame.payload
-        if self._verifier is not None:
-            verdict = self._verifier.verify(payload, now)
-            if not isinstance(verdict, Accepted):
-                self._refuse(verdict.reason.value)
-                return
-            payload = verdict.payload
-        try:
-            message = decode_frame(payload, origin=self._origin, now=now)
-        except V2xDecodeError:
-            self._refuse("undecodable")
+        result = self._receiver.receive(frame.payload, now, own_station=self._identity.station_id)
+        if result is None:
             return
+        if isinstance(result, Rejected):
+            self._refuse(result.reason)
+            return
+        message = result.message
         if isinstance(message, DecodedBsm):
-            self._on_bsm(message.report, now)
+            report = message.report
+            self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
+            if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
+                self._reports[report.station_id] = (report, result.sender)
         elif isinstance(message, SpatMessage):
             for timing in signal_timing_from_spat(message, self._tls_ids, now):
                 self._timings[(timing.intersection, timing.link_index)] = timing
@@ -266,19 +266,7 @@ class V2xNode(Node):
                 message.header, frame.sender_id, message.x, message.y, message.travel_yaw,
                 (message.type_event, *message.description), message.closes_road))
         elif isinstance(message, ManeuverShare):
-            sender = self._detector.verdict(message.station_id)
-            if sender is None or not sender.flagged:
-                self._plans_pub.publish(SharedPlan(message.header, message.station_id, message.points,
-                                                   message.time_gap))
-
-    def _on_bsm(self, report: V2xVehicleReport, now: float) -> None:
-        if report.station_id == self._identity.station_id:
-            return
-        self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
-        verdict = self._detector.on_report(report, now)
-        if verdict.flagged:
-            self._refuse("misbehaviour")
-            self._note_verdict(verdict)
-            return
-        if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
-            self._reports[report.station_id] = report
+            self._plans_pub.publish(SharedPlan(message.header, message.station_id, message.points,
+                                               message.time_gap))
+        for observer in self.acceptance_observers:
+            observer(frame.payload, result)

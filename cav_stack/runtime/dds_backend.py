@@ -37,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cav_stack.core.messages import DiagnosticStatus, Header
+from cav_stack.runtime.callback_guard import CallbackErrors
 from cav_stack.runtime.dds_config import check_domain_id
 from cav_stack.runtime.dds_import import cyclonedds_module
 from cav_stack.runtime.dds_qos import dds_qos, dds_topic_name
@@ -170,12 +171,13 @@ class DdsContext(NamedContext):
         left, level 0 (OK) when a publisher is alive again.
         """
         conversion = self._runtime.conversion_of(msg_type)
+        guarded = self._runtime.callback_errors.guard(self.label, callback)
         self._runtime.subscribe(conversion.ros_type_name, self.resolve(topic),
-                                lambda fields: callback(conversion.from_fields(fields)), qos,
+                                lambda fields: guarded(conversion.from_fields(fields)), qos,
                                 on_health=on_health)
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
-        self._runtime.add_timer(period, callback)
+        self._runtime.add_timer(period, self._runtime.callback_errors.guard(self.label, callback))
 
 
 class DdsRuntime:
@@ -208,6 +210,7 @@ class DdsRuntime:
         self._sent: Counter[str] = Counter()
         self._clock_send: Callable[[dict], None] | None = None
         self.nodes: list[Node] = []
+        self.callback_errors = CallbackErrors()
         if clock == "sim":
             self.subscribe("rosgraph_msgs/msg/Clock", CLOCK_TOPIC, self._on_clock, self.clock_reader_qos)
         elif clock == "driven":

@@ -3,7 +3,9 @@
 Determinism: timers fire in time order, ties broken by the order nodes and timers were
 created; a published message is queued and delivered (FIFO, to subscriptions in creation
 order) after the running callback returns; every node gets its own random generator spawned
-from one seed in creation order. The clock only moves when the executor moves it.
+from one seed in creation order. The clock only moves when the executor moves it. A callback
+that raises is logged and counted per node (:attr:`InProcessExecutor.callback_errors`); the
+node and the run go on.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from cav_stack.runtime.callback_guard import CallbackErrors
 from cav_stack.runtime.node import NamedContext, Node, QoS
 
 #: Timer periods are rounded to this resolution [s] so that 0.05 s timers stay exactly aligned.
@@ -88,12 +91,13 @@ class _InProcessContext(NamedContext):
     def create_subscription(self, msg_type: type, topic: str, callback: Callable[[Any], None],
                             qos: QoS) -> None:
         entry = self._executor._topic(self.resolve(topic), msg_type)
+        callback = self._executor.callback_errors.guard(self.label, callback)
         entry.subscriptions.append(_Subscription(msg_type, callback))
         if entry.has_latched:
             self._executor._pending.append((callback, entry.latched))
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
-        self._executor._add_timer(period, callback, self.label)
+        self._executor._add_timer(period, self._executor.callback_errors.guard(self.label, callback), self.label)
 
 
 class InProcessExecutor:
@@ -110,6 +114,7 @@ class InProcessExecutor:
         self.nodes: list[Node] = []
         self.topic_counts: dict[str, int] = defaultdict(int)
         self._taps: list[Callable[[str, Any, float], None]] = []
+        self.callback_errors = CallbackErrors()
 
     def now(self) -> float:
         """Current simulated time [s]."""

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from cav_stack.core.params import ParamsError, bind_params
+from cav_stack.runtime.callback_guard import CallbackErrors
 from cav_stack.runtime.node import Node, QoS
 from cav_stack.runtime.ros_conversions import installed_conversion
 
@@ -90,6 +91,7 @@ class RclpyContext:
         self.params = params
         self.rng = rng
         self.logger = logging.getLogger(f"cav_stack.{self.namespace.strip('/')}.{self.node_name}")
+        self.callback_errors = CallbackErrors()
 
     def now(self) -> float:
         return self._ros_node.get_clock().now().nanoseconds * 1e-9
@@ -100,12 +102,13 @@ class RclpyContext:
     def create_subscription(self, msg_type: type, topic: str, callback: Callable[[Any], None],
                             qos: QoS) -> None:
         conversion = installed_conversion(msg_type)
+        guarded = self.callback_errors.guard(self.node_name, callback)
         self._ros_node.create_subscription(conversion.ros_type(), _private(topic),
-                                           lambda ros_msg: callback(conversion.from_ros(ros_msg)),
+                                           lambda ros_msg: guarded(conversion.from_ros(ros_msg)),
                                            ros_qos(qos))
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
-        self._ros_node.create_timer(period, callback)
+        self._ros_node.create_timer(period, self.callback_errors.guard(self.node_name, callback))
 
 
 RUN_PARAMETERS = ("seed", "station", "net_file")
@@ -122,8 +125,10 @@ def node_rng(seed: int, namespace: str, node_name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
-def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
-    """Create ``node_type`` as a ROS 2 node (parameters from the ROS command line) and spin it."""
+def spin(node_type: type[Node], argv: list[str] | None = None) -> dict[str, int]:
+    """Create ``node_type`` as a ROS 2 node (parameters from the ROS command line) and spin it until
+    shut down; returns the callback exceptions counted per node (empty: none). Bad parameters are
+    logged as fatal and raised (ParamsError / ValueError)."""
     rclpy = import_rclpy()
     from rclpy.executors import ExternalShutdownException
     from rclpy.node import Node as RosNode
@@ -132,6 +137,7 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
 
     rclpy.init(args=argv if argv is not None else sys.argv)
     ros_node = RosNode(node_type.node_name, automatically_declare_parameters_from_overrides=True)
+    context = None
     try:
         values = {name: p.value for name, p in ros_node.get_parameters_by_prefix("").items()
                   if name not in RUN_PARAMETERS + ROS_PARAMETERS}
@@ -144,15 +150,16 @@ def spin(node_type: type[Node], argv: list[str] | None = None) -> int:
         resources = build_resources(node_type, Path(net_file) if net_file else None, run_parameter("station"),
                                     ros_node.get_namespace())
         rng = node_rng(run_parameter("seed") or 0, ros_node.get_namespace(), node_type.node_name)
-        node_type(RclpyContext(ros_node, params, rng), **resources)
+        context = RclpyContext(ros_node, params, rng)
+        node_type(context, **resources)
         rclpy.spin(ros_node)
     except (ParamsError, ValueError) as exc:
         ros_node.get_logger().fatal(str(exc))
-        return 2
+        raise
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         ros_node.destroy_node()
         if rclpy.ok():
             rclpy.shutdown()
-    return 0
+    return dict(context.callback_errors.counts) if context is not None else {}

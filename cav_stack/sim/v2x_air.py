@@ -6,10 +6,15 @@ the junctions around an incident, :func:`incident_alerting_units`) add their sig
 once a second from the incident on; equipped background vehicles (connected traffic,
 :mod:`cav_stack.sim.connected_traffic`) add their signed BSMs; the radio model (DSRC or C-V2X,
 ``v2x/radio_*.yaml``) decides who receives what and when; scripted link degradation (per
-sender/receiver loss probability over time) is applied on top. Radio station IDs are stable per
-radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``,
-attacker k: ``ATTACKER_STATION_BASE + k``, connected background vehicle k in order of first
-transmission: ``CONNECTED_STATION_BASE + k``), independent of the temporary IDs inside the payloads.
+sender/receiver loss probability over time) is applied on top; insider attackers
+(:mod:`cav_stack.sim.v2x_attacks`, and the ghost-vehicle attack) add their signed false messages,
+every one of which is remembered for the attack accounting (ground truth, for the metrics only);
+revocation lists signed by the CRL signer reach every CAV at their scenario time (distributed
+over the backhaul, not the 5.9 GHz channel). RSUs sign with RSU certificates, vehicles with their
+pseudonyms (:mod:`cav_stack.v2x.permissions`). Radio station IDs are stable per
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``, attacker k: ``ATTACKER_STATION_BASE + k``,
+connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
+independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
 
@@ -22,14 +27,17 @@ import numpy as np
 from cav_stack.core.messages import MAP_FRAME, Header, V2xFrame, V2xTechnology, V2xVehicleReport
 from cav_stack.core.truth import WorldTruth
 from cav_stack.core.path import Polyline
-from cav_stack.world.scenario import GhostVehicleEvent, IncidentEvent
+from cav_stack.world.scenario import GhostVehicleEvent, IncidentEvent, InsiderAttackEvent, RevocationEvent
 from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.connected_traffic import ConnectedTraffic
+from cav_stack.sim.v2x_attacks import AttackContext, InsiderAttacker, forged_sender_count
 from cav_stack.v2x.codec import encode_bsm, encode_road_alert, encode_spat
 from cav_stack.v2x.generation import spat_from_signal
 from cav_stack.v2x.geodesy import GeodeticOrigin
 from cav_stack.v2x.messages import ITIS_CLOSED_TO_TRAFFIC, ITIS_INCIDENT, RoadAlert
+from cav_stack.v2x.permissions import PSID_CRL, PSID_OF_MESSAGE
 from cav_stack.v2x.pki import SeededPki
+from cav_stack.v2x.revocation import encode_revocation_list
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.security import MessageSigner
 from cav_stack.v2x.trust_params import V2xTrustParams
@@ -45,8 +53,6 @@ ALERT_PERIOD = 1.0
 """Alerting RSUs repeat their RoadSideAlert every second [s]."""
 INCIDENT_ALERT_RADIUS = 300.0
 """The road operator's RSUs at junctions within this distance [m] of an incident broadcast its alert."""
-PSID_INFRASTRUCTURE = 0x82
-PSID_V2V = 0x20
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,9 @@ def incident_alerting_units(event: IncidentEvent, road_map: RoadMap,
     return units
 
 
+#: Message type of each insider attack's frames (the others forge BSMs).
+FORGED_TYPE = {"spat_forgery": "SPAT", "rsa_closure": "RSA"}
+
 LinkLossSchedule = Callable[[float], dict[tuple[int, int], float]]
 """Scripted loss: time [s] -> {(sender radio, receiver radio): extra loss probability}."""
 GhostSchedule = Callable[[float], tuple[GhostVehicleEvent, ...]]
@@ -104,12 +113,16 @@ class V2xAirInterface:
     def __init__(self, medium: RadioMedium, cav_ids: tuple[str, ...], rsus: tuple[RoadsideUnit, ...],
                  trust: V2xTrustParams | None, pki_seed: int, link_loss: LinkLossSchedule | None = None,
                  ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None,
-                 connected: ConnectedTraffic | None = None, alerting: tuple[AlertingUnit, ...] = ()):
+                 connected: ConnectedTraffic | None = None, alerting: tuple[AlertingUnit, ...] = (),
+                 attacks: tuple[InsiderAttackEvent, ...] = (), revocations: tuple[RevocationEvent, ...] = (),
+                 road_map: RoadMap | None = None, attack_seed: int = 0):
         """ghosts: scripted ghost-vehicle attacks, sent from the attacker's radio with the attacker's
         own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs and
         those of ``connected``: the V2X-equipped background vehicles, each sending from its own
         radio with its own credentials of the simulated PKI; alerting: RSUs that broadcast road
-        alerts (RoadSideAlert, needs ``origin``), each with its own credentials."""
+        alerts (RoadSideAlert, needs ``origin``), each with its own credentials; attacks: insider
+        attacks (need ``trust``, ``origin`` and ``road_map``; ``attack_seed`` seeds the attackers'
+        temporary IDs); revocations: revocation lists published during the run (need ``trust``)."""
         self._medium = medium
         self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids)}
         self._cav_of = {index: cav_id for cav_id, index in self._radio_of.items()}
@@ -129,12 +142,12 @@ class V2xAirInterface:
         self._alert_signers: dict[int, MessageSigner] = {}
         if trust is not None:
             pki = SeededPki(trust.seeded_pki, pki_seed)
-            self._signers = {rsu.tls_id: MessageSigner(trust.security, pki.pseudonyms(RSU_STATION_BASE + k))
+            self._signers = {rsu.tls_id: MessageSigner(trust.security, [pki.roadside(k)])
                              for k, rsu in enumerate(rsus)}
             self._signers.update({cav_id: MessageSigner(trust.security, pki.pseudonyms(i))
                                   for i, cav_id in enumerate(cav_ids)})
-            self._alert_signers = {j: MessageSigner(trust.security, pki.pseudonyms(radio))
-                                   for j, radio in self._alert_radio.items()}
+            self._alert_signers = {j: MessageSigner(trust.security, [pki.roadside(len(rsus) + j)])
+                                   for j in self._alert_radio}
         self._ghosts = ghosts
         self._origin = origin
         self._pki = pki if trust is not None else None
@@ -146,6 +159,18 @@ class V2xAirInterface:
         self._connected_radio: dict[str, int] = {}
         #: Station IDs of ghost vehicles -> time of their first message [s] (for the metrics only).
         self.ghost_stations: dict[int, float] = {}
+        #: Every attack frame put on the air (ghosts' and insiders'), for the metrics only.
+        self.attack_payloads: set[bytes] = set()
+        self.attack_sent = 0
+        if (attacks or revocations) and trust is None:
+            raise ValueError("insider attacks and revocations need the security settings (signed V2X)")
+        if attacks and (origin is None or road_map is None):
+            raise ValueError("insider attacks need the geodetic origin of map and the road map")
+        self._road_map = road_map
+        self._revocations = sorted(revocations, key=lambda e: e.time)
+        self._heard: dict[str, int] = {}
+        rng = np.random.default_rng(attack_seed)
+        self._insiders = [InsiderAttacker(event, self._attack_signers(event), rng) for event in attacks]
         self.sent = 0
         self.delivered = 0
         #: Ground-truth observers of CAV-to-CAV traffic (metrics only), called every step with
@@ -160,8 +185,10 @@ class V2xAirInterface:
              rng: np.random.Generator) -> dict[str, list[V2xFrame]]:
         """Advance the air to ``now`` [s]; return the frames each CAV received since the last step."""
         packets = [(self._radio_of[cav_id], frame.payload) for cav_id, frame in outbox]
-        for _, frame in outbox:
+        for cav_id, frame in outbox:
             self._message_types[frame.payload] = frame.message_type
+            if frame.message_type == "BSM":
+                self._heard[cav_id] = frame.sender_id
         if self._rsus and now + 1e-9 >= self._next_spat:
             self._next_spat = now + SPAT_PERIOD
             signals = {s.tls_id: s for s in truth.signals}
@@ -173,11 +200,11 @@ class V2xAirInterface:
                                                        program=rsu.program or None))
                 signer = self._signers.get(rsu.tls_id)
                 if signer is not None:
-                    payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
+                    payload = signer.sign(payload, PSID_OF_MESSAGE["SPAT"], now)
                 self._message_types[payload] = "SPAT"
                 packets.append((RSU_STATION_BASE + k, payload))
         packets += self._alert_packets(now)
-        packets += self._ghost_packets(now, truth, rng)
+        packets += self._attack_packets(self._ghost_packets(now, truth, rng) + self._insider_packets(now, truth))
         connected_positions, connected_packets = self._connected_packets(now, truth)
         packets += connected_packets
         positions = {self._radio_of[v.vehicle_id]: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
@@ -188,6 +215,7 @@ class V2xAirInterface:
                           if (v := truth.vehicle(vehicle_id)) is not None})
         positions.update(connected_positions)
         packets = [(sender, payload) for sender, payload in packets if sender in positions]
+        self.attack_sent += sum(1 for _, payload in packets if payload in self.attack_payloads)
         self._apply_link_loss(now)
         self.sent += len(packets)
         received: dict[str, list[V2xFrame]] = {}
@@ -202,6 +230,7 @@ class V2xAirInterface:
             received.setdefault(cav_id, []).append(V2xFrame(
                 Header(now, MAP_FRAME), delivery.sender_id, delivery.payload,
                 self._message_types.get(delivery.payload, "unknown"), self.technology, latency=delivery.latency))
+        self._deliver_revocations(now, received)
         if self.link_observers:
             cav_positions = {v.vehicle_id: (v.x, v.y) for v in truth.vehicles if v.vehicle_id in self._radio_of}
             sent = [(cav_id, frame.payload, frame.header.stamp) for cav_id, frame in outbox if cav_id in cav_positions]
@@ -220,10 +249,10 @@ class V2xAirInterface:
             self._next_alert[j] = now + ALERT_PERIOD
             alert = replace(unit.alert, header=Header(now, MAP_FRAME), msg_count=self._alert_count[j])
             self._alert_count[j] = (self._alert_count[j] + 1) % 128
-            payload = encode_road_alert(alert, origin=self._map_origin())
+            payload = encode_road_alert(alert, origin=self._origin)
             signer = self._alert_signers.get(j)
             if signer is not None:
-                payload = signer.sign(payload, PSID_INFRASTRUCTURE, now)
+                payload = signer.sign(payload, PSID_OF_MESSAGE["RSA"], now)
             self._message_types[payload] = "RSA"
             packets.append((self._alert_radio[j], payload))
         return packets
@@ -246,13 +275,67 @@ class V2xAirInterface:
             report = V2xVehicleReport(Header(now, MAP_FRAME), station, count[0], x, y, yaw, speed,
                                       attacker.accel, 0.0, attacker.length, attacker.width, 1.0)
             count[0] = (count[0] + 1) % 128
-            payload = encode_bsm(report, origin=self._map_origin())
+            payload = encode_bsm(report, origin=self._origin)
             signer = self._signers.get(event.attacker)
             if signer is not None:
-                payload = signer.sign(payload, PSID_V2V, now)
+                payload = signer.sign(payload, PSID_OF_MESSAGE["BSM"], now)
             self._message_types[payload] = "BSM"
             packets.append((self._radio_for(event.attacker), payload))
         return packets
+
+    def _attack_signers(self, event: InsiderAttackEvent) -> list[MessageSigner]:
+        """Signers over the attacker's own pseudonyms: its usual one, or one per Sybil identity."""
+        radio = self._radio_for(event.attacker)
+        count = forged_sender_count(event)
+        if count == 1:
+            return [self._signers[event.attacker]]
+        pool = self._pki.pseudonyms(radio)
+        if count > len(pool):
+            raise ValueError(f"{count} Sybil identities need as many pseudonyms; the pool holds {len(pool)}")
+        return [MessageSigner(self._trust.security, [credential]) for credential in pool[:count]]
+
+    def _insider_packets(self, now: float, truth: WorldTruth) -> list[tuple[int, bytes]]:
+        if not self._insiders:
+            return []
+        context = AttackContext(self._origin, self._road_map,
+                                tuple((rsu.tls_id, rsu.intersection_id) for rsu in self._rsus), dict(self._heard))
+        packets = []
+        for attacker in self._insiders:
+            for payload in attacker.packets(now, truth, context):
+                self._message_types[payload] = FORGED_TYPE.get(attacker.event.kind, "BSM")
+                packets.append((self._radio_for(attacker.event.attacker), payload))
+        return packets
+
+    def _attack_packets(self, packets: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+        """Remember attack frames (ground truth for the attack accounting) and pass them on."""
+        self.attack_payloads.update(payload for _, payload in packets)
+        return packets
+
+    def attacker_keys(self) -> set:
+        """Sender keys of every attacker (HashedId8 hex of each of its pseudonyms; the temporary
+        IDs it claims as itself): verdicts against any other sender are false alarms."""
+        keys: set = set(self.ghost_stations)
+        for attacker in self._insiders:
+            keys.update(attacker.station_ids)
+        if self._pki is not None:
+            for radio in self._attacker_radio.values():
+                keys.update(c.certificate.digest.hex() for c in self._pki.pseudonyms(radio))
+            for event in self._ghost_ids:
+                if event.attacker in self._radio_of:
+                    keys.update(c.certificate.digest.hex() for c in self._pki.pseudonyms(self._radio_of[event.attacker]))
+        return keys
+
+    def _deliver_revocations(self, now: float, received: dict[str, list[V2xFrame]]) -> None:
+        """Hand each revocation list due by ``now`` to every CAV (signed by the CRL signer)."""
+        while self._revocations and self._revocations[0].time <= now + 1e-9:
+            event = self._revocations.pop(0)
+            radio = self._radio_of.get(event.vehicle)
+            pool = self._pki.pseudonyms(radio if radio is not None else self._radio_for(event.vehicle))
+            signer = MessageSigner(self._trust.security, [self._pki.crl_signer])
+            payload = signer.sign(encode_revocation_list(c.certificate.digest for c in pool), PSID_CRL, now)
+            for cav_id in self._radio_of:
+                received.setdefault(cav_id, []).append(V2xFrame(Header(now, MAP_FRAME), 0, payload, "CRL",
+                                                                self.technology))
 
     def _connected_packets(self, now: float, truth: WorldTruth
                            ) -> tuple[dict[int, tuple[float, float]], list[tuple[int, bytes]]]:
@@ -265,22 +348,17 @@ class V2xAirInterface:
             if vehicle.vehicle_id not in self._connected_radio:
                 radio = CONNECTED_STATION_BASE + len(self._connected_radio)
                 self._connected_radio[vehicle.vehicle_id] = radio
-                if self._pki is not None and self._trust is not None:
+                if self._pki is not None:
                     self._signers[vehicle.vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
         packets = []
         for vehicle_id, report in self._connected.reports(now, vehicles):
-            payload = encode_bsm(report, origin=self._map_origin())
+            payload = encode_bsm(report, origin=self._origin)
             signer = self._signers.get(vehicle_id)
             if signer is not None:
-                payload = signer.sign(payload, PSID_V2V, now)
+                payload = signer.sign(payload, PSID_OF_MESSAGE["BSM"], now)
             self._message_types[payload] = "BSM"
             packets.append((self._connected_radio[vehicle_id], payload))
         return {self._connected_radio[v.vehicle_id]: (v.x, v.y) for v in vehicles}, packets
-
-    def _map_origin(self) -> GeodeticOrigin:
-        """The geodetic origin of ``map`` (given whenever ghosts, connected traffic or alerting RSUs send)."""
-        assert self._origin is not None, "BSMs and road alerts need the geodetic origin of map"
-        return self._origin
 
     def _radio_for(self, vehicle_id: str) -> int:
         """The radio of a transmitting vehicle: a CAV's own, or one given to an attacking car."""
@@ -289,7 +367,7 @@ class V2xAirInterface:
         if vehicle_id not in self._attacker_radio:
             radio = ATTACKER_STATION_BASE + len(self._attacker_radio)
             self._attacker_radio[vehicle_id] = radio
-            if self._pki is not None and self._trust is not None:
+            if self._pki is not None:
                 self._signers[vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
         return self._attacker_radio[vehicle_id]
 

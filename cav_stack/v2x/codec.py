@@ -9,8 +9,12 @@ Two layers:
   messages in ``map`` and :func:`decode_frame` returns them; raw<->SI conversion is done
   only by :mod:`cav_stack.v2x.j2735_units`, map<->WGS84 by :mod:`cav_stack.v2x.geodesy`.
 
-Every malformed input to a decoder raises :class:`V2xDecodeError` (a ValueError), whatever
-went wrong inside; SI content that cannot be encoded raises :class:`V2xEncodeError`.
+Malformed input to a decoder raises :class:`V2xDecodeError` (a ValueError), and only in the
+documented cases: bytes the ASN.1 decoder refuses (:data:`ASN1_DECODE_ERRORS`), trailing bytes,
+an unsupported messageId, and per message the values the SI conversion states it cannot use
+(e.g. an unavailable position where one is required, a secMark without a time). Any other
+exception while decoding is a bug of the conversion and propagates (the fuzz tests fail on it).
+SI content that cannot be encoded raises :class:`V2xEncodeError`.
 The ASN.1 modules (:data:`ASN1_MODULES`) are read from ``v2x/asn1/`` at the repository
 root and compiled once, on first use (FileNotFoundError, not a decode error, when they are missing).
 """
@@ -26,6 +30,7 @@ import asn1tools
 from cav_stack.core.share import share_path
 from cav_stack.core.messages import MAP_FRAME, Header, TrajectoryPoint, V2xVehicleReport
 from cav_stack.v2x import j2735_units as units
+from cav_stack.v2x.ieee1609dot2 import DECODE_ERRORS as ASN1_DECODE_ERRORS
 from cav_stack.v2x.geodesy import GeodeticOrigin, LocalTangentPlane
 from cav_stack.v2x.messages import (
     DecodedBsm,
@@ -115,12 +120,11 @@ def _guard_encode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise V2xEncodeError(f"cannot encode: {type(exc).__name__}: {exc}") from exc
 
 
-def _guard_decode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def _asn1(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an asn1tools call on untrusted content; its documented failures are malformed frames."""
     try:
         return fn(*args, **kwargs)
-    except V2xDecodeError:
-        raise
-    except Exception as exc:  # any failure on untrusted bytes is a malformed packet
+    except ASN1_DECODE_ERRORS as exc:
         raise V2xDecodeError(f"malformed V2X frame: {type(exc).__name__}: {exc}") from exc
 
 
@@ -128,7 +132,7 @@ def _guard_decode(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # Raw layer
 # ---------------------------------------------------------------------------------------
 
-def _encode_raw(type_name: str, value: dict[str, Any]) -> bytes:
+def _encode_raw(type_name: str, value: dict) -> bytes:
     spec = compiled_modules()
     if type_name == "BasicSafetyMessage" and "partII" in value:
         parts = []
@@ -141,12 +145,11 @@ def _encode_raw(type_name: str, value: dict[str, Any]) -> bytes:
             parts.append({"partII-Id": part["partII-Id"], "partII-Value": content})
         value = {**value, "partII": parts}
     inner = spec.encode(type_name, value, check_constraints=True)
-    frame: bytes = spec.encode("MessageFrame", {"messageId": MESSAGE_IDS[type_name], "value": inner},
-                               check_constraints=True)
-    return frame
+    return spec.encode("MessageFrame", {"messageId": MESSAGE_IDS[type_name], "value": inner},
+                       check_constraints=True)
 
 
-def encode_frame_raw(type_name: str, value: dict[str, Any]) -> bytes:
+def encode_frame_raw(type_name: str, value: dict) -> bytes:
     """UPER MessageFrame carrying ``value`` (raw J2735 integers) of ASN.1 type ``type_name``.
 
     type_name: a value of :data:`MESSAGE_TYPES`. BSM Part II entries whose ``partII-Value``
@@ -165,34 +168,34 @@ def _as_bytes(data: Any) -> bytes:
     return bytes(data)
 
 
-def _decode_raw(data: bytes) -> tuple[str, dict[str, Any]]:
+def _decode_raw(data: bytes) -> tuple[str, dict]:
     data = _as_bytes(data)
     spec = compiled_modules()
-    frame = spec.decode("MessageFrame", data, check_constraints=True)
-    if len(spec.encode("MessageFrame", frame)) != len(data):
+    frame = _asn1(spec.decode, "MessageFrame", data, check_constraints=True)
+    if len(_asn1(spec.encode, "MessageFrame", frame)) != len(data):
         raise V2xDecodeError("trailing bytes after the MessageFrame")
     type_name = MESSAGE_TYPES.get(frame["messageId"])
     if type_name is None:
         raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
-    value = spec.decode(type_name, frame["value"], check_constraints=True)
+    value = _asn1(spec.decode, type_name, frame["value"], check_constraints=True)
     if type_name == "BasicSafetyMessage" and "partII" in value:
         value["partII"] = [
             {"partII-Id": part["partII-Id"],
-             "partII-Value": spec.decode("VehicleSafetyExtensions", part["partII-Value"],
-                                         check_constraints=True)
+             "partII-Value": _asn1(spec.decode, "VehicleSafetyExtensions", part["partII-Value"],
+                                   check_constraints=True)
              if part["partII-Id"] == PART_II_VEHICLE_SAFETY else part["partII-Value"]}
             for part in value["partII"]
         ]
     return type_name, value
 
 
-def decode_frame_raw(data: bytes) -> tuple[str, dict[str, Any]]:
+def decode_frame_raw(data: bytes) -> tuple[str, dict]:
     """Decode a UPER MessageFrame to (ASN.1 type name, raw value dict).
 
     Part II VehicleSafetyExtensions are decoded in place. Raises V2xDecodeError.
     """
     compiled_modules()
-    return _guard_decode(_decode_raw, data)
+    return _decode_raw(data)
 
 
 def message_type_of(data: bytes) -> str:
@@ -200,13 +203,10 @@ def message_type_of(data: bytes) -> str:
 
     Raises V2xDecodeError for malformed frames or unsupported message IDs.
     """
-    def peek() -> str:
-        frame = compiled_modules().decode("MessageFrame", _as_bytes(data), check_constraints=True)
-        if frame["messageId"] not in MESSAGE_TYPES:
-            raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
-        return MESSAGE_NAMES[MESSAGE_TYPES[frame["messageId"]]]
-    compiled_modules()
-    return _guard_decode(peek)
+    frame = _asn1(compiled_modules().decode, "MessageFrame", _as_bytes(data), check_constraints=True)
+    if frame["messageId"] not in MESSAGE_TYPES:
+        raise V2xDecodeError(f"unsupported messageId {frame['messageId']}")
+    return MESSAGE_NAMES[MESSAGE_TYPES[frame["messageId"]]]
 
 
 # ---------------------------------------------------------------------------------------
@@ -291,7 +291,7 @@ def _from_offset(ref_plane: LocalTangentPlane, plane: LocalTangentPlane, east_cm
 
 def _bsm_value(report: V2xVehicleReport, plane: LocalTangentPlane, altitude: float | None,
                path_history: Sequence[PathHistoryPoint],
-               path_prediction: PathPrediction | None) -> dict[str, Any]:
+               path_prediction: PathPrediction | None) -> dict:
     if not (math.isfinite(report.x) and math.isfinite(report.y)):
         raise V2xEncodeError("report position must be finite")
     if not 0 <= report.msg_count <= 127:
@@ -319,8 +319,8 @@ def _bsm_value(report: V2xVehicleReport, plane: LocalTangentPlane, altitude: flo
         "size": {"width": units.vehicle_dimension_to_raw(report.width, 1023),
                  "length": units.vehicle_dimension_to_raw(report.length, 4095)},
     }
-    value: dict[str, Any] = {"coreData": core}
-    extensions: dict[str, Any] = {}
+    value: dict = {"coreData": core}
+    extensions: dict = {}
     if path_history:
         if len(path_history) > 23:
             raise V2xEncodeError(f"{len(path_history)} path history points; J2735 allows 23")
@@ -365,7 +365,7 @@ def encode_bsm(report: V2xVehicleReport, *, origin: GeodeticOrigin, altitude: fl
     return encode_frame_raw("BasicSafetyMessage", value)
 
 
-def _decoded_bsm(value: dict[str, Any], plane: LocalTangentPlane, now: float) -> DecodedBsm:
+def _decoded_bsm(value: dict, plane: LocalTangentPlane, now: float) -> DecodedBsm:
     core = value["coreData"]
     unavailable: set[str] = set()
 
@@ -424,7 +424,7 @@ def _decoded_bsm(value: dict[str, Any], plane: LocalTangentPlane, now: float) ->
 # SPaT
 # ---------------------------------------------------------------------------------------
 
-def _spat_value(spat: SpatMessage) -> dict[str, Any]:
+def _spat_value(spat: SpatMessage) -> dict:
     stamp = spat.header.stamp
     intersections = []
     for inter in spat.intersections:
@@ -434,7 +434,7 @@ def _spat_value(spat: SpatMessage) -> dict[str, Any]:
                 raise V2xEncodeError(f"signal group {group.signal_group}: 1..16 events required")
             events = []
             for event in group.events:
-                entry: dict[str, Any] = {"eventState": event.phase.value}
+                entry: dict = {"eventState": event.phase.value}
                 if event.min_end_time is not None:
                     timing = {"minEndTime": units.time_mark_from_time(event.min_end_time)}
                     if event.max_end_time is not None:
@@ -464,7 +464,7 @@ def encode_spat(spat: SpatMessage) -> bytes:
     return encode_frame_raw("SPAT", _guard_encode(_spat_value, spat))
 
 
-def _decoded_spat(value: dict[str, Any], now: float) -> SpatMessage:
+def _decoded_spat(value: dict, now: float) -> SpatMessage:
     stamp = now
     intersections = []
     for index, inter in enumerate(value["intersections"]):
@@ -492,14 +492,14 @@ def _decoded_spat(value: dict[str, Any], now: float) -> SpatMessage:
 # MAP
 # ---------------------------------------------------------------------------------------
 
-def _node_delta(dx_cm: int, dy_cm: int) -> tuple[str, dict[str, Any]]:
+def _node_delta(dx_cm: int, dy_cm: int) -> tuple[str, dict]:
     for choice, limit in _NODE_XY_CHOICES:
         if -limit - 1 <= dx_cm <= limit and -limit - 1 <= dy_cm <= limit:
             return choice, {"x": dx_cm, "y": dy_cm}
     raise V2xEncodeError(f"lane node step ({dx_cm}, {dy_cm}) cm exceeds Node-XY-32b")
 
 
-def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> dict[str, Any]:
+def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> dict:
     if not 2 <= len(lane.centreline) <= 63:
         raise V2xEncodeError(f"lane {lane.lane_id}: 2..63 centreline points required")
     nodes, prev = [], (0, 0)
@@ -508,7 +508,7 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
         cm = (round(east / 0.01), round(north / 0.01))
         nodes.append({"delta": _node_delta(cm[0] - prev[0], cm[1] - prev[1])})
         prev = cm
-    lane_value: dict[str, Any] = {
+    lane_value: dict = {
         "laneID": lane.lane_id,
         "laneAttributes": {
             "directionalUse": _bits([i for i, on in enumerate((lane.is_ingress, lane.is_egress)) if on], 2),
@@ -524,10 +524,10 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
     if lane.connections:
         connections = []
         for conn in lane.connections:
-            connecting: dict[str, Any] = {"lane": conn.to_lane}
+            connecting: dict = {"lane": conn.to_lane}
             if conn.maneuvers:
                 connecting["maneuver"] = _maneuver_bits(conn.maneuvers)
-            entry: dict[str, Any] = {"connectingLane": connecting}
+            entry: dict = {"connectingLane": connecting}
             if conn.signal_group is not None:
                 entry["signalGroup"] = conn.signal_group
             connections.append(entry)
@@ -535,12 +535,12 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
     return lane_value
 
 
-def _map_value(map_message: MapMessage, plane: LocalTangentPlane) -> dict[str, Any]:
+def _map_value(map_message: MapMessage, plane: LocalTangentPlane) -> dict:
     intersections = []
     for inter in map_message.intersections:
         ref_lat, ref_lon = _geodetic(plane, inter.ref_x, inter.ref_y)
         ref_plane = _reference_plane(plane, ref_lat, ref_lon)
-        entry: dict[str, Any] = {
+        entry: dict = {
             "id": {"id": inter.intersection_id},
             "revision": inter.revision,
             "refPoint": {"lat": ref_lat, "long": ref_lon},
@@ -565,7 +565,7 @@ def encode_map(map_message: MapMessage, *, origin: GeodeticOrigin) -> bytes:
     return encode_frame_raw("MapData", _guard_encode(_map_value, map_message, _plane(origin)))
 
 
-def _lane_from_value(lane: dict[str, Any], ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> MapLane | None:
+def _lane_from_value(lane: dict, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> MapLane | None:
     kind, nodes = lane["nodeList"]
     if kind != "nodes":
         return None   # computed lanes are not expanded
@@ -594,7 +594,7 @@ def _lane_from_value(lane: dict[str, Any], ref_plane: LocalTangentPlane, plane: 
                    connections=connections)
 
 
-def _decoded_map(value: dict[str, Any], plane: LocalTangentPlane, now: float) -> MapMessage:
+def _decoded_map(value: dict, plane: LocalTangentPlane, now: float) -> MapMessage:
     intersections = []
     for inter in value.get("intersections", ()):
         ref = inter["refPoint"]
@@ -620,17 +620,15 @@ def _slice_of(yaw: float) -> int:
     return int(heading_deg // (360.0 / _HEADING_SLICES)) % _HEADING_SLICES
 
 
-def _rsa_value(alert: RoadAlert, plane: LocalTangentPlane) -> dict[str, Any]:
+def _rsa_value(alert: RoadAlert, plane: LocalTangentPlane) -> dict:
     if not (math.isfinite(alert.x) and math.isfinite(alert.y)):
         raise V2xEncodeError("alert position must be finite")
     if len(alert.description) > 8:
         raise V2xEncodeError(f"{len(alert.description)} description codes; J2735 allows 8")
     lat, lon = _geodetic(plane, alert.x, alert.y)
-    position: dict[str, Any] = {"utcTime": {"second": units.sec_mark_from_time(alert.header.stamp)},
-                                "long": lon, "lat": lat}
-    value: dict[str, Any] = {"msgCnt": alert.msg_count,
-                             "timeStamp": units.minute_of_year_from_time(alert.header.stamp),
-                             "typeEvent": alert.type_event}
+    position: dict = {"utcTime": {"second": units.sec_mark_from_time(alert.header.stamp)}, "long": lon, "lat": lat}
+    value: dict = {"msgCnt": alert.msg_count, "timeStamp": units.minute_of_year_from_time(alert.header.stamp),
+                   "typeEvent": alert.type_event}
     if alert.description:
         value["description"] = list(alert.description)
     if alert.travel_yaw is not None:
@@ -663,7 +661,7 @@ def _slices_yaw(bits: tuple[bytes, int]) -> float | None:
     return math.atan2(north, east) if math.hypot(east, north) > 1e-9 else None
 
 
-def _decoded_rsa(value: dict[str, Any], plane: LocalTangentPlane, now: float) -> RoadAlert:
+def _decoded_rsa(value: dict, plane: LocalTangentPlane, now: float) -> RoadAlert:
     position = _required(value.get("position"), "alert position")
     x, y = _map_xy(plane, position["lat"], position["long"])
     if not (math.isfinite(x) and math.isfinite(y)):
@@ -682,7 +680,7 @@ def _decoded_rsa(value: dict[str, Any], plane: LocalTangentPlane, now: float) ->
 # Maneuver sharing
 # ---------------------------------------------------------------------------------------
 
-def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> dict[str, Any]:
+def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> dict:
     if not 1 <= len(share.points) <= 50:
         raise V2xEncodeError(f"{len(share.points)} trajectory points; 1..50 allowed")
     ref_lat, ref_lon = _geodetic(plane, share.points[0].x, share.points[0].y)
@@ -698,7 +696,7 @@ def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> dict[str,
             "speed": units.speed_to_raw(point.speed),
             "accel": units.accel_to_raw(point.accel),
         })
-    value: dict[str, Any] = {
+    value: dict = {
         "msgCnt": share.msg_count,
         "id": _temporary_id(share.station_id),
         "secMark": units.sec_mark_from_time(share.header.stamp),
@@ -729,7 +727,15 @@ def encode_maneuver(share: ManeuverShare, *, origin: GeodeticOrigin) -> bytes:
     return encode_frame_raw("ManeuverSharingMessage", _guard_encode(_maneuver_value, share, _plane(origin)))
 
 
-def _decoded_maneuver(value: dict[str, Any], plane: LocalTangentPlane, now: float) -> ManeuverShare:
+def _intent(name: str | None) -> ManeuverIntent:
+    """The IntendedManeuver enumerator (extensible: a later version's addition decodes as None)."""
+    try:
+        return ManeuverIntent(name)
+    except ValueError:
+        raise V2xDecodeError(f"unsupported intended maneuver {name!r}") from None
+
+
+def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> ManeuverShare:
     ref_plane = _reference_plane(plane, value["refLat"], value["refLong"])
     points = []
     for point in value["trajectory"]:
@@ -739,12 +745,14 @@ def _decoded_maneuver(value: dict[str, Any], plane: LocalTangentPlane, now: floa
             yaw=_required(units.heading_raw_to_yaw(point["heading"]), "planned heading"),
             speed=_required(units.speed_from_raw(point["speed"]), "planned speed"),
             accel=_required(units.accel_from_raw(point["accel"]), "planned acceleration")))
+    if value["secMark"] >= 60000:
+        raise V2xDecodeError("maneuver share carries no secMark time")
     stamp = units.time_from_sec_mark(value["secMark"], now)
     return ManeuverShare(
         header=Header(stamp=stamp, frame_id=MAP_FRAME),
         station_id=int.from_bytes(value["id"], "big"),
         msg_count=value["msgCnt"],
-        intent=ManeuverIntent(value["maneuver"]),
+        intent=_intent(value["maneuver"]),
         points=tuple(points),
         target_lane_offset=units.centimetres_from_raw(value["targetLaneOffset"])
         if "targetLaneOffset" in value else None,
@@ -758,7 +766,7 @@ def _decoded_maneuver(value: dict[str, Any], plane: LocalTangentPlane, now: floa
 # ---------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=4096)
-def _decode_raw_shared(data: bytes) -> tuple[str, dict[str, Any]]:
+def _decode_raw_shared(data: bytes) -> tuple[str, dict]:
     """:func:`_decode_raw` memoised on the frame's bytes, for :func:`decode_frame` only.
 
     A broadcast reaches every station in range as the same bytes, and in a simulation all of
@@ -770,8 +778,7 @@ def _decode_raw_shared(data: bytes) -> tuple[str, dict[str, Any]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _decode_si(data: bytes, origin: GeodeticOrigin, now: float
-               ) -> DecodedBsm | SpatMessage | MapMessage | RoadAlert | ManeuverShare:
+def _decode_si(data: bytes, origin: GeodeticOrigin, now: float):
     """The SI message of ``data`` for a receiver at ``origin`` and time ``now`` [s], memoised:
     the stations a broadcast reaches in one simulation step share the frame, origin and time, so
     the conversion runs once per frame and step. Messages are frozen, so sharing them is safe."""
@@ -802,4 +809,4 @@ def decode_frame(data: bytes, *, origin: GeodeticOrigin, now: float
     if not math.isfinite(now):
         raise ValueError(f"now must be finite, got {now}")
     compiled_modules()
-    return _guard_decode(_decode_si, _as_bytes(data), origin, now)
+    return _decode_si(_as_bytes(data), origin, now)

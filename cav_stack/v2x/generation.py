@@ -179,12 +179,17 @@ class StationIdentity:
         if (now - self._since_time < self.params.id_change_interval
                 or self._distance < self.params.id_change_distance):
             return False
+        self.renew(now)
+        return True
+
+    def renew(self, now: float) -> None:
+        """Change the ID now [s] (and restart every MsgCount at a random value): with the ID rules
+        above, or when the station's pseudonym certificate changes (all identifiers change together)."""
         previous = self.station_id
         while self.station_id == previous:
             self.station_id = self._new_id()
         self._since_time, self._distance = now, 0.0
         self._counts = {name: int(self._rng.integers(0, 128)) for name in self._counts}
-        return True
 
     def next_msg_count(self, message_type: str) -> int:
         """MsgCount (0..127) for the next message of ``message_type`` (``BSM``, ``MANEUVER``...)."""

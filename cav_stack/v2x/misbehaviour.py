@@ -1,5 +1,15 @@
 """Misbehaviour detection: plausibility of what V2X senders say about themselves.
 
+A sender is the verified signer of the reports (the HashedId8 of its certificate; the claimed
+station ID only where messages are not signed): state and verdicts follow the certificate, so
+reusing another station's temporary ID neither moves evidence onto that station nor sheds one's own.
+
+Unavailable values (J2735 "unavailable", NaN after decoding; an unavailable position accuracy
+decodes as +inf and is clamped like any other) are handled field by field: a check that needs a
+missing value is not run, and the cross-check against sensors replaces a missing speed, heading
+or acceleration by its worst case (the gates widen), so no verdict is ever drawn from a missing
+value.
+
 Per sender, on every :class:`V2xVehicleReport` (positions in ``map``, SI units):
 - limits: reported speed and acceleration within physical limits;
 - step consistency with the previous report: speed change vs the acceleration limit, and the
@@ -32,12 +42,11 @@ the stack clock; nothing here reads a clock.
 """
 from __future__ import annotations
 
-from itertools import pairwise
 import collections
 import enum
 import math
 from dataclasses import dataclass
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -53,6 +62,11 @@ RoadTest = Callable[[float, float, float], bool]
 #: ``map`` point (x, y) [m] is inside the ego's sensor field of view with a clear line of sight
 #: at the time of the track list being checked.
 VisibilityTest = Callable[[float, float, float], bool]
+
+
+def _known(*values: float) -> bool:
+    """True when every value is available (finite)."""
+    return all(math.isfinite(v) for v in values)
 
 
 class MisbehaviourReason(enum.Enum):
@@ -144,13 +158,27 @@ class MisbehaviourParams:
 
 @dataclass(frozen=True)
 class MisbehaviourVerdict:
-    """Verdict on one sender: flagged or not, the reasons in the order they were reached, and
-    the stack time [s] it was first flagged (None when not flagged)."""
+    """Verdict on one sender (signer digest, or station ID when unsigned): flagged or not, the
+    reasons in the order they were reached, and the stack time [s] it was first flagged (None
+    when not flagged)."""
 
-    station_id: int
+    sender: Hashable
     flagged: bool
     reasons: tuple[MisbehaviourReason, ...] = ()
     flagged_at: float | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """A sender's claimed state at a track time: position (x, y) [m, map], spread: radius [m] the
+    position may be off by because a value was missing; speed [m/s] (None: unavailable);
+    speed_margin: extra speed tolerance [m/s] for a missing acceleration."""
+
+    x: float
+    y: float
+    spread: float
+    speed: float | None
+    speed_margin: float
 
 
 class _Sender:
@@ -169,30 +197,33 @@ class MisbehaviourDetector:
     def __init__(self, params: MisbehaviourParams, is_on_road: RoadTest):
         self.params = params
         self._is_on_road = is_on_road
-        self._senders: dict[int, _Sender] = {}
+        self._senders: dict[Hashable, _Sender] = {}
         self._forgot_at: float | None = None
 
-    def verdict(self, station_id: int) -> MisbehaviourVerdict:
-        """Current verdict on ``station_id`` (not flagged when unknown)."""
-        sender = self._senders.get(station_id)
+    def verdict(self, key: Hashable) -> MisbehaviourVerdict:
+        """Current verdict on sender ``key`` (not flagged when unknown)."""
+        sender = self._senders.get(key)
         if sender is None or not sender.flags:
-            return MisbehaviourVerdict(station_id, False)
-        return MisbehaviourVerdict(station_id, True, tuple(sender.flags), min(sender.flags.values()))
+            return MisbehaviourVerdict(key, False)
+        return MisbehaviourVerdict(key, True, tuple(sender.flags), min(sender.flags.values()))
 
     def verdicts(self) -> tuple[MisbehaviourVerdict, ...]:
-        """Verdicts on every sender currently known, by station ID."""
-        return tuple(self.verdict(station_id) for station_id in sorted(self._senders))
+        """Verdicts on every sender currently known, in the order they were first heard."""
+        return tuple(self.verdict(key) for key in self._senders)
 
-    def on_report(self, report: V2xVehicleReport, now: float) -> MisbehaviourVerdict:
-        """Check one report (``map`` frame; ValueError otherwise) received at ``now`` [s]."""
+    def on_report(self, report: V2xVehicleReport, now: float, sender_key: Hashable | None = None
+                  ) -> MisbehaviourVerdict:
+        """Check one report (``map`` frame; ValueError otherwise) received at ``now`` [s] from
+        ``sender_key`` (the verified signer; None: the report's station ID)."""
         if report.header.frame_id != MAP_FRAME:
             raise ValueError(f"reports must be in '{MAP_FRAME}', got '{report.header.frame_id}'")
+        key = report.station_id if sender_key is None else sender_key
         self._forget(now)
-        sender = self._senders.setdefault(report.station_id, _Sender(now))
+        sender = self._senders.setdefault(key, _Sender(now))
         sender.last_heard = now
         history = sender.history
         if history and report.header.stamp <= history[-1].header.stamp:
-            return self.verdict(report.station_id)
+            return self.verdict(key)
         failures = self._single_report_checks(report)
         if history and report.header.stamp - history[-1].header.stamp > self.params.max_report_gap:
             history.clear()
@@ -204,7 +235,7 @@ class MisbehaviourDetector:
         failures += self._history_checks(history)
         for reason in failures:
             self._add_evidence(sender, reason, now)
-        return self.verdict(report.station_id)
+        return self.verdict(key)
 
     def on_tracks(self, tracks: TrackList, is_visible: VisibilityTest, now: float) -> tuple[MisbehaviourVerdict, ...]:
         """Cross-check senders against onboard sensor tracks (``map`` frame; ValueError otherwise).
@@ -216,23 +247,23 @@ class MisbehaviourDetector:
             raise ValueError(f"tracks must be in '{MAP_FRAME}', got '{tracks.header.frame_id}'")
         self._forget(now)
         t = tracks.header.stamp
-        claims: dict[int, tuple[float, float, float]] = {}
-        for station_id, sender in self._senders.items():
+        claims: dict[Hashable, _Claim] = {}
+        for key, sender in self._senders.items():
             latest = sender.history[-1] if sender.history else None
-            if sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age:
+            if (sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age
+                    or not (math.isfinite(latest.x) and math.isfinite(latest.y))):
                 sender.unmatched_since = None
                 continue
-            dt = t - latest.header.stamp
-            x = latest.x + latest.speed * math.cos(latest.yaw) * dt
-            y = latest.y + latest.speed * math.sin(latest.yaw) * dt
-            if is_visible(x, y, self.params.visibility_margin_sigmas * self._sigma(latest)):
-                claims[station_id] = (x, y, latest.speed + latest.accel * dt)
+            claim = self._claim(latest, t)
+            if is_visible(claim.x, claim.y,
+                          self.params.visibility_margin_sigmas * self._sigma(latest) + claim.spread):
+                claims[key] = claim
             else:
                 sender.unmatched_since = None
         matches = self._associate(claims, tracks)
-        for station_id, (x, y, _) in claims.items():
-            sender = self._senders[station_id]
-            match = matches.get(station_id)
+        for key, claim in claims.items():
+            sender = self._senders[key]
+            match = matches.get(key)
             if match is None:
                 if sender.unmatched_since is None:
                     sender.unmatched_since = t
@@ -240,7 +271,9 @@ class MisbehaviourDetector:
                     sender.flags.setdefault(MisbehaviourReason.GHOST_VEHICLE, now)
                 continue
             sender.unmatched_since = None
-            sender.residuals.append((t, x - match[0], y - match[1]))
+            if claim.spread > 0.0:   # position extrapolated with a missing value: no offset evidence
+                continue
+            sender.residuals.append((t, claim.x - match[0], claim.y - match[1]))
             while t - sender.residuals[0][0] > self.params.offset_window:
                 sender.residuals.popleft()
             if len(sender.residuals) >= self.params.offset_min_samples:
@@ -250,37 +283,63 @@ class MisbehaviourDetector:
                     sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
         return self.verdicts()
 
-    def _associate(self, claims: dict[int, tuple[float, float, float]],
-                   tracks: TrackList) -> dict[int, tuple[float, float]]:
+    def _claim(self, report: V2xVehicleReport, t: float) -> _Claim:
+        """Where ``report`` (finite position) puts its sender at ``t`` [s]: constant velocity for the
+        position, constant acceleration for the speed; a missing speed or heading leaves the claim
+        at the reported position with ``spread`` = the farthest it could have moved, a missing
+        speed or acceleration widens the speed tolerance by the most it could have changed."""
+        p = self.params
+        dt = t - report.header.stamp
+        if math.isfinite(report.speed) and math.isfinite(report.yaw):
+            x = report.x + report.speed * math.cos(report.yaw) * dt
+            y = report.y + report.speed * math.sin(report.yaw) * dt
+            spread = 0.0
+        else:
+            x, y = report.x, report.y
+            spread = (report.speed if math.isfinite(report.speed) else p.max_speed) * abs(dt)
+        if not math.isfinite(report.speed):
+            return _Claim(x, y, spread, None, 0.0)
+        if math.isfinite(report.accel):
+            return _Claim(x, y, spread, report.speed + report.accel * dt, 0.0)
+        return _Claim(x, y, spread, report.speed, p.max_accel * abs(dt))
+
+    def _associate(self, claims: dict[Hashable, _Claim], tracks: TrackList) -> dict[Hashable, tuple[float, float]]:
         """One-to-one claim-to-track association minimising total distance among the pairs
-        within the distance gate whose speeds agree (claims: station -> (x, y, speed))."""
+        within the distance gate (widened by a claim's spread) whose speeds agree (any speed
+        when the claim's is unknown)."""
         if not claims or not tracks.objects:
             return {}
         p = self.params
         ids = list(claims)
-        claim = np.array([claims[i] for i in ids])
+        claim_xy = np.array([(claims[i].x, claims[i].y) for i in ids])
+        spread = np.array([claims[i].spread for i in ids])
+        claim_speed = np.array([np.nan if claims[i].speed is None else claims[i].speed for i in ids])
+        speed_margin = np.array([claims[i].speed_margin for i in ids])
         track_xy = np.array([(o.x, o.y) for o in tracks.objects])
         track_speed = np.array([o.speed for o in tracks.objects])
         track_speed_var = np.array([max(o.covariance[15], 0.0) for o in tracks.objects])
-        distance = np.linalg.norm(claim[:, None, :2] - track_xy[None, :, :], axis=2)
-        speed_gate = p.gate_sigmas * np.sqrt(p.speed_sigma ** 2 + track_speed_var) + p.association_speed_margin
-        allowed = (distance <= p.association_gate) & (np.abs(claim[:, None, 2] - track_speed[None, :]) <= speed_gate)
+        distance = np.linalg.norm(claim_xy[:, None, :] - track_xy[None, :, :], axis=2)
+        speed_gate = (p.gate_sigmas * np.sqrt(p.speed_sigma ** 2 + track_speed_var)[None, :]
+                      + p.association_speed_margin + speed_margin[:, None])
+        speed_ok = np.isnan(claim_speed)[:, None] | (np.abs(claim_speed[:, None] - track_speed[None, :]) <= speed_gate)
+        allowed = (distance <= p.association_gate + spread[:, None]) & speed_ok
         if not allowed.any():
             return {}
-        rows, cols = linear_sum_assignment(np.where(allowed, distance, p.association_gate * 1e3))
+        rows, cols = linear_sum_assignment(np.where(allowed, distance, (p.association_gate + spread.max()) * 1e3))
         return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
-                for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
+                for r, c in zip(rows, cols) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
         return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
 
     def _single_report_checks(self, report: V2xVehicleReport) -> list[MisbehaviourReason]:
         failures = []
-        if abs(report.speed) > self.params.max_speed:
+        if abs(report.speed) > self.params.max_speed:     # NaN compares False: not checked
             failures.append(MisbehaviourReason.SPEED_LIMIT)
         if abs(report.accel) > self.params.max_accel:
             failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
-        if not self._is_on_road(report.x, report.y, self.params.gate_sigmas * self._sigma(report)):
+        if (_known(report.x, report.y)
+                and not self._is_on_road(report.x, report.y, self.params.gate_sigmas * self._sigma(report))):
             failures.append(MisbehaviourReason.OFF_ROAD)
         return failures
 
@@ -288,39 +347,50 @@ class MisbehaviourDetector:
         p = self.params
         failures = []
         dt = report.header.stamp - previous.header.stamp
-        speed_gate = p.max_accel * dt + p.gate_sigmas * math.sqrt(2.0) * p.speed_sigma
-        if abs(report.speed - previous.speed) > speed_gate:
-            failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
-        mean_yaw = previous.yaw + 0.5 * wrap_angle(report.yaw - previous.yaw)
-        travel = 0.5 * (previous.speed + report.speed) * dt
-        residual = math.hypot(report.x - previous.x - travel * math.cos(mean_yaw),
-                              report.y - previous.y - travel * math.sin(mean_yaw))
+        if _known(previous.speed, report.speed):
+            speed_gate = p.max_accel * dt + p.gate_sigmas * math.sqrt(2.0) * p.speed_sigma
+            if abs(report.speed - previous.speed) > speed_gate:
+                failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
+        if not _known(previous.x, previous.y, report.x, report.y):
+            return failures
         position_gate = (p.gate_sigmas * math.hypot(self._sigma(previous), self._sigma(report))
                          + 0.5 * p.max_accel * dt * dt)
+        if _known(previous.speed, report.speed, previous.yaw, report.yaw):
+            mean_yaw = previous.yaw + 0.5 * wrap_angle(report.yaw - previous.yaw)
+            travel = 0.5 * (previous.speed + report.speed) * dt
+            residual = math.hypot(report.x - previous.x - travel * math.cos(mean_yaw),
+                                  report.y - previous.y - travel * math.sin(mean_yaw))
+        else:   # only the distance can be bounded, by the largest speed known or plausible
+            speeds = [v for v in (previous.speed, report.speed) if math.isfinite(v)]
+            reach = (max(speeds) if len(speeds) == 2 else p.max_speed) * dt
+            residual = math.hypot(report.x - previous.x, report.y - previous.y) - reach
         if residual > position_gate:
             failures.append(MisbehaviourReason.POSITION_JUMP)
         return failures
 
     def _history_checks(self, history: collections.deque[V2xVehicleReport]) -> list[MisbehaviourReason]:
         p = self.params
-        first, last = history[0], history[-1]
-        if last.header.stamp - first.header.stamp < p.consistency_min_span:
+        reports = [r for r in history if _known(r.x, r.y)]
+        if len(reports) < 2 or reports[-1].header.stamp - reports[0].header.stamp < p.consistency_min_span:
             return []
+        if not all(math.isfinite(r.speed) for r in history):
+            return []   # the distance travelled is unknown
+        first, last = reports[0], reports[-1]
         failures = []
-        reports = list(history)
+        inside = [r for r in history if first.header.stamp <= r.header.stamp <= last.header.stamp]
         distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
-                       for a, b in pairwise(reports))
+                       for a, b in zip(inside, inside[1:]))
         span = last.header.stamp - first.header.stamp
         noise = (p.gate_sigmas * math.hypot(self._sigma(first), self._sigma(last))
                  + p.gate_sigmas * p.speed_sigma * span)
         dx, dy = last.x - first.x, last.y - first.y
         displacement = math.hypot(dx, dy)
         travelled = abs(distance)
-        if (displacement > travelled + noise
-                or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise):
+        if displacement > travelled + noise or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise:
             failures.append(MisbehaviourReason.SPEED_VS_DISPLACEMENT)
-        if displacement >= p.heading_min_displacement:
-            mean_yaw = math.atan2(sum(math.sin(r.yaw) for r in reports), sum(math.cos(r.yaw) for r in reports))
+        yaws = [r.yaw for r in inside if math.isfinite(r.yaw)]
+        if displacement >= p.heading_min_displacement and yaws:
+            mean_yaw = math.atan2(sum(math.sin(a) for a in yaws), sum(math.cos(a) for a in yaws))
             if distance < 0.0:
                 mean_yaw += math.pi
             error = abs(wrap_angle(math.atan2(dy, dx) - mean_yaw))
@@ -340,6 +410,5 @@ class MisbehaviourDetector:
         if now == self._forgot_at:   # the reports of one step arrive together
             return
         self._forgot_at = now
-        for station_id in [s for s, sender in self._senders.items()
-                           if now - sender.last_heard > self.params.sender_timeout]:
+        for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > self.params.sender_timeout]:
             del self._senders[station_id]

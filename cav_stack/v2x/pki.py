@@ -1,19 +1,23 @@
 """1609.2-style certificates: issuing, parsing, and a seeded CA chain for tests and simulation.
 
-Chain shape (as in the US SCMS, simplified): a self-signed root CA issues a pseudonym CA,
-which issues each station's pool of pseudonym certificates (explicit certificates, no id,
-region-free). Keys of the seeded chain are derived from an integer seed and signatures use
+Chain shape (as in the US SCMS, simplified): a self-signed root CA issues a pseudonym CA, which
+issues each vehicle's pool of pseudonym certificates (BSM / manoeuvre permissions only), an RSU
+CA, which issues each roadside unit's application certificate (SPaT / MAP / RoadSideAlert
+permissions), and a CRL signer (explicit certificates, region-free; permissions as PSID + SSP,
+see :mod:`cav_stack.v2x.permissions`). Keys of the seeded chain are derived from an integer seed and signatures use
 RFC 6979 nonces, so the same seed gives the same certificates byte for byte.
 Times are TAI seconds since 2004-01-01 (Time32 in certificates; see ieee1609dot2).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cav_stack.v2x import ieee1609dot2 as d2
+from cav_stack.v2x.permissions import (MESSAGE_TYPES_OF_PSID, PSID_CRL, crl_permissions, roadside_permissions,
+                                       vehicle_permissions)
 
 #: SHA-256 of the empty string: the signer input of self-signed certificates (1609.2 clause 6.4).
 _EMPTY_HASH = d2.sha256(b"")
@@ -31,7 +35,7 @@ class Certificate:
     encoding_hash: SHA-256 of ``encoding`` (signer input for what this certificate signs);
     tbs_encoding: encoding of its ToBeSignedCertificate; issuer_digest: HashedId8 of the
     issuer, None when self-signed; valid_from, valid_until: validity period [TAI-2004 s];
-    app_psids: PSIDs it may sign messages for; issue_psids: PSIDs it may issue certificates
+    app_permissions: PSID -> SSP (None: no SSP) it may sign messages for; issue_psids: PSIDs it may issue certificates
     for (None: not a CA; ``all_psids`` True: any PSID); public_key: verification key;
     signature: the decoded Signature CHOICE by the issuer.
     """
@@ -43,11 +47,16 @@ class Certificate:
     issuer_digest: bytes | None
     valid_from: float
     valid_until: float
-    app_psids: frozenset[int]
+    app_permissions: Mapping[int, bytes | None]
     issue_psids: frozenset[int] | None
     all_psids: bool
     public_key: ec.EllipticCurvePublicKey
-    signature: tuple[str, dict[str, Any]]
+    signature: tuple[str, dict]
+
+    @property
+    def app_psids(self) -> frozenset[int]:
+        """PSIDs it may sign messages for."""
+        return frozenset(self.app_permissions)
 
     def valid_at(self, tai2004: float) -> bool:
         """True when ``tai2004`` [TAI-2004 s] lies in [valid_from, valid_until)."""
@@ -57,7 +66,7 @@ class Certificate:
         """True when this certificate is a CA allowed to issue certificates for all ``psids``."""
         if self.issue_psids is None and not self.all_psids:
             return False
-        return self.all_psids or (self.issue_psids is not None and psids <= self.issue_psids)
+        return self.all_psids or psids <= self.issue_psids
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +77,7 @@ class Credential:
     private_key: ec.EllipticCurvePrivateKey
 
 
-def parse_certificate(value: dict[str, Any]) -> Certificate:
+def parse_certificate(value: dict) -> Certificate:
     """Parse a decoded Certificate value (from ``spec().decode('Certificate', ...)``).
 
     Raises CertificateError for a version other than 3, implicit certificates, a missing
@@ -111,8 +120,8 @@ def parse_certificate(value: dict[str, Any]) -> Certificate:
         issue_psids = frozenset(explicit)
     compiled = d2.spec()
     try:
-        encoding = compiled.encode("Certificate", value)
-        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs)
+        encoding = compiled.encode("Certificate", value, check_types=False)   # decoded values: types hold
+        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs, check_types=False)
     except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
         raise CertificateError(f"certificate cannot be re-encoded: {exc}") from exc
     start = float(tbs["validityPeriod"]["start"])
@@ -124,12 +133,22 @@ def parse_certificate(value: dict[str, Any]) -> Certificate:
         issuer_digest=issuer_digest,
         valid_from=start,
         valid_until=start + d2.duration_seconds(tbs["validityPeriod"]["duration"]),
-        app_psids=frozenset(entry["psid"] for entry in tbs.get("appPermissions", ())),
+        app_permissions={entry["psid"]: _ssp_bytes(entry) for entry in tbs.get("appPermissions", ())},
         issue_psids=issue_psids,
         all_psids=all_psids,
         public_key=public_key,
         signature=value["signature"],
     )
+
+
+def _ssp_bytes(entry: dict) -> bytes | None:
+    """The opaque SSP of a decoded PsidSsp (None when absent)."""
+    if "ssp" not in entry:
+        return None
+    kind, value = entry["ssp"]
+    if kind != "opaque":
+        raise CertificateError(f"unsupported SSP alternative {kind!r}")
+    return bytes(value)
 
 
 def decode_certificate(encoding: bytes) -> Certificate:
@@ -141,10 +160,9 @@ def decode_certificate(encoding: bytes) -> Certificate:
     return parse_certificate(value)
 
 
-def certificate_value(certificate: Certificate) -> dict[str, Any]:
+def certificate_value(certificate: Certificate) -> dict:
     """The decoded ASN.1 value of a certificate (to embed it in a SignerIdentifier)."""
-    value: dict[str, Any] = d2.spec().decode("Certificate", certificate.encoding)
-    return value
+    return d2.spec().decode("Certificate", certificate.encoding)
 
 
 def derive_private_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
@@ -156,23 +174,25 @@ def derive_private_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
 
 def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | None,
                  signing_key: ec.EllipticCurvePrivateKey, valid_from: int, validity_hours: int,
-                 name: str | None, app_psids: tuple[int, ...], issue_psids: tuple[int, ...] | None) -> Certificate:
+                 name: str | None, app_permissions: Mapping[int, bytes | None],
+                 issue_psids: tuple[int, ...] | None) -> Certificate:
     if not 1 <= validity_hours <= 65535:
         raise CertificateError(f"validity_hours must be in 1..65535, got {validity_hours}")
-    tbs: dict[str, Any] = {
+    tbs: dict = {
         "id": ("name", name) if name is not None else ("none", None),
         "cracaId": b"\x00\x00\x00",
         "crlSeries": 0,
         "validityPeriod": {"start": valid_from, "duration": ("hours", validity_hours)},
         "verifyKeyIndicator": ("verificationKey", ("ecdsaNistP256", d2.encode_public_key(subject_key))),
     }
-    if app_psids:
-        tbs["appPermissions"] = [{"psid": psid} for psid in app_psids]
+    if app_permissions:
+        tbs["appPermissions"] = [{"psid": psid} if ssp is None else {"psid": psid, "ssp": ("opaque", ssp)}
+                                 for psid, ssp in sorted(app_permissions.items())]
     if issue_psids is not None:
         tbs["certIssuePermissions"] = [{"subjectPermissions": ("explicit", list(issue_psids))}]
     tbs_encoding = d2.spec().encode("ToBeSignedCertificate", tbs)
     if issuer is None:
-        issuer_id: tuple[Any, ...] = ("self", "sha256")
+        issuer_id: tuple = ("self", "sha256")
         signer_hash = _EMPTY_HASH
     else:
         issuer_id = ("sha256AndDigest", issuer.certificate.digest)
@@ -194,27 +214,29 @@ def self_signed_certificate(key: ec.EllipticCurvePrivateKey, valid_from: int, va
     valid_from: validity start [TAI-2004 s, integer]; validity_hours: duration [h] (1..65535);
     name: certificate id; issue_psids: PSIDs the root may issue certificates for.
     """
-    return _certificate(key.public_key(), None, key, valid_from, validity_hours, name, (), issue_psids)
+    return _certificate(key.public_key(), None, key, valid_from, validity_hours, name, {}, issue_psids)
 
 
 def issue_certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential, valid_from: int,
-                      validity_hours: int, name: str | None = None, app_psids: tuple[int, ...] = (),
+                      validity_hours: int, name: str | None = None,
+                      app_permissions: Mapping[int, bytes | None] | None = None,
                       issue_psids: tuple[int, ...] | None = None) -> Certificate:
     """Issue an explicit certificate for ``subject_key`` signed by the CA ``issuer``.
 
     valid_from: validity start [TAI-2004 s, integer]; validity_hours: duration [h] (1..65535);
-    name: certificate id (None: ``none``, as for pseudonyms); app_psids: PSIDs the holder may
-    sign for; issue_psids: PSIDs it may issue certificates for (None: not a CA).
+    name: certificate id (None: ``none``, as for pseudonyms); app_permissions: PSID -> SSP (None:
+    no SSP) the holder may sign for; issue_psids: PSIDs it may issue certificates for (None: not a CA).
     Raises CertificateError when the issuer is not a CA for these PSIDs or the validity does not
     fit inside the issuer's (1609.2 chain consistency).
     """
     issuer_cert = issuer.certificate
-    if not issuer_cert.may_issue(frozenset(app_psids) | frozenset(issue_psids or ())):
+    app_permissions = dict(app_permissions or {})
+    if not issuer_cert.may_issue(frozenset(app_permissions) | frozenset(issue_psids or ())):
         raise CertificateError("issuer is not a CA for the requested PSIDs")
     if valid_from < issuer_cert.valid_from or valid_from + validity_hours * 3600.0 > issuer_cert.valid_until:
         raise CertificateError("validity period does not fit inside the issuer's")
     return _certificate(subject_key, issuer, issuer.private_key, valid_from, validity_hours, name,
-                        app_psids, issue_psids)
+                        app_permissions, issue_psids)
 
 
 def verify_certificate_signature(certificate: Certificate, issuer: Certificate | None) -> bool:
@@ -226,52 +248,73 @@ def verify_certificate_signature(certificate: Certificate, issuer: Certificate |
     return d2.ecdsa_verify(key, d2.signing_digest(certificate.tbs_encoding, signer_hash), certificate.signature)
 
 
+#: PSIDs the seeded root may issue certificates for (every role's).
+ROOT_PSIDS = tuple(sorted(MESSAGE_TYPES_OF_PSID)) + (PSID_CRL,)
+
+
 @dataclass(frozen=True)
 class SeededPkiParams:
     """Shape of the seeded test chain.
 
     valid_from: start of every certificate's validity [TAI-2004 s, integer];
-    ca_validity_hours: validity of the root and pseudonym CA [h];
-    pseudonym_validity_hours: validity of each pseudonym certificate [h];
-    pseudonyms_per_station: pool size per station; psids: PSIDs the chain is for.
+    ca_validity_hours: validity of the root, the pseudonym CA, the RSU CA and the CRL signer [h];
+    pseudonym_validity_hours: validity of each vehicle pseudonym certificate [h];
+    roadside_validity_hours: validity of each RSU application certificate [h];
+    pseudonyms_per_station: pool size per vehicle.
     """
 
     valid_from: int
     ca_validity_hours: int
     pseudonym_validity_hours: int
+    roadside_validity_hours: int
     pseudonyms_per_station: int
-    psids: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        if self.pseudonym_validity_hours > self.ca_validity_hours:
-            raise ValueError("pseudonym_validity_hours must not exceed ca_validity_hours")
+        if max(self.pseudonym_validity_hours, self.roadside_validity_hours) > self.ca_validity_hours:
+            raise ValueError("pseudonym_validity_hours and roadside_validity_hours must not exceed ca_validity_hours")
         if self.pseudonyms_per_station < 1:
             raise ValueError("pseudonyms_per_station must be >= 1")
-        if not self.psids:
-            raise ValueError("psids must not be empty")
 
 
 class SeededPki:
-    """Root CA -> pseudonym CA -> per-station pseudonym certificates, all derived from ``seed``."""
+    """Root CA -> {pseudonym CA -> vehicle pseudonyms, RSU CA -> RSU certificates, CRL signer},
+    all derived from ``seed``."""
 
     def __init__(self, params: SeededPkiParams, seed: int):
         self.params = params
         self.seed = seed
         root_key = derive_private_key(seed, "root-ca")
         root_cert = self_signed_certificate(root_key, params.valid_from, params.ca_validity_hours,
-                                            "root-ca", params.psids)
+                                            "root-ca", ROOT_PSIDS)
         self.root = Credential(root_cert, root_key)
-        pca_key = derive_private_key(seed, "pseudonym-ca")
-        pca_cert = issue_certificate(pca_key.public_key(), self.root, params.valid_from,
-                                     params.ca_validity_hours, name="pseudonym-ca", issue_psids=params.psids)
-        self.pseudonym_ca = Credential(pca_cert, pca_key)
+        self.pseudonym_ca = self._issued("pseudonym-ca", issue_psids=tuple(vehicle_permissions()))
+        self.rsu_ca = self._issued("rsu-ca", issue_psids=tuple(roadside_permissions()))
+        self.crl_signer = self._issued("crl-signer", app_permissions=crl_permissions())
+
+    def _issued(self, name: str, **permissions) -> Credential:
+        key = derive_private_key(self.seed, name)
+        cert = issue_certificate(key.public_key(), self.root, self.params.valid_from, self.params.ca_validity_hours,
+                                 name=name, **permissions)
+        return Credential(cert, key)
+
+    @property
+    def ca_certificates(self) -> tuple[Certificate, ...]:
+        """The intermediate CA certificates receivers know in advance (pseudonym CA, RSU CA)."""
+        return (self.pseudonym_ca.certificate, self.rsu_ca.certificate)
 
     def pseudonyms(self, station: int) -> tuple[Credential, ...]:
-        """The pool of pseudonym credentials of ``station`` (same for the same seed)."""
+        """The pool of pseudonym credentials of vehicle ``station`` (same for the same seed)."""
         pool = []
         for index in range(self.params.pseudonyms_per_station):
             key = derive_private_key(self.seed, f"pseudonym/{station}/{index}")
             cert = issue_certificate(key.public_key(), self.pseudonym_ca, self.params.valid_from,
-                                     self.params.pseudonym_validity_hours, app_psids=self.params.psids)
+                                     self.params.pseudonym_validity_hours, app_permissions=vehicle_permissions())
             pool.append(Credential(cert, key))
         return tuple(pool)
+
+    def roadside(self, unit: int) -> Credential:
+        """The application credential of roadside unit ``unit`` (same for the same seed)."""
+        key = derive_private_key(self.seed, f"rsu/{unit}")
+        cert = issue_certificate(key.public_key(), self.rsu_ca, self.params.valid_from,
+                                 self.params.roadside_validity_hours, app_permissions=roadside_permissions())
+        return Credential(cert, key)

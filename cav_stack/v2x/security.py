@@ -10,7 +10,9 @@ over ``H(H(tbsData) || H(signer certificate))`` (5.3.1.2.2), r as x-only, s.
 Verification order (cheap checks first, one ECDSA verification per message in steady state):
 decode -> relevance (generation time vs ``now``, 5.2.5.2) -> signer certificate resolution and
 chain to a trusted root (cached per HashedId8 after the first full check) -> validity at the
-generation time -> PSID permission -> replay -> signature.
+generation time -> PSID permission -> revocation -> replay -> signature. Whether the signer's
+SSP permits the payload's message type is the receiver's check, after decoding
+(:func:`cav_stack.v2x.permissions.permits` on :attr:`Accepted.ssp`).
 Times: ``now`` and generation times are on the stack clock [s]; see ieee1609dot2 for the
 mapping to TAI-2004.
 """
@@ -21,8 +23,7 @@ import enum
 import functools
 import heapq
 from dataclasses import dataclass
-from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
 
 from cav_stack.core.params import validate_positive
 from cav_stack.v2x import ieee1609dot2 as d2
@@ -74,20 +75,22 @@ class RefusalReason(enum.Enum):
     FUTURE = "future"
     UNKNOWN_CERTIFICATE = "unknown_certificate"
     EXPIRED_CERTIFICATE = "expired_certificate"
-    UNAUTHORIZED_PSID = "unauthorized_psid"
+    PERMISSION = "permission"
+    REVOKED = "revoked"
     REPLAY = "replay"
     BAD_SIGNATURE = "bad_signature"
 
 
 @dataclass(frozen=True)
 class Accepted:
-    """A verified envelope: its payload (opaque bytes), PSID, generation time [s, stack clock]
-    and the HashedId8 of the signing pseudonym certificate."""
+    """A verified envelope: its payload (opaque bytes), PSID, generation time [s, stack clock],
+    the HashedId8 of the signing certificate and that certificate's SSP for the PSID (None: none)."""
 
     payload: bytes
     psid: int
     generation_time: float
     signer_id: bytes
+    ssp: bytes | None
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,7 @@ class Refused:
     detail: str
 
 
-def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple[Any, ...],
-                 signature: tuple[Any, ...]) -> dict[str, Any]:
+def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple, signature: tuple) -> dict:
     return {
         "protocolVersion": d2.PROTOCOL_VERSION,
         "content": ("signedData", {
@@ -111,7 +113,7 @@ def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple[
     }
 
 
-def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict[str, Any]:
+def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict:
     return {
         "payload": {"data": {"protocolVersion": d2.PROTOCOL_VERSION, "content": ("unsecuredData", payload)}},
         "headerInfo": {"psid": psid, "generationTime": generation_time},
@@ -125,21 +127,18 @@ def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict[str, Any]
 # receiver -- relevance at its clock, its certificate store and trust chain, replay -- still run
 # per receiver. The decoded values are shared read-only.
 _MEMO_SIZE = 8192
-_K = TypeVar("_K", bound=Hashable)
-_V = TypeVar("_V")
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _decode_envelope(envelope: bytes) -> dict[str, Any]:
-    value: dict[str, Any] = d2.spec().decode("Ieee1609Dot2Data", envelope)
-    return value
+def _decode_envelope(envelope: bytes) -> dict:
+    return d2.spec().decode("Ieee1609Dot2Data", envelope)
 
 
 _TBS_MEMO: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 _SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
 
 
-def _memoised(memo: collections.OrderedDict[_K, _V], key: _K, compute: Callable[[], _V]) -> _V:
+def _memoised(memo: collections.OrderedDict, key: object, compute) -> object:
     """``memo[key]``, computed by ``compute()`` on a miss; least recently used entries beyond
     ``_MEMO_SIZE`` are dropped."""
     if key in memo:
@@ -151,19 +150,17 @@ def _memoised(memo: collections.OrderedDict[_K, _V], key: _K, compute: Callable[
     return value
 
 
-def _tbs_encoding(envelope: bytes, signed: dict[str, Any]) -> bytes:
+def _tbs_encoding(envelope: bytes, signed: dict) -> bytes:
     """UPER encoding of the envelope's ToBeSignedData (the signed bytes); raises _Refusal."""
     def encode() -> bytes:
         try:
-            encoding: bytes = d2.spec().encode("ToBeSignedData", signed["tbsData"])
-            return encoding
+            return d2.spec().encode("ToBeSignedData", signed["tbsData"], check_types=False)
         except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
             raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
     return _memoised(_TBS_MEMO, bytes(envelope), encode)
 
 
-def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes,
-                     signature: tuple[Any, ...]) -> bool:
+def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes, signature: tuple) -> bool:
     """ECDSA check of the envelope's signature under ``certificate``'s key (1609.2 5.3.1.2.2)."""
     def check() -> bool:
         digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
@@ -209,7 +206,7 @@ class MessageSigner:
         full = (credential is not self._last_credential
                 or now - self._last_full_certificate >= self.params.full_certificate_interval)
         if full:
-            signer: tuple[Any, ...] = ("certificate", [certificate_value(credential.certificate)])
+            signer: tuple = ("certificate", [certificate_value(credential.certificate)])
             self._last_full_certificate = now
         else:
             signer = ("digest", credential.certificate.digest)
@@ -219,9 +216,7 @@ class MessageSigner:
         tbs_encoding = compiled.encode("ToBeSignedData", _tbs_data(payload, psid, generation_time))
         digest = d2.signing_digest(tbs_encoding, credential.certificate.encoding_hash)
         signature = d2.ecdsa_sign(credential.private_key, digest)
-        envelope: bytes = compiled.encode("Ieee1609Dot2Data",
-                                          _signed_data(payload, psid, generation_time, signer, signature))
-        return envelope
+        return compiled.encode("Ieee1609Dot2Data", _signed_data(payload, psid, generation_time, signer, signature))
 
 
 @dataclass(frozen=True, eq=False)
@@ -245,10 +240,10 @@ class MessageVerifier:
     """Verifies signed envelopes against trusted root certificates and counts refusals.
 
     trust_anchors: self-signed root certificates (their signatures are checked here);
-    ca_certificates: intermediate CA certificates known in advance (e.g. pseudonym CAs), trusted
-    only once their chain to an anchor verifies; reverify_chain_each_message: do the full chain
-    check for every message instead of caching verified certificates (the uncached baseline the
-    benchmark compares against).
+    ca_certificates: intermediate CA certificates known in advance (pseudonym and RSU CAs), whose
+    chain to an anchor is verified once, on construction (a CA whose chain fails is never
+    trusted); reverify_chain_each_message: do the full chain check, up to the anchor, for every
+    message instead of using verified certificates and CAs (a reference for tests).
     """
 
     def __init__(self, params: SecurityParams, trust_anchors: Sequence[Certificate],
@@ -263,12 +258,27 @@ class MessageVerifier:
             self._anchors[anchor.digest] = anchor
         self._cas = {c.digest: c for c in ca_certificates}
         self._reverify = reverify_chain_each_message
+        self._verified_cas: dict[bytes, _TrustedSigner] = {}
+        for ca in ca_certificates:      # the trust store's CAs are checked once, here
+            try:
+                self._verified_cas[ca.digest] = self._walk(ca, {})
+            except _Refusal:
+                continue               # not chained to an anchor: never trusted
         self._trusted: collections.OrderedDict[bytes, _TrustedSigner] = collections.OrderedDict()
         self._learned: collections.OrderedDict[bytes, Certificate] = collections.OrderedDict()
         self._replay_keys: set[tuple[bytes, int, bytes]] = set()
         self._replay_expiry: list[tuple[float, tuple[bytes, int, bytes]]] = []
         self._refusals = collections.Counter({reason: 0 for reason in RefusalReason})
+        self._revoked: set[bytes] = set()
         self.accepted_count = 0
+        #: Signer resolutions served from the verified-certificate cache, and those that checked a chain.
+        self.certificate_cache_hits = 0
+        self.certificate_cache_misses = 0
+
+    def revoke(self, digests: Iterable[bytes]) -> None:
+        """Refuse, from now on, every envelope signed by a certificate of HashedId8 in ``digests``
+        (a hash-based revocation list, 1609.2 clause 7.3)."""
+        self._revoked.update(bytes(d) for d in digests)
 
     def refusal_counts(self) -> dict[str, int]:
         """Refused envelopes so far, by reason name (every reason present, zeros included)."""
@@ -301,8 +311,10 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.EXPIRED_CERTIFICATE,
                            "generation time outside the validity of the signer's certificate chain")
         certificate = signer.certificate
-        if psid not in certificate.app_psids:
-            raise _Refusal(RefusalReason.UNAUTHORIZED_PSID, f"certificate does not permit PSID {psid}")
+        if psid not in certificate.app_permissions:
+            raise _Refusal(RefusalReason.PERMISSION, f"certificate does not permit PSID {psid}")
+        if certificate.digest in self._revoked:
+            raise _Refusal(RefusalReason.REVOKED, f"certificate {certificate.digest.hex()} is revoked")
         replay_key = (certificate.digest, header["generationTime"], d2.sha256(payload))
         self._forget_replays(now)
         if replay_key in self._replay_keys:
@@ -312,9 +324,9 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
         self._replay_keys.add(replay_key)
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
-        return Accepted(payload, psid, generation_time, certificate.digest)
+        return Accepted(payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
 
-    def _decode(self, envelope: bytes) -> tuple[dict[str, Any], bytes]:
+    def _decode(self, envelope: bytes) -> tuple[dict, bytes]:
         if len(envelope) > self.params.max_envelope_bytes:
             raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
         try:
@@ -339,12 +351,13 @@ class MessageVerifier:
             _, key = heapq.heappop(self._replay_expiry)
             self._replay_keys.discard(key)
 
-    def _resolve_signer(self, signer: tuple[Any, ...]) -> _TrustedSigner:
+    def _resolve_signer(self, signer: tuple) -> _TrustedSigner:
         kind, value = signer
         if kind == "digest":
             trusted = self._trusted.get(value)
             if trusted is not None and not self._reverify:
                 self._trusted.move_to_end(value)
+                self.certificate_cache_hits += 1
                 return trusted
             learned = self._learned.get(value)
             if learned is None:
@@ -360,13 +373,24 @@ class MessageVerifier:
             trusted = self._trusted.get(chain[0].digest)
             if trusted is not None and not self._reverify:
                 self._trusted.move_to_end(chain[0].digest)
+                self.certificate_cache_hits += 1
                 return trusted
             return self._verify_chain(chain[0], {c.digest: c for c in chain[1:]})
         raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, f"signer identifier {kind!r} is not trusted")
 
     def _verify_chain(self, leaf: Certificate, supplied: dict[bytes, Certificate]) -> _TrustedSigner:
-        """Walk from ``leaf`` up to a trust anchor, checking issuing rights and signatures."""
+        """Check ``leaf``'s chain (:meth:`_walk`) and remember it as trusted."""
+        self.certificate_cache_misses += 1
+        trusted = self._walk(leaf, supplied)
+        self._remember(self._learned, leaf.digest, leaf)
+        self._remember(self._trusted, leaf.digest, trusted)
+        return trusted
+
+    def _walk(self, leaf: Certificate, supplied: dict[bytes, Certificate]) -> _TrustedSigner:
+        """Walk from ``leaf`` up to a trust anchor, checking issuing rights and signatures; the walk
+        ends early at a CA of the trust store already verified (unless every chain is re-checked)."""
         chain = [leaf]
+        verified_ca: _TrustedSigner | None = None
         while chain[-1].digest not in self._anchors:
             current = chain[-1]
             if current.issuer_digest is None:
@@ -383,12 +407,16 @@ class MessageVerifier:
             if not verify_certificate_signature(current, issuer):
                 raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, "certificate signature does not verify")
             chain.append(issuer)
-        trusted = _TrustedSigner(leaf, max(c.valid_from for c in chain), min(c.valid_until for c in chain))
-        self._remember(self._learned, leaf.digest, leaf)
-        self._remember(self._trusted, leaf.digest, trusted)
-        return trusted
+            verified_ca = None if self._reverify else self._verified_cas.get(issuer.digest)
+            if verified_ca is not None:
+                break
+        valid_from = max(c.valid_from for c in chain)
+        valid_until = min(c.valid_until for c in chain)
+        if verified_ca is not None:
+            valid_from, valid_until = max(valid_from, verified_ca.valid_from), min(valid_until, verified_ca.valid_until)
+        return _TrustedSigner(leaf, valid_from, valid_until)
 
-    def _remember(self, cache: collections.OrderedDict[bytes, _V], key: bytes, value: _V) -> None:
+    def _remember(self, cache: collections.OrderedDict, key: bytes, value: object) -> None:
         cache[key] = value
         cache.move_to_end(key)
         while len(cache) > self.params.certificate_cache_size:

@@ -1,4 +1,4 @@
-"""Parameters of V2X trust: security, misbehaviour detection, link quality, seeded test PKI.
+"""Parameters of V2X trust: security, reception checks, misbehaviour detection, link quality, seeded test PKI.
 
 All live in ``v2x/security.yaml`` under ``v2x: ros__parameters:`` (the v2x node's section).
 """
@@ -11,6 +11,7 @@ from cav_stack.core.params import load_node_params
 from cav_stack.v2x.link_quality import LinkQualityParams
 from cav_stack.v2x.misbehaviour import MisbehaviourParams
 from cav_stack.v2x.pki import SeededPkiParams
+from cav_stack.v2x.reception import ReceptionParams
 from cav_stack.v2x.security import SecurityParams
 
 #: Node section the trust parameters are read from.
@@ -19,9 +20,10 @@ V2X_NODE_NAME = "v2x"
 
 @dataclass(frozen=True)
 class V2xTrustParams:
-    """The four parameter groups of ``v2x/security.yaml``."""
+    """The five parameter groups of ``v2x/security.yaml``."""
 
     security: SecurityParams
+    reception: ReceptionParams
     misbehaviour: MisbehaviourParams
     link_quality: LinkQualityParams
     seeded_pki: SeededPkiParams

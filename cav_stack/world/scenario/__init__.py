@@ -64,7 +64,8 @@ YAML loader in :mod:`.loader`; this package re-exports their public names.
 from cav_stack.world.scenario.events import (CLOSED_EDGE_TRAVEL_TIME, EVENT_TYPES, SENSOR_FAULT_MODES,
                                              CutInEvent, GhostVehicleEvent, HardBrakeEvent, IncidentEvent,
                                              LinkLossEvent, ScenarioEvent, SensorFaultEvent, SpeedProfileEvent,
-                                             event_active)
+                                             event_active, INSIDER_ATTACK_KINDS, InsiderAttackEvent,
+                                             RevocationEvent, offset_state)
 from cav_stack.world.scenario.loader import (LEADER_OF_PREFIX, UnknownScenarioError, list_scenarios,
                                              load_scenario, scenarios_dir)
 from cav_stack.world.scenario.spec import (CavSpec, DemandSpec, DetectorSpec, DriverSpec, FlowSpec, PrefillSpec,
@@ -74,6 +75,7 @@ __all__ = [
     "CLOSED_EDGE_TRAVEL_TIME", "EVENT_TYPES", "LEADER_OF_PREFIX", "SENSOR_FAULT_MODES", "CavSpec", "CutInEvent",
     "DemandSpec", "DetectorSpec", "DriverSpec", "FlowSpec", "GhostVehicleEvent", "HardBrakeEvent",
     "IncidentEvent", "LinkLossEvent", "PrefillSpec", "Scenario", "ScenarioEvent", "SensorFaultEvent",
-    "SpeedProfileEvent", "UnknownScenarioError", "VehicleSpec", "VehicleTypeSpec", "event_active",
+    "SpeedProfileEvent", "InsiderAttackEvent", "RevocationEvent", "INSIDER_ATTACK_KINDS", "offset_state",
+    "UnknownScenarioError", "VehicleSpec", "VehicleTypeSpec", "event_active",
     "list_scenarios", "load_scenario", "scenarios_dir",
 ]

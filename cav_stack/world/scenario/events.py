@@ -214,13 +214,82 @@ class GhostVehicleEvent:
     def ghost_state(self, x: float, y: float, yaw: float, speed: float) -> tuple[float, float, float, float]:
         """Claimed (x [m], y [m], yaw [rad], speed [m/s]) in ``map`` of the ghost, given the
         attacker's true box centre (x, y) [m, map], yaw [rad] and speed [m/s]."""
-        forward, left = self.offset
-        c, s = math.cos(yaw), math.sin(yaw)
-        return x + c * forward - s * left, y + s * forward + c * left, yaw, max(speed + self.speed_offset, 0.0)
+        return offset_state(x, y, yaw, speed, self.offset[0], self.offset[1], self.speed_offset)
+
+
+def offset_state(x: float, y: float, yaw: float, speed: float, forward: float, left: float,
+                 speed_offset: float) -> tuple[float, float, float, float]:
+    """(x [m], y [m], yaw [rad], speed [m/s]) in ``map`` of a point ``forward``, ``left`` [m]
+    from (x, y) [m, map] in the frame of heading ``yaw`` [rad], with that heading and
+    ``speed`` + ``speed_offset`` [m/s] (never negative)."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    return x + c * forward - s * left, y + s * forward + c * left, yaw, max(speed + speed_offset, 0.0)
+
+
+#: Insider attacks a vehicle can run with its own valid credentials (:class:`InsiderAttackEvent`).
+INSIDER_ATTACK_KINDS = ("spat_forgery", "rsa_closure", "id_spoofing", "future_dated_bsm", "sybil_pseudonyms")
+
+
+@dataclass(frozen=True)
+class InsiderAttackEvent:
+    """From ``time`` [s] (for ``duration`` [s], or to the end) the ``attacker`` (a vehicle ID)
+    signs false V2X messages with its own genuine pseudonym certificates (an insider):
+    ``spat_forgery``: SPaT of every signalised junction, all groups green; ``rsa_closure``: a
+    RoadSideAlert closing ``edge``; ``id_spoofing``: BSMs under the temporary ID of the CAV
+    ``victim``; ``future_dated_bsm``: BSMs whose own time is ``lead`` [s] ahead of their signing
+    time; ``sybil_pseudonyms``: BSMs under ``pseudonyms`` certificates and IDs at once, a queue
+    ``spacing`` [m] apart. False BSM positions are ``offset`` = [forward, left] [m] from the
+    attacker's true centre in its frame (the first of a Sybil queue), at its speed plus
+    ``speed_offset`` [m/s]. Consumed by the V2X layer, not by SUMO.
+    """
+
+    time: float
+    attacker: str
+    kind: str
+    duration: float | None = None
+    offset: tuple[float, ...] = (0.0, 0.0)
+    speed_offset: float = 0.0
+    victim: str | None = None
+    edge: str | None = None
+    lead: float = 20.0
+    pseudonyms: int = 4
+    spacing: float = 8.0
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, self.duration)
+        if self.kind not in INSIDER_ATTACK_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(INSIDER_ATTACK_KINDS)}, got '{self.kind}'")
+        if len(self.offset) != 2 or not all(math.isfinite(v) for v in self.offset):
+            raise ValueError("offset must be [forward, left] in metres")
+        if self.kind == "id_spoofing" and self.victim is None:
+            raise ValueError("id_spoofing needs the victim whose temporary ID is reused")
+        if self.kind == "rsa_closure" and self.edge is None:
+            raise ValueError("rsa_closure needs the edge it claims closed")
+        if self.pseudonyms < 2 or not self.lead > 0.0 or not self.spacing > 0.0:
+            raise ValueError("pseudonyms must be >= 2, lead and spacing > 0")
+
+    def claimed_state(self, x: float, y: float, yaw: float, speed: float, index: int = 0
+                      ) -> tuple[float, float, float, float]:
+        """Claimed (x [m], y [m], yaw [rad], speed [m/s]) in ``map`` of the ``index``-th false
+        vehicle, given the attacker's true box centre (x, y) [m, map], yaw [rad] and speed [m/s]."""
+        return offset_state(x, y, yaw, speed, self.offset[0] + index * self.spacing, self.offset[1],
+                            self.speed_offset)
+
+
+@dataclass(frozen=True)
+class RevocationEvent:
+    """At ``time`` [s] the CRL authority publishes a revocation list naming every pseudonym
+    certificate of ``vehicle``; receivers refuse its messages from then on."""
+
+    time: float
+    vehicle: str
+
+    def __post_init__(self) -> None:
+        _check_window(self.time, None)
 
 
 ScenarioEvent = (CutInEvent | HardBrakeEvent | SpeedProfileEvent | IncidentEvent | LinkLossEvent
-                 | SensorFaultEvent | GhostVehicleEvent)
+                 | SensorFaultEvent | GhostVehicleEvent | InsiderAttackEvent | RevocationEvent)
 EVENT_TYPES: dict[str, type] = {
     "cut_in": CutInEvent,
     "hard_brake": HardBrakeEvent,
@@ -229,4 +298,6 @@ EVENT_TYPES: dict[str, type] = {
     "link_loss": LinkLossEvent,
     "sensor_fault": SensorFaultEvent,
     "ghost_vehicle": GhostVehicleEvent,
+    "insider_attack": InsiderAttackEvent,
+    "revocation": RevocationEvent,
 }

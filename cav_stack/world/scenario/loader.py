@@ -12,7 +12,7 @@ from typing import Any
 
 from cav_stack.core.params import ParamsError, bind_params, read_yaml
 from cav_stack.core.share import share_path
-from cav_stack.world.scenario.events import (EVENT_TYPES, CutInEvent, GhostVehicleEvent, HardBrakeEvent,
+from cav_stack.world.scenario.events import (InsiderAttackEvent, RevocationEvent, EVENT_TYPES, CutInEvent, GhostVehicleEvent, HardBrakeEvent,
                                              IncidentEvent, LinkLossEvent, ScenarioEvent, SensorFaultEvent,
                                              SpeedProfileEvent)
 from cav_stack.world.scenario.spec import CavSpec, FlowSpec, PrefillSpec, Scenario, VehicleSpec
@@ -138,8 +138,12 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
                                f"'{vehicle}' is not a CAV of this scenario (only CAVs have radios)")
         if isinstance(event, SensorFaultEvent) and event.cav not in cav_ids:
             raise fail(f"{key}.cav", f"'{event.cav}' is not a CAV of this scenario")
-        if isinstance(event, GhostVehicleEvent) and event.attacker not in cav_ids | named:
+        if isinstance(event, (GhostVehicleEvent, InsiderAttackEvent)) and event.attacker not in cav_ids | named:
             raise fail(f"{key}.attacker", f"'{event.attacker}' is neither a CAV nor a vehicle of demand.vehicles")
+        if isinstance(event, InsiderAttackEvent) and event.victim is not None and event.victim not in cav_ids:
+            raise fail(f"{key}.victim", f"'{event.victim}' is not a CAV of this scenario")
+        if isinstance(event, RevocationEvent) and event.vehicle not in cav_ids | named:
+            raise fail(f"{key}.vehicle", f"'{event.vehicle}' is neither a CAV nor a vehicle of demand.vehicles")
         if getattr(event, "time", 0.0) > scenario.duration:
             raise fail(f"{key}.time", "event time is after the scenario's duration")
 

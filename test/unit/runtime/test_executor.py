@@ -136,3 +136,41 @@ def test_taps_see_every_published_message_with_time():
     executor.spin_until(0.1)
     assert seen == [("/cav_0/talker/output/command", 0.05), ("/cav_1/talker/output/command", 0.05),
                     ("/cav_0/talker/output/command", 0.1), ("/cav_1/talker/output/command", 0.1)]
+
+
+class Faulty(Node):
+    """Raises in its subscription on the second message and in its timer at t = 0.2 s."""
+
+    node_name = "faulty"
+    params_type = RateParams
+
+    def __init__(self, context, log):
+        super().__init__(context)
+        self.log = log
+        self.received = 0
+        self.create_subscription(ControlCommand, "input/command", self.on_command)
+        self.create_timer(1.0 / self.params.rate_hz, self.tick)
+
+    def on_command(self, msg):
+        self.received += 1
+        if self.received == 2:
+            raise RuntimeError("injected subscription failure")
+
+    def tick(self):
+        if abs(self.now() - 0.2) < 1e-9:
+            raise ZeroDivisionError("injected timer failure")
+        self.log.append(("faulty", round(self.now(), 6)))
+
+
+def test_callback_exceptions_are_counted_per_node_and_the_node_keeps_running(caplog):
+    executor = InProcessExecutor(seed=1)
+    log = []
+    executor.add_node(Talker, namespace="a", params=RateParams(10.0), log=log)
+    faulty = executor.add_node(Faulty, namespace="a", params=RateParams(10.0), log=log,
+                               remappings={"input/command": "talker/output/command"})
+    executor.spin_until(1.0)
+    assert executor.callback_errors.summary() == {"a.faulty": 2}
+    assert faulty.received == 10                      # every later message still delivered
+    assert ("faulty", 0.3) in log and ("faulty", 1.0) in log    # the timer fires after its failure
+    assert sum(1 for entry in log if entry[0] == "talk") == 10  # other nodes unaffected
+    assert "injected timer failure" in caplog.text and "injected subscription failure" in caplog.text

@@ -248,3 +248,34 @@ def test_held_samples_are_handed_over_by_step_then_subscription_whatever_the_arr
     spin_for(reader_side, 10.0, until=lambda: sum(n for _, n, _ in reader_side.received_counts()) == 3)
     reader_side.dispatch_held()
     assert order == [("b", 15.0), ("a", 21.0), ("b", 20.0)]
+
+
+def test_callback_exceptions_are_counted_and_the_dds_node_keeps_running(runtimes):
+    publisher_side, subscriber_side = runtimes(), runtimes("driven")
+    node = publisher_side.add_node(EgoPublisher)
+    received = []
+
+    def fragile(ego: core.EgoState) -> None:
+        received.append(ego)
+        if len(received) == 1:
+            raise RuntimeError("injected subscription failure")
+
+    context = DdsContext(subscriber_side, "cav_0", "listener", None, {}, np.random.default_rng(0))
+    context.create_subscription(core.EgoState, "/ego_publisher/output/ego", fragile, QoS())
+    ticks = []
+
+    def fragile_tick() -> None:
+        ticks.append(subscriber_side.now())
+        if len(ticks) == 2:
+            raise ZeroDivisionError("injected timer failure")
+
+    context.create_timer(0.05, fragile_tick)
+    give_up = time.monotonic() + 5.0
+    while len(received) < 3 and time.monotonic() < give_up:
+        node.pub.publish(core.EgoState(core.Header(1.0, "map"), 1.0, 2.0, -3.0, 4.0))
+        spin_for(subscriber_side, 0.05)
+    for step in range(1, 5):                         # the 2nd tick raises, the 3rd and 4th still run
+        subscriber_side.set_time(0.05 * step)
+        subscriber_side.fire_timers(subscriber_side.now_ticks())
+    assert len(received) >= 3 and len(ticks) == 4
+    assert subscriber_side.callback_errors.summary() == {"cav_0.listener": 2}

@@ -2,22 +2,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from cav_stack.v2x.geodesy import GeodeticOrigin
-
-REPO_ROOT = Path(__file__).resolve().parents[4]
-
-
-@pytest.fixture
-def conformance_dir() -> Path:
-    """``../shared/conformance`` relative to the repository root (CI clones shared/ beside it)."""
-    shared = REPO_ROOT.parent / "shared"
-    if not shared.is_dir():
-        pytest.skip(f"conformance material absent: {shared} does not exist")
-    return shared / "conformance"
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Malformed input: any byte string either decodes or raises V2xDecodeError, nothing else."""
+"""Malformed input: any byte string either decodes or raises V2xDecodeError, nothing else; and
+fuzzed frames through a V2X node's whole receive path raise nothing in its callbacks."""
 from __future__ import annotations
 
 import importlib.util
@@ -95,3 +96,29 @@ def test_fuzz_script_counts_only_decode_errors():
     outcomes = {result for _, result in counts}
     assert outcomes <= {"decoded", "V2xDecodeError"}
     assert "V2xDecodeError" in outcomes and ratio > 0.0
+
+
+def test_receive_path_fuzz_reaches_every_stage_and_raises_nothing():
+    counts, raised = FUZZ.run_receive_path(1500, seed=5)
+    assert not raised, f"node callbacks raised: {dict(raised)}"
+    outcomes = {result for _, result in counts}
+    # insiders' mutated payloads pass verification and reach the decoder and the plausibility checks
+    assert counts[("insider_mutated_payload", "accepted BSM")] + counts[("insider_mutated_payload", "accepted SPAT")] > 0
+    assert {"refused undecodable", "refused malformed", "refused bad_signature", "accepted BSM",
+            "accepted SPAT"} <= outcomes
+
+
+def test_every_single_bit_flip_of_a_maneuver_share_decodes_or_raises_decode_error():
+    """Found by the receive-path fuzz: a flipped extension bit made the extensible IntendedManeuver
+    decode as an unknown addition, which the SI conversion did not expect (ValueError)."""
+    (packet,) = [p for p in CORPUS if codec.message_type_of(p) == "MANEUVER"]
+    outcomes = set()
+    for bit in range(8 * len(packet)):
+        data = bytearray(packet)
+        data[bit // 8] ^= 0x80 >> (bit % 8)
+        try:
+            codec.decode_frame(bytes(data), origin=ORIGIN, now=15.0)
+            outcomes.add("decoded")
+        except V2xDecodeError as exc:
+            outcomes.add("intended maneuver" if "intended maneuver" in str(exc) else "V2xDecodeError")
+    assert outcomes == {"decoded", "V2xDecodeError", "intended maneuver"}

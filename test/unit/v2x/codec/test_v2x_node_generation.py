@@ -72,3 +72,33 @@ def test_check_interval_longer_than_the_minimum_generation_interval_is_refused()
     params = _params()
     with pytest.raises(ValueError, match="check_interval"):
         dataclasses.replace(params, check_interval=2.0 * params.generation.min_interval)
+
+
+def test_a_new_pseudonym_comes_with_a_new_temporary_id_so_receivers_keep_accepting():
+    """At the pseudonym change (300 s) the node changes its temporary ID too: a receiver that
+    bound the old ID to the old certificate accepts every BSM across the change."""
+    from cav_stack.v2x.misbehaviour import MisbehaviourDetector
+    from cav_stack.v2x.pki import SeededPki
+    from cav_stack.v2x.reception import ReceivePath, Received
+    from cav_stack.v2x.security import MessageVerifier
+    from cav_stack.v2x.trust_params import load_trust_params
+
+    params = dataclasses.replace(_params(), share_maneuvers=False)
+    trust = load_trust_params(share_path("v2x", "security.yaml"))
+    pki = SeededPki(trust.seeded_pki, params.pki_seed)
+    receiver = ReceivePath(trust.reception, MessageVerifier(trust.security, [pki.root.certificate],
+                                                            pki.ca_certificates),
+                           MisbehaviourDetector(trust.misbehaviour, lambda x, y, margin: True),
+                           params.generation.origin())
+    change = trust.security.pseudonym_change_interval
+    frames = []
+    executor = InProcessExecutor(3, start_time=change - 2.0)
+    executor.add_tap(lambda topic, msg, now: frames.append((now, msg)) if topic.endswith("output/frames") else None)
+    executor.add_node(_EgoFeed)
+    executor.add_node(V2xNode, namespace="cav", params=params)
+    executor.spin_until(change + 2.0)
+    outcomes = [receiver.receive(frame.payload, now + 0.002) for now, frame in frames]
+    assert all(isinstance(o, Received) for o in outcomes), {getattr(o, "reason", None) for o in outcomes}
+    ids = {(now >= change, frame.sender_id) for now, frame in frames}
+    signers = {(now >= change, o.sender) for (now, _), o in zip(frames, outcomes)}
+    assert len(ids) == len(signers) == 2           # one ID and one certificate before, another after

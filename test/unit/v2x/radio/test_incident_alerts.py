@@ -15,9 +15,10 @@ from cav_stack.core.params import load_node_params
 from cav_stack.world.road_map import RoadMap
 from cav_stack.core.share import share_path
 from cav_stack.sim.network_build import build_network
-from cav_stack.sim.v2x_air import (ALERT_PERIOD, PSID_INFRASTRUCTURE, RSU_STATION_BASE, V2xAirInterface,
+from cav_stack.sim.v2x_air import (ALERT_PERIOD, RSU_STATION_BASE, V2xAirInterface,
                                    incident_alerting_units)
 from cav_stack.v2x.codec import decode_frame
+from cav_stack.v2x.permissions import PSID_TRAVELER_INFO
 from cav_stack.v2x.pki import SeededPki
 from cav_stack.v2x.radio.medium import RadioMedium
 from cav_stack.v2x.security import Accepted, MessageVerifier
@@ -55,7 +56,7 @@ def test_signed_alerts_cross_the_air_once_a_second_from_the_incident_on(grid):
     air = V2xAirInterface(RadioMedium.from_yaml(share_path("v2x", "radio_dsrc.yaml")), ("cav_0",), (), trust,
                           node_params.pki_seed, origin=origin, alerting=units)
     pki = SeededPki(trust.seeded_pki, node_params.pki_seed)
-    verifier = MessageVerifier(trust.security, [pki.root.certificate], [pki.pseudonym_ca.certificate])
+    verifier = MessageVerifier(trust.security, [pki.root.certificate], pki.ca_certificates)
     cav = VehicleTruth("cav_0", 420.0, -1.6, 0.0, 10.0, 0.0, 4.6, 1.85, 1.5, "n10_n20", 0, 170.0)
     rng = np.random.default_rng(3)
     received = []
@@ -63,7 +64,7 @@ def test_signed_alerts_cross_the_air_once_a_second_from_the_incident_on(grid):
         now = 0.05 * step
         for frame in air.step(now, WorldTruth(now, (cav,)), [], rng).get("cav_0", []):
             verdict = verifier.verify(frame.payload, now)
-            assert isinstance(verdict, Accepted) and verdict.psid == PSID_INFRASTRUCTURE
+            assert isinstance(verdict, Accepted) and verdict.psid == PSID_TRAVELER_INFO
             received.append((now, frame.sender_id, frame.message_type, decode_frame(verdict.payload, origin=origin,
                                                                                     now=now)))
     assert [r[2] for r in received] == ["RSA"] * 3 and {r[1] for r in received} == {RSU_STATION_BASE}

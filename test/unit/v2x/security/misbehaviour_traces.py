@@ -85,8 +85,13 @@ def ego(t: float) -> tuple[float, float]:
     return 25.0 * t, LANES[1]
 
 
+#: ``over_the_air(report, now)``: the report as a receiver decodes it at ``now`` [s] (e.g. through
+#: the J2735 codec with some fields sent as unavailable).
+AirPath = Callable[[V2xVehicleReport, float], V2xVehicleReport]
+
+
 def run(senders: list[Sender], detector: MisbehaviourDetector, duration: float, rng: np.random.Generator,
-        extra_vehicles: tuple[Truth, ...] = ()) -> dict[int, float | None]:
+        extra_vehicles: tuple[Truth, ...] = (), over_the_air: AirPath | None = None) -> dict[int, float | None]:
     """Drive the detector through the trace; first flag time of every sender (None: never flagged)."""
     phi = math.exp(-0.1 / 10.0)
     for sender in senders:
@@ -108,6 +113,8 @@ def run(senders: list[Sender], detector: MisbehaviourDetector, duration: float, 
                     Header(t, "map"), sender.station_id, round(t / 0.1) % 128, x + noise[0], y + noise[1],
                     yaw + math.radians(rng.normal(0.0, 1.0)), speed + rng.normal(0.0, 0.1),
                     accel + rng.normal(0.0, 0.3), position_sigma=1.5)
+                if over_the_air is not None:
+                    report = over_the_air(report, t + 0.005)
                 detector.on_report(report, t + 0.005)
         else:
             ex, ey = ego(now)

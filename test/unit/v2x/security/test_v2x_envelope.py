@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cav_stack.v2x import ieee1609dot2 as d2
+from cav_stack.v2x.permissions import vehicle_permissions
 from cav_stack.v2x.pki import Credential, SeededPki, derive_private_key, issue_certificate, self_signed_certificate
 from cav_stack.v2x.security import Accepted, MessageSigner, MessageVerifier, Refused, RefusalReason, SecurityError
 
@@ -58,7 +59,7 @@ def test_honest_streams_are_accepted_with_digest_after_the_first_certificate(tru
             kinds.append(asn.decode("Ieee1609Dot2Data", envelope)["content"][1]["signer"][0])
             result = verifier.verify(envelope, now + 0.002)
             assert result == Accepted(payload, BSM_PSID, pytest.approx(now, abs=1e-9),
-                                      signer.pseudonym_id(now))
+                                      signer.pseudonym_id(now), vehicle_permissions()[BSM_PSID])
     # full certificate at 100.0, 101.0, 102.0 for each of the two stations (J2945/1 once per second)
     assert kinds.count("certificate") == 6 and kinds.count("digest") == 54
     assert verifier.accepted_count == 60
@@ -121,7 +122,7 @@ def test_unknown_and_untrusted_certificates_are_refused(trust_params, pki, asn):
     # a certificate naming the genuine pseudonym CA as issuer but signed with the attacker's key
     fake_pca = Credential(pki.pseudonym_ca.certificate, attacker_key)
     impostor = issue_certificate(attacker_key.public_key(), fake_pca, pki.params.valid_from, 10,
-                                 app_psids=(BSM_PSID,))
+                                 app_permissions={BSM_PSID: None})
     envelopes = [
         forge_envelope(asn, stranger.private_key, stranger.certificate.encoding, b"1", BSM_PSID, gen, False),
         forge_envelope(asn, other.private_key, other.certificate.encoding, b"2", BSM_PSID, gen, True),
@@ -197,7 +198,7 @@ def test_certificates_outside_their_validity_are_refused(trust_params, pki, asn)
 def test_unauthorized_psid_is_refused(trust_params, pki):
     signer = MessageSigner(trust_params.security, pki.pseudonyms(9))
     verifier = make_verifier(trust_params, pki)
-    assert reason(verifier.verify(signer.sign(b"tim?", 0x99, 3.0), 3.0)) == RefusalReason.UNAUTHORIZED_PSID
+    assert reason(verifier.verify(signer.sign(b"tim?", 0x99, 3.0), 3.0)) == RefusalReason.PERMISSION
 
 
 def test_documented_malformed_cases(trust_params, pki, asn):

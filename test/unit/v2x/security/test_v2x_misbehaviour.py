@@ -110,7 +110,7 @@ def test_senders_are_forgotten_after_the_timeout(trust_params):
         detector.on_report(report(3, 0.1 * k, 2.0 * k), 0.1 * k)
     assert detector.verdict(3).flagged and detector.verdict(3).reasons == (MisbehaviourReason.OFF_ROAD,)
     detector.on_report(report(4, 0.5 + params.sender_timeout, 0.0), 0.5 + params.sender_timeout)
-    assert [v.station_id for v in detector.verdicts()] == [4]
+    assert [v.sender for v in detector.verdicts()] == [4]
     assert not detector.verdict(3).flagged
 
 

@@ -9,6 +9,8 @@ from cav_stack.v2x import ieee1609dot2 as d2
 from cav_stack.v2x.pki import (CertificateError, SeededPki, decode_certificate, derive_private_key,
                                issue_certificate, verify_certificate_signature)
 
+from cav_stack.v2x.permissions import vehicle_permissions
+
 from envelope_forgery import BSM_PSID
 
 
@@ -53,8 +55,8 @@ def test_chain_signatures_and_round_trip(pki):
     assert verify_certificate_signature(pseudonym, pki.pseudonym_ca.certificate)
     assert not verify_certificate_signature(pseudonym, pki.root.certificate)
     decoded = decode_certificate(pseudonym.encoding)
-    assert (decoded.digest, decoded.app_psids, decoded.issuer_digest) == (
-        pseudonym.digest, frozenset(pki.params.psids), pki.pseudonym_ca.certificate.digest)
+    assert (decoded.digest, decoded.app_permissions, decoded.issuer_digest) == (
+        pseudonym.digest, vehicle_permissions(), pki.pseudonym_ca.certificate.digest)
     assert decoded.valid_until - decoded.valid_from == pki.params.pseudonym_validity_hours * 3600.0
 
 
@@ -62,14 +64,14 @@ def test_issuing_rules(pki):
     key = derive_private_key(3, "subject").public_key()
     pseudonym = pki.pseudonyms(1)[0]
     with pytest.raises(CertificateError, match="not a CA"):
-        issue_certificate(key, pseudonym, pki.params.valid_from, 1, app_psids=(BSM_PSID,))
+        issue_certificate(key, pseudonym, pki.params.valid_from, 1, app_permissions={BSM_PSID: None})
     with pytest.raises(CertificateError, match="not a CA"):
-        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from, 1, app_psids=(UNLISTED_PSID,))
+        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from, 1, app_permissions={UNLISTED_PSID: None})
     with pytest.raises(CertificateError, match="inside the issuer"):
-        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from - 1, 1, app_psids=(BSM_PSID,))
+        issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from - 1, 1, app_permissions={BSM_PSID: None})
     with pytest.raises(CertificateError, match="inside the issuer"):
         issue_certificate(key, pki.pseudonym_ca, pki.params.valid_from, pki.params.ca_validity_hours + 1,
-                          app_psids=(BSM_PSID,))
+                          app_permissions={BSM_PSID: None})
 
 
 @pytest.mark.parametrize("blob", [b"", b"\xff" * 10, bytes(200)])
