@@ -7,7 +7,10 @@ predicted position; in ECO_APPROACH the advised speed is also a soft ceiling rea
 gliding), warm-starts the NLP of :mod:`mpc_problem` from the previous solution shifted by the
 elapsed time and solves it. The first stage's commands are applied.
 
-A solve that yields no usable plan is repeated once with the rescue solver (``rescue_solver``).
+The main solver is by default the real-time iteration (:mod:`cav_stack.control.rti`: one
+Gauss-Newton SQP step per tick from that warm start, its QP solved by HPIPM). A solve that
+yields no usable plan is repeated once with the rescue solver (``rescue_solver``, a full NLP
+solve).
 If that fails too, or the solve overruns its time budget, the controller replays the previous plan
 (``fallback_shifted``) while it is younger than ``fallback_plan_max_age``, then brakes at a
 bounded deceleration with pure-pursuit steering (``fallback_brake``). It never raises for
@@ -24,7 +27,7 @@ from cav_stack.control.comfort_profile import ComfortProfile
 from cav_stack.control.fallback import braking_trajectory, pure_pursuit_steer
 from cav_stack.control.lane_change import LateralManoeuvre, LateralReference
 from cav_stack.control.leader_prediction import LeaderPrediction, predict_leader_motion
-from cav_stack.control.mpc_params import MpcParams
+from cav_stack.control.mpc_params import FATROP, MpcParams
 from cav_stack.control.mpc_problem import NU, NX, MpcProblem, SolveResult
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.steer_bias import SteerBiasObserver
@@ -155,7 +158,7 @@ class MpcController:
         w0 = self.problem.pack(*guess)
         lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
         has_rescue = self.problem.rescue_solver is not None
-        if has_rescue and self._unusual_start(ego.accel, heading_error):
+        if has_rescue and self.params.solver == FATROP and self._unusual_start(ego.accel, heading_error):
             # fatrop's restoration phase has hung (> 30 s on one tick, ignoring its iteration
             # limit) on plans starting braking harder than the comfort profile allows or at a
             # large heading error (dense_lane_change, a lane change into a short gap and the
@@ -164,9 +167,10 @@ class MpcController:
         else:
             result = self.problem.solve(stage, glob, bounds, w0, *lam)
             if not result.usable and has_rescue:
-                # fatrop can stall (iteration limit, initial-state equality not met) when an abrupt
-                # change (a leader braking hard) leaves the comfort bounds far from the plan: the
-                # rescue solver re-solves the tick from the same guess.
+                # A real-time iteration from a plan far from the new situation, or fatrop stalling
+                # (iteration limit, initial-state equality not met) when an abrupt change (a leader
+                # braking hard) leaves the comfort bounds far from the plan: the rescue solver
+                # solves the full NLP of the tick from the same guess.
                 retry = self.problem.solve(stage, glob, bounds, w0, rescue=True)
                 result = replace(retry, solve_time_s=result.solve_time_s + retry.solve_time_s,
                                  iterations=result.iterations + retry.iterations)
@@ -242,7 +246,7 @@ class MpcController:
 
         if leader is not None:
             use_accel = leader.source == "v2x" or p.sensor_leader_model == "constant_acceleration"
-            travelled, _ = predict_leader_motion(leader, self._times, use_accel)
+            travelled, _ = predict_leader_motion(leader, self._times, use_accel, p.leader_accel_time_constant)
             leader_s = leader.gap + front + travelled
             weight_gap = p.weight_gap
         else:

@@ -16,6 +16,7 @@ comfort deceleration).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,9 @@ import casadi as ca
 import numpy as np
 
 from cav_stack.control.comfort_profile import ComfortProfile
-from cav_stack.control.mpc_params import RESCUE_NONE, MpcParams
-from cav_stack.control.nlp_codegen import compiled_library, default_cache_dir
+from cav_stack.control import rti
+from cav_stack.control.mpc_params import RESCUE_NONE, SOLVER_RTI, MpcParams
+from cav_stack.control.nlp_codegen import compiled_library, default_cache_dir, solver_functions
 from cav_stack.control.path_frame_model import PathFrameBicycle
 from cav_stack.control.vehicle_models import VehicleParams, rk4_step
 
@@ -99,11 +101,26 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                          "hessian_approximation": "exact"}
 
 
+@dataclass(frozen=True)
+class SymbolicNlp:
+    """The MPC's NLP in CasADi SX.
+
+    nlp: decision vector ``x``, cost ``f``, constraints ``g`` and parameters ``p`` (an nlpsol
+    problem); residual: the weighted residuals r(x, p) of the cost, f = ||r||^2 + (linear slack
+    penalty), which a Gauss-Newton Hessian 2 J_r^T J_r is built from; equality: which rows of g
+    are equalities; g_stage_index: the end of each stage's rows in g.
+    """
+
+    nlp: dict
+    residual: ca.SX
+    equality: tuple[bool, ...]
+    g_stage_index: tuple[int, ...]
+
+
 @functools.lru_cache(maxsize=8)
-def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, ...], tuple[int, ...]]:
-    """The NLP (CasADi SX: decision vector, cost, constraints, parameters), which constraint rows
-    are equalities, and the end of each stage's rows in g. Built once per process and parameters:
-    the vehicles of a multi-CAV run share the expressions (each builds its own solvers)."""
+def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
+    """The NLP of :class:`SymbolicNlp`, built once per process and parameters: the vehicles of a
+    multi-CAV run share the expressions (each builds its own solvers)."""
     n = p.horizon_steps
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
@@ -111,20 +128,21 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
     g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
     xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
     us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
-    w, g, equality, cost = [], [], [], 0
+    w, g, equality, residuals, linear_cost = [], [], [], [], 0
     g_stage_index: list[int] = []
     h = p.step / p.integration_substeps
 
-    def tracking(x, k):
+    def tracking(x, k, factor=1.0):
+        """Weighted tracking residuals of state x at stage k (their squares are the cost)."""
         sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
         gap = sp["leader_s"] - x[0] - front_offset
         gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
         # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
         pull = p.gap_pull_range * ca.tanh(gap_error / p.gap_pull_range)
-        return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
-                + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
-                + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
-                + g_["weight_gap"] * ca.if_else(gap_error < 0, gap_error ** 2, pull ** 2))
+        return [math.sqrt(factor * p.weight_lateral_offset) * (x[1] - sp["lateral_ref"]),
+                math.sqrt(factor * p.weight_heading) * (x[2] - sp["heading_ref"]),
+                math.sqrt(factor * p.weight_speed) * (x[3] - sp["speed_ref"]),
+                ca.sqrt(factor * g_["weight_gap"]) * ca.if_else(gap_error < 0, gap_error, pull)]
 
     for k in range(n):
         x, u = xs[k], us[k]
@@ -157,22 +175,33 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict, tuple[bool, .
         equality += [False] * len(path)
 
         slack = u[NU_CONTROL:]
-        cost += (tracking(x, k)
-                 + g_["weight_jerk"] * jerk**2 + g_["weight_steer_rate"] * steer_rate**2
-                 + g_["weight_accel"] * a**2 + g_["weight_lateral_accel"] * lat_accel**2
-                 + p.slack_weight_linear * ca.sum1(slack)
-                 + p.slack_weight_quadratic * ca.sumsqr(slack))
+        residuals += tracking(x, k) + [
+            ca.sqrt(g_["weight_jerk"]) * jerk, ca.sqrt(g_["weight_steer_rate"]) * steer_rate,
+            ca.sqrt(g_["weight_accel"]) * a, ca.sqrt(g_["weight_lateral_accel"]) * lat_accel,
+            math.sqrt(p.slack_weight_quadratic) * slack]
+        linear_cost += p.slack_weight_linear * ca.sum1(slack)
     w.append(xs[n])
-    cost += p.terminal_weight_factor * tracking(xs[n], n)
+    residuals += tracking(xs[n], n, p.terminal_weight_factor)
+    residual = ca.vertcat(*residuals)
 
-    nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
+    nlp = {"x": ca.vertcat(*w), "f": ca.sumsqr(residual) + linear_cost, "g": ca.vertcat(*g),
            "p": ca.vertcat(ca.vec(stage_p), glob)}
-    return nlp, tuple(equality), tuple(g_stage_index)
+    return SymbolicNlp(nlp, residual, tuple(equality), tuple(g_stage_index))
+
+
+@functools.lru_cache(maxsize=8)
+def _rti_functions(p: MpcParams, veh: VehicleParams) -> tuple[ca.Function, ...]:
+    """The Gauss-Newton SQP's problem functions (:func:`rti.problem_functions`), once per process
+    and parameters."""
+    sym = symbolic_nlp(p, veh)
+    return tuple(rti.problem_functions(sym.nlp, sym.residual))
 
 
 class MpcProblem:
-    """The parametric NLP (:func:`_symbolic_nlp`) and this controller's solvers.
+    """The parametric NLP (:func:`symbolic_nlp`) and this controller's solvers.
 
+    The main solver is an nlpsol, or (``rti_hpipm``) the Gauss-Newton SQP of
+    :mod:`cav_stack.control.rti`, called the same way; the rescue solver is an nlpsol.
     ``compiled``: the main solver evaluates the NLP's functions compiled to C
     (``params.codegen`` and a working compiler); the rescue solver, rarely used, always
     interprets them."""
@@ -186,13 +215,21 @@ class MpcProblem:
 
     def _build(self) -> None:
         p = self.params
-        nlp, equality, self.g_stage_index = _symbolic_nlp(p, self.vehicle)
-        equality = list(equality)
-        plugin, opts = _solver_plugin(p.solver, p, equality)
-        self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
-        library = self._compiled_library() if p.codegen else None
-        if library is not None:
-            self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
+        sym = symbolic_nlp(p, self.vehicle)
+        nlp, equality, self.g_stage_index = sym.nlp, list(sym.equality), sym.g_stage_index
+        if p.solver == SOLVER_RTI:
+            functions = list(_rti_functions(p, self.vehicle))
+            library = self._compiled_library("mpc_rti", functions) if p.codegen else None
+            if library is not None:
+                functions = rti.load_compiled(library)
+            self.solver = rti.GaussNewtonSqp(functions, p.rti_max_iterations, p.max_iterations,
+                                             p.rti_step_tolerance, p.acceptable_constraint_violation)
+        else:
+            plugin, opts = _solver_plugin(p.solver, p, equality)
+            self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
+            library = self._compiled_library("mpc", solver_functions(self.solver)) if p.codegen else None
+            if library is not None:
+                self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
         self.compiled = library is not None
         self.rescue_solver = None
         if p.rescue_solver != RESCUE_NONE:
@@ -201,7 +238,7 @@ class MpcProblem:
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
 
-    def _compiled_library(self) -> Path | None:
+    def _compiled_library(self, name: str, functions: list[ca.Function]) -> Path | None:
         """The main solver's functions compiled (:func:`compiled_library`), once per process and
         problem: a multi-CAV run builds the same problem for every vehicle, and generating its C
         source takes ~0.2 s."""
@@ -209,7 +246,7 @@ class MpcProblem:
         if key not in _LIBRARIES or (_LIBRARIES[key] is not None and not _LIBRARIES[key].exists()):
             p = self.params
             cache_dir = Path(p.codegen_cache_dir).expanduser() if p.codegen_cache_dir else default_cache_dir()
-            _LIBRARIES[key] = compiled_library(self.solver, p.codegen_compiler, cache_dir)
+            _LIBRARIES[key] = compiled_library(name, functions, p.codegen_compiler, cache_dir)
         return _LIBRARIES[key]
 
     # --- layout helpers -------------------------------------------------------------------
@@ -283,7 +320,8 @@ class MpcProblem:
               lam_g0: np.ndarray | None = None, lam_x0: np.ndarray | None = None,
               rescue: bool = False) -> SolveResult:
         """Solve with stage params (N+1, len(STAGE_PARAMS)), global params and bounds, warm
-        started at w0 (and multipliers, used by the SQP solvers), with the main solver or
+        started at w0 (and multipliers, used by the SQP solvers; the real-time iteration takes
+        their presence for a warm start, see :class:`rti.GaussNewtonSqp`), with the main solver or
         (``rescue``, ValueError when none is configured) the rescue solver. Never raises on
         solver trouble."""
         if rescue and self.rescue_solver is None:
@@ -292,7 +330,7 @@ class MpcProblem:
         lbx, ubx, lbg, ubg = bounds
         pvec = np.concatenate([stage_params.reshape(-1), global_params])
         args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
-        if lam_g0 is not None and lam_x0 is not None and name.startswith("sqpmethod"):
+        if lam_g0 is not None and lam_x0 is not None and (name.startswith("sqpmethod") or name == SOLVER_RTI):
             args.update(lam_g0=lam_g0, lam_x0=lam_x0)
         try:
             out = solver(**args)
