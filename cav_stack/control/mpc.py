@@ -28,7 +28,7 @@ from cav_stack.control.fallback import braking_trajectory, pure_pursuit_steer
 from cav_stack.control.lane_change import LateralManoeuvre, LateralReference
 from cav_stack.control.leader_prediction import LeaderPrediction, predict_leader_motion
 from cav_stack.control.mpc_params import FATROP, MpcParams
-from cav_stack.control.mpc_problem import NU, NX, MpcProblem, SolveResult
+from cav_stack.control.mpc_problem import NU, MpcProblem, SolveResult
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.steer_bias import SteerBiasObserver
 from cav_stack.control.vehicle_models import VehicleParams
@@ -205,9 +205,8 @@ class MpcController:
         if self._warm is not None and 0.0 <= now - self._warm[0] <= self.params.fallback_plan_max_age:
             prev_time, prev = self._warm
             t = self._times + (now - prev_time)
-            states = np.column_stack([np.interp(t, self._times, prev.states[:, i]) for i in range(NX)])
-            inputs = np.column_stack([np.interp(t[:-1], self._times[:-1], prev.inputs[:, i])
-                                      for i in range(NU)])
+            states = _interp_rows(t, self._times, prev.states)
+            inputs = _interp_rows(t[:-1], self._times[:-1], prev.inputs)
             states[:, 0] -= states[0, 0]
             states[0] = x0
             return states, inputs
@@ -316,8 +315,8 @@ class MpcController:
         s = s0 + states[:, 0]
         x, y = ref.to_map(s, states[:, 1])
         yaw = ref.heading(s) + states[:, 2]
-        points = tuple(TrajectoryPoint(float(t), float(xi), float(yi), float(ya), float(v), float(a))
-                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4]))
+        points = tuple(TrajectoryPoint(*values) for values in zip(
+            self._times.tolist(), x.tolist(), y.tolist(), yaw.tolist(), states[:, 3].tolist(), states[:, 4].tolist()))
         return Trajectory(Header(now, ego.header.frame_id), points)
 
     def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,
@@ -338,3 +337,11 @@ class MpcController:
         trajectory = braking_trajectory(ref, ego, p.fallback_decel, p.step, p.horizon_steps + 1)
         return MpcOutput(command, trajectory, STATUS_FALLBACK_BRAKE, result.solve_time_s,
                          result.iterations, result.return_status, result.success, zero_slack)
+
+
+def _interp_rows(t: np.ndarray, grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (one per point of the increasing ``grid``) linearly interpolated at
+    ``t`` >= grid[0], held at the last row beyond the grid (``np.interp`` on every column)."""
+    idx = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, grid.size - 2)
+    frac = np.clip((t - grid[idx]) / (grid[idx + 1] - grid[idx]), 0.0, 1.0)[:, None]
+    return values[idx] + frac * (values[idx + 1] - values[idx])

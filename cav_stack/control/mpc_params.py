@@ -55,6 +55,9 @@ class MpcParams:
     leader_accel_time_constant [s]: the leader's acceleration (measured, or reported over V2X
     without a plan) is predicted to decay with this time constant
     (:func:`~cav_stack.control.leader_prediction.predict_leader_motion`; ``.inf``: held).
+    leader_accel_filter_time_constant [s]: a leader's acceleration measured by onboard sensors is
+    low-passed with this time constant before it is predicted
+    (:class:`~cav_stack.control.leader_prediction.LeaderAccelEstimate`).
     approach_decel_ratio: fraction of the comfort deceleration with which the speed reference
     approaches a stop line or a curve's speed (the constraints allow the full comfort value);
     curve_lateral_accel_ratio: the speed reference in a curve keeps the lateral acceleration at
@@ -95,6 +98,7 @@ class MpcParams:
     slack_weight_quadratic: float
     sensor_leader_model: str
     leader_accel_time_constant: float
+    leader_accel_filter_time_constant: float
     approach_decel_ratio: float
     curve_lateral_accel_ratio: float
     eco_glide_decel: float
@@ -111,6 +115,7 @@ class MpcParams:
             step=self.step, tolerance=self.tolerance,
             acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
             rti_step_tolerance=self.rti_step_tolerance, leader_accel_time_constant=self.leader_accel_time_constant,
+            leader_accel_filter_time_constant=self.leader_accel_filter_time_constant,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             gap_pull_range=self.gap_pull_range,
             approach_decel_ratio=self.approach_decel_ratio,

@@ -237,6 +237,7 @@ class MpcProblem:
             self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
+        self._layout()
 
     def _compiled_library(self, name: str, functions: list[ca.Function]) -> Path | None:
         """The main solver's functions compiled (:func:`compiled_library`), once per process and
@@ -263,17 +264,14 @@ class MpcProblem:
     def pack(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         """Decision vector from states (N+1, 6) and inputs (N, 6)."""
         w = np.empty(self.nw)
-        for k in range(self.n):
-            w[self.state_index(k)] = states[k]
-            w[self.input_index(k)] = inputs[k]
+        w[:self.n * (NX + NU)] = np.hstack([states[:self.n], inputs]).ravel()
         w[self.state_index(self.n)] = states[self.n]
         return w
 
     def unpack(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """States (N+1, 6) and inputs (N, 6) of a decision vector."""
-        states = np.array([w[self.state_index(k)] for k in range(self.n + 1)])
-        inputs = np.array([w[self.input_index(k)] for k in range(self.n)])
-        return states, inputs
+        stages = w[:self.n * (NX + NU)].reshape(self.n, NX + NU)
+        return np.vstack([stages[:, :NX], w[self.state_index(self.n)]]), stages[:, NX:].copy()
 
     def bounds(self, x0: np.ndarray, comfort: ComfortProfile, standstill_gap: float,
                stop_s: float, speed_cap: np.ndarray | None = None
@@ -284,15 +282,9 @@ class MpcProblem:
         if speed_cap is not None and np.shape(speed_cap) != (self.n + 1,):
             raise ValueError(f"speed_cap needs {self.n + 1} values, got shape {np.shape(speed_cap)}")
         veh = self.vehicle
-        lbx = np.full(self.nw, -np.inf)
-        ubx = np.full(self.nw, np.inf)
+        lbx, ubx = self._lbx.copy(), self._ubx.copy()
         lbx[self.state_index(0)] = x0
         ubx[self.state_index(0)] = x0
-        u_lo = np.array([-veh.max_decel, -veh.max_steer, 0.0, 0.0, 0.0, 0.0])
-        u_hi = np.array([veh.max_accel, veh.max_steer, np.inf, np.inf, np.inf, np.inf])
-        for k in range(self.n):
-            lbx[self.input_index(k)] = u_lo
-            ubx[self.input_index(k)] = u_hi
         inf = np.inf
         c = comfort
         # Order of _build's path constraints: steer rate, accel (lo, hi), lateral accel (lo, hi),
@@ -303,17 +295,25 @@ class MpcProblem:
         stage_hi = [veh.max_steer_rate, inf, c.max_accel, inf, c.max_lateral_accel,
                     inf, c.max_jerk, inf, c.max_lateral_jerk, inf, veh.max_speed, inf, stop_s]
         lbg, ubg = np.zeros(self.ng), np.zeros(self.ng)
-        for k in range(self.n):
-            start = self.g_stage_index[k]
-            lo, hi = list(stage_lo), list(stage_hi)
-            if speed_cap is not None:
-                hi[_SPEED_HI] = min(veh.max_speed, float(speed_cap[k]))
-            if k == self.n - 1:
-                lo.append(-inf)
-                hi.append(stop_s)
-            lbg[start:start + len(lo)] = lo
-            ubg[start:start + len(hi)] = hi
+        lbg[self._path_rows] = stage_lo
+        ubg[self._path_rows] = stage_hi
+        if speed_cap is not None:
+            ubg[self._path_rows[:, _SPEED_HI]] = np.minimum(veh.max_speed, speed_cap[:self.n])
+        lbg[self._terminal_row], ubg[self._terminal_row] = -inf, stop_s
         return lbx, ubx, lbg, ubg
+
+    def _layout(self) -> None:
+        """Index arrays of the bounds: each stage's path-constraint rows in g (N, 13), the last
+        stage's extra stop-line row, and the input bounds (actuator limits, slack >= 0)."""
+        veh = self.vehicle
+        n_path = _SPEED_HI + 3
+        starts = np.array(self.g_stage_index[:self.n])
+        self._path_rows = starts[:, None] + np.arange(n_path)[None, :]
+        self._terminal_row = int(starts[-1] + n_path)
+        self._lbx, self._ubx = np.full(self.nw, -np.inf), np.full(self.nw, np.inf)
+        inputs = np.array([np.arange(self.input_index(k).start, self.input_index(k).stop) for k in range(self.n)])
+        self._lbx[inputs] = [-veh.max_decel, -veh.max_steer, 0.0, 0.0, 0.0, 0.0]
+        self._ubx[inputs] = [veh.max_accel, veh.max_steer, np.inf, np.inf, np.inf, np.inf]
 
     def solve(self, stage_params: np.ndarray, global_params: np.ndarray,
               bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], w0: np.ndarray,

@@ -98,15 +98,15 @@ class GaussNewtonSqp:
         self._stats: dict = {}
 
     def stats(self) -> dict:
-        """success, return_status, iter_count (SQP steps), t_wall_total and t_proc_total [s] of
-        the last call."""
+        """success, return_status, iter_count (SQP steps), t_wall_total and t_proc_total (CPU time
+        of the calling thread) [s] of the last call."""
         return dict(self._stats)
 
     def __call__(self, *, x0, p, lbx, ubx, lbg, ubg, lam_g0=None, lam_x0=None) -> dict:
         """Iterate from ``x0``: warm-started (``max_iterations`` steps, see the class) when
         warm-start multipliers are given (their values are not needed by the Gauss-Newton
         Hessian), cold-started otherwise. The returned multipliers are those of the last QP."""
-        wall0, cpu0 = time.perf_counter(), time.process_time()
+        wall0, cpu0 = time.perf_counter(), time.thread_time()
         w = np.array(x0, dtype=float)
         lbx, ubx, lbg, ubg = (np.asarray(b, dtype=float) for b in (lbx, ubx, lbg, ubg))
         lam_g, lam_x, g = np.zeros(lbg.size), np.zeros(w.size), np.full(lbg.size, np.nan)
@@ -133,7 +133,7 @@ class GaussNewtonSqp:
             status = STATUS_INFEASIBLE
         self._stats = {"success": status != STATUS_QP_FAILED and feasible, "return_status": status,
                        "iter_count": steps, "t_wall_total": time.perf_counter() - wall0,
-                       "t_proc_total": time.process_time() - cpu0}
+                       "t_proc_total": time.thread_time() - cpu0}
         return {"x": w, "g": g, "lam_g": lam_g, "lam_x": lam_x}
 
     @staticmethod

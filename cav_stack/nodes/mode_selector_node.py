@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
@@ -271,11 +273,15 @@ class ModeSelectorNode(Node):
                 return None
             steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
+        if objects.objects:   # every object projected once, for all the lanes looked at
+            s_obj, d_obj, _ = path.project_many(np.array([(o.x, o.y) for o in objects.objects]))
+        else:
+            s_obj = d_obj = np.zeros(0)
+        current = self._neighbours(s_obj, d_obj, s_ego, 0.0, lane_width, objects)
         best: LaneOption | None = None
         for step in steps:                        # SUMO lane indices grow to the left
             offset = step * lane_width
-            target = self._neighbours(path, s_ego, offset, lane_width, objects)
+            target = self._neighbours(s_obj, d_obj, s_ego, offset, lane_width, objects)
             result = evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
                                           self.params.mobil)
             wanted = result.safe if mandatory else result.change
@@ -283,13 +289,13 @@ class ModeSelectorNode(Node):
                 best = LaneOption(offset, result.incentive, mandatory)
         return best
 
-    def _neighbours(self, path: Polyline, s_ego: float, offset: float, lane_width: float,
+    def _neighbours(self, s_obj: np.ndarray, d_obj: np.ndarray, s_ego: float, offset: float, lane_width: float,
                     objects: TrackList) -> LaneNeighbours:
+        """Nearest object ahead and behind in the lane at ``offset`` [m] from the path, from the
+        objects' path coordinates ``s_obj``, ``d_obj`` [m] (in the order of ``objects``)."""
         ahead, behind = [], []
-        for obj in objects.objects:
-            s, d, _ = path.project(obj.x, obj.y)
-            if abs(d - offset) > lane_width / 2.0:
-                continue
+        for k in np.flatnonzero(np.abs(d_obj - offset) <= lane_width / 2.0):
+            obj, s = objects.objects[k], float(s_obj[k])
             gap = abs(s - s_ego) - 0.5 * (obj.length + self._vehicle.length)
             (ahead if s > s_ego else behind).append((gap, obj.speed))
         front = min(ahead, default=None)

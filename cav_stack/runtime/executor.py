@@ -187,9 +187,9 @@ class InProcessExecutor:
         if self._timing is None:
             callback(*args)
             return
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.thread_time()
         callback(*args)
-        self._timing.add(namespace, self.now(), time.perf_counter() - started)
+        self._timing.add(namespace, self.now(), time.perf_counter() - wall, time.thread_time() - cpu)
 
     def topics(self) -> dict[str, type]:
         """Every topic seen so far with its message type."""
