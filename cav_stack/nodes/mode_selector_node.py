@@ -229,8 +229,9 @@ class ModeSelectorNode(Node):
                           lane_index: int, offset: float) -> bool:
         """MOBIL's safety criterion for the lane ``offset`` [m] to the left of ``path`` (the ego's lane)."""
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self._neighbours(path, s_ego, 0.0, lane_width, objects)
-        target = self._neighbours(path, s_ego, offset, lane_width, objects)
+        s_obj, d_obj = _path_coordinates(path, objects)
+        current = self._neighbours(s_obj, d_obj, s_ego, 0.0, lane_width, objects)
+        target = self._neighbours(s_obj, d_obj, s_ego, offset, lane_width, objects)
         return evaluate_lane_change(speed, current, target, self._vehicle.length, self.params.idm,
                                     self.params.mobil).safe
 
@@ -273,10 +274,7 @@ class ModeSelectorNode(Node):
                 return None
             steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        if objects.objects:   # every object projected once, for all the lanes looked at
-            s_obj, d_obj, _ = path.project_many(np.array([(o.x, o.y) for o in objects.objects]))
-        else:
-            s_obj = d_obj = np.zeros(0)
+        s_obj, d_obj = _path_coordinates(path, objects)   # projected once, for all the lanes looked at
         current = self._neighbours(s_obj, d_obj, s_ego, 0.0, lane_width, objects)
         best: LaneOption | None = None
         for step in steps:                        # SUMO lane indices grow to the left
@@ -303,3 +301,11 @@ class ModeSelectorNode(Node):
         return LaneNeighbours(front[0] if front else None, front[1] if front else None,
                               rear[0] if rear else None, rear[1] if rear else None,
                               None)
+
+
+def _path_coordinates(path: Polyline, objects: TrackList) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length s [m] and lateral offset d [m, left] along ``path`` of every object, in order."""
+    if not objects.objects:
+        return np.zeros(0), np.zeros(0)
+    s, d, _ = path.project_many(np.array([(o.x, o.y) for o in objects.objects]))
+    return s, d
