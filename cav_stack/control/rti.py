@@ -106,21 +106,24 @@ class GaussNewtonSqp:
         """Iterate from ``x0``: warm-started (``max_iterations`` steps, see the class) when
         warm-start multipliers are given (their values are not needed by the Gauss-Newton
         Hessian), cold-started otherwise. The returned multipliers are those of the last QP."""
-        wall0, cpu0 = time.perf_counter(), time.thread_time()
+        cpu0 = time.thread_time()   # a system call: outside the wall-time measurement
+        wall0 = time.perf_counter()
         w = np.array(x0, dtype=float)
         lbx, ubx, lbg, ubg = (np.asarray(b, dtype=float) for b in (lbx, ubx, lbg, ubg))
         lam_g, lam_x, g = np.zeros(lbg.size), np.zeros(w.size), np.full(lbg.size, np.nan)
         warm = lam_g0 is not None and lam_x0 is not None
         budget = self.max_iterations if warm else self.cold_max_iterations
         status, feasible = STATUS_MAX_ITERATIONS, False
+        nw, ng = w.size, lbg.size
+        fixed = np.concatenate([np.asarray(p, dtype=float).ravel(), lbx, ubx, lbg, ubg])
         for steps in range(1, self.cold_max_iterations + 1):
-            w_next, lam_a, lam_b, g_next, largest = self._step(w, p, lbx, ubx, lbg, ubg)
-            largest = float(largest)
+            # one input and one output vector: a single conversion each way
+            out = self._step(np.concatenate([w, fixed])).full().ravel()
+            largest = out[-1]
             if not np.isfinite(largest):
                 status = STATUS_QP_FAILED
                 break
-            w, g = np.asarray(w_next).ravel(), np.asarray(g_next).ravel()
-            lam_g, lam_x = np.asarray(lam_a).ravel(), np.asarray(lam_b).ravel()
+            w, lam_g, lam_x, g = np.split(out[:-1], np.cumsum([nw, ng, nw]))
             converged = largest <= self.step_tolerance
             if converged or steps >= budget:
                 feasible = self._violation(w, g, lbx, ubx, lbg, ubg) <= self.feasibility_tolerance
@@ -131,9 +134,9 @@ class GaussNewtonSqp:
                     break
         if status != STATUS_QP_FAILED and not feasible:
             status = STATUS_INFEASIBLE
+        wall = time.perf_counter() - wall0
         self._stats = {"success": status != STATUS_QP_FAILED and feasible, "return_status": status,
-                       "iter_count": steps, "t_wall_total": time.perf_counter() - wall0,
-                       "t_proc_total": time.thread_time() - cpu0}
+                       "iter_count": steps, "t_wall_total": wall, "t_proc_total": time.thread_time() - cpu0}
         return {"x": w, "g": g, "lam_g": lam_g, "lam_x": lam_x}
 
     @staticmethod
@@ -146,17 +149,18 @@ class GaussNewtonSqp:
 
 def _fused_step(qp_data: ca.Function, constraints: ca.Function) -> ca.Function:
     """One SQP step as one CasADi function (no Python between the QP data, the QP and the
-    update): ``rti_step(w, p, lbx, ubx, lbg, ubg) -> (w + dw, lam_g, lam_x, g(w + dw),
-    max|dw|)``; a failed QP shows as a non-finite max|dw|, or in the feasibility check of
-    the iterate it leads to."""
+    update), on one input and one output vector:
+    ``rti_step([w, p, lbx, ubx, lbg, ubg]) -> [w + dw, lam_g, lam_x, g(w + dw), max|dw|]``;
+    a failed QP shows as a non-finite max|dw|, or in the feasibility check of the iterate it
+    leads to."""
     sparsity = {"h": qp_data.sparsity_out(0), "a": qp_data.sparsity_out(3)}
     qp = ca.conic("mpc_qp", "hpipm", sparsity, {
         "error_on_fail": False, "inf": HPIPM_INFINITY, "hpipm": dict(HPIPM_OPTIONS)})
-    nw, ng = qp_data.size1_in(0), qp_data.size1_out(2)
-    w, p = ca.MX.sym("w", nw), ca.MX.sym("p", qp_data.size1_in(1))
-    lbx, ubx, lbg, ubg = ca.MX.sym("lbx", nw), ca.MX.sym("ubx", nw), ca.MX.sym("lbg", ng), ca.MX.sym("ubg", ng)
+    nw, ng, npar = qp_data.size1_in(0), qp_data.size1_out(2), qp_data.size1_in(1)
+    packed = ca.MX.sym("packed", 3 * nw + npar + 2 * ng)
+    w, p, lbx, ubx, lbg, ubg = ca.vertsplit(packed, list(np.cumsum([0, nw, npar, nw, nw, ng, ng])))
     hessian, grad, g, jac = qp_data(w, p)
     sol = qp(h=hessian, g=grad, a=jac, lba=lbg - g, uba=ubg - g, lbx=lbx - w, ubx=ubx - w)
     w_next = w + sol["x"]
-    return ca.Function("rti_step", [w, p, lbx, ubx, lbg, ubg],
-                       [w_next, sol["lam_a"], sol["lam_x"], constraints(w_next, p), ca.mmax(ca.fabs(sol["x"]))])
+    return ca.Function("rti_step", [packed], [ca.vertcat(w_next, sol["lam_a"], sol["lam_x"], constraints(w_next, p),
+                                                         ca.mmax(ca.fabs(sol["x"])))])

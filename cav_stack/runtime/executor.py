@@ -187,9 +187,11 @@ class InProcessExecutor:
         if self._timing is None:
             callback(*args)
             return
-        wall, cpu = time.perf_counter(), time.thread_time()
+        cpu = time.thread_time()    # a system call: outside the wall-time measurement
+        wall = time.perf_counter()
         callback(*args)
-        self._timing.add(namespace, self.now(), time.perf_counter() - wall, time.thread_time() - cpu)
+        wall = time.perf_counter() - wall
+        self._timing.add(namespace, self.now(), wall, time.thread_time() - cpu)
 
     def topics(self) -> dict[str, type]:
         """Every topic seen so far with its message type."""
