@@ -34,7 +34,8 @@ class MpcParams:
     largest step component (mixed units) ending them early, of the ``rti_hpipm`` solver
     (:mod:`cav_stack.control.rti`; 1 step: the real-time iteration); from a cold start it takes
     up to ``max_iterations`` steps, as it does while a step leaves a constraint violated by more
-    than ``acceptable_constraint_violation`` (an abrupt change of the situation);
+    than ``rti_feasibility_tolerance`` (mixed units; an abrupt change of the situation), the
+    largest violation its plans may have;
     solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
     codegen: the main solver evaluates the NLP's functions compiled to C
     (:mod:`cav_stack.control.nlp_codegen`) instead of CasADi's SX virtual machine; same solution,
@@ -83,6 +84,7 @@ class MpcParams:
     acceptable_constraint_violation: float
     rti_max_iterations: int
     rti_step_tolerance: float
+    rti_feasibility_tolerance: float
     solve_time_budget: float
     codegen: bool
     codegen_compiler: str
@@ -114,7 +116,7 @@ class MpcParams:
         validate_positive(
             step=self.step, tolerance=self.tolerance,
             acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
-            rti_step_tolerance=self.rti_step_tolerance, leader_accel_time_constant=self.leader_accel_time_constant,
+            rti_step_tolerance=self.rti_step_tolerance, rti_feasibility_tolerance=self.rti_feasibility_tolerance, leader_accel_time_constant=self.leader_accel_time_constant,
             leader_accel_filter_time_constant=self.leader_accel_filter_time_constant,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             gap_pull_range=self.gap_pull_range,

@@ -223,7 +223,7 @@ class MpcProblem:
             if library is not None:
                 functions = rti.load_compiled(library)
             self.solver = rti.GaussNewtonSqp(functions, p.rti_max_iterations, p.max_iterations,
-                                             p.rti_step_tolerance, p.acceptable_constraint_violation)
+                                             p.rti_step_tolerance, p.rti_feasibility_tolerance)
         else:
             plugin, opts = _solver_plugin(p.solver, p, equality)
             self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
