@@ -245,7 +245,7 @@ class MpcController:
 
         if leader is not None:
             use_accel = leader.source == "v2x" or p.sensor_leader_model == "constant_acceleration"
-            travelled, _ = predict_leader_motion(leader, self._times, use_accel, p.leader_accel_time_constant)
+            travelled, _ = predict_leader_motion(leader, self._times, use_accel)
             leader_s = leader.gap + front + travelled
             weight_gap = p.weight_gap
         else:

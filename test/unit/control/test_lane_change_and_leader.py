@@ -41,23 +41,6 @@ def test_constant_acceleration_prediction_stops_and_does_not_reverse():
     assert np.all(const == 10.0)
 
 
-def test_decaying_acceleration_integrates_and_stops_without_reversing():
-    times = np.arange(0, 5.01, 0.01)
-    leader = LeaderPrediction(gap=20.0, speed=10.0, accel=1.0)
-    travelled, speed = predict_leader_motion(leader, times, True, accel_time_constant=1.0)
-    # v = v0 + a tau (1 - exp(-t/tau)): the speed gain saturates at a tau; x integrates v
-    assert speed == pytest.approx(10.0 + 1.0 * (1.0 - np.exp(-times)))
-    assert travelled[-1] == pytest.approx(np.trapezoid(speed, times), abs=1e-3)
-    hard = LeaderPrediction(gap=20.0, speed=3.0, accel=-6.0)    # a tau = 6 m/s > 3 m/s: stops
-    travelled, speed = predict_leader_motion(hard, times, True, accel_time_constant=1.0)
-    assert speed.min() == pytest.approx(0.0, abs=1e-9) and np.all(np.diff(travelled) >= -1e-12)
-    soft = LeaderPrediction(gap=20.0, speed=10.0, accel=-6.0)   # a tau = 6 m/s < 10 m/s: never stops
-    _, speed = predict_leader_motion(soft, times, True, accel_time_constant=1.0)
-    assert speed[-1] == pytest.approx(10.0 - 6.0 * (1.0 - np.exp(-5.0)))
-    with pytest.raises(ValueError):
-        predict_leader_motion(leader, times, True, accel_time_constant=0.0)
-
-
 def test_leader_acceleration_estimate_smooths_noise_and_restarts_on_a_new_leader():
     rng = np.random.default_rng(3)
     estimate = LeaderAccelEstimate(time_constant=0.5, max_gap=0.2)

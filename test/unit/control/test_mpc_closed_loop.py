@@ -144,9 +144,9 @@ def test_lane_change_in_a_curve_completes_within_the_comfort_profile(mpc_params,
 
 def test_solver_failure_falls_back_and_never_raises(mpc_params, vehicle, comfort_normal):
     path = straight_path(-10, 300)
-    # A forced iteration limit: the NLP cannot converge in one iteration from a cold start.
+    # A forced iteration limit: fatrop cannot converge in one iteration from a cold start.
     state = np.array([0.0, 0.5, 0.0, 15.0, 0.0, 0.0])
-    unrescued = dataclasses.replace(mpc_params, max_iterations=1, rescue_solver=RESCUE_NONE)
+    unrescued = dataclasses.replace(mpc_params, solver="fatrop", max_iterations=1, rescue_solver=RESCUE_NONE)
     crippled = MpcController(unrescued, vehicle, comfort_normal)
     out = crippled.step(0.0, ego_from_state(0.0, state, vehicle), path, _command(0.0), None)
     assert out.status == STATUS_FALLBACK_BRAKE
