@@ -9,7 +9,8 @@ process; the loops advance tick by tick in turn, so they share the machine's loa
 solvers' own wall times (CasADi ``t_wall_total``), with the process CPU times (``t_proc_total``,
 insensitive to other load on a shared machine) alongside.
 
-    python benchmarks/mpc.py [--solvers fatrop ipopt] [--duration 60] [--codegen both] [--json]
+    python benchmarks/mpc.py [--solvers rti_hpipm fatrop ipopt] [--duration 60] [--codegen both]
+                             [--reference fatrop] [--json]
 
 ``--codegen both`` (default) runs every solver interpreted and compiled, ``on`` / ``off`` only
 one of them (``on`` compiles on the first run on a machine, ~20 s, before the loops start).
@@ -18,7 +19,13 @@ solver, codegen, median_ms, p99_ms, max_ms, failures, fallbacks, steps, cpu_medi
 cpu_p99_ms, cpu_max_ms (and ratio_to_ipopt_median, ratio_to_ipopt_p99 when ipopt ran with the
 same codegen; speedup_median, speedup_p99, cpu_speedup_median, cpu_speedup_p99 (interpreted /
 compiled) and max_accel_diff [m/s^2], max_steer_diff [rad] (largest command difference to the
-interpreted loop) on compiled lines when both ran). failures: solves that did not converge;
+interpreted loop) on compiled lines when both ran; for solvers other than ``--reference`` (the
+full NLP solve the plans are compared with, default fatrop with compiled functions): each tick's
+problem, as that loop's controller posed it, is solved again by the reference from the same
+guess, and nlp_checks (ticks where the reference converged), max_accel_diff_to_nlp,
+p99_accel_diff_to_nlp [m/s^2], max_steer_diff_to_nlp [rad] (first command),
+max_plan_position_diff_m (arc length and lateral offset over the horizon) and
+max_plan_speed_diff_mps compare the two plans). failures: solves that did not converge;
 fallbacks: ticks whose command came from a fallback path (the solve-time budget is not enforced:
 loops stay reproducible on a loaded machine; p99/max show the times). Exceptions are not caught:
 any would abort the run.
@@ -36,7 +43,8 @@ from cav_stack.control.comfort_profile import load_comfort_profile
 from cav_stack.control.harness import ego_from_state, plant_step
 from cav_stack.control.leader_prediction import LeaderPrediction
 from cav_stack.control.mpc import STATUS_OK, MpcController
-from cav_stack.control.mpc_params import RESCUE_NONE, SOLVERS, load_mpc_params
+from cav_stack.control.mpc_params import RESCUE_NONE, SOLVERS, MpcParams, load_mpc_params
+from cav_stack.control.mpc_problem import MpcProblem
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.vehicle_models import load_vehicle_params
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
@@ -62,13 +70,49 @@ def leader_speed(t: float) -> float:
     return float(np.interp(t, [0.0, 5.0, 9.0, 14.0, 20.0, 60.0], [20.0, 20.0, 14.0, 14.0, 22.0, 22.0]))
 
 
+class NlpCheck:
+    """Solves every problem the controller's main solver was given again with a reference NLP
+    solver (from the same guess) and keeps the differences of the plans where it converged."""
+
+    def __init__(self, problem: MpcProblem, reference: MpcProblem):
+        self._reference = reference
+        self._solve = problem.solve
+        problem.solve = self._checked_solve    # this controller's problem only (instance attribute)
+        self.accel, self.steer, self.position, self.speed = [], [], [], []
+
+    def _checked_solve(self, stage, glob, bounds, w0, lam_g0=None, lam_x0=None, rescue=False):
+        result = self._solve(stage, glob, bounds, w0, lam_g0, lam_x0, rescue)
+        ref = self._reference.solve(stage, glob, bounds, w0)
+        if ref.success and result.usable:
+            first = np.abs(result.inputs[0, :2] - ref.inputs[0, :2])
+            self.accel.append(first[0])
+            self.steer.append(first[1])
+            self.position.append(float(np.abs(result.states[:, :2] - ref.states[:, :2]).max()))
+            self.speed.append(float(np.abs(result.states[:, 3] - ref.states[:, 3]).max()))
+        return result
+
+    def summary(self) -> dict:
+        if not self.accel:
+            return {"nlp_checks": 0}
+        return {"nlp_checks": len(self.accel), "max_accel_diff_to_nlp": float(np.max(self.accel)),
+                "p99_accel_diff_to_nlp": float(np.percentile(self.accel, 99)),
+                "max_steer_diff_to_nlp": float(np.max(self.steer)),
+                "max_plan_position_diff_m": float(np.max(self.position)),
+                "max_plan_speed_diff_mps": float(np.max(self.speed))}
+
+
+def bench_params(solver: str, codegen: bool) -> MpcParams:
+    """The MPC's parameters with ``solver`` alone (no rescue solver, so its own failures show)."""
+    return dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver,
+                               rescue_solver=RESCUE_NONE, codegen=codegen)
+
+
 class ClosedLoop:
     """One controller configuration driving its own ego behind the scripted leader."""
 
-    def __init__(self, solver: str, codegen: bool):
-        # each solver alone: no rescue solver, so its own failures show
-        params = dataclasses.replace(load_mpc_params(CONTROLLERS / "mpc.yaml"), solver=solver,
-                                     rescue_solver=RESCUE_NONE, codegen=codegen)
+    def __init__(self, solver: str, codegen: bool, reference: str | None = None):
+        """reference: the NLP solver each tick's problem is checked against (None: no check)."""
+        params = bench_params(solver, codegen)
         self.solver, self.codegen = solver, codegen
         self.vehicle = load_vehicle_params(CONTROLLERS / "vehicle.yaml")
         comfort = load_comfort_profile(CONTROLLERS / "comfort.yaml", "normal")
@@ -76,6 +120,9 @@ class ClosedLoop:
         self.ctl = MpcController(params, self.vehicle, comfort, enforce_time_budget=False)
         if codegen and not self.ctl.problem.compiled:
             raise RuntimeError("codegen requested but the NLP functions could not be compiled (see the warning)")
+        self.check = None
+        if reference is not None and reference != solver:
+            self.check = NlpCheck(self.ctl.problem, MpcProblem(bench_params(reference, True), self.vehicle))
         self.path = road()
         self.ref = ReferencePath(self.path)
         self.front = self.vehicle.length - self.vehicle.rear_overhang
@@ -110,12 +157,14 @@ class ClosedLoop:
                 "median_ms": float(np.median(t)), "p99_ms": float(np.percentile(t, 99)),
                 "max_ms": float(t.max()), "failures": int(self.failures), "fallbacks": int(self.fallbacks),
                 "steps": len(t), "cpu_median_ms": float(np.median(cpu)),
-                "cpu_p99_ms": float(np.percentile(cpu, 99)), "cpu_max_ms": float(cpu.max())}
+                "cpu_p99_ms": float(np.percentile(cpu, 99)), "cpu_max_ms": float(cpu.max()),
+                **(self.check.summary() if self.check is not None else {})}
 
 
-def run(solvers: list[str], codegens: tuple[bool, ...], duration: float) -> list[dict]:
-    """Summaries of every (solver, codegen) closed loop, run interleaved tick by tick."""
-    loops = [ClosedLoop(s, c) for s in solvers for c in codegens]
+def run(solvers: list[str], codegens: tuple[bool, ...], duration: float, reference: str | None) -> list[dict]:
+    """Summaries of every (solver, codegen) closed loop, run interleaved tick by tick; each tick
+    of a solver other than ``reference`` is checked against it (None: no checks)."""
+    loops = [ClosedLoop(s, c, reference) for s in solvers for c in codegens]
     for i in range(int(round(duration / DT))):
         for loop in loops:
             loop.step(i * DT)
@@ -139,13 +188,16 @@ def run(solvers: list[str], codegens: tuple[bool, ...], duration: float) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--solvers", nargs="+", default=["fatrop", "ipopt"], choices=SOLVERS)
+    parser.add_argument("--solvers", nargs="+", default=["rti_hpipm", "fatrop", "ipopt"], choices=SOLVERS)
     parser.add_argument("--duration", type=float, default=60.0, help="simulated time [s] (20 Hz)")
     parser.add_argument("--codegen", choices=sorted(CODEGEN_CHOICES), default="both",
                         help="NLP functions interpreted (off), compiled (on) or both")
+    parser.add_argument("--reference", choices=[*SOLVERS, "none"], default="fatrop",
+                        help="NLP solver (compiled functions) each other solver's plans are compared with")
     parser.add_argument("--json", action="store_true", help="one JSON object per configuration line")
     args = parser.parse_args()
-    for r in run(args.solvers, CODEGEN_CHOICES[args.codegen], args.duration):
+    reference = None if args.reference == "none" else args.reference
+    for r in run(args.solvers, CODEGEN_CHOICES[args.codegen], args.duration, reference):
         if args.json:
             print(json.dumps(r))
             continue
@@ -160,6 +212,11 @@ def main() -> None:
                      f"{r['speedup_p99']:.2f}x (p99); "
                      f"cpu {r['cpu_speedup_median']:.2f}x / {r['cpu_speedup_p99']:.2f}x; "
                      f"max command difference {r['max_accel_diff']:.1e} m/s^2, {r['max_steer_diff']:.1e} rad")
+        if r.get("nlp_checks"):
+            line += (f"\n{'':>30}against the full NLP ({args.reference}) on {r['nlp_checks']} ticks: first command "
+                     f"max {r['max_accel_diff_to_nlp']:.1e} m/s^2 (p99 {r['p99_accel_diff_to_nlp']:.1e}), "
+                     f"{r['max_steer_diff_to_nlp']:.1e} rad; plan max {r['max_plan_position_diff_m']:.3f} m, "
+                     f"{r['max_plan_speed_diff_mps']:.3f} m/s")
         print(line)
 
 

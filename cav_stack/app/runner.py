@@ -29,6 +29,7 @@ from cav_stack.world.scenario import Scenario, load_scenario
 from cav_stack.app.run_args import RunArgumentError
 from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
+from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
 from cav_stack.world.scenario import IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
@@ -290,7 +291,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                  controller: str = "stack", backend: str = "libsumo", radio: str = "dsrc",
                  progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
                  world_factory: WorldFactory | None = None,
-                 param_overrides: dict[str, Any] | None = None, record: bool = False) -> RunResult:
+                 param_overrides: dict[str, Any] | None = None, record: bool = False,
+                 timing: CallbackTiming | None = None) -> RunResult:
     """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
 
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
@@ -299,7 +301,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     world_factory(scenario, seed, cache_dir): another world than SUMO (CARLA, co-simulation);
     param_overrides: node parameters set for every CAV's nodes that have them (e.g.
     ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile); record: write every
-    message of the run to ``recording.mcap`` (ROS 2 CDR, see eval/recording.py).
+    message of the run to ``recording.mcap`` (ROS 2 CDR, see eval/recording.py); timing: collects
+    the wall time of each CAV's node callbacks (``benchmarks/stack_cycle.py``).
     """
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
@@ -310,7 +313,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     with world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:
         initial = sumo.start()
         world = TimedWorld(sumo)
-        executor = InProcessExecutor(plan.seed, start_time=world.time)
+        executor = InProcessExecutor(plan.seed, start_time=world.time, timing=timing)
         executor.add_tap(plan.timeline)
         executor.add_tap(plan.routes)
         driven = {} if cav_driver is not None else plan.cav_routes

@@ -7,7 +7,10 @@ predicted position; in ECO_APPROACH the advised speed is also a soft ceiling rea
 gliding), warm-starts the NLP of :mod:`mpc_problem` from the previous solution shifted by the
 elapsed time and solves it. The first stage's commands are applied.
 
-A solve that yields no usable plan is repeated once with the rescue solver (``rescue_solver``).
+The main solver is by default the real-time iteration (:mod:`cav_stack.control.rti`: one
+Gauss-Newton SQP step per tick from that warm start, its QP solved by HPIPM). A solve that
+yields no usable plan is repeated once with the rescue solver (``rescue_solver``, a full NLP
+solve).
 If that fails too, or the solve overruns its time budget, the controller replays the previous plan
 (``fallback_shifted``) while it is younger than ``fallback_plan_max_age``, then brakes at a
 bounded deceleration with pure-pursuit steering (``fallback_brake``). It never raises for
@@ -24,8 +27,8 @@ from cav_stack.control.comfort_profile import ComfortProfile
 from cav_stack.control.fallback import braking_trajectory, pure_pursuit_steer
 from cav_stack.control.lane_change import LateralManoeuvre, LateralReference
 from cav_stack.control.leader_prediction import LeaderPrediction, predict_leader_motion
-from cav_stack.control.mpc_params import MpcParams
-from cav_stack.control.mpc_problem import NU, NX, MpcProblem, SolveResult
+from cav_stack.control.mpc_params import FATROP, MpcParams
+from cav_stack.control.mpc_problem import NU, MpcProblem, SolveResult
 from cav_stack.control.reference_path import ReferencePath
 from cav_stack.control.steer_bias import SteerBiasObserver
 from cav_stack.control.vehicle_models import VehicleParams
@@ -155,7 +158,7 @@ class MpcController:
         w0 = self.problem.pack(*guess)
         lam = (self._warm[1].lam_g, self._warm[1].lam_x) if self._warm is not None else (None, None)
         has_rescue = self.problem.rescue_solver is not None
-        if has_rescue and self._unusual_start(ego.accel, heading_error):
+        if has_rescue and self.params.solver == FATROP and self._unusual_start(ego.accel, heading_error):
             # fatrop's restoration phase has hung (> 30 s on one tick, ignoring its iteration
             # limit) on plans starting braking harder than the comfort profile allows or at a
             # large heading error (dense_lane_change, a lane change into a short gap and the
@@ -164,9 +167,10 @@ class MpcController:
         else:
             result = self.problem.solve(stage, glob, bounds, w0, *lam)
             if not result.usable and has_rescue:
-                # fatrop can stall (iteration limit, initial-state equality not met) when an abrupt
-                # change (a leader braking hard) leaves the comfort bounds far from the plan: the
-                # rescue solver re-solves the tick from the same guess.
+                # A real-time iteration from a plan far from the new situation, or fatrop stalling
+                # (iteration limit, initial-state equality not met) when an abrupt change (a leader
+                # braking hard) leaves the comfort bounds far from the plan: the rescue solver
+                # solves the full NLP of the tick from the same guess.
                 retry = self.problem.solve(stage, glob, bounds, w0, rescue=True)
                 result = replace(retry, solve_time_s=result.solve_time_s + retry.solve_time_s,
                                  iterations=result.iterations + retry.iterations)
@@ -179,12 +183,11 @@ class MpcController:
         if result.usable and in_time:
             trajectory = self._trajectory(now, ego, ref, s0, result.states)
             self._plan = _Plan(now, result.inputs, trajectory)
-            position, accel, jerk, speed_range = (float(v) for v in result.inputs[:, 2:].max(axis=0))
+            slack = result.inputs[:, 2:].max(axis=0)
             command = ControlCommand(Header(now, BASE_LINK_FRAME), float(result.inputs[0, 0]),
                                      float(result.inputs[0, 1]), CONTROLLER_SOURCE, False)
             return MpcOutput(command, trajectory, STATUS_OK, result.solve_time_s, result.iterations,
-                             result.return_status, result.success,
-                             (position, accel, jerk, speed_range))
+                             result.return_status, result.success, tuple(float(v) for v in slack))
         return self._fallback(now, ego, ref, float(manoeuvre.offset(now)), result)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -202,9 +205,8 @@ class MpcController:
         if self._warm is not None and 0.0 <= now - self._warm[0] <= self.params.fallback_plan_max_age:
             prev_time, prev = self._warm
             t = self._times + (now - prev_time)
-            states = np.column_stack([np.interp(t, self._times, prev.states[:, i]) for i in range(NX)])
-            inputs = np.column_stack([np.interp(t[:-1], self._times[:-1], prev.inputs[:, i])
-                                      for i in range(NU)])
+            states = _interp_rows(t, self._times, prev.states)
+            inputs = _interp_rows(t[:-1], self._times[:-1], prev.inputs)
             states[:, 0] -= states[0, 0]
             states[0] = x0
             return states, inputs
@@ -279,8 +281,7 @@ class MpcController:
         reachable = leader.gap - closing**2 / (2.0 * comfortable) - target.standstill_gap
         start = max(reachable, 0.0) / speed
         recovering = np.maximum(self._times - closing / comfortable, 0.0)
-        gap_ref: np.ndarray = np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
-        return gap_ref
+        return np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
 
     def _speed_ceiling(self, advised_speed: float, speed: float) -> np.ndarray:
         """Speed ceiling [m/s] per stage of an ECO_APPROACH: the advised speed, reached from the
@@ -292,8 +293,7 @@ class MpcController:
         by braking after cruising; the car never speeds past the advice (e.g. to close up to a
         leader) only to slow down again before the line."""
         glide = speed - self.params.eco_glide_decel * self._times
-        ceiling: np.ndarray = np.maximum(max(advised_speed, 0.0), glide)
-        return ceiling
+        return np.maximum(max(advised_speed, 0.0), glide)
 
     def _speed_reference(self, target_speed: np.ndarray, curvature: np.ndarray, s: np.ndarray,
                          stop_s: float, decel: float) -> np.ndarray:
@@ -301,7 +301,7 @@ class MpcController:
         at each stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from
         the stages before at ``decel`` [m/s^2]. ``s`` [m]: the predicted arc length per stage."""
         p, c = self.params, self.comfort
-        limit: np.ndarray = np.clip(target_speed, 0.0, self.vehicle.max_speed)
+        limit = np.clip(target_speed, 0.0, self.vehicle.max_speed)
         curvy = np.abs(curvature) > _STRAIGHT_CURVATURE
         limit[curvy] = np.minimum(limit[curvy], np.sqrt(
             p.curve_lateral_accel_ratio * c.max_lateral_accel / np.abs(curvature[curvy])))
@@ -315,8 +315,8 @@ class MpcController:
         s = s0 + states[:, 0]
         x, y = ref.to_map(s, states[:, 1])
         yaw = ref.heading(s) + states[:, 2]
-        points = tuple(TrajectoryPoint(float(t), float(xi), float(yi), float(ya), float(v), float(a))
-                       for t, xi, yi, ya, v, a in zip(self._times, x, y, yaw, states[:, 3], states[:, 4], strict=True))
+        points = tuple(TrajectoryPoint(*values) for values in zip(
+            self._times.tolist(), x.tolist(), y.tolist(), yaw.tolist(), states[:, 3].tolist(), states[:, 4].tolist()))
         return Trajectory(Header(now, ego.header.frame_id), points)
 
     def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,
@@ -337,3 +337,11 @@ class MpcController:
         trajectory = braking_trajectory(ref, ego, p.fallback_decel, p.step, p.horizon_steps + 1)
         return MpcOutput(command, trajectory, STATUS_FALLBACK_BRAKE, result.solve_time_s,
                          result.iterations, result.return_status, result.success, zero_slack)
+
+
+def _interp_rows(t: np.ndarray, grid: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Rows of ``values`` (one per point of the increasing ``grid``) linearly interpolated at
+    ``t`` >= grid[0], held at the last row beyond the grid (``np.interp`` on every column)."""
+    idx = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, grid.size - 2)
+    frac = np.clip((t - grid[idx]) / (grid[idx + 1] - grid[idx]), 0.0, 1.0)[:, None]
+    return values[idx] + frac * (values[idx + 1] - values[idx])

@@ -11,7 +11,9 @@ MPC_NODE = "mpc_controller"
 MPC_SECTION = "mpc"
 
 #: Solver configurations the controller can build (see ``benchmarks/mpc.py`` for the comparison).
-SOLVERS = ("fatrop", "ipopt", "sqpmethod_qrqp", "sqpmethod_osqp")
+SOLVER_RTI = "rti_hpipm"
+FATROP = "fatrop"
+SOLVERS = (SOLVER_RTI, FATROP, "ipopt", "sqpmethod_qrqp", "sqpmethod_osqp")
 #: ``rescue_solver`` value for "no rescue solver".
 RESCUE_NONE = "none"
 #: How a leader seen only by onboard sensors is extrapolated over the horizon.
@@ -28,6 +30,12 @@ class MpcParams:
     :data:`RESCUE_NONE`; max_iterations, tolerance: solver limits;
     acceptable_constraint_violation: a solve that stops unconverged is still used when its
     iterate violates no constraint by more than this (mixed units: m, m/s, ...);
+    rti_max_iterations, rti_step_tolerance: Gauss-Newton SQP steps per tick at most, and the
+    largest step component (mixed units) ending them early, of the ``rti_hpipm`` solver
+    (:mod:`cav_stack.control.rti`; 1 step: the real-time iteration); from a cold start it takes
+    up to ``max_iterations`` steps, as it does while a step leaves a constraint violated by more
+    than ``rti_feasibility_tolerance`` (mixed units; an abrupt change of the situation), the
+    largest violation its plans may have;
     solve_time_budget [s] (YAML ``solve_time_budget_ms``): a solve taking longer counts as overrun.
     codegen: the main solver evaluates the NLP's functions compiled to C
     (:mod:`cav_stack.control.nlp_codegen`) instead of CasADi's SX virtual machine; same solution,
@@ -45,6 +53,9 @@ class MpcParams:
     slack_weight_linear, slack_weight_quadratic: exact-penalty weights of the soft constraints'
     slack (gap/stop-line [m], comfort accel [m/s^2], comfort jerk [m/s^3], speed range [m/s]).
     sensor_leader_model: one of :data:`SENSOR_LEADER_MODELS`.
+    leader_accel_filter_time_constant [s]: a leader's acceleration measured by onboard sensors is
+    low-passed with this time constant before it is predicted
+    (:class:`~cav_stack.control.leader_prediction.LeaderAccelEstimate`).
     approach_decel_ratio: fraction of the comfort deceleration with which the speed reference
     approaches a stop line or a curve's speed (the constraints allow the full comfort value);
     curve_lateral_accel_ratio: the speed reference in a curve keeps the lateral acceleration at
@@ -68,6 +79,9 @@ class MpcParams:
     max_iterations: int
     tolerance: float
     acceptable_constraint_violation: float
+    rti_max_iterations: int
+    rti_step_tolerance: float
+    rti_feasibility_tolerance: float
     solve_time_budget: float
     codegen: bool
     codegen_compiler: str
@@ -82,6 +96,7 @@ class MpcParams:
     slack_weight_linear: float
     slack_weight_quadratic: float
     sensor_leader_model: str
+    leader_accel_filter_time_constant: float
     approach_decel_ratio: float
     curve_lateral_accel_ratio: float
     eco_glide_decel: float
@@ -96,24 +111,23 @@ class MpcParams:
     def __post_init__(self) -> None:
         validate_positive(
             step=self.step, tolerance=self.tolerance,
-            acceptable_constraint_violation=self.acceptable_constraint_violation,
-            solve_time_budget=self.solve_time_budget,
+            acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
+            rti_step_tolerance=self.rti_step_tolerance, rti_feasibility_tolerance=self.rti_feasibility_tolerance, leader_accel_filter_time_constant=self.leader_accel_filter_time_constant,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             gap_pull_range=self.gap_pull_range,
             approach_decel_ratio=self.approach_decel_ratio,
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
             eco_glide_decel=self.eco_glide_decel,
             steer_bias_time_constant=self.steer_bias_time_constant,
-            steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed,
-            fallback_decel=self.fallback_decel,
+            steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed, fallback_decel=self.fallback_decel,
             fallback_plan_max_age=self.fallback_plan_max_age,
             fallback_lookahead_time=self.fallback_lookahead_time,
             fallback_min_lookahead=self.fallback_min_lookahead,
         )
         if self.horizon_steps < 2:
             raise ValueError(f"horizon_steps must be >= 2, got {self.horizon_steps}")
-        if self.integration_substeps < 1 or self.max_iterations < 1:
-            raise ValueError("integration_substeps and max_iterations must be >= 1")
+        if self.integration_substeps < 1 or self.max_iterations < 1 or self.rti_max_iterations < 1:
+            raise ValueError("integration_substeps, max_iterations and rti_max_iterations must be >= 1")
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {SOLVERS}, got {self.solver!r}")
         if self.rescue_solver != RESCUE_NONE and (self.rescue_solver not in SOLVERS

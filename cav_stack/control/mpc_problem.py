@@ -16,16 +16,17 @@ comfort deceleration).
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import casadi as ca
 import numpy as np
 
 from cav_stack.control.comfort_profile import ComfortProfile
-from cav_stack.control.mpc_params import RESCUE_NONE, MpcParams
-from cav_stack.control.nlp_codegen import compiled_library, default_cache_dir
+from cav_stack.control import rti
+from cav_stack.control.mpc_params import RESCUE_NONE, SOLVER_RTI, MpcParams
+from cav_stack.control.nlp_codegen import compiled_library, default_cache_dir, solver_functions
 from cav_stack.control.path_frame_model import PathFrameBicycle
 from cav_stack.control.vehicle_models import VehicleParams, rk4_step
 
@@ -71,13 +72,12 @@ class SolveResult:
     lam_x: np.ndarray
 
 
-def _casadi_stack(items: list[Any]) -> ca.SX:
+def _casadi_stack(items: list) -> ca.SX:
     """Stack scalar derivatives into a CasADi column (the ``stack`` argument for CasADi)."""
-    column: ca.SX = ca.vertcat(*items)
-    return column
+    return ca.vertcat(*items)
 
 
-def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict[str, Any]]:
+def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
     common = {"print_time": False, "record_time": True, "error_on_fail": False}
     if solver == "ipopt":
         return "ipopt", {**common, "ipopt": {
@@ -88,7 +88,7 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                           "fatrop": {"print_level": 0, "max_iter": params.max_iterations,
                                      "tol": params.tolerance, "mu_init": 1e-1}}
     qp = solver.split("_", 1)[1]
-    qp_options: dict[str, Any] = {"error_on_fail": False}
+    qp_options = {"error_on_fail": False}
     if qp == "qrqp":
         qp_options.update(print_iter=False, print_header=False, print_info=False)
     else:
@@ -101,37 +101,53 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                          "hessian_approximation": "exact"}
 
 
+@dataclass(frozen=True)
+class SymbolicNlp:
+    """The MPC's NLP in CasADi SX.
+
+    nlp: decision vector ``x``, cost ``f``, constraints ``g`` and parameters ``p`` (an nlpsol
+    problem); residual: the weighted residuals r(x, p) of the cost, f = ||r||^2 + (linear slack
+    penalty), which a Gauss-Newton Hessian 2 J_r^T J_r is built from; equality: which rows of g
+    are equalities; g_stage_index: the end of each stage's rows in g.
+    """
+
+    nlp: dict
+    residual: ca.SX
+    equality: tuple[bool, ...]
+    g_stage_index: tuple[int, ...]
+
+
 @functools.lru_cache(maxsize=8)
-def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict[str, Any], tuple[bool, ...], tuple[int, ...]]:
-    """The NLP (CasADi SX: decision vector, cost, constraints, parameters), which constraint rows
-    are equalities, and the end of each stage's rows in g. Built once per process and parameters:
-    the vehicles of a multi-CAV run share the expressions (each builds its own solvers)."""
+def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
+    """The NLP of :class:`SymbolicNlp`, built once per process and parameters: the vehicles of a
+    multi-CAV run share the expressions (each builds its own solvers)."""
     n = p.horizon_steps
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
     glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
-    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob), strict=True))
+    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
     xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
     us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
-    w, g, equality, cost = [], [], [], 0
+    w, g, equality, residuals, linear_cost = [], [], [], [], 0
     g_stage_index: list[int] = []
     h = p.step / p.integration_substeps
 
-    def tracking(x: Any, k: int) -> Any:
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
+    def tracking(x, k, factor=1.0):
+        """Weighted tracking residuals of state x at stage k (their squares are the cost)."""
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
         gap = sp["leader_s"] - x[0] - front_offset
         gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
         # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
         pull = p.gap_pull_range * ca.tanh(gap_error / p.gap_pull_range)
-        return (p.weight_lateral_offset * (x[1] - sp["lateral_ref"]) ** 2
-                + p.weight_heading * (x[2] - sp["heading_ref"]) ** 2
-                + p.weight_speed * (x[3] - sp["speed_ref"]) ** 2
-                + g_["weight_gap"] * ca.if_else(gap_error < 0, gap_error ** 2, pull ** 2))
+        return [math.sqrt(factor * p.weight_lateral_offset) * (x[1] - sp["lateral_ref"]),
+                math.sqrt(factor * p.weight_heading) * (x[2] - sp["heading_ref"]),
+                math.sqrt(factor * p.weight_speed) * (x[3] - sp["speed_ref"]),
+                ca.sqrt(factor * g_["weight_gap"]) * ca.if_else(gap_error < 0, gap_error, pull)]
 
     for k in range(n):
         x, u = xs[k], us[k]
         w += [x, u]
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
         model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
         x_next = x
         for _ in range(p.integration_substeps):
@@ -159,22 +175,33 @@ def _symbolic_nlp(p: MpcParams, veh: VehicleParams) -> tuple[dict[str, Any], tup
         equality += [False] * len(path)
 
         slack = u[NU_CONTROL:]
-        cost += (tracking(x, k)
-                 + g_["weight_jerk"] * jerk**2 + g_["weight_steer_rate"] * steer_rate**2
-                 + g_["weight_accel"] * a**2 + g_["weight_lateral_accel"] * lat_accel**2
-                 + p.slack_weight_linear * ca.sum1(slack)
-                 + p.slack_weight_quadratic * ca.sumsqr(slack))
+        residuals += tracking(x, k) + [
+            ca.sqrt(g_["weight_jerk"]) * jerk, ca.sqrt(g_["weight_steer_rate"]) * steer_rate,
+            ca.sqrt(g_["weight_accel"]) * a, ca.sqrt(g_["weight_lateral_accel"]) * lat_accel,
+            math.sqrt(p.slack_weight_quadratic) * slack]
+        linear_cost += p.slack_weight_linear * ca.sum1(slack)
     w.append(xs[n])
-    cost += p.terminal_weight_factor * tracking(xs[n], n)
+    residuals += tracking(xs[n], n, p.terminal_weight_factor)
+    residual = ca.vertcat(*residuals)
 
-    nlp = {"x": ca.vertcat(*w), "f": cost, "g": ca.vertcat(*g),
+    nlp = {"x": ca.vertcat(*w), "f": ca.sumsqr(residual) + linear_cost, "g": ca.vertcat(*g),
            "p": ca.vertcat(ca.vec(stage_p), glob)}
-    return nlp, tuple(equality), tuple(g_stage_index)
+    return SymbolicNlp(nlp, residual, tuple(equality), tuple(g_stage_index))
+
+
+@functools.lru_cache(maxsize=8)
+def _rti_functions(p: MpcParams, veh: VehicleParams) -> tuple[ca.Function, ...]:
+    """The Gauss-Newton SQP's problem functions (:func:`rti.problem_functions`), once per process
+    and parameters."""
+    sym = symbolic_nlp(p, veh)
+    return tuple(rti.problem_functions(sym.nlp, sym.residual))
 
 
 class MpcProblem:
-    """The parametric NLP (:func:`_symbolic_nlp`) and this controller's solvers.
+    """The parametric NLP (:func:`symbolic_nlp`) and this controller's solvers.
 
+    The main solver is an nlpsol, or (``rti_hpipm``) the Gauss-Newton SQP of
+    :mod:`cav_stack.control.rti`, called the same way; the rescue solver is an nlpsol.
     ``compiled``: the main solver evaluates the NLP's functions compiled to C
     (``params.codegen`` and a working compiler); the rescue solver, rarely used, always
     interprets them."""
@@ -188,13 +215,21 @@ class MpcProblem:
 
     def _build(self) -> None:
         p = self.params
-        nlp, equality_rows, self.g_stage_index = _symbolic_nlp(p, self.vehicle)
-        equality = list(equality_rows)
-        plugin, opts = _solver_plugin(p.solver, p, equality)
-        self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
-        library = self._compiled_library() if p.codegen else None
-        if library is not None:
-            self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
+        sym = symbolic_nlp(p, self.vehicle)
+        nlp, equality, self.g_stage_index = sym.nlp, list(sym.equality), sym.g_stage_index
+        if p.solver == SOLVER_RTI:
+            functions = list(_rti_functions(p, self.vehicle))
+            library = self._compiled_library("mpc_rti", functions) if p.codegen else None
+            if library is not None:
+                functions = rti.load_compiled(library)
+            self.solver = rti.GaussNewtonSqp(functions, p.rti_max_iterations, p.max_iterations,
+                                             p.rti_step_tolerance, p.rti_feasibility_tolerance)
+        else:
+            plugin, opts = _solver_plugin(p.solver, p, equality)
+            self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
+            library = self._compiled_library("mpc", solver_functions(self.solver)) if p.codegen else None
+            if library is not None:
+                self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
         self.compiled = library is not None
         self.rescue_solver = None
         if p.rescue_solver != RESCUE_NONE:
@@ -202,17 +237,17 @@ class MpcProblem:
             self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
+        self._layout()
 
-    def _compiled_library(self) -> Path | None:
+    def _compiled_library(self, name: str, functions: list[ca.Function]) -> Path | None:
         """The main solver's functions compiled (:func:`compiled_library`), once per process and
         problem: a multi-CAV run builds the same problem for every vehicle, and generating its C
         source takes ~0.2 s."""
         key = (self.params, self.vehicle)
-        cached = _LIBRARIES.get(key)
-        if key not in _LIBRARIES or (cached is not None and not cached.exists()):
+        if key not in _LIBRARIES or (_LIBRARIES[key] is not None and not _LIBRARIES[key].exists()):
             p = self.params
             cache_dir = Path(p.codegen_cache_dir).expanduser() if p.codegen_cache_dir else default_cache_dir()
-            _LIBRARIES[key] = compiled_library(self.solver, p.codegen_compiler, cache_dir)
+            _LIBRARIES[key] = compiled_library(name, functions, p.codegen_compiler, cache_dir)
         return _LIBRARIES[key]
 
     # --- layout helpers -------------------------------------------------------------------
@@ -229,17 +264,14 @@ class MpcProblem:
     def pack(self, states: np.ndarray, inputs: np.ndarray) -> np.ndarray:
         """Decision vector from states (N+1, 6) and inputs (N, 6)."""
         w = np.empty(self.nw)
-        for k in range(self.n):
-            w[self.state_index(k)] = states[k]
-            w[self.input_index(k)] = inputs[k]
+        w[:self.n * (NX + NU)] = np.hstack([states[:self.n], inputs]).ravel()
         w[self.state_index(self.n)] = states[self.n]
         return w
 
     def unpack(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """States (N+1, 6) and inputs (N, 6) of a decision vector."""
-        states = np.array([w[self.state_index(k)] for k in range(self.n + 1)])
-        inputs = np.array([w[self.input_index(k)] for k in range(self.n)])
-        return states, inputs
+        stages = w[:self.n * (NX + NU)].reshape(self.n, NX + NU)
+        return np.vstack([stages[:, :NX], w[self.state_index(self.n)]]), stages[:, NX:].copy()
 
     def bounds(self, x0: np.ndarray, comfort: ComfortProfile, standstill_gap: float,
                stop_s: float, speed_cap: np.ndarray | None = None
@@ -250,15 +282,9 @@ class MpcProblem:
         if speed_cap is not None and np.shape(speed_cap) != (self.n + 1,):
             raise ValueError(f"speed_cap needs {self.n + 1} values, got shape {np.shape(speed_cap)}")
         veh = self.vehicle
-        lbx = np.full(self.nw, -np.inf)
-        ubx = np.full(self.nw, np.inf)
+        lbx, ubx = self._lbx.copy(), self._ubx.copy()
         lbx[self.state_index(0)] = x0
         ubx[self.state_index(0)] = x0
-        u_lo = np.array([-veh.max_decel, -veh.max_steer, 0.0, 0.0, 0.0, 0.0])
-        u_hi = np.array([veh.max_accel, veh.max_steer, np.inf, np.inf, np.inf, np.inf])
-        for k in range(self.n):
-            lbx[self.input_index(k)] = u_lo
-            ubx[self.input_index(k)] = u_hi
         inf = np.inf
         c = comfort
         # Order of _build's path constraints: steer rate, accel (lo, hi), lateral accel (lo, hi),
@@ -269,36 +295,42 @@ class MpcProblem:
         stage_hi = [veh.max_steer_rate, inf, c.max_accel, inf, c.max_lateral_accel,
                     inf, c.max_jerk, inf, c.max_lateral_jerk, inf, veh.max_speed, inf, stop_s]
         lbg, ubg = np.zeros(self.ng), np.zeros(self.ng)
-        for k in range(self.n):
-            start = self.g_stage_index[k]
-            lo, hi = list(stage_lo), list(stage_hi)
-            if speed_cap is not None:
-                hi[_SPEED_HI] = min(veh.max_speed, float(speed_cap[k]))
-            if k == self.n - 1:
-                lo.append(-inf)
-                hi.append(stop_s)
-            lbg[start:start + len(lo)] = lo
-            ubg[start:start + len(hi)] = hi
+        lbg[self._path_rows] = stage_lo
+        ubg[self._path_rows] = stage_hi
+        if speed_cap is not None:
+            ubg[self._path_rows[:, _SPEED_HI]] = np.minimum(veh.max_speed, speed_cap[:self.n])
+        lbg[self._terminal_row], ubg[self._terminal_row] = -inf, stop_s
         return lbx, ubx, lbg, ubg
+
+    def _layout(self) -> None:
+        """Index arrays of the bounds: each stage's path-constraint rows in g (N, 13), the last
+        stage's extra stop-line row, and the input bounds (actuator limits, slack >= 0)."""
+        veh = self.vehicle
+        n_path = _SPEED_HI + 3
+        starts = np.array(self.g_stage_index[:self.n])
+        self._path_rows = starts[:, None] + np.arange(n_path)[None, :]
+        self._terminal_row = int(starts[-1] + n_path)
+        self._lbx, self._ubx = np.full(self.nw, -np.inf), np.full(self.nw, np.inf)
+        inputs = np.array([np.arange(self.input_index(k).start, self.input_index(k).stop) for k in range(self.n)])
+        self._lbx[inputs] = [-veh.max_decel, -veh.max_steer, 0.0, 0.0, 0.0, 0.0]
+        self._ubx[inputs] = [veh.max_accel, veh.max_steer, np.inf, np.inf, np.inf, np.inf]
 
     def solve(self, stage_params: np.ndarray, global_params: np.ndarray,
               bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], w0: np.ndarray,
               lam_g0: np.ndarray | None = None, lam_x0: np.ndarray | None = None,
               rescue: bool = False) -> SolveResult:
         """Solve with stage params (N+1, len(STAGE_PARAMS)), global params and bounds, warm
-        started at w0 (and multipliers, used by the SQP solvers), with the main solver or
+        started at w0 (and multipliers, used by the SQP solvers; the real-time iteration takes
+        their presence for a warm start, see :class:`rti.GaussNewtonSqp`), with the main solver or
         (``rescue``, ValueError when none is configured) the rescue solver. Never raises on
         solver trouble."""
-        if rescue:
-            if self.rescue_solver is None:
-                raise ValueError("no rescue solver configured (rescue_solver: none)")
-            solver, name = self.rescue_solver, self.params.rescue_solver
-        else:
-            solver, name = self.solver, self.params.solver
+        if rescue and self.rescue_solver is None:
+            raise ValueError("no rescue solver configured (rescue_solver: none)")
+        solver, name = (self.rescue_solver, self.params.rescue_solver) if rescue else (self.solver, self.params.solver)
         lbx, ubx, lbg, ubg = bounds
         pvec = np.concatenate([stage_params.reshape(-1), global_params])
         args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
-        if lam_g0 is not None and lam_x0 is not None and name.startswith("sqpmethod"):
+        if lam_g0 is not None and lam_x0 is not None and (name.startswith("sqpmethod") or name == SOLVER_RTI):
             args.update(lam_g0=lam_g0, lam_x0=lam_x0)
         try:
             out = solver(**args)

@@ -4,7 +4,8 @@ CasADi evaluates an SX solver's problem functions (objective, constraints, their
 the Lagrangian Hessian) in its virtual machine. :func:`compiled_library` generates them as C (the
 same expression graphs in the same operation order), compiles them once into a shared library in
 a cache directory, and returns its path, which ``casadi.nlpsol(name, plugin, path, opts)`` loads
-in place of the SX expressions. The cache key is a hash of the generated C, the compiler command
+in place of the SX expressions (or ``casadi.external`` loads one function, e.g. the real-time
+iteration's QP data, :mod:`cav_stack.control.rti`). The cache key is a hash of the generated C, the compiler command
 and flags, and the CasADi version: a changed problem compiles anew, an unchanged one loads from
 the cache in milliseconds, in any process. Compiling the MPC's functions takes ~18 s with gcc -O2.
 
@@ -41,26 +42,31 @@ def default_cache_dir() -> Path:
     return Path(base) / CACHE_SUBDIR
 
 
-def problem_source(solver: ca.Function) -> str:
-    """C source of an nlpsol's problem functions: its oracle ``nlp`` (inputs x, p; outputs f, g)
-    and every function the solver derived from it (``nlp_f``, ``nlp_jac_g``, ``nlp_hess_l``, ...),
-    under the names the solver looks them up by."""
+def solver_functions(solver: ca.Function) -> list[ca.Function]:
+    """An nlpsol's problem functions: its oracle ``nlp`` (inputs x, p; outputs f, g) and every
+    function the solver derived from it (``nlp_f``, ``nlp_jac_g``, ``nlp_hess_l``, ...), under the
+    names the solver looks them up by."""
+    return [solver.oracle(), *(solver.get_function(name) for name in solver.get_function())]
+
+
+def functions_source(functions: list[ca.Function]) -> str:
+    """C source of ``functions``, each under its own name."""
     gen = ca.CodeGenerator("nlp_functions.c", {"with_header": False})
-    gen.add(solver.oracle())
-    for name in solver.get_function():
-        gen.add(solver.get_function(name))
+    for function in functions:
+        gen.add(function)
     return gen.dump()
 
 
-def compiled_library(solver: ca.Function, compiler: str, cache_dir: Path) -> Path | None:
-    """Path of a shared library holding ``solver``'s problem functions compiled by ``compiler``
+def compiled_library(name: str, functions: list[ca.Function], compiler: str, cache_dir: Path) -> Path | None:
+    """Path of a shared library ``<name>_<hash>.so`` holding ``functions`` compiled by ``compiler``
     (a command name or path), built on the first request and found in ``cache_dir`` afterwards.
+    Load it with ``casadi.nlpsol(name, plugin, path, opts)`` (the :func:`solver_functions` of a
+    solver) or ``casadi.external(function_name, path)``.
     Concurrent processes wait for one build (file lock). Returns None, with a RuntimeWarning,
     when the library cannot be built (compiler missing or failing, cache directory not writable)."""
-    source = problem_source(solver)
-    version = ca.__version__  # type: ignore[attr-defined]  # casadi's stubs omit __version__
-    key = hashlib.sha256("\n".join([version, compiler, *CFLAGS, *LDLIBS, source]).encode()).hexdigest()
-    library = cache_dir / f"{solver.name()}_{key[:24]}.so"
+    source = functions_source(functions)
+    key = hashlib.sha256("\n".join([ca.__version__, compiler, *CFLAGS, *LDLIBS, source]).encode()).hexdigest()
+    library = cache_dir / f"{name}_{key[:24]}.so"
     if library.exists():
         return library
     if shutil.which(compiler) is None:

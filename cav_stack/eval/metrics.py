@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
+from cav_stack.eval.steady_following import steady_following_jerk
 
 LEADER_LATERAL_WINDOW = 1.5
 """Half-width [m] of the corridor ahead of a CAV in which its leader is searched."""
@@ -129,7 +130,8 @@ def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
     """JSON-ready safety and motion figures of one CAV (NaN-free; None where undefined).
 
     destination: edge the CAV's trip ends on; its route is completed when it left the world from
-    that edge (None: when it left the world at all)."""
+    that edge (None: when it left the world at all). steady_following_jerk_rms_mps3 and
+    steady_following_s: jerk rms over the steady-following time (:mod:`steady_following`)."""
     gap = np.asarray(trace.gap, dtype=float)
     ttc = np.asarray(trace.ttc, dtype=float)
     headway = np.asarray(trace.headway, dtype=float)
@@ -137,6 +139,7 @@ def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
     accel = np.abs(np.asarray(trace.accel, dtype=float))
     with_leader = headway[np.isfinite(headway)]
     dt = np.diff(np.asarray(trace.time)) if len(trace.time) > 1 else np.zeros(0)
+    steady_jerk, steady_s = steady_following_jerk(trace.time, trace.speed, trace.leader_speed, trace.accel)
     return {
         "min_ttc_s": _finite_or_none(np.nanmin(ttc)) if np.isfinite(ttc).any() else None,
         "min_gap_m": _finite_or_none(np.nanmin(gap)) if np.isfinite(gap).any() else None,
@@ -145,6 +148,8 @@ def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
         "mean_speed_mps": float(np.mean(trace.speed)) if trace.speed else 0.0,
         "max_abs_accel_mps2": float(accel.max()) if accel.size else 0.0,
         "p99_abs_jerk_mps3": float(np.percentile(jerk, 99)) if jerk.size else 0.0,
+        "steady_following_jerk_rms_mps3": steady_jerk,
+        "steady_following_s": steady_s,
         "distance_m": float(np.sum(np.asarray(trace.speed[1:]) * dt)) if dt.size else 0.0,
         "fuel_kg": float(np.sum(np.asarray(trace.fuel[1:]) * dt)) if dt.size else 0.0,
         "fallback_steps": int(np.sum(trace.fallback)),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+
 from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (

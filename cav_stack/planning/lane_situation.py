@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from cav_stack.control.idm_baseline import IdmParams
 from cav_stack.core.messages import TrackList
 from cav_stack.core.path import Polyline
@@ -22,6 +24,14 @@ LANE_CHANGE_DONE_OFFSET = 0.3
 
 LANE_END_STOP_MARGIN = 5.0
 """Distance [m] kept from the end of a lane that ends on the route, when no gap has let the ego out."""
+
+
+def path_coordinates(path: Polyline, objects: TrackList) -> tuple[np.ndarray, np.ndarray]:
+    """Arc length s [m] and lateral offset d [m, left] along ``path`` of every object, in order."""
+    if not objects.objects:
+        return np.zeros(0), np.zeros(0)
+    s, d, _ = path.project_many(np.array([(o.x, o.y) for o in objects.objects]))
+    return s, d
 
 
 @dataclass(frozen=True)
@@ -50,16 +60,14 @@ class LaneSituation:
         self._lane_end_decel = lane_end_decel
         self._lane_change_duration = lane_change_duration
 
-    def neighbours(self, path: Polyline, s_ego: float, offset: float, lane_width: float,
+    def neighbours(self, s_obj: np.ndarray, d_obj: np.ndarray, s_ego: float, offset: float, lane_width: float,
                    objects: TrackList) -> LaneNeighbours:
-        """The nearest objects ahead and behind in the lane ``offset`` [m] left of ``path``, an
-        object being in it when its projection lies within half a ``lane_width`` [m] of its centre."""
-        ahead: list[tuple[float, float]] = []
-        behind: list[tuple[float, float]] = []
-        for obj in objects.objects:
-            s, d, _ = path.project(obj.x, obj.y)
-            if abs(d - offset) > lane_width / 2.0:
-                continue
+        """The nearest objects ahead and behind in the lane ``offset`` [m] left of the path, from the
+        objects' path coordinates ``s_obj``, ``d_obj`` [m] (:func:`path_coordinates`, in the order of
+        ``objects``); an object is in the lane when it lies within half a ``lane_width`` [m] of its centre."""
+        ahead, behind = [], []
+        for k in np.flatnonzero(np.abs(d_obj - offset) <= lane_width / 2.0):
+            obj, s = objects.objects[k], float(s_obj[k])
             gap = abs(s - s_ego) - 0.5 * (obj.length + self._length)
             (ahead if s > s_ego else behind).append((gap, obj.speed))
         front = min(ahead, default=None)
@@ -72,8 +80,9 @@ class LaneSituation:
                          lane_index: int, offset: float) -> bool:
         """MOBIL's safety criterion for the lane ``offset`` [m] to the left of ``path`` (the ego's lane)."""
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self.neighbours(path, s_ego, 0.0, lane_width, objects)
-        target = self.neighbours(path, s_ego, offset, lane_width, objects)
+        s_obj, d_obj = path_coordinates(path, objects)
+        current = self.neighbours(s_obj, d_obj, s_ego, 0.0, lane_width, objects)
+        target = self.neighbours(s_obj, d_obj, s_ego, offset, lane_width, objects)
         return evaluate_lane_change(speed, current, target, self._length, self._idm, self._mobil).safe
 
     def lane_option(self, route_edges: tuple[str, ...], path: Polyline, s_ego: float, speed: float,
@@ -101,11 +110,12 @@ class LaneSituation:
                 return None
             steps = tuple(step for step in (+1, -1) if lane_index + step in leading_on)
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
-        current = self.neighbours(path, s_ego, 0.0, lane_width, objects)
+        s_obj, d_obj = path_coordinates(path, objects)   # projected once, for all the lanes looked at
+        current = self.neighbours(s_obj, d_obj, s_ego, 0.0, lane_width, objects)
         best: LaneOption | None = None
         for step in steps:                        # SUMO lane indices grow to the left
             offset = step * lane_width
-            target = self.neighbours(path, s_ego, offset, lane_width, objects)
+            target = self.neighbours(s_obj, d_obj, s_ego, offset, lane_width, objects)
             result = evaluate_lane_change(speed, current, target, self._length, self._idm, self._mobil)
             wanted = result.safe if mandatory else result.change
             if wanted and (best is None or result.incentive > best.incentive):

@@ -10,6 +10,7 @@ node and the run go on.
 from __future__ import annotations
 
 import heapq
+import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from cav_stack.runtime.callback_guard import CallbackErrors
+from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.node import NamedContext, Node, QoS
 
 #: Timer periods are rounded to this resolution [s] so that 0.05 s timers stay exactly aligned.
@@ -32,6 +34,7 @@ class TopicTypeError(TypeError):
 class _Subscription:
     msg_type: type
     callback: Callable[[Any], None]
+    namespace: str = ""
 
 
 @dataclass
@@ -55,6 +58,7 @@ class _Timer:
     period_ticks: int
     callback: Callable[[], None]
     node_label: str
+    namespace: str = ""
 
 
 class _InProcessPublisher:
@@ -92,25 +96,31 @@ class _InProcessContext(NamedContext):
                             qos: QoS) -> None:
         entry = self._executor._topic(self.resolve(topic), msg_type)
         callback = self._executor.callback_errors.guard(self.label, callback)
-        entry.subscriptions.append(_Subscription(msg_type, callback))
+        namespace = self.namespace.strip("/")
+        entry.subscriptions.append(_Subscription(msg_type, callback, namespace))
         if entry.has_latched:
-            self._executor._pending.append((callback, entry.latched))
+            self._executor._pending.append((callback, entry.latched, namespace))
 
     def create_timer(self, period: float, callback: Callable[[], None]) -> None:
-        self._executor._add_timer(period, self._executor.callback_errors.guard(self.label, callback), self.label)
+        self._executor._add_timer(period, self._executor.callback_errors.guard(self.label, callback), self.label,
+                                  self.namespace.strip("/"))
 
 
 class InProcessExecutor:
-    """Runs nodes deterministically on a simulated clock starting at ``start_time`` [s]."""
+    """Runs nodes deterministically on a simulated clock starting at ``start_time`` [s].
 
-    def __init__(self, seed: int, start_time: float = 0.0):
+    timing: when given, the wall time of every callback is added to it under the namespace of
+    the node that owns the callback (``benchmarks/stack_cycle.py``)."""
+
+    def __init__(self, seed: int, start_time: float = 0.0, timing: CallbackTiming | None = None):
         self._seed_sequence = np.random.SeedSequence(seed)
         self._start_ticks = round(start_time / TIME_RESOLUTION)
         self._ticks = self._start_ticks
         self._topics: dict[str, _Topic] = {}
         self._timers: list[_TimerEvent] = []
         self._timer_seq = 0
-        self._pending: deque[tuple[Callable[[Any], None], Any]] = deque()
+        self._pending: deque[tuple[Callable[[Any], None], Any, str]] = deque()
+        self._timing = timing
         self.nodes: list[Node] = []
         self.topic_counts: dict[str, int] = defaultdict(int)
         self._taps: list[Callable[[str, Any, float], None]] = []
@@ -142,7 +152,7 @@ class InProcessExecutor:
         while self._timers and self._timers[0].ticks <= end_ticks:
             event = heapq.heappop(self._timers)
             self._ticks = event.ticks
-            event.timer.callback()
+            self._run(event.timer.callback, (), event.timer.namespace)
             self._drain()
             heapq.heappush(self._timers, _TimerEvent(event.ticks + event.timer.period_ticks, event.seq, event.timer))
         self._ticks = max(self._ticks, end_ticks)
@@ -155,11 +165,11 @@ class InProcessExecutor:
             raise TopicTypeError(f"{name} carries {entry.msg_type.__name__}, not {msg_type.__name__}")
         return entry
 
-    def _add_timer(self, period: float, callback: Callable[[], None], label: str) -> None:
+    def _add_timer(self, period: float, callback: Callable[[], None], label: str, namespace: str = "") -> None:
         period_ticks = round(period / TIME_RESOLUTION)
         if period_ticks <= 0:
             raise ValueError(f"{label}: timer period must be > 0 s, got {period}")
-        timer = _Timer(period_ticks, callback, label)
+        timer = _Timer(period_ticks, callback, label, namespace)
         heapq.heappush(self._timers, _TimerEvent(self._ticks + period_ticks, self._timer_seq, timer))
         self._timer_seq += 1
 
@@ -172,12 +182,23 @@ class InProcessExecutor:
         for tap in self._taps:
             tap(topic.name, msg, self.now())
         for subscription in topic.subscriptions:
-            self._pending.append((subscription.callback, msg))
+            self._pending.append((subscription.callback, msg, subscription.namespace))
 
     def _drain(self) -> None:
         while self._pending:
-            callback, msg = self._pending.popleft()
-            callback(msg)
+            callback, msg, namespace = self._pending.popleft()
+            self._run(callback, (msg,), namespace)
+
+    def _run(self, callback: Callable[..., None], args: tuple, namespace: str) -> None:
+        """Call ``callback(*args)``, timed under ``namespace`` when timing is on."""
+        if self._timing is None:
+            callback(*args)
+            return
+        cpu = time.thread_time()    # a system call: outside the wall-time measurement
+        wall = time.perf_counter()
+        callback(*args)
+        wall = time.perf_counter() - wall
+        self._timing.add(namespace, self.now(), wall, time.thread_time() - cpu)
 
     def topics(self) -> dict[str, type]:
         """Every topic seen so far with its message type."""

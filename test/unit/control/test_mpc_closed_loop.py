@@ -144,9 +144,9 @@ def test_lane_change_in_a_curve_completes_within_the_comfort_profile(mpc_params,
 
 def test_solver_failure_falls_back_and_never_raises(mpc_params, vehicle, comfort_normal):
     path = straight_path(-10, 300)
-    # A forced iteration limit: the NLP cannot converge in one iteration from a cold start.
+    # A forced iteration limit: fatrop cannot converge in one iteration from a cold start.
     state = np.array([0.0, 0.5, 0.0, 15.0, 0.0, 0.0])
-    unrescued = dataclasses.replace(mpc_params, max_iterations=1, rescue_solver=RESCUE_NONE)
+    unrescued = dataclasses.replace(mpc_params, solver="fatrop", max_iterations=1, rescue_solver=RESCUE_NONE)
     crippled = MpcController(unrescued, vehicle, comfort_normal)
     out = crippled.step(0.0, ego_from_state(0.0, state, vehicle), path, _command(0.0), None)
     assert out.status == STATUS_FALLBACK_BRAKE
@@ -245,13 +245,18 @@ def test_comfort_profile_lane_change_is_not_uncomfortable(mpc_params, vehicle, c
 
 @pytest.mark.parametrize("accel, yaw", [(-4.0, 0.0), (0.0, 0.9)])
 def test_a_start_outside_the_usual_envelope_goes_to_the_rescue_solver(mpc_params, vehicle, comfort_normal, accel, yaw):
-    """Braking beyond the comfort deceleration, or heading 0.9 rad off the path: ipopt solves the
-    tick (fatrop's restoration phase has hung on such starts); a usual start stays with fatrop."""
-    ctl = MpcController(mpc_params, vehicle, comfort_normal)
+    """With fatrop as main solver: braking beyond the comfort deceleration, or heading 0.9 rad off
+    the path: ipopt solves the tick (fatrop's restoration phase has hung on such starts); a usual
+    start stays with fatrop. The real-time iteration (a convex QP per step) solves both itself."""
+    fatrop = dataclasses.replace(mpc_params, solver="fatrop")
+    ctl = MpcController(fatrop, vehicle, comfort_normal)
     unusual = ego_from_state(0.0, np.array([0.0, 0.0, yaw, 15.0, accel, 0.0]), vehicle)
     out = ctl.step(0.0, unusual, straight_path(-10.0, 300), _command(0.0, speed=15.0), None)
     assert not out.solver_status.isdigit()           # ipopt's status text, not fatrop's code
     usual = ego_from_state(0.05, np.array([0.0, 0.0, 0.0, 15.0, 0.0, 0.0]), vehicle)
-    out = MpcController(mpc_params, vehicle, comfort_normal).step(0.05, usual, straight_path(-10.0, 300),
-                                                                  _command(0.05, speed=15.0), None)
+    out = MpcController(fatrop, vehicle, comfort_normal).step(0.05, usual, straight_path(-10.0, 300),
+                                                              _command(0.05, speed=15.0), None)
     assert out.status == STATUS_OK and out.solver_status.isdigit()
+    rti = MpcController(dataclasses.replace(mpc_params, solver="rti_hpipm"), vehicle, comfort_normal)
+    out = rti.step(0.0, unusual, straight_path(-10.0, 300), _command(0.0, speed=15.0), None)
+    assert out.status == STATUS_OK and out.converged and out.solver_status in ("converged", "max_iterations")

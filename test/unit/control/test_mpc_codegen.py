@@ -13,7 +13,7 @@ from cav_stack.control import nlp_codegen
 from cav_stack.control.harness import ego_from_state, plant_step, straight_path
 from cav_stack.control.leader_prediction import LeaderPrediction
 from cav_stack.control.mpc import STATUS_OK, MpcController
-from cav_stack.control.nlp_codegen import compiled_library
+from cav_stack.control.nlp_codegen import compiled_library, solver_functions
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
 
 DT = 0.05  # [s] control tick
@@ -89,7 +89,7 @@ def _small_solver() -> tuple[ca.Function, dict]:
 @needs_gcc
 def test_compiled_library_is_built_once_and_reused(tmp_path, monkeypatch):
     solver, args = _small_solver()
-    library = compiled_library(solver, "gcc", tmp_path)
+    library = compiled_library("small", solver_functions(solver), "gcc", tmp_path)
     assert library is not None and library.parent == tmp_path
     compiled = ca.nlpsol("small", "ipopt", str(library), {"print_time": False, "ipopt": {
         "print_level": 0, "sb": "yes", "tol": 1e-10}})
@@ -102,7 +102,7 @@ def test_compiled_library_is_built_once_and_reused(tmp_path, monkeypatch):
         raise AssertionError("the cached library was compiled again")
 
     monkeypatch.setattr(nlp_codegen.subprocess, "run", no_compiler)
-    assert compiled_library(_small_solver()[0], "gcc", tmp_path) == library
+    assert compiled_library("small", solver_functions(_small_solver()[0]), "gcc", tmp_path) == library
 
 
 def test_failing_compiler_falls_back_with_its_error(tmp_path):
@@ -110,5 +110,5 @@ def test_failing_compiler_falls_back_with_its_error(tmp_path):
     if failing is None:
         pytest.skip("no `false` command")
     with pytest.warns(RuntimeWarning, match="failed with exit status 1"):
-        assert compiled_library(_small_solver()[0], failing, tmp_path) is None
+        assert compiled_library("small", solver_functions(_small_solver()[0]), failing, tmp_path) is None
     assert not list(tmp_path.glob("*.so"))

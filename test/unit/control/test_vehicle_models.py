@@ -100,6 +100,6 @@ def test_comfort_profiles_load_and_unknown_ones_are_named(tmp_path, controllers_
 def test_mpc_params_reject_unknown_solvers(tmp_path, controllers_dir):
     path = controllers_dir / "mpc.yaml"
     bad = tmp_path / "mpc.yaml"
-    bad.write_text(path.read_text().replace("solver: fatrop", "solver: snopt"))
+    bad.write_text(path.read_text().replace("solver: rti_hpipm", "solver: snopt"))
     with pytest.raises(ParamsError, match="solver must be one of"):
         load_mpc_params(bad)

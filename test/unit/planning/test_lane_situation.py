@@ -9,7 +9,7 @@ from cav_stack.control.idm_baseline import IdmParams
 from cav_stack.core.messages import Header, TrackedObject, TrackList
 from cav_stack.core.path import Polyline
 from cav_stack.planning.lane_change import MobilParams
-from cav_stack.planning.lane_situation import LANE_END_STOP_MARGIN, LaneChangeStart, LaneSituation
+from cav_stack.planning.lane_situation import LANE_END_STOP_MARGIN, LaneChangeStart, LaneSituation, path_coordinates
 from cav_stack.sim.network_build import build_network
 from cav_stack.world.road_map import RoadMap
 from cav_stack.world.scenario import scenarios_dir
@@ -53,12 +53,13 @@ def test_neighbours_are_the_nearest_cars_in_that_lane_bumper_to_bumper(maps):
     around = objects(car(1, 540.0, -5.4, 20.0), car(2, 600.0, -5.4, 25.0),    # own lane ahead
                      car(3, 470.0, -1.8, 28.0),                               # left lane behind
                      car(4, 520.0, -9.0, 22.0))                               # right lane ahead
-    own = lanes.neighbours(path, s_ego, 0.0, 3.6, around)
+    s_obj, d_obj = path_coordinates(path, around)
+    own = lanes.neighbours(s_obj, d_obj, s_ego, 0.0, 3.6, around)
     assert own.front_gap == pytest.approx(40.0 - 0.5 * (4.5 + EGO_LENGTH)) and own.front_speed == 20.0
     assert own.rear_gap is None
-    left = lanes.neighbours(path, s_ego, 3.6, 3.6, around)
+    left = lanes.neighbours(s_obj, d_obj, s_ego, 3.6, 3.6, around)
     assert left.front_gap is None and left.rear_gap == pytest.approx(30.0 - 0.5 * (4.5 + EGO_LENGTH))
-    right = lanes.neighbours(path, s_ego, -3.6, 3.6, around)
+    right = lanes.neighbours(s_obj, d_obj, s_ego, -3.6, 3.6, around)
     assert right.front_speed == 22.0 and right.rear_gap is None
 
 

@@ -1,9 +1,12 @@
 """In-process executor: time order, delivery order, namespaces, latching, determinism."""
+import time
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
 from cav_stack.core.messages import ControlCommand, Header
+from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor, TopicTypeError
 from cav_stack.runtime.node import LATCHED_QOS, Node, resolve_topic
 
@@ -174,3 +177,34 @@ def test_callback_exceptions_are_counted_per_node_and_the_node_keeps_running(cap
     assert ("faulty", 0.3) in log and ("faulty", 1.0) in log    # the timer fires after its failure
     assert sum(1 for entry in log if entry[0] == "talk") == 10  # other nodes unaffected
     assert "injected timer failure" in caplog.text and "injected subscription failure" in caplog.text
+
+
+class SlowListener(Listener):
+    """A listener whose message callback busy-waits ``delay`` seconds of CPU time."""
+
+    delay = 0.002
+
+    def on_command(self, msg):
+        start = time.thread_time()
+        while time.thread_time() - start < self.delay:
+            pass
+        super().on_command(msg)
+
+
+def test_callback_timing_counts_each_vehicles_callbacks_per_tick():
+    """The work a message causes is counted under the receiving node's namespace, per 50 ms tick;
+    nodes without a namespace (the sim bridge) are not a vehicle's stack."""
+    log, timing = [], CallbackTiming(0.05)
+    executor = InProcessExecutor(1, timing=timing)
+    executor.add_node(Talker, namespace="", params=RateParams(20.0), log=log)       # like the bridge
+    executor.add_node(SlowListener, namespace="cav_0", params=RateParams(10.0), log=log,
+                      remappings={"input/command": "/talker/output/command"})
+    executor.spin_until(1.0)
+    assert timing.namespaces() == ["cav_0"]
+    samples = timing.per_tick(skip_ticks=2)
+    assert len(samples) == 18                                   # ticks 3..20 of cav_0
+    wall, cpu = samples[:, 0], samples[:, 1]
+    assert np.all(cpu >= SlowListener.delay) and np.all(wall >= 0.9 * cpu)
+    assert np.all(cpu < 10 * SlowListener.delay)
+    with pytest.raises(ValueError):
+        CallbackTiming(0.0)
