@@ -16,6 +16,7 @@ from typing import Any
 from cav_stack.core.messages import TrackList, V2xReportList
 from cav_stack.planning.v2x_matching import match_report
 from cav_stack.sim.v2x_air import V2xAirInterface
+from cav_stack.v2x.messages import DecodedBsm
 from cav_stack.v2x.reception import Received
 
 
@@ -44,6 +45,7 @@ class AttackLedger:
             message = received.message
             self._keep.append(message)
             if received.message_type == "BSM":
+                assert isinstance(message, DecodedBsm)    # the receive path decodes every BSM to one
                 self._attack_reports.setdefault(cav, set()).add(id(message.report))
             else:
                 self._acted.add((cav, id(message)))

@@ -25,7 +25,8 @@ from collections.abc import Callable
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand, RoadEventReport,
-    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList, V2xVehicleReport,
+    SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList,
+    V2xVehicleReport,
 )
 from cav_stack.perception.line_of_sight import line_of_sight
 from cav_stack.core.params import validate_positive
@@ -56,8 +57,9 @@ _INTENT = {DrivingMode.CACC: ManeuverIntent.FOLLOW_LEADER, DrivingMode.PLATOON: 
 @dataclass(frozen=True)
 class V2xNodeParams:
     """security_enabled: sign and verify; cooperative_awareness: send BSMs at the rate congestion
-    control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the simulated CA chain shared by all
-    stations; share_maneuvers: broadcast the planned trajectory; maneuver_points: points sent;
+    control allows (10 Hz on a free channel), as cooperative driving needs; pki_seed: seed of the
+    simulated CA chain shared by all stations; share_maneuvers: broadcast the planned trajectory;
+    maneuver_points: points sent;
     maneuver_interval [s] (YAML ``_ms``): shortest time between two shared plans (each goes out
     with a BSM); check_interval [s] (YAML ``_ms``): period of the generation check, T_CheckCamGen
     (at most ``generation.min_interval``); the first message leaves at a random instant within one
@@ -216,7 +218,8 @@ class V2xNode(Node):
         mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
         share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
                               self._identity.next_msg_count("MANEUVER"),
-                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE), points[::stride][: self.params.maneuver_points],
+                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE),
+                              points[::stride][: self.params.maneuver_points],
                               time_gap=self._mode.time_gap if self._mode is not None else None)
         self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
 

@@ -24,7 +24,7 @@ import bisect
 import time
 from collections import defaultdict
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Callable
 
 from cav_stack.runtime.dds_backend import (
@@ -36,6 +36,9 @@ from cav_stack.runtime.node import QoS
 from cav_stack.runtime.rclpy_backend import import_rclpy, ros_qos
 from cav_stack.runtime.ros_conversions import installed_conversion
 from cav_stack.runtime.ros_messages import fill_message, message_fields, ros_message_class
+
+if TYPE_CHECKING:   # rclpy is imported at run time only (the ros extra), through import_rclpy
+    from rclpy.publisher import Publisher
 
 CLOCK_WAIT_S = 5.0
 """Longest a ``sim`` runtime waits for the ``/clock`` of a step it is told to run [s]."""
@@ -113,7 +116,8 @@ class RclpyRuntime(DdsRuntime):
                   internal: bool = False) -> Callable[[dict[str, Any]], None]:
         cls = self._check_type(ros_type_name, ros_topic)
         qos = self._wire_qos(qos, internal)
-        publisher = self.ros_node.create_publisher(cls, ros_topic, ros_qos(qos))
+        # the message class is looked up by name at run time, so its type is unknown here
+        publisher: Publisher[Any] = self.ros_node.create_publisher(cls, ros_topic, ros_qos(qos))
         entry = _Writer(ros_topic, publisher, qos, internal)
         self._writers.append(entry)
         counted = qos.reliable and not internal

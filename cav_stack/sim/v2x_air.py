@@ -12,8 +12,9 @@ every one of which is remembered for the attack accounting (ground truth, for th
 revocation lists signed by the CRL signer reach every CAV at their scenario time (distributed
 over the backhaul, not the 5.9 GHz channel). RSUs sign with RSU certificates, vehicles with their
 pseudonyms (:mod:`cav_stack.v2x.permissions`). Radio station IDs are stable per
-radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``, attacker k: ``ATTACKER_STATION_BASE + k``,
-connected background vehicle k in order of first transmission: ``CONNECTED_STATION_BASE + k``),
+radio (CAV i: i, RSU k: ``RSU_STATION_BASE + k``, alerting RSU j: ``RSU_STATION_BASE + len(rsus) + j``,
+attacker k: ``ATTACKER_STATION_BASE + k``, connected background vehicle k in order of first
+transmission: ``CONNECTED_STATION_BASE + k``),
 independent of the temporary IDs inside the payloads.
 """
 from __future__ import annotations
@@ -221,13 +222,13 @@ class V2xAirInterface:
         received: dict[str, list[V2xFrame]] = {}
         between_cavs: list[tuple[str, str, bytes]] = []
         for delivery in self._medium.step(now, positions, packets, rng):
-            cav_id = self._cav_of.get(delivery.receiver_id)
-            if cav_id is None:
+            receiver = self._cav_of.get(delivery.receiver_id)
+            if receiver is None:
                 continue
             self.delivered += 1
             if delivery.sender_id in self._cav_of:
-                between_cavs.append((self._cav_of[delivery.sender_id], cav_id, delivery.payload))
-            received.setdefault(cav_id, []).append(V2xFrame(
+                between_cavs.append((self._cav_of[delivery.sender_id], receiver, delivery.payload))
+            received.setdefault(receiver, []).append(V2xFrame(
                 Header(now, MAP_FRAME), delivery.sender_id, delivery.payload,
                 self._message_types.get(delivery.payload, "unknown"), self.technology, latency=delivery.latency))
         self._deliver_revocations(now, received)
@@ -249,7 +250,7 @@ class V2xAirInterface:
             self._next_alert[j] = now + ALERT_PERIOD
             alert = replace(unit.alert, header=Header(now, MAP_FRAME), msg_count=self._alert_count[j])
             self._alert_count[j] = (self._alert_count[j] + 1) % 128
-            payload = encode_road_alert(alert, origin=self._origin)
+            payload = encode_road_alert(alert, origin=self._geodetic_origin())
             signer = self._alert_signers.get(j)
             if signer is not None:
                 payload = signer.sign(payload, PSID_OF_MESSAGE["RSA"], now)
@@ -275,7 +276,7 @@ class V2xAirInterface:
             report = V2xVehicleReport(Header(now, MAP_FRAME), station, count[0], x, y, yaw, speed,
                                       attacker.accel, 0.0, attacker.length, attacker.width, 1.0)
             count[0] = (count[0] + 1) % 128
-            payload = encode_bsm(report, origin=self._origin)
+            payload = encode_bsm(report, origin=self._geodetic_origin())
             signer = self._signers.get(event.attacker)
             if signer is not None:
                 payload = signer.sign(payload, PSID_OF_MESSAGE["BSM"], now)
@@ -289,6 +290,7 @@ class V2xAirInterface:
         count = forged_sender_count(event)
         if count == 1:
             return [self._signers[event.attacker]]
+        assert self._pki is not None and self._trust is not None   # __init__: attacks need the security settings
         pool = self._pki.pseudonyms(radio)
         if count > len(pool):
             raise ValueError(f"{count} Sybil identities need as many pseudonyms; the pool holds {len(pool)}")
@@ -297,6 +299,7 @@ class V2xAirInterface:
     def _insider_packets(self, now: float, truth: WorldTruth) -> list[tuple[int, bytes]]:
         if not self._insiders:
             return []
+        assert self._origin is not None and self._road_map is not None   # __init__: attacks need both
         context = AttackContext(self._origin, self._road_map,
                                 tuple((rsu.tls_id, rsu.intersection_id) for rsu in self._rsus), dict(self._heard))
         packets = []
@@ -322,13 +325,15 @@ class V2xAirInterface:
                 keys.update(c.certificate.digest.hex() for c in self._pki.pseudonyms(radio))
             for event in self._ghost_ids:
                 if event.attacker in self._radio_of:
-                    keys.update(c.certificate.digest.hex() for c in self._pki.pseudonyms(self._radio_of[event.attacker]))
+                    pool = self._pki.pseudonyms(self._radio_of[event.attacker])
+                    keys.update(c.certificate.digest.hex() for c in pool)
         return keys
 
     def _deliver_revocations(self, now: float, received: dict[str, list[V2xFrame]]) -> None:
         """Hand each revocation list due by ``now`` to every CAV (signed by the CRL signer)."""
         while self._revocations and self._revocations[0].time <= now + 1e-9:
             event = self._revocations.pop(0)
+            assert self._pki is not None and self._trust is not None   # __init__: revocations need them
             radio = self._radio_of.get(event.vehicle)
             pool = self._pki.pseudonyms(radio if radio is not None else self._radio_for(event.vehicle))
             signer = MessageSigner(self._trust.security, [self._pki.crl_signer])
@@ -349,10 +354,10 @@ class V2xAirInterface:
                 radio = CONNECTED_STATION_BASE + len(self._connected_radio)
                 self._connected_radio[vehicle.vehicle_id] = radio
                 if self._pki is not None:
-                    self._signers[vehicle.vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
+                    self._signers[vehicle.vehicle_id] = self._pseudonym_signer(radio)
         packets = []
         for vehicle_id, report in self._connected.reports(now, vehicles):
-            payload = encode_bsm(report, origin=self._origin)
+            payload = encode_bsm(report, origin=self._geodetic_origin())
             signer = self._signers.get(vehicle_id)
             if signer is not None:
                 payload = signer.sign(payload, PSID_OF_MESSAGE["BSM"], now)
@@ -368,8 +373,18 @@ class V2xAirInterface:
             radio = ATTACKER_STATION_BASE + len(self._attacker_radio)
             self._attacker_radio[vehicle_id] = radio
             if self._pki is not None:
-                self._signers[vehicle_id] = MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
+                self._signers[vehicle_id] = self._pseudonym_signer(radio)
         return self._attacker_radio[vehicle_id]
+
+    def _pseudonym_signer(self, radio: int) -> MessageSigner:
+        """A signer over the pseudonyms of ``radio`` (signed V2X only: the PKI exists)."""
+        assert self._pki is not None and self._trust is not None   # __init__ sets both or neither
+        return MessageSigner(self._trust.security, self._pki.pseudonyms(radio))
+
+    def _geodetic_origin(self) -> GeodeticOrigin:
+        """The geodetic origin of ``map`` (required by every sender that encodes a J2735 message here)."""
+        assert self._origin is not None, "encoding V2X messages needs the geodetic origin of map"
+        return self._origin
 
     def _apply_link_loss(self, now: float) -> None:
         if self._link_loss is None:

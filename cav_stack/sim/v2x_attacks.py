@@ -77,6 +77,7 @@ class InsiderAttacker:
             alert = self._closure(now, context)
             return [self._signers[0].sign(encode_road_alert(alert, origin=context.origin), PSID_V2V, now)]
         if event.kind == "id_spoofing":
+            assert event.victim is not None       # required for id_spoofing (InsiderAttackEvent checks)
             victim_id = context.heard_station_ids.get(event.victim)
             if victim_id is None:
                 return []
@@ -110,6 +111,7 @@ class InsiderAttacker:
 
     def _closure(self, now: float, context: AttackContext) -> RoadAlert:
         """An ITIS incident closing the event's edge, at its middle on the first lane."""
+        assert self.event.edge is not None        # required for rsa_closure (InsiderAttackEvent checks)
         lane = Polyline(context.road_map.lane_centerline(context.road_map.lane_id(self.event.edge, 0)))
         x, y, yaw = lane.sample(0.5 * lane.length)
         return RoadAlert(Header(now, MAP_FRAME), self._count, ITIS_INCIDENT, x, y, yaw, (ITIS_CLOSED_TO_TRAFFIC,))

@@ -86,6 +86,8 @@ _PLAN_TIME_MAX = 1000               # PlanTimeOffset, 10 ms
 _HEADING_SLICES = 16                # HeadingSlice: 22.5 deg slices clockwise from north
 
 T = TypeVar("T")
+#: A J2735 value as asn1tools reads and writes it (field name -> value).
+AsnValue = dict[str, Any]
 
 
 class V2xDecodeError(ValueError):
@@ -132,7 +134,7 @@ def _asn1(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # Raw layer
 # ---------------------------------------------------------------------------------------
 
-def _encode_raw(type_name: str, value: dict) -> bytes:
+def _encode_raw(type_name: str, value: AsnValue) -> bytes:
     spec = compiled_modules()
     if type_name == "BasicSafetyMessage" and "partII" in value:
         parts = []
@@ -145,11 +147,12 @@ def _encode_raw(type_name: str, value: dict) -> bytes:
             parts.append({"partII-Id": part["partII-Id"], "partII-Value": content})
         value = {**value, "partII": parts}
     inner = spec.encode(type_name, value, check_constraints=True)
-    return spec.encode("MessageFrame", {"messageId": MESSAGE_IDS[type_name], "value": inner},
-                       check_constraints=True)
+    frame: bytes = spec.encode("MessageFrame", {"messageId": MESSAGE_IDS[type_name], "value": inner},
+                               check_constraints=True)
+    return frame
 
 
-def encode_frame_raw(type_name: str, value: dict) -> bytes:
+def encode_frame_raw(type_name: str, value: AsnValue) -> bytes:
     """UPER MessageFrame carrying ``value`` (raw J2735 integers) of ASN.1 type ``type_name``.
 
     type_name: a value of :data:`MESSAGE_TYPES`. BSM Part II entries whose ``partII-Value``
@@ -168,7 +171,7 @@ def _as_bytes(data: Any) -> bytes:
     return bytes(data)
 
 
-def _decode_raw(data: bytes) -> tuple[str, dict]:
+def _decode_raw(data: bytes) -> tuple[str, AsnValue]:
     data = _as_bytes(data)
     spec = compiled_modules()
     frame = _asn1(spec.decode, "MessageFrame", data, check_constraints=True)
@@ -189,7 +192,7 @@ def _decode_raw(data: bytes) -> tuple[str, dict]:
     return type_name, value
 
 
-def decode_frame_raw(data: bytes) -> tuple[str, dict]:
+def decode_frame_raw(data: bytes) -> tuple[str, AsnValue]:
     """Decode a UPER MessageFrame to (ASN.1 type name, raw value dict).
 
     Part II VehicleSafetyExtensions are decoded in place. Raises V2xDecodeError.
@@ -291,7 +294,7 @@ def _from_offset(ref_plane: LocalTangentPlane, plane: LocalTangentPlane, east_cm
 
 def _bsm_value(report: V2xVehicleReport, plane: LocalTangentPlane, altitude: float | None,
                path_history: Sequence[PathHistoryPoint],
-               path_prediction: PathPrediction | None) -> dict:
+               path_prediction: PathPrediction | None) -> AsnValue:
     if not (math.isfinite(report.x) and math.isfinite(report.y)):
         raise V2xEncodeError("report position must be finite")
     if not 0 <= report.msg_count <= 127:
@@ -319,8 +322,8 @@ def _bsm_value(report: V2xVehicleReport, plane: LocalTangentPlane, altitude: flo
         "size": {"width": units.vehicle_dimension_to_raw(report.width, 1023),
                  "length": units.vehicle_dimension_to_raw(report.length, 4095)},
     }
-    value: dict = {"coreData": core}
-    extensions: dict = {}
+    value: AsnValue = {"coreData": core}
+    extensions: AsnValue = {}
     if path_history:
         if len(path_history) > 23:
             raise V2xEncodeError(f"{len(path_history)} path history points; J2735 allows 23")
@@ -365,7 +368,7 @@ def encode_bsm(report: V2xVehicleReport, *, origin: GeodeticOrigin, altitude: fl
     return encode_frame_raw("BasicSafetyMessage", value)
 
 
-def _decoded_bsm(value: dict, plane: LocalTangentPlane, now: float) -> DecodedBsm:
+def _decoded_bsm(value: AsnValue, plane: LocalTangentPlane, now: float) -> DecodedBsm:
     core = value["coreData"]
     unavailable: set[str] = set()
 
@@ -424,7 +427,7 @@ def _decoded_bsm(value: dict, plane: LocalTangentPlane, now: float) -> DecodedBs
 # SPaT
 # ---------------------------------------------------------------------------------------
 
-def _spat_value(spat: SpatMessage) -> dict:
+def _spat_value(spat: SpatMessage) -> AsnValue:
     stamp = spat.header.stamp
     intersections = []
     for inter in spat.intersections:
@@ -434,7 +437,7 @@ def _spat_value(spat: SpatMessage) -> dict:
                 raise V2xEncodeError(f"signal group {group.signal_group}: 1..16 events required")
             events = []
             for event in group.events:
-                entry: dict = {"eventState": event.phase.value}
+                entry: AsnValue = {"eventState": event.phase.value}
                 if event.min_end_time is not None:
                     timing = {"minEndTime": units.time_mark_from_time(event.min_end_time)}
                     if event.max_end_time is not None:
@@ -464,7 +467,7 @@ def encode_spat(spat: SpatMessage) -> bytes:
     return encode_frame_raw("SPAT", _guard_encode(_spat_value, spat))
 
 
-def _decoded_spat(value: dict, now: float) -> SpatMessage:
+def _decoded_spat(value: AsnValue, now: float) -> SpatMessage:
     stamp = now
     intersections = []
     for index, inter in enumerate(value["intersections"]):
@@ -492,14 +495,14 @@ def _decoded_spat(value: dict, now: float) -> SpatMessage:
 # MAP
 # ---------------------------------------------------------------------------------------
 
-def _node_delta(dx_cm: int, dy_cm: int) -> tuple[str, dict]:
+def _node_delta(dx_cm: int, dy_cm: int) -> tuple[str, AsnValue]:
     for choice, limit in _NODE_XY_CHOICES:
         if -limit - 1 <= dx_cm <= limit and -limit - 1 <= dy_cm <= limit:
             return choice, {"x": dx_cm, "y": dy_cm}
     raise V2xEncodeError(f"lane node step ({dx_cm}, {dy_cm}) cm exceeds Node-XY-32b")
 
 
-def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> dict:
+def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> AsnValue:
     if not 2 <= len(lane.centreline) <= 63:
         raise V2xEncodeError(f"lane {lane.lane_id}: 2..63 centreline points required")
     nodes, prev = [], (0, 0)
@@ -508,7 +511,7 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
         cm = (round(east / 0.01), round(north / 0.01))
         nodes.append({"delta": _node_delta(cm[0] - prev[0], cm[1] - prev[1])})
         prev = cm
-    lane_value: dict = {
+    lane_value: AsnValue = {
         "laneID": lane.lane_id,
         "laneAttributes": {
             "directionalUse": _bits([i for i, on in enumerate((lane.is_ingress, lane.is_egress)) if on], 2),
@@ -524,10 +527,10 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
     if lane.connections:
         connections = []
         for conn in lane.connections:
-            connecting: dict = {"lane": conn.to_lane}
+            connecting: AsnValue = {"lane": conn.to_lane}
             if conn.maneuvers:
                 connecting["maneuver"] = _maneuver_bits(conn.maneuvers)
-            entry: dict = {"connectingLane": connecting}
+            entry: AsnValue = {"connectingLane": connecting}
             if conn.signal_group is not None:
                 entry["signalGroup"] = conn.signal_group
             connections.append(entry)
@@ -535,12 +538,12 @@ def _lane_value(lane: MapLane, ref_plane: LocalTangentPlane, plane: LocalTangent
     return lane_value
 
 
-def _map_value(map_message: MapMessage, plane: LocalTangentPlane) -> dict:
+def _map_value(map_message: MapMessage, plane: LocalTangentPlane) -> AsnValue:
     intersections = []
     for inter in map_message.intersections:
         ref_lat, ref_lon = _geodetic(plane, inter.ref_x, inter.ref_y)
         ref_plane = _reference_plane(plane, ref_lat, ref_lon)
-        entry: dict = {
+        entry: AsnValue = {
             "id": {"id": inter.intersection_id},
             "revision": inter.revision,
             "refPoint": {"lat": ref_lat, "long": ref_lon},
@@ -565,7 +568,7 @@ def encode_map(map_message: MapMessage, *, origin: GeodeticOrigin) -> bytes:
     return encode_frame_raw("MapData", _guard_encode(_map_value, map_message, _plane(origin)))
 
 
-def _lane_from_value(lane: dict, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> MapLane | None:
+def _lane_from_value(lane: AsnValue, ref_plane: LocalTangentPlane, plane: LocalTangentPlane) -> MapLane | None:
     kind, nodes = lane["nodeList"]
     if kind != "nodes":
         return None   # computed lanes are not expanded
@@ -594,7 +597,7 @@ def _lane_from_value(lane: dict, ref_plane: LocalTangentPlane, plane: LocalTange
                    connections=connections)
 
 
-def _decoded_map(value: dict, plane: LocalTangentPlane, now: float) -> MapMessage:
+def _decoded_map(value: AsnValue, plane: LocalTangentPlane, now: float) -> MapMessage:
     intersections = []
     for inter in value.get("intersections", ()):
         ref = inter["refPoint"]
@@ -620,14 +623,14 @@ def _slice_of(yaw: float) -> int:
     return int(heading_deg // (360.0 / _HEADING_SLICES)) % _HEADING_SLICES
 
 
-def _rsa_value(alert: RoadAlert, plane: LocalTangentPlane) -> dict:
+def _rsa_value(alert: RoadAlert, plane: LocalTangentPlane) -> AsnValue:
     if not (math.isfinite(alert.x) and math.isfinite(alert.y)):
         raise V2xEncodeError("alert position must be finite")
     if len(alert.description) > 8:
         raise V2xEncodeError(f"{len(alert.description)} description codes; J2735 allows 8")
     lat, lon = _geodetic(plane, alert.x, alert.y)
-    position: dict = {"utcTime": {"second": units.sec_mark_from_time(alert.header.stamp)}, "long": lon, "lat": lat}
-    value: dict = {"msgCnt": alert.msg_count, "timeStamp": units.minute_of_year_from_time(alert.header.stamp),
+    position: AsnValue = {"utcTime": {"second": units.sec_mark_from_time(alert.header.stamp)}, "long": lon, "lat": lat}
+    value: AsnValue = {"msgCnt": alert.msg_count, "timeStamp": units.minute_of_year_from_time(alert.header.stamp),
                    "typeEvent": alert.type_event}
     if alert.description:
         value["description"] = list(alert.description)
@@ -661,7 +664,7 @@ def _slices_yaw(bits: tuple[bytes, int]) -> float | None:
     return math.atan2(north, east) if math.hypot(east, north) > 1e-9 else None
 
 
-def _decoded_rsa(value: dict, plane: LocalTangentPlane, now: float) -> RoadAlert:
+def _decoded_rsa(value: AsnValue, plane: LocalTangentPlane, now: float) -> RoadAlert:
     position = _required(value.get("position"), "alert position")
     x, y = _map_xy(plane, position["lat"], position["long"])
     if not (math.isfinite(x) and math.isfinite(y)):
@@ -680,7 +683,7 @@ def _decoded_rsa(value: dict, plane: LocalTangentPlane, now: float) -> RoadAlert
 # Maneuver sharing
 # ---------------------------------------------------------------------------------------
 
-def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> dict:
+def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> AsnValue:
     if not 1 <= len(share.points) <= 50:
         raise V2xEncodeError(f"{len(share.points)} trajectory points; 1..50 allowed")
     ref_lat, ref_lon = _geodetic(plane, share.points[0].x, share.points[0].y)
@@ -696,7 +699,7 @@ def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> dict:
             "speed": units.speed_to_raw(point.speed),
             "accel": units.accel_to_raw(point.accel),
         })
-    value: dict = {
+    value: AsnValue = {
         "msgCnt": share.msg_count,
         "id": _temporary_id(share.station_id),
         "secMark": units.sec_mark_from_time(share.header.stamp),
@@ -735,7 +738,7 @@ def _intent(name: str | None) -> ManeuverIntent:
         raise V2xDecodeError(f"unsupported intended maneuver {name!r}") from None
 
 
-def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> ManeuverShare:
+def _decoded_maneuver(value: AsnValue, plane: LocalTangentPlane, now: float) -> ManeuverShare:
     ref_plane = _reference_plane(plane, value["refLat"], value["refLong"])
     points = []
     for point in value["trajectory"]:
@@ -766,7 +769,7 @@ def _decoded_maneuver(value: dict, plane: LocalTangentPlane, now: float) -> Mane
 # ---------------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=4096)
-def _decode_raw_shared(data: bytes) -> tuple[str, dict]:
+def _decode_raw_shared(data: bytes) -> tuple[str, AsnValue]:
     """:func:`_decode_raw` memoised on the frame's bytes, for :func:`decode_frame` only.
 
     A broadcast reaches every station in range as the same bytes, and in a simulation all of
@@ -778,7 +781,8 @@ def _decode_raw_shared(data: bytes) -> tuple[str, dict]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _decode_si(data: bytes, origin: GeodeticOrigin, now: float):
+def _decode_si(data: bytes, origin: GeodeticOrigin, now: float
+               ) -> DecodedBsm | SpatMessage | MapMessage | RoadAlert | ManeuverShare:
     """The SI message of ``data`` for a receiver at ``origin`` and time ``now`` [s], memoised:
     the stations a broadcast reaches in one simulation step share the frame, origin and time, so
     the conversion runs once per frame and step. Messages are frozen, so sharing them is safe."""

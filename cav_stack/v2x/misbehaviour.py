@@ -327,7 +327,7 @@ class MisbehaviourDetector:
             return {}
         rows, cols = linear_sum_assignment(np.where(allowed, distance, (p.association_gate + spread.max()) * 1e3))
         return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
-                for r, c in zip(rows, cols) if allowed[r, c]}
+                for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
         return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
@@ -379,14 +379,15 @@ class MisbehaviourDetector:
         failures = []
         inside = [r for r in history if first.header.stamp <= r.header.stamp <= last.header.stamp]
         distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
-                       for a, b in zip(inside, inside[1:]))
+                       for a, b in zip(inside, inside[1:], strict=False))  # consecutive pairs: one shorter
         span = last.header.stamp - first.header.stamp
         noise = (p.gate_sigmas * math.hypot(self._sigma(first), self._sigma(last))
                  + p.gate_sigmas * p.speed_sigma * span)
         dx, dy = last.x - first.x, last.y - first.y
         displacement = math.hypot(dx, dy)
         travelled = abs(distance)
-        if displacement > travelled + noise or displacement < (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise:
+        shortest = (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise
+        if displacement > travelled + noise or displacement < shortest:
             failures.append(MisbehaviourReason.SPEED_VS_DISPLACEMENT)
         yaws = [r.yaw for r in inside if math.isfinite(r.yaw)]
         if displacement >= p.heading_min_displacement and yaws:
@@ -410,5 +411,6 @@ class MisbehaviourDetector:
         if now == self._forgot_at:   # the reports of one step arrive together
             return
         self._forgot_at = now
-        for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > self.params.sender_timeout]:
+        timeout = self.params.sender_timeout
+        for station_id in [s for s, sender in self._senders.items() if now - sender.last_heard > timeout]:
             del self._senders[station_id]

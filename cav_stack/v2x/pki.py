@@ -11,6 +11,7 @@ Times are TAI seconds since 2004-01-01 (Time32 in certificates; see ieee1609dot2
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -51,7 +52,7 @@ class Certificate:
     issue_psids: frozenset[int] | None
     all_psids: bool
     public_key: ec.EllipticCurvePublicKey
-    signature: tuple[str, dict]
+    signature: tuple[str, dict[str, Any]]
 
     @property
     def app_psids(self) -> frozenset[int]:
@@ -64,9 +65,11 @@ class Certificate:
 
     def may_issue(self, psids: frozenset[int]) -> bool:
         """True when this certificate is a CA allowed to issue certificates for all ``psids``."""
-        if self.issue_psids is None and not self.all_psids:
+        if self.all_psids:
+            return True
+        if self.issue_psids is None:
             return False
-        return self.all_psids or psids <= self.issue_psids
+        return psids <= self.issue_psids
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +80,7 @@ class Credential:
     private_key: ec.EllipticCurvePrivateKey
 
 
-def parse_certificate(value: dict) -> Certificate:
+def parse_certificate(value: dict[str, Any]) -> Certificate:
     """Parse a decoded Certificate value (from ``spec().decode('Certificate', ...)``).
 
     Raises CertificateError for a version other than 3, implicit certificates, a missing
@@ -141,7 +144,7 @@ def parse_certificate(value: dict) -> Certificate:
     )
 
 
-def _ssp_bytes(entry: dict) -> bytes | None:
+def _ssp_bytes(entry: dict[str, Any]) -> bytes | None:
     """The opaque SSP of a decoded PsidSsp (None when absent)."""
     if "ssp" not in entry:
         return None
@@ -160,9 +163,10 @@ def decode_certificate(encoding: bytes) -> Certificate:
     return parse_certificate(value)
 
 
-def certificate_value(certificate: Certificate) -> dict:
+def certificate_value(certificate: Certificate) -> dict[str, Any]:
     """The decoded ASN.1 value of a certificate (to embed it in a SignerIdentifier)."""
-    return d2.spec().decode("Certificate", certificate.encoding)
+    value: dict[str, Any] = d2.spec().decode("Certificate", certificate.encoding)
+    return value
 
 
 def derive_private_key(seed: int, label: str) -> ec.EllipticCurvePrivateKey:
@@ -178,7 +182,7 @@ def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | No
                  issue_psids: tuple[int, ...] | None) -> Certificate:
     if not 1 <= validity_hours <= 65535:
         raise CertificateError(f"validity_hours must be in 1..65535, got {validity_hours}")
-    tbs: dict = {
+    tbs: dict[str, Any] = {
         "id": ("name", name) if name is not None else ("none", None),
         "cracaId": b"\x00\x00\x00",
         "crlSeries": 0,
@@ -192,7 +196,7 @@ def _certificate(subject_key: ec.EllipticCurvePublicKey, issuer: Credential | No
         tbs["certIssuePermissions"] = [{"subjectPermissions": ("explicit", list(issue_psids))}]
     tbs_encoding = d2.spec().encode("ToBeSignedCertificate", tbs)
     if issuer is None:
-        issuer_id: tuple = ("self", "sha256")
+        issuer_id: tuple[str, Any] = ("self", "sha256")
         signer_hash = _EMPTY_HASH
     else:
         issuer_id = ("sha256AndDigest", issuer.certificate.digest)
@@ -291,10 +295,11 @@ class SeededPki:
         self.rsu_ca = self._issued("rsu-ca", issue_psids=tuple(roadside_permissions()))
         self.crl_signer = self._issued("crl-signer", app_permissions=crl_permissions())
 
-    def _issued(self, name: str, **permissions) -> Credential:
+    def _issued(self, name: str, *, app_permissions: Mapping[int, bytes | None] | None = None,
+                issue_psids: tuple[int, ...] | None = None) -> Credential:
         key = derive_private_key(self.seed, name)
         cert = issue_certificate(key.public_key(), self.root, self.params.valid_from, self.params.ca_validity_hours,
-                                 name=name, **permissions)
+                                 name=name, app_permissions=app_permissions, issue_psids=issue_psids)
         return Credential(cert, key)
 
     @property

@@ -103,7 +103,10 @@ class ReceivePath:
     def receive(self, frame: bytes, now: float, own_station: int | None = None) -> Received | Rejected | None:
         """Run ``frame`` through the checks at ``now`` [s]; None for the station's own messages
         (temporary ID ``own_station``), which are ignored."""
-        generation_time = ssp = psid = sender = None
+        generation_time: float | None = None
+        ssp: bytes | None = None
+        psid: int | None = None             # set (with ssp) exactly when the frame was verified
+        sender: Hashable | None = None
         payload = frame
         if self._verifier is not None:
             verdict = self._verifier.verify(frame, now)
@@ -118,7 +121,7 @@ class ReceivePath:
         except V2xDecodeError:
             return Rejected("undecodable")
         message_type = MESSAGE_TYPE_OF[type(message)]
-        if self._verifier is not None and not permits(psid, ssp, message_type):
+        if psid is not None and not permits(psid, ssp, message_type):
             return Rejected("permission")
         if not isinstance(message, (DecodedBsm, ManeuverShare)):
             return Received(message, message_type, sender, generation_time)
@@ -146,6 +149,7 @@ class ReceivePath:
 
     def _note(self, verdict: MisbehaviourVerdict) -> None:
         if verdict.flagged:
+            assert verdict.flagged_at is not None     # a flagged verdict carries its time
             self._flagged.setdefault(verdict.sender, verdict.flagged_at)
 
     def _apply_revocations(self, verdict: Accepted) -> Received | Rejected:
@@ -153,5 +157,6 @@ class ReceivePath:
             revoked = decode_revocation_list(verdict.payload)
         except RevocationListError:
             return Rejected("undecodable")
+        assert self._verifier is not None             # only signed frames carry a revocation list
         self._verifier.revoke(revoked)
         return Received(revoked, CRL, verdict.signer_id, verdict.generation_time)

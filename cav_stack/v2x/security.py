@@ -23,7 +23,8 @@ import enum
 import functools
 import heapq
 from dataclasses import dataclass
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from cav_stack.core.params import validate_positive
 from cav_stack.v2x import ieee1609dot2 as d2
@@ -101,7 +102,8 @@ class Refused:
     detail: str
 
 
-def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple, signature: tuple) -> dict:
+def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple[str, Any],
+                 signature: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "protocolVersion": d2.PROTOCOL_VERSION,
         "content": ("signedData", {
@@ -113,7 +115,7 @@ def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple,
     }
 
 
-def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict:
+def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict[str, Any]:
     return {
         "payload": {"data": {"protocolVersion": d2.PROTOCOL_VERSION, "content": ("unsecuredData", payload)}},
         "headerInfo": {"psid": psid, "generationTime": generation_time},
@@ -130,15 +132,19 @@ _MEMO_SIZE = 8192
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _decode_envelope(envelope: bytes) -> dict:
-    return d2.spec().decode("Ieee1609Dot2Data", envelope)
+def _decode_envelope(envelope: bytes) -> dict[str, Any]:
+    data: dict[str, Any] = d2.spec().decode("Ieee1609Dot2Data", envelope)
+    return data
 
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 _TBS_MEMO: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 _SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
 
 
-def _memoised(memo: collections.OrderedDict, key: object, compute) -> object:
+def _memoised(memo: collections.OrderedDict[K, V], key: K, compute: Callable[[], V]) -> V:
     """``memo[key]``, computed by ``compute()`` on a miss; least recently used entries beyond
     ``_MEMO_SIZE`` are dropped."""
     if key in memo:
@@ -150,17 +156,19 @@ def _memoised(memo: collections.OrderedDict, key: object, compute) -> object:
     return value
 
 
-def _tbs_encoding(envelope: bytes, signed: dict) -> bytes:
+def _tbs_encoding(envelope: bytes, signed: dict[str, Any]) -> bytes:
     """UPER encoding of the envelope's ToBeSignedData (the signed bytes); raises _Refusal."""
     def encode() -> bytes:
         try:
-            return d2.spec().encode("ToBeSignedData", signed["tbsData"], check_types=False)
+            encoding: bytes = d2.spec().encode("ToBeSignedData", signed["tbsData"], check_types=False)
+            return encoding
         except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
             raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
     return _memoised(_TBS_MEMO, bytes(envelope), encode)
 
 
-def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes, signature: tuple) -> bool:
+def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes,
+                     signature: tuple[str, dict[str, Any]]) -> bool:
     """ECDSA check of the envelope's signature under ``certificate``'s key (1609.2 5.3.1.2.2)."""
     def check() -> bool:
         digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
@@ -206,7 +214,7 @@ class MessageSigner:
         full = (credential is not self._last_credential
                 or now - self._last_full_certificate >= self.params.full_certificate_interval)
         if full:
-            signer: tuple = ("certificate", [certificate_value(credential.certificate)])
+            signer: tuple[str, Any] = ("certificate", [certificate_value(credential.certificate)])
             self._last_full_certificate = now
         else:
             signer = ("digest", credential.certificate.digest)
@@ -216,7 +224,9 @@ class MessageSigner:
         tbs_encoding = compiled.encode("ToBeSignedData", _tbs_data(payload, psid, generation_time))
         digest = d2.signing_digest(tbs_encoding, credential.certificate.encoding_hash)
         signature = d2.ecdsa_sign(credential.private_key, digest)
-        return compiled.encode("Ieee1609Dot2Data", _signed_data(payload, psid, generation_time, signer, signature))
+        envelope: bytes = compiled.encode("Ieee1609Dot2Data",
+                                          _signed_data(payload, psid, generation_time, signer, signature))
+        return envelope
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,7 +336,7 @@ class MessageVerifier:
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
         return Accepted(payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
 
-    def _decode(self, envelope: bytes) -> tuple[dict, bytes]:
+    def _decode(self, envelope: bytes) -> tuple[dict[str, Any], bytes]:
         if len(envelope) > self.params.max_envelope_bytes:
             raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
         try:
@@ -351,7 +361,7 @@ class MessageVerifier:
             _, key = heapq.heappop(self._replay_expiry)
             self._replay_keys.discard(key)
 
-    def _resolve_signer(self, signer: tuple) -> _TrustedSigner:
+    def _resolve_signer(self, signer: tuple[str, Any]) -> _TrustedSigner:
         kind, value = signer
         if kind == "digest":
             trusted = self._trusted.get(value)
@@ -416,7 +426,7 @@ class MessageVerifier:
             valid_from, valid_until = max(valid_from, verified_ca.valid_from), min(valid_until, verified_ca.valid_until)
         return _TrustedSigner(leaf, valid_from, valid_until)
 
-    def _remember(self, cache: collections.OrderedDict, key: bytes, value: object) -> None:
+    def _remember(self, cache: collections.OrderedDict[bytes, V], key: bytes, value: V) -> None:
         cache[key] = value
         cache.move_to_end(key)
         while len(cache) > self.params.certificate_cache_size:

@@ -12,9 +12,9 @@ from typing import Any
 
 from cav_stack.core.params import ParamsError, bind_params, read_yaml
 from cav_stack.core.share import share_path
-from cav_stack.world.scenario.events import (InsiderAttackEvent, RevocationEvent, EVENT_TYPES, CutInEvent, GhostVehicleEvent, HardBrakeEvent,
-                                             IncidentEvent, LinkLossEvent, ScenarioEvent, SensorFaultEvent,
-                                             SpeedProfileEvent)
+from cav_stack.world.scenario.events import (InsiderAttackEvent, RevocationEvent, EVENT_TYPES, CutInEvent,
+                                             GhostVehicleEvent, HardBrakeEvent, IncidentEvent, LinkLossEvent,
+                                             ScenarioEvent, SensorFaultEvent, SpeedProfileEvent)
 from cav_stack.world.scenario.spec import CavSpec, FlowSpec, PrefillSpec, Scenario, VehicleSpec
 
 LEADER_OF_PREFIX = "leader_of:"

@@ -103,7 +103,9 @@ def test_receive_path_fuzz_reaches_every_stage_and_raises_nothing():
     assert not raised, f"node callbacks raised: {dict(raised)}"
     outcomes = {result for _, result in counts}
     # insiders' mutated payloads pass verification and reach the decoder and the plausibility checks
-    assert counts[("insider_mutated_payload", "accepted BSM")] + counts[("insider_mutated_payload", "accepted SPAT")] > 0
+    insider_accepted = (counts[("insider_mutated_payload", "accepted BSM")]
+                        + counts[("insider_mutated_payload", "accepted SPAT")])
+    assert insider_accepted > 0
     assert {"refused undecodable", "refused malformed", "refused bad_signature", "accepted BSM",
             "accepted SPAT"} <= outcomes
 

@@ -100,5 +100,5 @@ def test_a_new_pseudonym_comes_with_a_new_temporary_id_so_receivers_keep_accepti
     outcomes = [receiver.receive(frame.payload, now + 0.002) for now, frame in frames]
     assert all(isinstance(o, Received) for o in outcomes), {getattr(o, "reason", None) for o in outcomes}
     ids = {(now >= change, frame.sender_id) for now, frame in frames}
-    signers = {(now >= change, o.sender) for (now, _), o in zip(frames, outcomes)}
+    signers = {(now >= change, o.sender) for (now, _), o in zip(frames, outcomes, strict=True)}
     assert len(ids) == len(signers) == 2           # one ID and one certificate before, another after

@@ -51,7 +51,8 @@ def test_ssp_grants_exactly_the_message_types_of_a_role():
     vehicle_ssp = bytes([1, 0b11])
     assert permits(PSID_V2V, vehicle_ssp, "BSM") and permits(PSID_V2V, vehicle_ssp, "MANEUVER")
     assert not permits(PSID_V2V, vehicle_ssp, "SPAT")           # SPaT never travels under the vehicle PSID
-    assert not permits(PSID_INTERSECTION, bytes([1, 0b10]), "SPAT") and permits(PSID_INTERSECTION, bytes([1, 1]), "SPAT")
+    assert not permits(PSID_INTERSECTION, bytes([1, 0b10]), "SPAT")
+    assert permits(PSID_INTERSECTION, bytes([1, 1]), "SPAT")
     assert not permits(PSID_V2V, None, "BSM") and not permits(PSID_V2V, bytes([2, 0b11]), "BSM")
 
 

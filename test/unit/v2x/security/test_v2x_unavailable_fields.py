@@ -57,7 +57,7 @@ def honest_senders() -> list[Sender]:
 def test_honest_bsms_with_unavailable_fields_are_never_flagged(trust_params, masks, seed):
     senders = honest_senders()
     detector = MisbehaviourDetector(trust_params.misbehaviour, is_on_road)
-    by_station = {sender.station_id: mask for sender, mask in zip(senders, masks)}
+    by_station = {sender.station_id: mask for sender, mask in zip(senders, masks, strict=True)}
     first_flag = run(senders, detector, 12.0, np.random.default_rng(seed), over_the_air=through_codec(by_station))
     assert first_flag == {s.station_id: None for s in senders}, (by_station, detector.verdicts())
 
