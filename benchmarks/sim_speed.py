@@ -37,7 +37,8 @@ def main() -> int:
         for solver in solvers if controller.startswith("stack") else [None]:
             overrides = {}
             if solver is not None:
-                overrides["mpc"] = dataclasses.replace(load_mpc_params(share_path("controllers", "mpc.yaml")), solver=solver)
+                base = load_mpc_params(share_path("controllers", "mpc.yaml"))
+                overrides["mpc"] = dataclasses.replace(base, solver=solver)
             cpu0 = time.process_time()
             with tempfile.TemporaryDirectory() as tmp:
                 report = run_scenario(args.scenario, seed=args.seed, out_dir=Path(tmp), duration_s=args.duration,
@@ -47,10 +48,12 @@ def main() -> int:
             steps = report["world_steps"]
             label = controller + (f", MPC {solver}" if solver else "")
             print(f"scenario {report['scenario']} ({label}), {report['sim_time_s']:.1f} s simulated, "
-                  f"{len(report['cavs'])} CAVs, {report['max_vehicles']} vehicles at most, {report['vehicles_seen']} in all")
+                  f"{len(report['cavs'])} CAVs, {report['max_vehicles']} vehicles at most, "
+                  f"{report['vehicles_seen']} in all")
             print(f"  real-time factor:            {report['sim_time_s'] / wall:8.1f}x  (wall {wall:.2f} s)")
             print(f"  real-time factor (CPU time): {report['sim_time_s'] / cpu:8.1f}x  (CPU {cpu:.2f} s)")
-            print(f"  SUMO step (baseline):        {1e3 * sumo / steps:8.2f} ms/step  ({100 * sumo / wall:.0f} % of wall)")
+            print(f"  SUMO step (baseline):        {1e3 * sumo / steps:8.2f} ms/step  "
+                  f"({100 * sumo / wall:.0f} % of wall)")
             print(f"  stack + bridge + metrics:    {1e3 * (wall - sumo) / steps:8.2f} ms/step  "
                   f"({100 * (wall - sumo) / wall:.0f} % of wall)")
             print(f"  closed loop / SUMO alone:    {wall / sumo:8.2f}x")

@@ -85,7 +85,8 @@ def main() -> int:
         if args.json:
             print(json.dumps(r))
             continue
-        line = (f"{r['config']:>13} ({r['solver']}, {r['cavs']} CAVs, {r['scenario']}): median {r['median_ms']:.2f} ms  "
+        line = (f"{r['config']:>13} ({r['solver']}, {r['cavs']} CAVs, {r['scenario']}): "
+                f"median {r['median_ms']:.2f} ms  "
                 f"p99 {r['p99_ms']:.2f} ms  max {r['max_ms']:.2f} ms per CAV tick ({r['ticks']} ticks; cpu median "
                 f"{r['cpu_median_ms']:.2f} ms, p99 {r['cpu_p99_ms']:.2f} ms)")
         if "ratio_to_baseline_median" in r:

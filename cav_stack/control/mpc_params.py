@@ -107,7 +107,8 @@ class MpcParams:
     def __post_init__(self) -> None:
         validate_positive(
             step=self.step, tolerance=self.tolerance,
-            acceptable_constraint_violation=self.acceptable_constraint_violation, solve_time_budget=self.solve_time_budget,
+            acceptable_constraint_violation=self.acceptable_constraint_violation,
+            solve_time_budget=self.solve_time_budget,
             rti_step_tolerance=self.rti_step_tolerance, rti_feasibility_tolerance=self.rti_feasibility_tolerance,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             gap_pull_range=self.gap_pull_range,
@@ -115,7 +116,8 @@ class MpcParams:
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
             eco_glide_decel=self.eco_glide_decel,
             steer_bias_time_constant=self.steer_bias_time_constant,
-            steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed, fallback_decel=self.fallback_decel,
+            steer_bias_limit=self.steer_bias_limit, steer_bias_min_speed=self.steer_bias_min_speed,
+            fallback_decel=self.fallback_decel,
             fallback_plan_max_age=self.fallback_plan_max_age,
             fallback_lookahead_time=self.fallback_lookahead_time,
             fallback_min_lookahead=self.fallback_min_lookahead,

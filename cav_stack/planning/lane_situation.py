@@ -65,7 +65,8 @@ class LaneSituation:
         """The nearest objects ahead and behind in the lane ``offset`` [m] left of the path, from the
         objects' path coordinates ``s_obj``, ``d_obj`` [m] (:func:`path_coordinates`, in the order of
         ``objects``); an object is in the lane when it lies within half a ``lane_width`` [m] of its centre."""
-        ahead, behind = [], []
+        ahead: list[tuple[float, float]] = []
+        behind: list[tuple[float, float]] = []
         for k in np.flatnonzero(np.abs(d_obj - offset) <= lane_width / 2.0):
             obj, s = objects.objects[k], float(s_obj[k])
             gap = abs(s - s_ego) - 0.5 * (obj.length + self._length)
