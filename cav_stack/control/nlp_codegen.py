@@ -65,7 +65,8 @@ def compiled_library(name: str, functions: list[ca.Function], compiler: str, cac
     Concurrent processes wait for one build (file lock). Returns None, with a RuntimeWarning,
     when the library cannot be built (compiler missing or failing, cache directory not writable)."""
     source = functions_source(functions)
-    key = hashlib.sha256("\n".join([ca.__version__, compiler, *CFLAGS, *LDLIBS, source]).encode()).hexdigest()
+    version = ca.__version__  # type: ignore[attr-defined]  # casadi's stubs omit __version__
+    key = hashlib.sha256("\n".join([version, compiler, *CFLAGS, *LDLIBS, source]).encode()).hexdigest()
     library = cache_dir / f"{name}_{key[:24]}.so"
     if library.exists():
         return library

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import casadi as ca
 import numpy as np
+import numpy.typing as npt
 
 #: Name of the QP-data function (inputs w, p; outputs H, grad_f, g, J_g) in a compiled library.
 QP_DATA_FUNCTION = "mpc_qp_data"
@@ -38,7 +40,7 @@ CONSTRAINTS_FUNCTION = "mpc_constraints"
 #: stopped the MPC's QPs at the iteration limit (100 iterations, ~30 ms) with the same cost to 9
 #: digits as at 1e-6 (11 iterations); bounds beyond HPIPM_INFINITY count as infinite.
 HPIPM_TOLERANCE = 1.0e-6
-HPIPM_OPTIONS = {"mode": "speed_abs", "iter_max": 50, "res_g_max": HPIPM_TOLERANCE, "res_b_max": HPIPM_TOLERANCE,
+HPIPM_OPTIONS: dict[str, str | float] = {"mode": "speed_abs", "iter_max": 50, "res_g_max": HPIPM_TOLERANCE, "res_b_max": HPIPM_TOLERANCE,
                  "res_d_max": HPIPM_TOLERANCE, "res_m_max": HPIPM_TOLERANCE}
 HPIPM_INFINITY = 1.0e8
 STATUS_CONVERGED = "converged"
@@ -47,7 +49,7 @@ STATUS_INFEASIBLE = "infeasible_iterate"
 STATUS_QP_FAILED = "qp_failed"
 
 
-def problem_functions(nlp: dict, residual: ca.SX) -> list[ca.Function]:
+def problem_functions(nlp: dict[str, ca.SX], residual: ca.SX) -> list[ca.Function]:
     """The functions a Gauss-Newton SQP step needs, from an nlpsol problem dict (x, p, f, g) and
     the residual vector r(x, p) whose squares make the quadratic part of f:
     ``mpc_qp_data(w, p) -> (H = 2 J_r^T J_r, grad_f, g, J_g)`` and ``mpc_constraints(w, p) -> g``."""
@@ -95,14 +97,16 @@ class GaussNewtonSqp:
         self.step_tolerance = step_tolerance
         self.feasibility_tolerance = feasibility_tolerance
         self._step = _fused_step(qp_data, constraints)
-        self._stats: dict = {}
+        self._stats: dict[str, Any] = {}
 
-    def stats(self) -> dict:
+    def stats(self) -> dict[str, Any]:
         """success, return_status, iter_count (SQP steps), t_wall_total and t_proc_total (CPU time
         of the calling thread) [s] of the last call."""
         return dict(self._stats)
 
-    def __call__(self, *, x0, p, lbx, ubx, lbg, ubg, lam_g0=None, lam_x0=None) -> dict:
+    def __call__(self, *, x0: npt.ArrayLike, p: npt.ArrayLike, lbx: npt.ArrayLike, ubx: npt.ArrayLike,
+                 lbg: npt.ArrayLike, ubg: npt.ArrayLike, lam_g0: npt.ArrayLike | None = None,
+                 lam_x0: npt.ArrayLike | None = None) -> dict[str, np.ndarray]:
         """Iterate from ``x0``: warm-started (``max_iterations`` steps, see the class) when
         warm-start multipliers are given (their values are not needed by the Gauss-Newton
         Hessian), cold-started otherwise. The returned multipliers are those of the last QP."""
