@@ -19,6 +19,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import casadi as ca
 import numpy as np
@@ -72,12 +73,13 @@ class SolveResult:
     lam_x: np.ndarray
 
 
-def _casadi_stack(items: list) -> ca.SX:
+def _casadi_stack(items: list[Any]) -> ca.SX:
     """Stack scalar derivatives into a CasADi column (the ``stack`` argument for CasADi)."""
-    return ca.vertcat(*items)
+    column: ca.SX = ca.vertcat(*items)
+    return column
 
 
-def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict]:
+def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tuple[str, dict[str, Any]]:
     common = {"print_time": False, "record_time": True, "error_on_fail": False}
     if solver == "ipopt":
         return "ipopt", {**common, "ipopt": {
@@ -88,7 +90,7 @@ def _solver_plugin(solver: str, params: MpcParams, equality: list[bool]) -> tupl
                           "fatrop": {"print_level": 0, "max_iter": params.max_iterations,
                                      "tol": params.tolerance, "mu_init": 1e-1}}
     qp = solver.split("_", 1)[1]
-    qp_options = {"error_on_fail": False}
+    qp_options: dict[str, Any] = {"error_on_fail": False}
     if qp == "qrqp":
         qp_options.update(print_iter=False, print_header=False, print_info=False)
     else:
@@ -111,7 +113,7 @@ class SymbolicNlp:
     are equalities; g_stage_index: the end of each stage's rows in g.
     """
 
-    nlp: dict
+    nlp: dict[str, ca.SX]
     residual: ca.SX
     equality: tuple[bool, ...]
     g_stage_index: tuple[int, ...]
@@ -125,16 +127,20 @@ def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
     glob = ca.SX.sym("glob", len(GLOBAL_PARAMS))
-    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob)))
+    g_ = dict(zip(GLOBAL_PARAMS, ca.vertsplit(glob), strict=True))
     xs = [ca.SX.sym(f"X{k}", NX) for k in range(n + 1)]
     us = [ca.SX.sym(f"U{k}", NU) for k in range(n)]
-    w, g, equality, residuals, linear_cost = [], [], [], [], 0
+    w: list[ca.SX] = []
+    g: list[ca.SX] = []
+    equality: list[bool] = []
+    residuals: list[ca.SX] = []
+    linear_cost: ca.SX | int = 0
     g_stage_index: list[int] = []
     h = p.step / p.integration_substeps
 
-    def tracking(x, k, factor=1.0):
+    def tracking(x: ca.SX, k: int, factor: float = 1.0) -> list[ca.SX]:
         """Weighted tracking residuals of state x at stage k (their squares are the cost)."""
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         gap = sp["leader_s"] - x[0] - front_offset
         gap_error = gap - g_["standstill_gap"] - sp["time_gap"] * x[3]
         # excess gap saturates smoothly (C2 at 0): no pull towards a leader far ahead
@@ -147,7 +153,7 @@ def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
     for k in range(n):
         x, u = xs[k], us[k]
         w += [x, u]
-        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k])))
+        sp = dict(zip(STAGE_PARAMS, ca.vertsplit(stage_p[:, k]), strict=True))
         model = PathFrameBicycle(veh, sp["curvature"], g_["steer_bias"])
         x_next = x
         for _ in range(p.integration_substeps):
@@ -182,7 +188,7 @@ def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
         linear_cost += p.slack_weight_linear * ca.sum1(slack)
     w.append(xs[n])
     residuals += tracking(xs[n], n, p.terminal_weight_factor)
-    residual = ca.vertcat(*residuals)
+    residual: ca.SX = ca.vertcat(*residuals)
 
     nlp = {"x": ca.vertcat(*w), "f": ca.sumsqr(residual) + linear_cost, "g": ca.vertcat(*g),
            "p": ca.vertcat(ca.vec(stage_p), glob)}
@@ -222,16 +228,18 @@ class MpcProblem:
             library = self._compiled_library("mpc_rti", functions) if p.codegen else None
             if library is not None:
                 functions = rti.load_compiled(library)
-            self.solver = rti.GaussNewtonSqp(functions, p.rti_max_iterations, p.max_iterations,
-                                             p.rti_step_tolerance, p.rti_feasibility_tolerance)
+            self.solver: rti.GaussNewtonSqp | ca.Function = rti.GaussNewtonSqp(
+                functions, p.rti_max_iterations, p.max_iterations, p.rti_step_tolerance,
+                p.rti_feasibility_tolerance)
         else:
             plugin, opts = _solver_plugin(p.solver, p, equality)
-            self.solver = ca.nlpsol("mpc", plugin, nlp, opts)
-            library = self._compiled_library("mpc", solver_functions(self.solver)) if p.codegen else None
+            solver = ca.nlpsol("mpc", plugin, nlp, opts)
+            library = self._compiled_library("mpc", solver_functions(solver)) if p.codegen else None
             if library is not None:
-                self.solver = ca.nlpsol("mpc", plugin, str(library), opts)
+                solver = ca.nlpsol("mpc", plugin, str(library), opts)
+            self.solver = solver
         self.compiled = library is not None
-        self.rescue_solver = None
+        self.rescue_solver: ca.Function | None = None
         if p.rescue_solver != RESCUE_NONE:
             plugin, opts = _solver_plugin(p.rescue_solver, p, equality)
             self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
@@ -244,7 +252,7 @@ class MpcProblem:
         problem: a multi-CAV run builds the same problem for every vehicle, and generating its C
         source takes ~0.2 s."""
         key = (self.params, self.vehicle)
-        if key not in _LIBRARIES or (_LIBRARIES[key] is not None and not _LIBRARIES[key].exists()):
+        if key not in _LIBRARIES or ((cached := _LIBRARIES[key]) is not None and not cached.exists()):
             p = self.params
             cache_dir = Path(p.codegen_cache_dir).expanduser() if p.codegen_cache_dir else default_cache_dir()
             _LIBRARIES[key] = compiled_library(name, functions, p.codegen_compiler, cache_dir)
@@ -327,6 +335,7 @@ class MpcProblem:
         if rescue and self.rescue_solver is None:
             raise ValueError("no rescue solver configured (rescue_solver: none)")
         solver, name = (self.rescue_solver, self.params.rescue_solver) if rescue else (self.solver, self.params.solver)
+        assert solver is not None  # rescue without a rescue solver raised above
         lbx, ubx, lbg, ubg = bounds
         pvec = np.concatenate([stage_params.reshape(-1), global_params])
         args = dict(x0=w0, p=pvec, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)

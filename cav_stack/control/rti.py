@@ -40,8 +40,9 @@ CONSTRAINTS_FUNCTION = "mpc_constraints"
 #: stopped the MPC's QPs at the iteration limit (100 iterations, ~30 ms) with the same cost to 9
 #: digits as at 1e-6 (11 iterations); bounds beyond HPIPM_INFINITY count as infinite.
 HPIPM_TOLERANCE = 1.0e-6
-HPIPM_OPTIONS: dict[str, str | float] = {"mode": "speed_abs", "iter_max": 50, "res_g_max": HPIPM_TOLERANCE, "res_b_max": HPIPM_TOLERANCE,
-                 "res_d_max": HPIPM_TOLERANCE, "res_m_max": HPIPM_TOLERANCE}
+HPIPM_OPTIONS: dict[str, str | float] = {
+    "mode": "speed_abs", "iter_max": 50, "res_g_max": HPIPM_TOLERANCE, "res_b_max": HPIPM_TOLERANCE,
+    "res_d_max": HPIPM_TOLERANCE, "res_m_max": HPIPM_TOLERANCE}
 HPIPM_INFINITY = 1.0e8
 STATUS_CONVERGED = "converged"
 STATUS_MAX_ITERATIONS = "max_iterations"
