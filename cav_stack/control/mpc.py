@@ -183,11 +183,12 @@ class MpcController:
         if result.usable and in_time:
             trajectory = self._trajectory(now, ego, ref, s0, result.states)
             self._plan = _Plan(now, result.inputs, trajectory)
-            slack = result.inputs[:, 2:].max(axis=0)
+            pos_slack, accel_slack, jerk_slack, speed_slack = (float(v) for v in result.inputs[:, 2:].max(axis=0))
             command = ControlCommand(Header(now, BASE_LINK_FRAME), float(result.inputs[0, 0]),
                                      float(result.inputs[0, 1]), CONTROLLER_SOURCE, False)
             return MpcOutput(command, trajectory, STATUS_OK, result.solve_time_s, result.iterations,
-                             result.return_status, result.success, tuple(float(v) for v in slack))
+                             result.return_status, result.success,
+                             (pos_slack, accel_slack, jerk_slack, speed_slack))
         return self._fallback(now, ego, ref, float(manoeuvre.offset(now)), result)
 
     # --- helpers ----------------------------------------------------------------------------
@@ -281,7 +282,8 @@ class MpcController:
         reachable = leader.gap - closing**2 / (2.0 * comfortable) - target.standstill_gap
         start = max(reachable, 0.0) / speed
         recovering = np.maximum(self._times - closing / comfortable, 0.0)
-        return np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
+        time_gap: np.ndarray = np.minimum(full, start + self.params.gap_recovery_speed * recovering / speed)
+        return time_gap
 
     def _speed_ceiling(self, advised_speed: float, speed: float) -> np.ndarray:
         """Speed ceiling [m/s] per stage of an ECO_APPROACH: the advised speed, reached from the
@@ -293,7 +295,8 @@ class MpcController:
         by braking after cruising; the car never speeds past the advice (e.g. to close up to a
         leader) only to slow down again before the line."""
         glide = speed - self.params.eco_glide_decel * self._times
-        return np.maximum(max(advised_speed, 0.0), glide)
+        ceiling: np.ndarray = np.maximum(max(advised_speed, 0.0), glide)
+        return ceiling
 
     def _speed_reference(self, target_speed: np.ndarray, curvature: np.ndarray, s: np.ndarray,
                          stop_s: float, decel: float) -> np.ndarray:
@@ -301,7 +304,7 @@ class MpcController:
         at each stage and by a stop at arc length ``stop_s`` [m] (inf: none), each approached from
         the stages before at ``decel`` [m/s^2]. ``s`` [m]: the predicted arc length per stage."""
         p, c = self.params, self.comfort
-        limit = np.clip(target_speed, 0.0, self.vehicle.max_speed)
+        limit: np.ndarray = np.clip(target_speed, 0.0, self.vehicle.max_speed)
         curvy = np.abs(curvature) > _STRAIGHT_CURVATURE
         limit[curvy] = np.minimum(limit[curvy], np.sqrt(
             p.curve_lateral_accel_ratio * c.max_lateral_accel / np.abs(curvature[curvy])))
@@ -316,7 +319,8 @@ class MpcController:
         x, y = ref.to_map(s, states[:, 1])
         yaw = ref.heading(s) + states[:, 2]
         points = tuple(TrajectoryPoint(*values) for values in zip(
-            self._times.tolist(), x.tolist(), y.tolist(), yaw.tolist(), states[:, 3].tolist(), states[:, 4].tolist()))
+            self._times.tolist(), x.tolist(), y.tolist(), yaw.tolist(), states[:, 3].tolist(), states[:, 4].tolist(),
+            strict=True))
         return Trajectory(Header(now, ego.header.frame_id), points)
 
     def _fallback(self, now: float, ego: EgoState, ref: ReferencePath, lateral_target: float,
@@ -344,4 +348,5 @@ def _interp_rows(t: np.ndarray, grid: np.ndarray, values: np.ndarray) -> np.ndar
     ``t`` >= grid[0], held at the last row beyond the grid (``np.interp`` on every column)."""
     idx = np.clip(np.searchsorted(grid, t, side="right") - 1, 0, grid.size - 2)
     frac = np.clip((t - grid[idx]) / (grid[idx + 1] - grid[idx]), 0.0, 1.0)[:, None]
-    return values[idx] + frac * (values[idx + 1] - values[idx])
+    rows: np.ndarray = values[idx] + frac * (values[idx + 1] - values[idx])
+    return rows
