@@ -287,3 +287,31 @@ class OpenScenario:
             if entity.name == name:
                 return entity
         raise KeyError(f"no entity '{name}' (entities: {', '.join(e.name for e in self.entities)})")
+
+
+@dataclass(frozen=True)
+class EntityPlacement:
+    """Where the Init actions put an entity at t = 0: SUMO ``edge`` of its road side, road ``s``
+    [m] of its reference point, lateral ``u`` [m] (see :mod:`cav_stack.sim.openscenario_road`),
+    ``speed`` [m/s]."""
+
+    name: str
+    edge: str
+    s: float
+    u: float
+    speed: float
+
+
+@dataclass(frozen=True)
+class StoryboardBinding:
+    """An OpenSCENARIO run as the world executes it: the read ``scenario``, the ``ego`` entity (driven
+    by the stack; the others follow the storyboard), their initial ``placements`` and the OpenDRIVE
+    file of the road network."""
+
+    scenario: OpenScenario
+    ego: str
+    placements: tuple[EntityPlacement, ...]
+    opendrive: str
+
+    def placement(self, name: str) -> EntityPlacement:
+        return next(p for p in self.placements if p.name == name)
