@@ -77,7 +77,8 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     started = time.perf_counter()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        result = run_scenario(spec.scenario, seed=spec.seed, out_dir=spec.out_dir, duration_s=spec.duration_s,
+        from cav_stack.app.openscenario_runs import load_run_scenario
+        result = run_scenario(load_run_scenario(spec), seed=spec.seed, out_dir=spec.out_dir, duration_s=spec.duration_s,
                               controller=spec.controller, radio=spec.radio)
         outcome = RunOutcome(spec, STATUS_OK, None, result.report, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the campaign goes on
@@ -207,7 +208,8 @@ def _progress_bar(stream: TextIO) -> ProgressCallback:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``cav-stack eval`` options."""
     parser.add_argument("--scenarios", default="all",
-                        help="'all' or a comma-separated list of scenario names (default: all)")
+                        help="'all' or a comma-separated list of scenario names, YAML paths or OpenSCENARIO "
+                             "files (.xosc: concrete, or logical with a ParameterValueDistribution) (default: all)")
     parser.add_argument("--seeds", type=int, default=1, metavar="N",
                         help="seeds per scenario and controller: the scenario's seed + 0..N-1 (default: 1)")
     parser.add_argument("--controllers", default=",".join(DEFAULT_CONTROLLERS),
@@ -222,11 +224,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="wall-time limit per run; a run exceeding it is recorded as failed")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: runs/eval-<UTC time>)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="OpenSCENARIO: print the concrete runs and the count discarded, run nothing")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="OpenSCENARIO logical scenarios: run N concrete runs drawn at random (see --seed)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="seed of the --sample draw (numpy default_rng; default: 0)")
+
+
+def plan_all(args: argparse.Namespace, names: list[str], controllers: list[str], out_dir: Path) -> tuple[
+        list[RunSpec], list[str]]:
+    """Runs of every named scenario (OpenSCENARIO files expanded) and the ``--dry-run`` lines."""
+    from cav_stack.app.openscenario_runs import dry_run_lines, is_openscenario, plan_openscenario_runs
+
+    if args.sample is not None and args.sample < 1:
+        raise ValueError(f"--sample must be >= 1, got {args.sample}")
+    yaml_names = [n for n in names if not is_openscenario(n)]
+    runs = plan_runs(yaml_names, args.seeds, controllers, out_dir, args.duration, args.radio) if yaml_names else []
+    lines = [f"{r.scenario} / {r.controller} / seed {r.seed}" for r in runs]
+    for name in names:
+        if is_openscenario(name):
+            planned, expansion = plan_openscenario_runs(name, controllers, out_dir, args.sample, args.seed)
+            runs += planned
+            lines += dry_run_lines(name, planned, expansion)
+    return runs, lines
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the campaign described by parsed :func:`add_arguments` options; return the exit code."""
+    from cav_stack.app.openscenario_runs import SCENARIO_ERRORS
     from cav_stack.core.params import ParamsError
+    from cav_stack.eval.r157_campaign import write_r157_outputs
     from cav_stack.world.scenario import UnknownScenarioError, list_scenarios
 
     names = list_scenarios() if args.scenarios.strip() == "all" else [
@@ -240,13 +268,17 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
         if args.timeout is not None and not args.timeout > 0.0:
             raise ValueError(f"--timeout must be > 0 seconds, got {args.timeout}")
-        runs = plan_runs(names, args.seeds, controllers, out_dir, args.duration, args.radio)
-    except (ValueError, UnknownScenarioError, ParamsError) as exc:
+        runs, lines = plan_all(args, names, controllers, out_dir)
+    except (ValueError, UnknownScenarioError, ParamsError, *SCENARIO_ERRORS) as exc:
         print(f"cav-stack eval: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.dry_run:
+        print("\n".join(lines))
+        return EXIT_OK
     progress = None if args.quiet else _progress_bar(sys.stdout)
     outcomes = run_campaign(runs, args.jobs, timeout_s=args.timeout, progress=progress)
     written = write_outputs(outcomes, out_dir)
+    written.update(write_r157_outputs(outcomes, out_dir))
     failed = [o for o in outcomes if o.status != STATUS_OK]
     for o in failed:
         print(f"failed: {o.spec.scenario} / {o.spec.controller} / seed {o.spec.seed}: {o.error}")

@@ -45,8 +45,12 @@ def _add_drive(subparsers) -> None:
                     "the CAVs through our vehicle plant. Writes report.json, trajectories.csv and plot.png "
                     "to the run directory.")
     parser.add_argument("--scenario", default="highway_cut_in",
-                        help="scenario name (see `cav-stack scenarios`) or path to a scenario YAML "
-                             "(default: highway_cut_in)")
+                        help="scenario name (see `cav-stack scenarios`), path to a scenario YAML or to a concrete "
+                             "OpenSCENARIO 1.x file (.xosc) (default: highway_cut_in)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="OpenSCENARIO: set a declared parameter (repeatable)")
+    parser.add_argument("--ego", default=None, metavar="ENTITY",
+                        help="OpenSCENARIO: the entity the stack drives (default: the one with the ALKSController)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
     parser.add_argument("--out", type=Path, default=None,
                         help="output directory (default: runs/<scenario>-<UTC time>)")
@@ -73,8 +77,20 @@ def _run_drive(args) -> int:
     from cav_stack.sim.carla_client import CarlaConnectionError, CarlaNotAvailableError, CarlaVersionMismatchError
     from cav_stack.sim.sumo import SumoNotAvailableError
 
+    from cav_stack.app.openscenario_runs import SCENARIO_ERRORS, is_openscenario, load_openscenario, parse_params
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
-        scenario = load_scenario(args.scenario)
+        if is_openscenario(args.scenario):
+            out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-{stamp}"
+            scenario = load_openscenario(args.scenario, parse_params(args.param), args.ego, out_dir / "network")
+        elif args.param or args.ego:
+            raise ValueError("--param and --ego apply to OpenSCENARIO files (.xosc) only")
+        else:
+            scenario = load_scenario(args.scenario)
+    except (ValueError, *SCENARIO_ERRORS) as exc:
+        print(f"cav-stack drive: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except UnknownScenarioError as exc:
         print(f"cav-stack drive: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -89,7 +105,6 @@ def _run_drive(args) -> int:
         from cav_stack.app.world_selection import open_world
 
         world_factory = lambda spec, seed, cache: open_world(args, spec, seed, cache)  # noqa: E731
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
     progress = None if args.quiet else _progress_printer(scenario.name)
     try:
