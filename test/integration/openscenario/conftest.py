@@ -2,6 +2,7 @@
 SUMO's IDM drives the ego, the storyboard runner moves every other entity."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from cav_stack.sim.sumo_routes import SumoCavDriver
 from cav_stack.world.openscenario import read_scenario
 
 DATA = Path(__file__).resolve().parent / "data"
-SHARED_ALKS = Path(__file__).resolve().parents[3].parent / "shared" / "scenarios" / "alks"
+SHARED_DIR = Path(os.environ.get("CAV_STACK_SHARED_DIR", Path(__file__).resolve().parents[3].parent / "shared"))
 
 
 class Recording:
@@ -49,3 +50,15 @@ def run_scenario_file(tmp_path_factory):
     def run(name: str, seconds: float, params=None) -> Recording:
         return run_file(DATA / name, tmp_path_factory.mktemp(name.split(".")[0]), seconds, params)
     return run
+
+
+@pytest.fixture(scope="module")
+def alks_templates() -> Path:
+    """The shared ALKS templates (``../shared`` beside the repository, or ``CAV_STACK_SHARED_DIR``);
+    absent: skip, or fail when ``CI=true``."""
+    path = SHARED_DIR / "scenarios" / "alks" / "concrete_scenarios"
+    if not path.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"shared ALKS scenarios absent: {path}")
+        pytest.skip(f"shared ALKS scenarios absent: {path}")
+    return path
