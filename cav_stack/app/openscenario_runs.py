@@ -8,7 +8,7 @@ Errors in a file (unsupported element, bad parameter, missing catalog entry or r
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from cav_stack.eval.campaign_summary import RunSpec
 from cav_stack.sim.network_build import NetworkBuildError

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class R157Recorder:
         self.road_map = road_map
         self.family = family
         self.tracks: dict[str, _Track] = {}
-        self.collision: dict | None = None
+        self.collision: dict[str, Any] | None = None
         self.min_ttc = math.inf
         self.min_distance = math.inf
         self._line: np.ndarray | None = None
@@ -86,7 +87,7 @@ class R157Recorder:
         cross = direction[k, 0] * (y - starts[k, 1]) - direction[k, 1] * (x - starts[k, 0])
         return float(self._cumulative[k] + t[k] * lengths[k]), float(cross / lengths[k])
 
-    def __call__(self, truth: WorldTruth, commands: dict) -> None:
+    def __call__(self, truth: WorldTruth, commands: dict[str, Any]) -> None:
         ego = truth.vehicle(self.ego)
         if ego is None:
             return
@@ -146,7 +147,7 @@ class R157Recorder:
                 candidates.append((track.time[int(moved[0])], name))
         return min(candidates) if candidates else None
 
-    def reference_driver(self) -> dict | None:
+    def reference_driver(self) -> dict[str, Any] | None:
         """Outcome of the reference driver in the recorded situation: collision, impact speed [m/s]."""
         risk = self.risk_perception_time()
         ego = self.tracks.get(self.ego)
@@ -187,7 +188,7 @@ class R157Recorder:
                 best = (gap, track.speed[k])
         return best
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """The ``r157`` block of the run report (module docstring); ``passed`` per the regulation:
         a collision where the reference driver has none, or a harder impact than it, fails."""
         reference = self.reference_driver()

@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from cav_stack.eval.campaign_summary import STATUS_OK, RunOutcome
 
 _COLUMNS = ("collision", "impact_speed_mps", "min_ttc_s", "min_distance_m")
 
 
-def _r157(outcome: RunOutcome) -> dict | None:
+def _r157(outcome: RunOutcome) -> dict[str, Any] | None:
     return (outcome.report or {}).get("r157") if outcome.status == STATUS_OK else None
 
 
@@ -71,7 +72,7 @@ def _write_md(runs: list[RunOutcome], path: Path) -> Path:
         blocks = [b for o in mine if (b := _r157(o)) is not None]
         verdicts = [_verdict(o) for o in mine]
         reference = [b.get("reference_driver") or {} for b in blocks]
-        worse = sum(b["collision"] and not r.get("collision", False) for b, r in zip(blocks, reference))
+        worse = sum(b["collision"] and not r.get("collision", False) for b, r in zip(blocks, reference, strict=True))
         ttc = [b["min_ttc_s"] for b in blocks if b["min_ttc_s"] is not None]
         distance = [b["min_distance_m"] for b in blocks if b["min_distance_m"] is not None]
         lines.append(f"| {scenario} | {controller} | {len(mine)} | {verdicts.count('pass')} | {verdicts.count('fail')} "

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 from cav_stack.sim.network_build import build_network
 from cav_stack.sim.openscenario_road import RoadFrame
@@ -175,8 +176,10 @@ def scenario_for(scenario: OpenScenario, ego: str | None, cache_dir: Path) -> Sc
     net_file = build_network(network_dir, cache_dir)
     frame = RoadFrame.from_files(net_file, opendrive)
     placements = place_entities(scenario, frame)
-    types, vehicles, cavs = [], [], []
-    for entity, placement in zip(scenario.entities, placements):
+    types: list[VehicleTypeSpec] = []
+    vehicles: list[dict[str, Any]] = []
+    cavs: list[dict[str, Any]] = []
+    for entity, placement in zip(scenario.entities, placements, strict=True):
         kind_type = vehicle_type(entity.name, entity.kind)
         types.append(kind_type)
         index = frame.lane_index_at(placement.edge, placement.u)

@@ -49,13 +49,13 @@ class RoadFrame:
         for edge in ET.parse(net_file).getroot().iter("edge"):
             if edge.get("function") == "internal":
                 continue
-            lanes = []
+            lanes: list[tuple[int, int, float, str]] = []
             for lane in edge.findall("lane"):
                 orig = next((p.get("value", "") for p in lane.findall("param") if p.get("key") == "origId"), "")
-                road_id, _, lane_id = orig.split(" ")[0].rpartition("_")
-                if not road_id:
+                orig_road, _, orig_lane = orig.split(" ")[0].rpartition("_")
+                if not orig_road:
                     raise RoadFrameError(f"lane {lane.get('id')} of {net_file} has no OpenDRIVE origId")
-                lanes.append((int(lane.get("index", "0")), int(lane_id), float(lane.get("width", "3.2")), road_id))
+                lanes.append((int(lane.get("index", "0")), int(orig_lane), float(lane.get("width", "3.2")), orig_road))
             lanes.sort()
             edge_id, road_id = edge.get("id", ""), lanes[0][3]
             if road_id not in road_lengths:

@@ -11,7 +11,7 @@ makes it report the edged value it had ``delay`` earlier.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
 from cav_stack.world.openscenario.storyboard import (Condition, RelativeDistanceCondition, SimulationTimeCondition,

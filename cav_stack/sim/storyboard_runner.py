@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,8 +27,8 @@ from cav_stack.sim.openscenario_road import RoadFrame
 from cav_stack.sim.storyboard_conditions import ConditionTracker
 from cav_stack.sim.storyboard_motion import Mover, Polyline, Transition, offset_duration, transition_duration
 from cav_stack.world.openscenario.reader import OpenScenarioError
-from cav_stack.world.openscenario.storyboard import (Act, Action, ActivateControllerAction, Event,
-                                                     FollowTrajectoryAction, LaneChangeAction, LaneOffsetAction,
+from cav_stack.world.openscenario.storyboard import (Action, ActivateControllerAction, FollowTrajectoryAction,
+                                                     LaneChangeAction, LaneOffsetAction,
                                                      LanePosition, LongitudinalDistanceAction, Position,
                                                      PrivateAction, RelativeLanePosition, RoutingAction, SpeedAction,
                                                      StoryboardBinding, TeleportAction, Trigger, WorldPosition)
@@ -183,12 +184,12 @@ class StoryboardRunner:
                 if stop is not None and self.tracker.trigger(stop, now, truth):
                     self._stop(act)
         for event in self._nodes("event"):
-            maneuver = event.parent
-            if event.state != "standby" or maneuver is None or maneuver.state != "running":
+            parent = event.parent
+            if event.state != "standby" or parent is None or parent.state != "running":
                 continue
             if not self._fires(self.tracker, event.element.start_trigger, now, truth):
                 continue
-            siblings = [e for e in maneuver.children if e is not event and e.state == "running"]
+            siblings = [e for e in parent.children if e is not event and e.state == "running"]
             if event.element.priority == "skip" and siblings:
                 self._transition(event, "standby", "skipTransition")
                 continue
@@ -401,7 +402,8 @@ class StoryboardRunner:
             edge, s, _ = self._reference_s(position.entity, truth)
             _, index = self._lane_index(position.entity, truth)
             target = self.frame.shifted_lane(edge, index, position.d_lane)
-            return edge, s + self.frame.edge(edge).sign * position.ds, self.frame.edge(edge).centres[target] + position.offset
+            lanes = self.frame.edge(edge)
+            return edge, s + lanes.sign * position.ds, lanes.centres[target] + position.offset
         assert isinstance(position, WorldPosition)
         return self.frame.locate(position.x, position.y, position.h or 0.0)
 

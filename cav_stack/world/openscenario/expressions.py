@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Callable, Mapping, Union
+from collections.abc import Callable, Mapping
 
-Value = Union[float, str, bool]
+Value = float | str | bool
 
 _TOKEN = re.compile(r"\s*(?:(\d+\.\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|\d+(?:[eE][-+]?\d+)?)"
                     r"|(\$[A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*)|(==|!=|<=|>=|[-+*/%(),<>]))")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Mapping
 
 from cav_stack.world.openscenario.expressions import ExpressionError, Value, resolve_attribute
 
@@ -70,7 +70,8 @@ def typed(declaration: ParameterDeclaration, text: str) -> Value:
                 raise ValueError("not true/false")
             return text == "true"
     except ValueError as exc:
-        raise ExpressionError(f"parameter '{declaration.name}' ({declaration.type}): bad value '{text}' ({exc})") from None
+        raise ExpressionError(f"parameter '{declaration.name}' ({declaration.type}): "
+                              f"bad value '{text}' ({exc})") from None
     return text
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from cav_stack.world.openscenario.catalogs import CatalogError, entity_kind, find_entry
+from cav_stack.world.openscenario.catalogs import CatalogError, EntityKind, entity_kind, find_entry
 from cav_stack.world.openscenario.expressions import ExpressionError, Value, resolve_attribute
 from cav_stack.world.openscenario.parameters import (ParameterDeclaration, read_declarations, resolve_parameters,
                                                      violated_constraint)
@@ -186,7 +186,7 @@ class _Reader:
     def catalog_directories(self, element: ET.Element | None) -> list[Path]:
         if element is None:
             return []
-        directories = []
+        directories: list[Path] = []
         for location in element:
             self.only(location, ("Directory",))
             directories.extend((self.path.parent / d.get("path", "")).resolve() for d in location)
@@ -206,11 +206,12 @@ class _Reader:
             entities.append(Entity(name, kind, controller))
         return tuple(entities)
 
-    def entity_kind(self, scenario_object: ET.Element, directories: list[Path]):  # type: ignore[no-untyped-def]
+    def entity_kind(self, scenario_object: ET.Element, directories: list[Path]) -> EntityKind:
         reference = scenario_object.find("CatalogReference")
         if reference is not None:
-            if reference.find("ParameterAssignments") is not None and len(reference.find("ParameterAssignments")):
-                raise self.unsupported(self.one(reference.find("ParameterAssignments")), "CatalogReference")
+            assignments = reference.find("ParameterAssignments")
+            if assignments is not None and len(assignments):
+                raise self.unsupported(assignments[0], "CatalogReference")
             tag, entry = find_entry(directories, reference.get("catalogName", ""), reference.get("entryName", ""))
             return entity_kind(tag, entry)
         for tag in ("Vehicle", "Pedestrian", "MiscObject"):
@@ -269,7 +270,8 @@ class _Reader:
         maneuvers = []
         for maneuver in element.findall("Maneuver"):
             self.only(maneuver, ("ParameterDeclarations", "Event"))
-            maneuvers.append(Maneuver(maneuver.get("name", ""), tuple(self.event(e) for e in maneuver.findall("Event"))))
+            events = tuple(self.event(e) for e in maneuver.findall("Event"))
+            maneuvers.append(Maneuver(maneuver.get("name", ""), events))
         return ManeuverGroup(element.get("name", ""), actors, tuple(maneuvers),
                              self.integer(element, "maximumExecutionCount", 1))
 
@@ -279,7 +281,8 @@ class _Reader:
         actions = []
         for action in element.findall("Action"):
             self.only(action, ("PrivateAction",))
-            actions.append(Action(action.get("name", ""), self.private_action(self.one(action, f" '{action.get('name')}'"))))
+            name = action.get("name", "")
+            actions.append(Action(name, self.private_action(self.one(action, f" '{name}'"))))
         start = element.find("StartTrigger")
         return Event(element.get("name", ""), priority, self.trigger(start) if start is not None else Trigger(),
                      tuple(actions), self.integer(element, "maximumExecutionCount", 1))
@@ -317,9 +320,8 @@ class _Reader:
                                    self.flag(target, "continuous"))
             raise self.unsupported(target, "SpeedActionTarget")
         if action.tag == "LongitudinalDistanceAction":
-            self.only(action, ("DynamicConstraints",))
-            if action.find("DynamicConstraints") is not None:
-                raise self.unsupported(action.find("DynamicConstraints"), "LongitudinalDistanceAction")
+            for constraint in action:
+                raise self.unsupported(constraint, "LongitudinalDistanceAction")
             has_distance, has_gap = action.get("distance") is not None, action.get("timeGap") is not None
             if has_distance == has_gap:
                 raise OpenScenarioError(f"{self.path}: LongitudinalDistanceAction needs one of distance, timeGap")
@@ -351,10 +353,10 @@ class _Reader:
             raise self.unsupported(target, "LaneChangeTarget")
         if action.tag == "LaneOffsetAction":
             self.only(action, ("LaneOffsetActionDynamics", "LaneOffsetTarget"))
-            dynamics = self.require(action.find("LaneOffsetActionDynamics"), "LaneOffsetActionDynamics",
-                                    "LaneOffsetAction")
-            shape = self.choice(dynamics, "dynamicsShape", ("step", "linear", "cubic", "sinusoidal"))
-            max_acc = self.number(dynamics, "maxLateralAcc", 0.0 if shape == "step" else None)
+            offset_dynamics = self.require(action.find("LaneOffsetActionDynamics"), "LaneOffsetActionDynamics",
+                                           "LaneOffsetAction")
+            shape = self.choice(offset_dynamics, "dynamicsShape", ("step", "linear", "cubic", "sinusoidal"))
+            max_acc = self.number(offset_dynamics, "maxLateralAcc", 0.0 if shape == "step" else None)
             target = self.one(self.require(action.find("LaneOffsetTarget"), "LaneOffsetTarget", "LaneOffsetAction"))
             continuous = self.flag(action, "continuous")
             if target.tag == "AbsoluteTargetLaneOffset":
@@ -404,9 +406,9 @@ class _Reader:
         if len(vertices) < 2:
             raise OpenScenarioError(f"{self.path}: a Polyline needs at least two Vertex elements")
         timing, scale, offset = None, 1.0, 0.0
-        reference = action.find("TimeReference")
-        if reference is not None:
-            child = self.one(reference)
+        time_reference = action.find("TimeReference")
+        if time_reference is not None:
+            child = self.one(time_reference)
             if child.tag == "Timing":
                 timing = self.choice(child, "domainAbsoluteRelative", ("absolute", "relative"))
                 scale, offset = self.number(child, "scale", 1.0), self.number(child, "offset", 0.0)
@@ -435,7 +437,8 @@ class _Reader:
                                         orientation.get("type", "relative") != "relative"):
             raise OpenScenarioError(f"{self.path}: a lane Orientation other than relative h=0 is not supported")
         if position.tag == "LanePosition":
-            return LanePosition(position.get("roadId", ""), self.integer(position, "laneId"), self.number(position, "s"),
+            return LanePosition(position.get("roadId", ""), self.integer(position, "laneId"),
+                                self.number(position, "s"),
                                 self.number(position, "offset", 0.0))
         if position.tag == "RelativeLanePosition":
             if position.get("dsLane") is not None:

@@ -9,7 +9,6 @@ reference entity's lane in its driving direction (OpenSCENARIO's dLane / Relativ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from cav_stack.world.openscenario.catalogs import EntityKind
 
@@ -39,7 +38,7 @@ class WorldPosition:
     h: float | None = None
 
 
-Position = Union[LanePosition, RelativeLanePosition, WorldPosition]
+Position = LanePosition | RelativeLanePosition | WorldPosition
 
 
 # --- actions ---------------------------------------------------------------------------------
@@ -140,8 +139,8 @@ class ActivateControllerAction:
     longitudinal: bool
 
 
-PrivateAction = Union[TeleportAction, SpeedAction, LaneChangeAction, LaneOffsetAction, LongitudinalDistanceAction,
-                      FollowTrajectoryAction, RoutingAction, ActivateControllerAction]
+PrivateAction = (TeleportAction | SpeedAction | LaneChangeAction | LaneOffsetAction | LongitudinalDistanceAction
+                 | FollowTrajectoryAction | RoutingAction | ActivateControllerAction)
 
 
 # --- conditions and triggers ------------------------------------------------------------------
@@ -188,8 +187,8 @@ class StoryboardElementStateCondition:
     state: str
 
 
-ConditionKind = Union[SimulationTimeCondition, RelativeDistanceCondition, TimeHeadwayCondition,
-                      StoryboardElementStateCondition]
+ConditionKind = (SimulationTimeCondition | RelativeDistanceCondition | TimeHeadwayCondition
+                 | StoryboardElementStateCondition)
 
 
 @dataclass(frozen=True)

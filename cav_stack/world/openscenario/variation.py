@@ -12,6 +12,7 @@ distributions, user-defined ones) is an :class:`UnsupportedElementError`.
 from __future__ import annotations
 
 import itertools
+import xml.etree.ElementTree as ET
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,7 +69,7 @@ def is_logical(path: str | Path) -> bool:
     return parse_document(Path(path)).find("ParameterValueDistribution") is not None
 
 
-def _range_values(element, path: Path) -> list[str]:  # type: ignore[no-untyped-def]
+def _range_values(element: ET.Element, path: Path) -> list[str]:
     step = float(element.get("stepWidth", "nan"))
     bounds = element.find("Range")
     if bounds is None or not step > 0.0:
@@ -80,9 +81,12 @@ def _range_values(element, path: Path) -> list[str]:  # type: ignore[no-untyped-
     return [format_value(round(low + k * step, 9)) for k in range(count)]
 
 
-def _distributions(deterministic, path: Path) -> list[list[tuple[tuple[str, str], ...]]]:  # type: ignore[no-untyped-def]
+Assignments = tuple[tuple[str, str], ...]
+
+
+def _distributions(deterministic: ET.Element, path: Path) -> list[list[Assignments]]:
     """Per distribution, its alternatives, each a tuple of (parameter, value) assignments."""
-    axes = []
+    axes: list[list[Assignments]] = []
     for distribution in deterministic:
         if distribution.tag == "DeterministicSingleParameterDistribution":
             name = distribution.get("parameterName", "")

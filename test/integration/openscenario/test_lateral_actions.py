@@ -55,7 +55,7 @@ def test_absolute_lane_offset_within_the_lateral_acceleration(recording):
     assert ref_y(recording, "Offset", 1.0 + duration / 2) == pytest.approx(LANE_Y[-3] + 0.5, abs=0.05)
     assert ref_y(recording, "Offset", 1.0 + duration + 0.2) == pytest.approx(LANE_Y[-3] + 1.0, abs=1e-3)
     ys = [ref_y(recording, "Offset", 1.0 + k * 0.05) for k in range(int(duration / 0.05))]
-    accel = max(abs(a - 2 * b + c) / 0.05 ** 2 for a, b, c in zip(ys, ys[1:], ys[2:]))
+    accel = max(abs(a - 2 * b + c) / 0.05 ** 2 for a, b, c in zip(ys, ys[1:], ys[2:], strict=False))
     assert accel <= 0.5 * 1.1
 
 

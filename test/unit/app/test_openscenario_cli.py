@@ -25,7 +25,8 @@ def test_drive_refuses_an_unsupported_element_with_one_line(tmp_path, capsys):
     assert main(["drive", "--scenario", str(path), "--out", str(tmp_path / "run"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
-    assert err == f"cav-stack drive: unsupported OpenSCENARIO element <LateralDistanceAction> in LateralAction in {path}"
+    assert err == ("cav-stack drive: unsupported OpenSCENARIO element <LateralDistanceAction> in LateralAction "
+                   f"in {path}")
     assert not (tmp_path / "run" / "report.json").exists()
 
 

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-OWN = Path(__file__).resolve().parents[4] / "test" / "integration" / "openscenario" / "data"
-
 from cav_stack.world.openscenario.reader import OpenScenarioError, UnsupportedElementError, read_scenario
 from cav_stack.world.openscenario.storyboard import (LaneChangeAction, LanePosition, LongitudinalDistanceAction,
                                                      RelativeDistanceCondition, RelativeLanePosition, SpeedAction,
                                                      StoryboardElementStateCondition, TeleportAction)
+
+OWN = Path(__file__).resolve().parents[4] / "test" / "integration" / "openscenario" / "data"
 
 
 
@@ -80,7 +80,8 @@ def test_constraint_violation_is_an_error_naming_it(templates):
 
 def test_unknown_catalog_entry_is_named(templates):
     with pytest.raises(OpenScenarioError, match="has no entry 'tractor'"):
-        read_scenario(templates / "alks_scenario_4_4_1_cut_in_no_collision_template.xosc", {"CutInVehicle_Model": "tractor"})
+        read_scenario(templates / "alks_scenario_4_4_1_cut_in_no_collision_template.xosc",
+                      {"CutInVehicle_Model": "tractor"})
 
 
 @pytest.mark.parametrize("parent, child", [
