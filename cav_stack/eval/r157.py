@@ -18,6 +18,12 @@ regulation; check them against the text in force before relying on a verdict):
     ahead is slower than the ego; then the ego keeps that object's speed.
 The reference ego starts at the ego's initial state and keeps its initial speed until it brakes;
 the other entities move as recorded (the storyboard moves them, whatever the ego does).
+
+Minimum following distance (R157 paragraph 5.2.3.3): the time gap to a moving vehicle ahead in the
+lane must not fall below 1.0 s at 7.2 km/h rising to 1.6 s at 60 km/h (table of the regulation,
+linear between its rows, 1.6 s above 60 km/h as far as this check goes); checked outside
+emergencies, i.e. before the risk perception point of the run's disturbance (cut-in, cut-out,
+deceleration) and only while the ego drives faster than 7.2 km/h.
 """
 from __future__ import annotations
 
@@ -40,6 +46,16 @@ BRAKE_BUILD_UP_S = 0.6
 #: Lead speed drop [m/s] taken as the start of its deceleration (a measurable onset).
 DECEL_ONSET_MPS = 0.1
 FAMILIES = ("cut_in", "cut_out", "deceleration")
+#: R157 paragraph 5.2.3.3: ego speed [km/h] -> minimum time gap [s] to the vehicle ahead.
+MIN_GAP_SPEEDS_KPH = (7.2, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
+MIN_GAP_TIMES_S = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)
+#: A vehicle ahead slower than this [m/s] is an obstacle, not a vehicle to follow.
+MOVING_MPS = 0.5
+
+
+def minimum_time_gap(speed: float) -> float:
+    """R157 minimum time gap [s] at ego ``speed`` [m/s] (module docstring)."""
+    return float(np.interp(speed * 3.6, MIN_GAP_SPEEDS_KPH, MIN_GAP_TIMES_S))
 
 
 def family_of(name: str) -> str | None:
@@ -73,6 +89,9 @@ class R157Recorder:
         self.collision: dict[str, Any] | None = None
         self.min_ttc = math.inf
         self.min_distance = math.inf
+        self.following: list[tuple[float, float, float]] = []
+        """(time [s], time gap [s], R157 minimum [s]) to the nearest moving vehicle ahead in the lane."""
+        self._nearest_moving: float | None = None
         self._line: np.ndarray | None = None
         self._cumulative: np.ndarray | None = None
 
@@ -95,6 +114,7 @@ class R157Recorder:
             self._line = self.road_map.lane_centerline(self.road_map.lane_id(ego.edge_id, ego.lane_index))
             self._cumulative = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(self._line, axis=0).T))])
         ego_along, _ = self._project(ego.x, ego.y)
+        self._nearest_moving = None
         for vehicle in truth.vehicles:
             along, lateral = self._project(vehicle.x, vehicle.y)
             track = self.tracks.setdefault(vehicle.vehicle_id, _Track(length=vehicle.length, width=vehicle.width))
@@ -105,6 +125,8 @@ class R157Recorder:
             if vehicle.vehicle_id == self.ego:
                 continue
             self._measure(truth.stamp, ego, ego_along, vehicle, along, lateral)
+        if self._nearest_moving is not None and ego.speed * 3.6 > MIN_GAP_SPEEDS_KPH[0]:
+            self.following.append((truth.stamp, self._nearest_moving / ego.speed, minimum_time_gap(ego.speed)))
 
     def _measure(self, stamp: float, ego: VehicleTruth, ego_along: float, other: VehicleTruth, along: float,
                  lateral: float) -> None:
@@ -117,6 +139,8 @@ class R157Recorder:
             return
         gap = along - ego_along - 0.5 * (ego.length + other.length)
         self.min_distance = min(self.min_distance, max(gap, 0.0))
+        if other.speed > MOVING_MPS and (self._nearest_moving is None or gap < self._nearest_moving):
+            self._nearest_moving = max(gap, 0.0)
         if closing > 1e-3:
             self.min_ttc = min(self.min_ttc, max(gap, 0.0) / closing)
 
@@ -188,10 +212,20 @@ class R157Recorder:
                 best = (gap, track.speed[k])
         return best
 
+    def following_summary(self, until: float) -> dict[str, Any]:
+        """Smallest ratio of time gap to the R157 minimum and the time [s] spent below it, before ``until`` [s]."""
+        samples = [(gap, required) for t, gap, required in self.following if t < until]
+        if not samples:
+            return {"min_following_ratio": None, "following_below_min_s": 0.0}
+        dt = float(np.median(np.diff([t for t, _, _ in self.following]))) if len(self.following) > 1 else 0.05
+        return {"min_following_ratio": round(min(gap / required for gap, required in samples), 3),
+                "following_below_min_s": round(dt * sum(gap < required for gap, required in samples), 3)}
+
     def summary(self) -> dict[str, Any]:
         """The ``r157`` block of the run report (module docstring); ``passed`` per the regulation:
         a collision where the reference driver has none, or a harder impact than it, fails."""
         reference = self.reference_driver()
+        risk = self.risk_perception_time()
         impact = self.collision["impact_speed_mps"] if self.collision else 0.0
         if reference is None:
             passed = self.collision is None
@@ -203,4 +237,5 @@ class R157Recorder:
             "impact_speed_mps": impact,
             "min_ttc_s": None if math.isinf(self.min_ttc) else round(self.min_ttc, 3),
             "min_distance_m": None if math.isinf(self.min_distance) else round(self.min_distance, 3),
+            **self.following_summary(math.inf if risk is None else risk[0]),
             "reference_driver": reference, "passed": passed}}

@@ -13,7 +13,8 @@ from typing import Any
 
 from cav_stack.eval.campaign_summary import STATUS_OK, RunOutcome
 
-_COLUMNS = ("collision", "impact_speed_mps", "min_ttc_s", "min_distance_m")
+_COLUMNS = ("collision", "impact_speed_mps", "min_ttc_s", "min_distance_m", "min_following_ratio",
+            "following_below_min_s")
 
 
 def _r157(outcome: RunOutcome) -> dict[str, Any] | None:
@@ -62,8 +63,8 @@ def _write_md(runs: list[RunOutcome], path: Path) -> Path:
              "A run fails when the stack collides where the R157 reference driver (Annex 4, Appendix 3) does "
              "not, or hits harder than it. Figures on ground truth (cav_stack/eval/r157.py).", "",
              "| scenario | controller | runs | passed | failed | errors | stack collisions | reference collisions "
-             "| stack collides, reference not | min TTC [s] | min distance [m] |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| stack collides, reference not | min TTC [s] | min distance [m] | min gap / R157 minimum |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     groups: dict[tuple[str, str], list[RunOutcome]] = defaultdict(list)
     for o in runs:
         groups[(Path(o.spec.scenario).name, o.spec.controller)].append(o)
@@ -73,15 +74,10 @@ def _write_md(runs: list[RunOutcome], path: Path) -> Path:
         verdicts = [_verdict(o) for o in mine]
         reference = [b.get("reference_driver") or {} for b in blocks]
         worse = sum(b["collision"] and not r.get("collision", False) for b, r in zip(blocks, reference, strict=True))
-        ttc = [b["min_ttc_s"] for b in blocks if b["min_ttc_s"] is not None]
-        distance = [b["min_distance_m"] for b in blocks if b["min_distance_m"] is not None]
+        cells = [_smallest([b[k] for b in blocks]) for k in ("min_ttc_s", "min_distance_m", "min_following_ratio")]
         lines.append(f"| {scenario} | {controller} | {len(mine)} | {verdicts.count('pass')} | {verdicts.count('fail')} "
                      f"| {verdicts.count('error')} | {sum(b['collision'] for b in blocks)} "
-                     f"| {sum(bool(r.get('collision')) for r in reference)} | {worse} "
-                     f"| {min(ttc):.2f} | {min(distance):.2f} |" if ttc and distance else
-                     f"| {scenario} | {controller} | {len(mine)} | {verdicts.count('pass')} | {verdicts.count('fail')} "
-                     f"| {verdicts.count('error')} | {sum(b['collision'] for b in blocks)} "
-                     f"| {sum(bool(r.get('collision')) for r in reference)} | {worse} | – | – |")
+                     f"| {sum(bool(r.get('collision')) for r in reference)} | {worse} | " + " | ".join(cells) + " |")
         failures += [o for o in mine if _verdict(o) != "pass"]
     if failures:
         lines += ["", "Runs not passed:", ""]
@@ -89,6 +85,11 @@ def _write_md(runs: list[RunOutcome], path: Path) -> Path:
                   + (o.error or " ".join(f"{n}={v}" for n, v in o.spec.params)) for o in failures]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _smallest(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{min(known):.2f}" if known else "–"
 
 
 def _axis(names: list[str], *words: str) -> str | None:

@@ -88,3 +88,18 @@ def test_min_distance_and_ttc_to_the_obstacle():
     assert not result["collision"] and result["passed"]
     assert 0.0 < result["min_distance_m"] < 200.0
     assert math.isfinite(result["min_ttc_s"])
+
+
+def test_following_distance_against_the_r157_table():
+    from cav_stack.eval.r157 import minimum_time_gap
+    assert minimum_time_gap(7.2 / 3.6) == pytest.approx(1.0)
+    assert minimum_time_gap(60.0 / 3.6) == pytest.approx(1.6)
+    assert minimum_time_gap(45.0 / 3.6) == pytest.approx(1.45)
+    recorder = R157Recorder("ego", straight_map(), None)
+    for k in range(100):                # 1.2 s behind a car at 60 km/h, then 2.0 s: 2.5 s below 1.6 s
+        gap = V0 * (1.2 if k < 50 else 2.0)
+        recorder(WorldTruth(stamp=k * DT, vehicles=(car("ego", V0 * k * DT, 0.0, V0),
+                                                    car("lead", V0 * k * DT + gap + 5.0, 0.0, V0))), {})
+    result = recorder.summary()["r157"]
+    assert result["min_following_ratio"] == pytest.approx(1.2 / 1.6, abs=1e-3)
+    assert result["following_below_min_s"] == pytest.approx(50 * DT)
