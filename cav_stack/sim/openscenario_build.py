@@ -121,25 +121,9 @@ def _teleport(scenario: OpenScenario, frame: RoadFrame, name: str, action: Telep
 def _keep_distance(scenario: OpenScenario, frame: RoadFrame, name: str, action: LongitudinalDistanceAction,
                    placed: dict[str, EntityPlacement], current: EntityPlacement) -> EntityPlacement:
     reference = placed[action.entity]
-    gap = action.distance if action.distance is not None else (action.time_gap or 0.0) * reference.speed
-    ahead = action.displacement != "trailingReferencedEntity"
-    sign = frame.edge(reference.edge).sign
-    along = gap
-    if action.freespace:
-        mine, theirs = scenario.entity(name).kind, scenario.entity(action.entity).kind
-        along += (_front(theirs) - _rear(mine)) if ahead else (_front(mine) - _rear(theirs))
-    s = reference.s + sign * (along if ahead else -along)
+    offset = action.offset(scenario.entity(name).kind, scenario.entity(action.entity).kind, reference.speed)
+    s = reference.s + frame.edge(reference.edge).sign * offset
     return EntityPlacement(name, current.edge, s, current.u, current.speed)
-
-
-def _front(kind: EntityKind) -> float:
-    """Distance [m] from the reference point to the front of the box."""
-    return kind.center_x + kind.length / 2.0
-
-
-def _rear(kind: EntityKind) -> float:
-    """Signed distance [m] from the reference point to the rear of the box (negative: behind it)."""
-    return kind.center_x - kind.length / 2.0
 
 
 def vehicle_type(entity_name: str, kind: EntityKind) -> VehicleTypeSpec:
@@ -183,7 +167,7 @@ def scenario_for(scenario: OpenScenario, ego: str | None, cache_dir: Path) -> Sc
         kind_type = vehicle_type(entity.name, entity.kind)
         types.append(kind_type)
         index = frame.lane_index_at(placement.edge, placement.u)
-        front = placement.s + frame.edge(placement.edge).sign * _front(entity.kind)
+        front = placement.s + frame.edge(placement.edge).sign * entity.kind.front
         depart_pos = frame.lane_position(placement.edge, index, front)
         if not 0.0 <= depart_pos <= frame.road_map.lane(f"{placement.edge}_{index}").length:
             raise OpenScenarioError(f"{scenario.source}: '{entity.name}' starts off its road (s={placement.s:.1f} m)")

@@ -78,7 +78,7 @@ class StoryboardRunner:
         scenario = binding.scenario
         self.kinds = {e.name: e.kind for e in scenario.entities}
         self.movers = {p.name: Mover(p.name, p.edge, p.s, p.u, p.speed, frame.edge(p.edge).sign,
-                                     self.kinds[p.name].center_x + self.kinds[p.name].length / 2.0)
+                                     self.kinds[p.name].front)
                        for p in binding.placements if p.name != self.ego}
         self.roots = [self._tree(story) for story in scenario.storyboard.stories]
         self.transitions: dict[tuple[str, str], list[tuple[str, float]]] = {}
@@ -384,13 +384,8 @@ class StoryboardRunner:
 
     def _keep_distance(self, action: LongitudinalDistanceAction, mover: Mover, truth: WorldTruth) -> None:
         edge, s, speed = self._reference_s(action.entity, truth)
-        gap = action.distance if action.distance is not None else (action.time_gap or 0.0) * speed
-        ahead = action.displacement != "trailingReferencedEntity"
-        mine, theirs = self.kinds[mover.name], self.kinds[action.entity]
-        if action.freespace:
-            gap += ((theirs.center_x + theirs.length / 2 - (mine.center_x - mine.length / 2)) if ahead
-                    else (mine.center_x + mine.length / 2 - (theirs.center_x - theirs.length / 2)))
-        mover.s = s + self.frame.edge(edge).sign * (gap if ahead else -gap)
+        offset = action.offset(self.kinds[mover.name], self.kinds[action.entity], speed)
+        mover.s = s + self.frame.edge(edge).sign * offset
         mover.speed = speed
         mover.speed_transition = None
 

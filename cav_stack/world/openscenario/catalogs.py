@@ -45,6 +45,16 @@ class EntityKind:
     max_decel: float
 
     @property
+    def front(self) -> float:
+        """Distance [m] from the reference point to the front of the box."""
+        return self.center_x + self.length / 2.0
+
+    @property
+    def rear(self) -> float:
+        """Signed distance [m] from the reference point to the rear of the box (negative: behind it)."""
+        return self.center_x - self.length / 2.0
+
+    @property
     def sumo_class(self) -> str:
         """SUMO vehicle class of the entity (``ignoring`` for misc objects: they sit on any lane)."""
         return SUMO_CLASS.get(self.category, "ignoring")

@@ -107,6 +107,16 @@ class LongitudinalDistanceAction:
     distance: float | None = None
     time_gap: float | None = None
 
+    def offset(self, mine: EntityKind, theirs: EntityKind, reference_speed: float) -> float:
+        """Signed distance [m] along the road from the referenced entity's reference point to the
+        actor's (positive: the actor ahead), ``mine``/``theirs`` the two boxes, ``reference_speed``
+        [m/s] the referenced entity's speed (for a time gap)."""
+        along = self.distance if self.distance is not None else (self.time_gap or 0.0) * reference_speed
+        ahead = self.displacement != "trailingReferencedEntity"
+        if self.freespace:
+            along += (theirs.front - mine.rear) if ahead else (mine.front - theirs.rear)
+        return along if ahead else -along
+
 
 @dataclass(frozen=True)
 class TrajectoryVertex:
