@@ -322,7 +322,11 @@ class StoryboardRunner:
         if finished:
             mover.polyline = None
             x, y, yaw = line.at_distance(line.length)
-            mover.edge, mover.s, mover.u = self.frame.locate(x, y, yaw)
+            _, _, lane_yaw = self.frame.to_map(mover.edge, mover.s, mover.u)
+            mover.edge, mover.s, mover.u = self.frame.locate(x, y, lane_yaw)
+            if math.cos(yaw - lane_yaw) < math.cos(math.pi / 4):   # ended across the road: it stays there
+                mover.speed = 0.0
+            mover.speed_transition = None
         return finished
 
     # --- targets ----------------------------------------------------------------------------------
@@ -443,6 +447,7 @@ class StoryboardRunner:
                                      y + mover.front * math.sin(yaw), yaw_to_sumo_angle(yaw), 2)
 
     def _follow(self, mover: Mover, line: Polyline, t1: float) -> tuple[float, float, float, float]:
+        """Pose and speed at ``t1`` [s] along ``line`` (by its vertex times, or at the mover's speed)."""
         before = line.travelled
         if line.times is not None:
             line.travelled = line.distance_at_time(t1)
