@@ -53,3 +53,13 @@ def test_stop_trigger_on_an_element_state_ends_the_run(recording):
     assert recording.storyboard_done
     assert recording.end() == pytest.approx(stop_time(recording, "After") + 1.0, abs=0.11)
     assert any(e.kind == "storyboard_stop" for e in recording.events)
+
+
+def test_rising_edge_needs_a_false_to_true_change(recording):
+    # SimulationTime >= 0 holds from the first evaluation on: no rising edge, the event never starts.
+    assert recording.vehicle("Rising", recording.end()).speed == pytest.approx(10.0)
+
+
+def test_falling_edge_fires_when_the_condition_stops_holding(recording):
+    # SimulationTime < 2 holds until 2 s: the falling edge starts the event then.
+    assert stop_time(recording, "Falling") == pytest.approx(2.05, abs=0.051)
