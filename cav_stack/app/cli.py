@@ -82,6 +82,9 @@ def _run_drive(args) -> int:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
         if is_openscenario(args.scenario):
+            if args.sim != "sumo":
+                raise ValueError("OpenSCENARIO files run in SUMO only (--sim sumo): loading their OpenDRIVE road "
+                                 "as a CARLA map is not implemented")
             out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-{stamp}"
             scenario = load_openscenario(args.scenario, parse_params(args.param), args.ego, out_dir / "network")
         elif args.param or args.ego:

@@ -40,6 +40,8 @@ def test_drive_refuses_bad_parameters(tmp_path, capsys):
     assert "--ego Nobody: no such entity" in capsys.readouterr().err
     assert main(["drive", "--scenario", "highway_cut_in", "--param", "A=1", "--out", str(tmp_path)]) == 2
     assert "apply to OpenSCENARIO files" in capsys.readouterr().err
+    assert main(["drive", "--scenario", path, "--sim", "carla", "--out", str(tmp_path)]) == 2
+    assert "run in SUMO only" in capsys.readouterr().err
 
 
 def test_eval_dry_run_lists_runs_and_discards(tmp_path, capsys):
