@@ -45,7 +45,6 @@ MAX_DECEL_MPS2 = 0.774 * G
 BRAKE_BUILD_UP_S = 0.6
 #: Lead speed drop [m/s] taken as the start of its deceleration (a measurable onset).
 DECEL_ONSET_MPS = 0.1
-FAMILIES = ("cut_in", "cut_out", "deceleration")
 #: R157 paragraph 5.2.3.3: ego speed [km/h] -> minimum time gap [s] to the vehicle ahead.
 MIN_GAP_SPEEDS_KPH = (7.2, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0)
 MIN_GAP_TIMES_S = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6)

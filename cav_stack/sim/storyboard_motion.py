@@ -11,7 +11,7 @@ into a duration.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from collections.abc import Callable
 
 import numpy as np
@@ -117,8 +117,6 @@ class Mover:
     front: float
     speed_transition: Transition | None = None
     lateral_transition: Transition | None = None
-    lateral_rate: float = 0.0
     polyline: Polyline | None = None
     released: bool = False
     pose: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    extras: dict[str, float] = field(default_factory=dict)

@@ -321,6 +321,3 @@ class StoryboardBinding:
     ego: str
     placements: tuple[EntityPlacement, ...]
     opendrive: str
-
-    def placement(self, name: str) -> EntityPlacement:
-        return next(p for p in self.placements if p.name == name)

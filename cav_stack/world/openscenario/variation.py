@@ -35,9 +35,6 @@ class ConcreteRun:
     index: int
     params: tuple[tuple[str, str], ...]
 
-    def label(self) -> str:
-        return " ".join(f"{name}={value}" for name, value in self.params)
-
 
 @dataclass(frozen=True)
 class Discarded:
