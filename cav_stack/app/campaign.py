@@ -14,6 +14,12 @@ scenario's own seed plus 0 .. N-1. Outputs in ``DIR`` (default ``runs/eval-<UTC 
   of the highest to the lowest penetration's throughput (the capacity gain);
 - ``plots/*.png`` (see :mod:`cav_stack.eval.plots`).
 
+OpenSCENARIO files (``.xosc``) in ``--scenarios`` run once each when concrete; a logical one
+(ParameterValueDistribution) expands into its concrete runs (``--sample N --seed S``: N of them
+drawn at random; ``--dry-run``: print them and the count discarded, run nothing), each a RunSpec
+carrying its parameter values; the campaign then also writes ``r157_summary.md``/``.csv`` and
+``plots/r157_pass_fail.png`` (:mod:`cav_stack.eval.r157_campaign`).
+
 A run that raises, times out (``--timeout``) or whose process dies is recorded as failed with
 its reason; a controller that is not registered is recorded as failed without being started;
 the campaign always carries on. Exit code: 0 when every run completed, 1 when any failed,
