@@ -3,7 +3,8 @@
 Distances are between entity boxes in ``map`` [m] (truth positions are box centres): in the
 ``entity`` coordinate system of the triggering entity, longitudinal along its heading and lateral
 along its left normal; with ``freespace`` the half lengths (longitudinal, Euclidean) or half widths
-(lateral) of both boxes are subtracted (at least 0). Time headway [s] is the longitudinal distance
+(lateral) of both boxes are subtracted: negative while the boxes overlap in that direction (a
+cut-in triggered at a longitudinal free space below 0 m starts side by side). Time headway [s] is the longitudinal distance
 to an entity ahead divided by the triggering entity's speed (infinite when behind or stopped).
 A condition's edge is taken between consecutive evaluations (none on the first); its ``delay`` [s]
 makes it report the edged value it had ``delay`` earlier.
@@ -28,17 +29,17 @@ StateQuery = Callable[[str, str, str], bool]
 
 def relative_distance(me: VehicleTruth, other: VehicleTruth, distance_type: str, freespace: bool) -> float:
     """Distance [m] from ``me`` to ``other`` (module docstring); longitudinal and lateral are signed
-    (ahead / left positive) without freespace, magnitudes with it."""
+    (ahead / left positive) without freespace; with it, the gap between the boxes (negative: overlap)."""
     dx, dy = other.x - me.x, other.y - me.y
     c, s = math.cos(me.yaw), math.sin(me.yaw)
     if distance_type == "longitudinal":
         along = dx * c + dy * s
-        return max(abs(along) - 0.5 * (me.length + other.length), 0.0) if freespace else along
+        return abs(along) - 0.5 * (me.length + other.length) if freespace else along
     if distance_type == "lateral":
         side = -dx * s + dy * c
-        return max(abs(side) - 0.5 * (me.width + other.width), 0.0) if freespace else side
+        return abs(side) - 0.5 * (me.width + other.width) if freespace else side
     euclid = math.hypot(dx, dy)
-    return max(euclid - 0.5 * (me.length + other.length), 0.0) if freespace else euclid
+    return euclid - 0.5 * (me.length + other.length) if freespace else euclid
 
 
 def time_headway(me: VehicleTruth, other: VehicleTruth, freespace: bool) -> float:
