@@ -4,8 +4,9 @@ Distances are between entity boxes in ``map`` [m] (truth positions are box centr
 ``entity`` coordinate system of the triggering entity, longitudinal along its heading and lateral
 along its left normal; with ``freespace`` the half lengths (longitudinal, Euclidean) or half widths
 (lateral) of both boxes are subtracted: negative while the boxes overlap in that direction (a
-cut-in triggered at a longitudinal free space below 0 m starts side by side). Time headway [s] is the longitudinal distance
-to an entity ahead divided by the triggering entity's speed (infinite when behind or stopped).
+cut-in triggered at a longitudinal free space below 0 m starts side by side). Time headway [s] is
+the longitudinal distance to an entity ahead divided by the triggering entity's speed (infinite
+when behind or stopped).
 A condition's edge is taken between consecutive evaluations (none on the first); its ``delay`` [s]
 makes it report the edged value it had ``delay`` earlier.
 """
