@@ -1,7 +1,8 @@
 """UN R157 (ALKS) pass criteria of an OpenSCENARIO run, with the regulation's reference driver.
 
 Measured on ground truth, in the frame of the ego's initial lane: each entity's distance ``along``
-[m] that lane's centreline and its ``lateral`` offset [m, left +] from it (box centres). Per run:
+[m] that lane's centreline, its ``lateral`` offset [m, left +] from it (box centres) and its speed
+along the lane [m/s] (a vehicle changing lanes moves partly sideways). Per run:
 collision (first box contact with the ego), impact speed [m/s] (the closing speed along the ego's
 heading at first contact), minimum time to collision [s] and minimum bumper-to-bumper distance [m]
 to the objects overlapping the ego's lane ahead of it.
@@ -94,7 +95,8 @@ class R157Recorder:
         self._line: np.ndarray | None = None
         self._cumulative: np.ndarray | None = None
 
-    def _project(self, x: float, y: float) -> tuple[float, float]:
+    def _project(self, x: float, y: float) -> tuple[float, float, float]:
+        """(distance along the lane line [m], lateral offset [m, left +], the line's heading there [rad])."""
         assert self._line is not None and self._cumulative is not None
         starts, ends = self._line[:-1], self._line[1:]
         direction = ends - starts
@@ -103,7 +105,8 @@ class R157Recorder:
         px, py = starts[:, 0] + t * direction[:, 0], starts[:, 1] + t * direction[:, 1]
         k = int(np.argmin(np.hypot(px - x, py - y)))
         cross = direction[k, 0] * (y - starts[k, 1]) - direction[k, 1] * (x - starts[k, 0])
-        return float(self._cumulative[k] + t[k] * lengths[k]), float(cross / lengths[k])
+        return (float(self._cumulative[k] + t[k] * lengths[k]), float(cross / lengths[k]),
+                math.atan2(direction[k, 1], direction[k, 0]))
 
     def __call__(self, truth: WorldTruth, commands: dict[str, Any]) -> None:
         ego = truth.vehicle(self.ego)
@@ -112,15 +115,15 @@ class R157Recorder:
         if self._line is None:
             self._line = self.road_map.lane_centerline(self.road_map.lane_id(ego.edge_id, ego.lane_index))
             self._cumulative = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(self._line, axis=0).T))])
-        ego_along, _ = self._project(ego.x, ego.y)
+        ego_along, _, _ = self._project(ego.x, ego.y)
         self._nearest_moving = None
         for vehicle in truth.vehicles:
-            along, lateral = self._project(vehicle.x, vehicle.y)
+            along, lateral, heading = self._project(vehicle.x, vehicle.y)
             track = self.tracks.setdefault(vehicle.vehicle_id, _Track(length=vehicle.length, width=vehicle.width))
             track.time.append(truth.stamp)
             track.along.append(along)
             track.lateral.append(lateral)
-            track.speed.append(vehicle.speed)
+            track.speed.append(vehicle.speed * math.cos(vehicle.yaw - heading))   # along the lane
             if vehicle.vehicle_id == self.ego:
                 continue
             self._measure(truth.stamp, ego, ego_along, vehicle, along, lateral)
@@ -133,7 +136,7 @@ class R157Recorder:
         if self.collision is None and boxes_overlap(ego, other):
             self.collision = {"time_s": round(stamp, 3), "with": other.vehicle_id,
                               "impact_speed_mps": round(max(closing, 0.0), 3)}
-        _, ego_lateral = self._project(ego.x, ego.y)
+        _, ego_lateral, _ = self._project(ego.x, ego.y)
         if abs(lateral - ego_lateral) >= 0.5 * (ego.width + other.width) or along <= ego_along:
             return
         gap = along - ego_along - 0.5 * (ego.length + other.length)
