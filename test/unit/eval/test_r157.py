@@ -109,7 +109,7 @@ def test_speeds_are_taken_along_the_lane():
     # A vehicle changing lanes at 30 degrees closes on the ego at its speed along the lane only,
     # as the ego's impact speed is measured along the ego's heading.
     recorder = R157Recorder("ego", straight_map(), "cut_in")
-    recorder(WorldTruth(stamp=0.0, vehicles=(car("ego", 0.0, 0.0, V0), car("cutter", 30.0, 2.0, 10.0, yaw=-math.pi / 6))),
-             {})
+    cutter = car("cutter", 30.0, 2.0, 10.0, yaw=-math.pi / 6)
+    recorder(WorldTruth(stamp=0.0, vehicles=(car("ego", 0.0, 0.0, V0), cutter)), {})
     assert recorder.tracks["cutter"].speed[0] == pytest.approx(10.0 * math.cos(math.pi / 6))
     assert recorder.tracks["ego"].speed[0] == pytest.approx(V0)
