@@ -18,7 +18,8 @@ regulation; check them against the text in force before relying on a verdict):
   * braking builds up linearly to 0.774 g within 0.6 s and is held while an object in the lane
     ahead is slower than the ego; then the ego keeps that object's speed.
 The reference ego starts at the ego's initial state and keeps its initial speed until it brakes;
-the other entities move as recorded (the storyboard moves them, whatever the ego does).
+the other entities move as recorded (the storyboard moves them, whatever the ego does); its contact
+with them is the same box test as the stack's (``boxes_overlap``, oriented boxes).
 
 Minimum following distance (R157 paragraph 5.2.3.3): the time gap to a moving vehicle ahead in the
 lane must not fall below 1.0 s at 7.2 km/h rising to 1.6 s at 60 km/h (table of the regulation,
@@ -29,7 +30,7 @@ deceleration) and only while the ego drives faster than 7.2 km/h.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ class _Track:
     along: list[float] = field(default_factory=list)
     lateral: list[float] = field(default_factory=list)
     speed: list[float] = field(default_factory=list)
+    boxes: list[VehicleTruth] = field(default_factory=list)
     length: float = 0.0
     width: float = 0.0
 
@@ -124,6 +126,7 @@ class R157Recorder:
             track.along.append(along)
             track.lateral.append(lateral)
             track.speed.append(vehicle.speed * math.cos(vehicle.yaw - heading))   # along the lane
+            track.boxes.append(vehicle)
             if vehicle.vehicle_id == self.ego:
                 continue
             self._measure(truth.stamp, ego, ego_along, vehicle, along, lateral)
@@ -194,12 +197,29 @@ class R157Recorder:
             elif t >= brake_at and ahead is not None:
                 speed, decel = ahead[1], 0.0
             position += speed * dt
-            contact = self._nearest_ahead(others, k, position, ego)
-            if contact is not None and contact[0] <= 0.0:
-                return {"collision": True, "impact_speed_mps": round(max(speed - contact[1], 0.0), 3),
+            contact = self._contact(others, k, position, speed, ego)
+            if contact is not None:
+                return {"collision": True, "impact_speed_mps": round(max(speed - contact, 0.0), 3),
                         "risk_perception_s": round(t_risk, 3), "brake_onset_s": round(brake_at, 3)}
         return {"collision": False, "impact_speed_mps": 0.0, "risk_perception_s": round(t_risk, 3),
                 "brake_onset_s": round(brake_at, 3)}
+
+    def _contact(self, others: dict[str, _Track], k: int, position: float, speed: float,
+                 ego: _Track) -> float | None:
+        """Speed along the lane [m/s] of an object whose box touches the reference ego's box at sample
+        ``k`` (the reference ego at ``position`` [m] on its lane's centreline, heading along it); None."""
+        assert self._line is not None and self._cumulative is not None
+        x = float(np.interp(position, self._cumulative, self._line[:, 0]))
+        y = float(np.interp(position, self._cumulative, self._line[:, 1]))
+        segment = int(np.clip(np.searchsorted(self._cumulative, position) - 1, 0, len(self._line) - 2))
+        direction = self._line[segment + 1] - self._line[segment]
+        box = replace(ego.boxes[min(k, len(ego.boxes) - 1)], x=x, y=y, speed=speed,
+                      yaw=math.atan2(direction[1], direction[0]))
+        for track in others.values():
+            if k < len(track.boxes) and abs(track.along[k] - position) < 0.5 * (ego.length + track.length) + 5.0 \
+                    and boxes_overlap(box, track.boxes[k]):
+                return track.speed[k]
+        return None
 
     def _nearest_ahead(self, others: dict[str, _Track], k: int, position: float,
                        ego: _Track) -> tuple[float, float] | None:
