@@ -45,6 +45,9 @@ PERCEPTION_TIME_S = 0.4
 REACTION_TIME_S = 0.75
 MAX_DECEL_MPS2 = 0.774 * G
 BRAKE_BUILD_UP_S = 0.6
+#: "Hits harder" means an impact speed above the reference driver's by more than this [m/s]: one
+#: 50 ms sample of braking at 2 m/s^2 (both impact speeds are read from 20 Hz samples).
+IMPACT_TOLERANCE_MPS = 0.1
 #: Lead speed drop [m/s] taken as the start of its deceleration (a measurable onset).
 DECEL_ONSET_MPS = 0.1
 #: R157 paragraph 5.2.3.3: ego speed [km/h] -> minimum time gap [s] to the vehicle ahead.
@@ -253,7 +256,7 @@ class R157Recorder:
             passed = self.collision is None
         else:
             passed = (self.collision is None or
-                      (reference["collision"] and impact <= reference["impact_speed_mps"] + 1e-6))
+                      (reference["collision"] and impact <= reference["impact_speed_mps"] + IMPACT_TOLERANCE_MPS))
         return {"r157": {
             "family": self.family, "collision": self.collision is not None, "collision_event": self.collision,
             "impact_speed_mps": impact,
