@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 # torch is pinned: on these machines 2.13.0 is a CPU build from local disk; unpinned pulls CUDA.
-EXTRAS := sim,test,gpu,record,carla,dds,ray,ros
+EXTRAS := sim,test,gpu,record,carla,dds,ray,ros,openscenario
 
 .PHONY: drive lint test test-fast bench clean
 

@@ -19,8 +19,8 @@ def repo_root() -> Path:
 @pytest.fixture
 def conformance_dir() -> Path:
     """``../shared/conformance`` relative to the repository root (CI clones shared/ beside it;
-    ``CAV_STACK_SHARED`` names another place, e.g. for a git worktree)."""
-    shared = Path(os.environ.get("CAV_STACK_SHARED", REPO_ROOT.parent / "shared"))
+    ``CAV_STACK_SHARED_DIR`` names another place, e.g. for a git worktree)."""
+    shared = Path(os.environ.get("CAV_STACK_SHARED_DIR", REPO_ROOT.parent / "shared"))
     if not shared.is_dir():
         pytest.skip(f"conformance material absent: {shared} does not exist")
     return shared / "conformance"

@@ -24,6 +24,12 @@ Outputs in ``DIR`` (default ``runs/eval-<UTC time>``), streamed while the campai
   of the highest to the lowest penetration's throughput (the capacity gain);
 - ``plots/*.png`` (see :mod:`cav_stack.eval.plots`).
 
+OpenSCENARIO files (``.xosc``) in ``--scenarios`` run once each when concrete; a logical one
+(ParameterValueDistribution) expands into its concrete runs (``--sample N --seed S``: N of them
+drawn at random; ``--dry-run``: print them and the count discarded, run nothing), each a RunSpec
+carrying its parameter values; the campaign then also writes ``r157_summary.md``/``.csv`` and
+``plots/r157_pass_fail.png`` (:mod:`cav_stack.eval.r157_campaign`).
+
 A run that raises or times out (``--timeout``) is recorded as failed with its reason; a run whose
 process dies (killed, out of memory, node lost) is started again, at most ``--retries`` times, then
 recorded as failed; a controller that is not registered is recorded as failed without being started.
@@ -235,7 +241,8 @@ def write_outputs(outcomes: list[RunOutcome], out_dir: Path) -> dict[str, Path]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``cav-stack eval`` options."""
     parser.add_argument("--scenarios", default="all",
-                        help="'all' or a comma-separated list of scenario names (default: all)")
+                        help="'all' or a comma-separated list of scenario names, YAML paths or OpenSCENARIO "
+                             "files (.xosc: concrete, or logical with a ParameterValueDistribution) (default: all)")
     parser.add_argument("--seeds", default="1", metavar="N|A-B[,C...]",
                         help="a bare number N: N seeds per scenario and controller, the scenario's seed + 0..N-1 "
                              "(default: 1); otherwise absolute seeds and inclusive ranges, e.g. 1-500 or 1,2 "
@@ -266,10 +273,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="continue the campaign in DIR: run only the runs missing from its index (the plan "
                              "options --scenarios/--seeds/--controllers/--radio/--duration/--out are not used)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the concrete runs (and the OpenSCENARIO runs discarded by constraints), "
+                             "run nothing")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="OpenSCENARIO logical scenarios: run N concrete runs drawn at random (see --seed)")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="seed of the --sample draw (numpy default_rng; default: 0)")
 
 
-def _plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec]]:
-    """The campaign folder and its runs from the plan options (raises ValueError & co. on bad input)."""
+def plan_all(args: argparse.Namespace, names: list[str], controllers: list[str], out_dir: Path) -> tuple[
+        list[RunSpec], list[str]]:
+    """Runs of every named scenario (OpenSCENARIO files expanded) and the ``--dry-run`` lines."""
+    from cav_stack.app.openscenario_runs import dry_run_lines, is_openscenario, plan_openscenario_runs
+
+    if args.sample is not None and args.sample < 1:
+        raise ValueError(f"--sample must be >= 1, got {args.sample}")
+    yaml_names = [n for n in names if not is_openscenario(n)]
+    runs = plan_runs(yaml_names, parse_seeds(args.seeds), controllers, out_dir, args.duration, args.radio) \
+        if yaml_names else []
+    lines = [f"{r.scenario} / {r.controller} / seed {r.seed}" for r in runs]
+    for name in names:
+        if is_openscenario(name):
+            planned, expansion = plan_openscenario_runs(name, controllers, out_dir, args.sample, args.seed)
+            runs += planned
+            lines += dry_run_lines(name, planned, expansion)
+    return runs, lines
+
+
+def _plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec], list[str]]:
+    """The campaign folder, its runs and their dry-run lines from the plan options (raises
+    ValueError & co. on bad input)."""
     from cav_stack.world.scenario import list_scenarios
 
     names = list_scenarios() if args.scenarios.strip() == "all" else [
@@ -278,7 +312,8 @@ def _plan(args: argparse.Namespace) -> tuple[Path, list[RunSpec]]:
     out_dir = args.out or Path("runs") / f"eval-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
     if not names or not controllers:
         raise ValueError("--scenarios and --controllers must name at least one each")
-    return out_dir, plan_runs(names, parse_seeds(args.seeds), controllers, out_dir, args.duration, args.radio)
+    runs, lines = plan_all(args, names, controllers, out_dir)
+    return out_dir, runs, lines
 
 
 def _check_engine_options(args: argparse.Namespace) -> None:
@@ -304,8 +339,10 @@ def make_engine(args: argparse.Namespace) -> CampaignEngine:
 
 def run(args: argparse.Namespace) -> int:
     """Run the campaign described by parsed :func:`add_arguments` options; return the exit code."""
+    from cav_stack.app.openscenario_runs import SCENARIO_ERRORS
     from cav_stack.app.runner import controller_names
     from cav_stack.core.params import ParamsError
+    from cav_stack.eval.r157_campaign import write_r157_outputs
     from cav_stack.world.scenario import UnknownScenarioError
 
     try:  # CampaignFolderError is a ValueError
@@ -313,9 +350,12 @@ def run(args: argparse.Namespace) -> int:
         if args.resume is not None:
             store = CampaignStore.resume(args.resume)
         else:
-            out_dir, runs = _plan(args)
+            out_dir, runs, lines = _plan(args)
+            if args.dry_run:
+                print("\n".join(lines))
+                return ExitCode.OK
             CampaignStore.check_new(out_dir)
-    except (ValueError, UnknownScenarioError, ParamsError) as exc:
+    except (ValueError, UnknownScenarioError, ParamsError, *SCENARIO_ERRORS) as exc:
         return fail("cav-stack eval", exc, ExitCode.USAGE)
     try:
         engine = make_engine(args)
@@ -344,6 +384,7 @@ def run(args: argparse.Namespace) -> int:
         engine.close()
     outcomes = store.outcomes()
     written = write_outputs(outcomes, store.root)
+    written.update(write_r157_outputs(outcomes, store.root))
     failed = [o for o in outcomes if o.status != STATUS_OK]
     for o in failed:
         print(f"failed: {o.spec.scenario} / {o.spec.controller} / seed {o.spec.seed}: {o.error}")

@@ -61,7 +61,8 @@ def _spec_to_json(spec: RunSpec, root: Path) -> dict[str, Any]:
 
 
 def _spec_from_json(data: dict[str, Any], root: Path) -> RunSpec:
-    return RunSpec(**{**data, "out_dir": root / data["out_dir"]})
+    params = tuple((str(name), str(value)) for name, value in data.get("params", ()))
+    return RunSpec(**{**data, "out_dir": root / data["out_dir"], "params": params})
 
 
 class CampaignStore:

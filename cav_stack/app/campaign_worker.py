@@ -11,13 +11,14 @@ from cav_stack.eval.campaign_summary import STATUS_FAILED, STATUS_OK, RunOutcome
 def execute_run(spec: RunSpec) -> RunOutcome:
     """Run one campaign entry in this process and write its ``outcome.json``; never raises for
     a failing run (the reason is in the outcome; the traceback in ``error.txt``)."""
+    from cav_stack.app.openscenario_runs import load_run_scenario
     from cav_stack.app.runner import run_scenario
 
     started = time.perf_counter()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        result = run_scenario(spec.scenario, seed=spec.seed, out_dir=spec.out_dir, duration_s=spec.duration_s,
-                              controller=spec.controller, radio=spec.radio)
+        result = run_scenario(load_run_scenario(spec), seed=spec.seed, out_dir=spec.out_dir,
+                              duration_s=spec.duration_s, controller=spec.controller, radio=spec.radio)
         outcome = RunOutcome(spec, STATUS_OK, None, result.report, time.perf_counter() - started)
     except Exception as exc:  # noqa: BLE001 - every failure of a run is recorded, the campaign goes on
         (spec.out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")

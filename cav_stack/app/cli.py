@@ -50,6 +50,10 @@ def _add_drive(subparsers) -> None:
                     "to the run directory.")
     add_run_arguments(parser, controllers=controller_names(), default_controller="stack",
                       out_help="output directory (default: runs/<scenario>-<UTC time>)")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="OpenSCENARIO: set a declared parameter (repeatable)")
+    parser.add_argument("--ego", default=None, metavar="ENTITY",
+                        help="OpenSCENARIO: the entity the stack drives (default: the one with the ALKSController)")
     parser.add_argument("--record", action="store_true",
                         help="also write recording.mcap (ROS 2 CDR, opens in ros2 bag and Foxglove)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -65,15 +69,31 @@ def _run_drive(args) -> int:
     from cav_stack.sim.sumo import SumoNotAvailableError
     from cav_stack.world.scenario import UnknownScenarioError, load_scenario
 
+    from cav_stack.app.openscenario_runs import SCENARIO_ERRORS, is_openscenario, load_openscenario, parse_params
+
     prog = "cav-stack drive"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     try:
-        scenario = load_scenario(args.scenario)
+        if is_openscenario(args.scenario):
+            if args.sim != "sumo":
+                raise RunArgumentError("OpenSCENARIO files run in SUMO only (--sim sumo): loading their OpenDRIVE "
+                                       "road as a CARLA map is not implemented")
+            out_dir = args.out or Path("runs") / f"{Path(args.scenario).stem}-{stamp}"
+            check_out_dir(out_dir)
+            scenario = load_openscenario(args.scenario, parse_params(args.param), args.ego, out_dir / "network")
+        elif args.param or args.ego:
+            raise RunArgumentError("--param and --ego apply to OpenSCENARIO files (.xosc) only")
+        else:
+            scenario = load_scenario(args.scenario)
+            out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
+    except SumoNotAvailableError as exc:
+        return fail(prog, exc, ExitCode.ENVIRONMENT)
     except UnknownScenarioError as exc:
         return fail(prog, exc, ExitCode.USAGE)
     except ParamsError as exc:
         return fail(prog, f"invalid scenario: {exc}", ExitCode.USAGE)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out_dir = args.out or Path("runs") / f"{scenario.name}-{stamp}"
+    except (RunArgumentError, ValueError, *SCENARIO_ERRORS) as exc:   # the OpenSCENARIO reader's errors
+        return fail(prog, exc, ExitCode.USAGE)
     world_factory = None
     if args.sim != "sumo":
         from cav_stack.app.world_selection import open_world

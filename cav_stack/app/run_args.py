@@ -65,8 +65,8 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, controllers: Sequence[
         parser.add_argument("--scenario", required=True, help="scenario name or path to a scenario YAML")
     else:
         parser.add_argument("--scenario", default="highway_cut_in",
-                            help="scenario name (see `cav-stack scenarios`) or path to a scenario YAML "
-                                 "(default: highway_cut_in)")
+                            help="scenario name (see `cav-stack scenarios`), path to a scenario YAML or, for "
+                                 "`drive`, to a concrete OpenSCENARIO 1.x file (.xosc) (default: highway_cut_in)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: the scenario's own)")
     parser.add_argument("--out", type=Path, default=None, help=out_help)
     parser.add_argument("--duration", type=seconds, default=None, metavar="SECONDS",

@@ -19,6 +19,7 @@ from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
 from cav_stack.eval.odd_exit import OddExitRecorder
 from cav_stack.eval.post_encroachment import PostEncroachment
+from cav_stack.eval.r157 import R157Recorder, family_of
 from cav_stack.eval.route_log import RouteLog
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
@@ -329,10 +330,13 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         if links is not None:
             air.link_observers.append(links)
         encroachment = PostEncroachment()
+        r157 = (R157Recorder(plan.spec.storyboard.ego, sumo.road_map(), family_of(plan.spec.name))
+                if plan.spec.storyboard is not None else None)
         tracking = ClosedLoopTracking() if bridge["onboard"] is not None else None
         if tracking is not None:
             executor.add_tap(tracking.on_message)
         observers = ((plan.recorder, traffic, encroachment) + ((odd_exit,) if odd_exit else ())
+                     + ((r157,) if r157 else ())
                      + ((tracking.observe_world,) if tracking else ()))
         try:
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
@@ -346,7 +350,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             attacks = attack_ledger(controller, air, executor)
             end = world.time + plan.duration
             next_report = world.time + progress_interval_s
-            while executor.now() < end - 1e-9 and not traffic.detector_done():
+            while (executor.now() < end - 1e-9 and not traffic.detector_done()
+                   and not getattr(sumo, "storyboard_done", False)):
                 executor.spin_until(min(executor.now() + _END_CHECK_INTERVAL_S, next_report, end))
                 if executor.now() >= min(next_report, end) - 1e-9:
                     next_report += progress_interval_s
@@ -360,4 +365,5 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                       extra={"callback_errors": executor.callback_errors.summary(),
                              **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
-                             **(odd_exit.summary(plan.timeline) if odd_exit else {})})
+                             **(odd_exit.summary(plan.timeline) if odd_exit else {}),
+                             **(r157.summary() if r157 else {})})

@@ -62,6 +62,10 @@ class RunSpec:
     radio: str = "dsrc"
     cav_seconds: float = 0.0
     """The run's simulated duration [s] x its number of CAVs: its size, for the start order."""
+    params: tuple[tuple[str, str], ...] = ()
+    """OpenSCENARIO parameter values (name, value text) of a concrete run of a logical scenario."""
+    ego: str | None = None
+    """OpenSCENARIO entity the stack drives (None: the one with the ALKS controller)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,14 @@ def _cell(values: list[float]) -> str:
     return f"{mean:.3g} ({min(values):.3g}–{max(values):.3g})"
 
 
+def _describe(scenario: str) -> tuple[str, tuple[str, ...]]:
+    """Description and metrics of a campaign's scenario (an OpenSCENARIO file: its R157 figures)."""
+    if scenario.lower().endswith(".xosc"):
+        return f"OpenSCENARIO {Path(scenario).name} (R157 figures in r157_summary.md)", ("collisions", "min_ttc")
+    spec = load_scenario(scenario)
+    return spec.description, spec.metrics
+
+
 def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
     """Per scenario: description, a table of controllers x metrics (mean and range over the
     completed seeds), then the failed runs with their reasons."""
@@ -158,10 +170,9 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
               "the completed seeds; – where undefined.", ""]
     keys = [k for k in SUMMARY_METRICS if any(outcome_number(o, k) is not None for o in outcomes)]
     for scenario in dict.fromkeys(o.spec.scenario for o in outcomes):
-        spec = load_scenario(scenario)
+        description, metrics = _describe(scenario)
         rows = [o for o in outcomes if o.spec.scenario == scenario]
-        lines += [f"## {scenario}", "", spec.description, "",
-                  f"Metrics that matter here: {', '.join(spec.metrics)}.", ""]
+        lines += [f"## {scenario}", "", description, "", f"Metrics that matter here: {', '.join(metrics)}.", ""]
         lines.append("| controller | runs ok | " + " | ".join(SUMMARY_METRICS[k] for k in keys) + " |")
         lines.append("|---|---|" + "---|" * len(keys))
         for controller in dict.fromkeys(o.spec.controller for o in rows):

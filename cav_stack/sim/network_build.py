@@ -1,9 +1,11 @@
-"""Building SUMO ``.net.xml`` networks from plain-XML sources, with a content-hash cache.
+"""Building SUMO ``.net.xml`` networks from plain-XML or OpenDRIVE sources, with a content-hash cache.
 
 A network source directory holds SUMO plain XML files, recognised by suffix:
 ``*.nod.xml`` (nodes, required), ``*.edg.xml`` (edges, required), ``*.typ.xml`` (edge types),
-``*.con.xml`` (connections) and ``*.tll.xml`` (traffic-light programs). Coordinates in these files
-are ``map`` coordinates [m] (x east, y north) and are kept as they are (no offset normalisation).
+``*.con.xml`` (connections) and ``*.tll.xml`` (traffic-light programs); or one OpenDRIVE road network
+``*.xodr`` (then nodes and edges come from it; lanes carry their OpenDRIVE ``origId``
+``<road>_<lane>`` as a parameter). Coordinates in these files are ``map`` coordinates [m]
+(x east, y north) and are kept as they are (no offset normalisation).
 
 :func:`build_network` runs the ``netconvert`` of the installed SUMO (the ``eclipse-sumo`` wheel,
 ``$SUMO_HOME`` or ``PATH``) into a cache directory; the output name carries a hash of the sources, the
@@ -26,7 +28,10 @@ SOURCE_OPTIONS: dict[str, str] = {
     ".typ.xml": "--type-files",
     ".con.xml": "--connection-files",
     ".tll.xml": "--tllogic-files",
+    ".xodr": "--opendrive-files",
 }
+#: Options added when the sources are OpenDRIVE: keep each lane's OpenDRIVE road and lane ID.
+OPENDRIVE_OPTIONS: tuple[str, ...] = ("--output.original-names", "true")
 _REQUIRED_SUFFIXES = (".nod.xml", ".edg.xml")
 
 #: Fixed netconvert options: keep map coordinates, no U-turn connections, static signal programs.
@@ -91,6 +96,8 @@ def network_sources(source_dir: str | Path) -> list[Path]:
         raise NetworkBuildError(f"network source directory {source_dir} does not exist")
     files = sorted(p for p in source_dir.iterdir()
                    if p.is_file() and any(p.name.endswith(s) for s in SOURCE_OPTIONS))
+    if any(p.name.endswith(".xodr") for p in files):
+        return files
     for suffix in _REQUIRED_SUFFIXES:
         if not any(p.name.endswith(suffix) for p in files):
             raise NetworkBuildError(f"network source directory {source_dir} has no *{suffix} file")
@@ -109,6 +116,8 @@ def network_hash(sources: list[Path], netconvert_version: str) -> str:
     digest = hashlib.sha256()
     digest.update(netconvert_version.encode())
     digest.update("\0".join(NETCONVERT_OPTIONS).encode())
+    if any(p.name.endswith(".xodr") for p in sources):
+        digest.update("\0".join(OPENDRIVE_OPTIONS).encode())
     for path in sources:
         digest.update(b"\0" + path.name.encode() + b"\0")
         digest.update(path.read_bytes())
@@ -137,7 +146,8 @@ def build_network(source_dir: str | Path, cache_dir: str | Path) -> Path:
         command += [option, str(path)]
     with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
         partial = Path(tmp) / output.name
-        command += [*NETCONVERT_OPTIONS, "--output-file", str(partial)]
+        opendrive = OPENDRIVE_OPTIONS if any(p.name.endswith(".xodr") for p in sources) else ()
+        command += [*NETCONVERT_OPTIONS, *opendrive, "--output-file", str(partial)]
         try:
             result = subprocess.run(command, capture_output=True, text=True, timeout=_BUILD_TIMEOUT_S,
                                     env=sumo_environment(netconvert), check=False)

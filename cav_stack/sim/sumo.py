@@ -117,6 +117,8 @@ class SumoWorld:
         self._tls_ids: tuple[str, ...] = ()
         self._truth = WorldTruth(stamp=0.0)
         self._event_runners: list[_EventRunner] = []
+        self._storyboard: Any = None          # StoryboardRunner of an OpenSCENARIO scenario
+        self._object_classes = {t.id: t.object_class for t in scenario.vehicle_types if t.object_class}
         self._closed_edges: set[str] = set()
         self._incident_vehicles: set[str] = set()
         self.event_log: list[EventRecord] = []
@@ -147,6 +149,7 @@ class SumoWorld:
     def _start(self) -> WorldTruth:
         net_file = build_network(self.scenario.network_dir, self._cache_dir)
         self._road_map = RoadMap.from_net_file(net_file)
+        self._net_file = net_file
         self._tmp = tempfile.TemporaryDirectory(dir=self._cache_dir, prefix="run-")
         run_dir = Path(self._tmp.name)
         routes = run_dir / "routes.rou.xml"
@@ -184,6 +187,14 @@ class SumoWorld:
                                                       tc.TL_NEXT_SWITCH])
         self._event_runners = [runner for index, event in enumerate(self.scenario.events)
                                if (runner := _make_runner(event, index, self)) is not None]
+        if self.scenario.storyboard is not None:
+            from cav_stack.sim.openscenario_road import RoadFrame
+            from cav_stack.sim.storyboard_runner import StoryboardRunner
+            frame = RoadFrame(self._net_file, self.road_map(), RoadFrame.road_lengths_of(
+                Path(self.scenario.storyboard.opendrive)))
+            self._storyboard = StoryboardRunner(self.scenario.storyboard, frame, self.step_length,
+                                                lambda kind, vehicle, detail, **values: self.event_log.append(
+                                                    EventRecord(self._time, kind, vehicle, detail, values)))
         truth = self.step()
         missing = [c.id for c in self.scenario.cavs if c.depart == 0.0 and c.id not in self._cav_initial]
         if missing:
@@ -267,6 +278,11 @@ class SumoWorld:
         return self._time
 
     @property
+    def storyboard_done(self) -> bool:
+        """Whether an OpenSCENARIO scenario's StopTrigger fired (False for other scenarios)."""
+        return self._storyboard is not None and self._storyboard.done
+
+    @property
     def truth(self) -> WorldTruth:
         """The last truth returned by :meth:`start` or :meth:`step`."""
         return self._truth
@@ -286,6 +302,8 @@ class SumoWorld:
         sim = self._sim
         for runner in self._event_runners:
             runner.apply(self._time)
+        if self._storyboard is not None:
+            self._storyboard.apply(self._time, self._truth, sim)
         sim.simulationStep()
         self._time = float(sim.simulation.getTime())
         departures = sim.simulation.getSubscriptionResults()
@@ -307,8 +325,13 @@ class SumoWorld:
     def _on_departed(self, vehicle_id: str) -> None:
         sim, tc = self._sim, self._tc
         sim.vehicle.subscribe(vehicle_id, _vehicle_variables(tc))
+        vclass = (self._object_classes.get(sim.vehicle.getTypeID(vehicle_id))
+                  or sim.vehicle.getVehicleClass(vehicle_id))
         self._static[vehicle_id] = (sim.vehicle.getLength(vehicle_id), sim.vehicle.getWidth(vehicle_id),
-                                    sim.vehicle.getHeight(vehicle_id), sim.vehicle.getVehicleClass(vehicle_id))
+                                    sim.vehicle.getHeight(vehicle_id), vclass)
+        if self._storyboard is not None and vehicle_id in self._storyboard.movers:
+            sim.vehicle.setSpeedMode(vehicle_id, 0)      # the storyboard places it; SUMO never drives it
+            sim.vehicle.setLaneChangeMode(vehicle_id, 0)
         if vehicle_id in self._cav_ids:
             # A SUMO-driven CAV (baselines) makes only the lane changes its route needs (merge, exit).
             sim.vehicle.setLaneChangeMode(vehicle_id, 0 if self.cav_driver is None else _LC_MODE_STRATEGIC_ONLY)

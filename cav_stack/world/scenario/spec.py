@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from cav_stack.core.params import validate_positive
 from cav_stack.world.odd import OperatingDomain
+from cav_stack.world.openscenario.storyboard import StoryboardBinding
 from cav_stack.world.scenario.events import (GhostVehicleEvent, LinkLossEvent, ScenarioEvent, SensorFaultEvent,
                                              event_active)
 
@@ -29,7 +30,9 @@ class VehicleTypeSpec:
     length, width, height: box size [m]; max_speed [m/s]; accel, decel, emergency_decel [m/s^2];
     sigma: driver imperfection [0, 1]; tau: desired time headway [s]; min_gap: standstill gap [m];
     speed_factor, speed_dev: mean and std-dev of the desired speed as a fraction of the limit;
-    emission_class: SUMO emission class (fuel model), e.g. ``HBEFA4/PC_petrol_Euro-4``.
+    emission_class: SUMO emission class (fuel model), e.g. ``HBEFA4/PC_petrol_Euro-4``;
+    object_class: the class the sensor models see when it differs from ``vclass`` ('' : vclass),
+    e.g. ``pedestrian`` for a pedestrian placed as a vClass ``ignoring`` vehicle (OpenSCENARIO).
     """
 
     id: str
@@ -47,6 +50,7 @@ class VehicleTypeSpec:
     speed_factor: float
     speed_dev: float
     emission_class: str
+    object_class: str = ""
 
     def __post_init__(self) -> None:
         validate_positive(length=self.length, width=self.width, height=self.height,
@@ -223,7 +227,9 @@ class Scenario:
     network_dir: absolute path of the network source directory; source: the YAML file;
     connected_traffic: share [0..1] of background vehicles with V2X (None: the default of
     ``v2x/connected_traffic.yaml``); odd: the CAVs' operating domain (None: the network);
-    driver: the person in each CAV's seat (None: seen attentive by the monitoring, never takes over).
+    driver: the person in each CAV's seat (None: seen attentive by the monitoring, never takes over);
+    storyboard: an OpenSCENARIO storyboard the world executes for the non-CAV entities
+    (:class:`~cav_stack.world.openscenario.storyboard.StoryboardBinding`; None for YAML scenarios).
     """
 
     name: str
@@ -242,6 +248,7 @@ class Scenario:
     odd: OperatingDomain | None = None
     driver: DriverSpec | None = None
     source: Path = Path()
+    storyboard: StoryboardBinding | None = None
 
     def __post_init__(self) -> None:
         validate_positive(duration=self.duration)
