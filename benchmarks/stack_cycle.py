@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from cav_stack.control.mpc_params import SOLVERS, load_mpc_params
-from cav_stack.eval.runner import run_scenario
-from cav_stack.eval.scenario import load_scenario
+from cav_stack.app.runner import run_scenario
+from cav_stack.world.scenario import load_scenario
 from cav_stack.runtime.callback_timing import CallbackTiming
-from cav_stack.share import share_path
+from cav_stack.core.share import share_path
 
 TICK = 0.05          # [s] control period of the stack
 SKIP_TICKS = 20      # the first second of each CAV

@@ -102,7 +102,7 @@ def test_cli_missing_sumo_is_one_line_naming_the_extra(tmp_path):
     env.pop("SUMO_HOME", None)
     result = subprocess.run([sys.executable, "-c", hide, "drive", "--out", str(tmp_path / "o"), "--quiet"],
                             capture_output=True, text=True, timeout=60, env=env)
-    assert result.returncode == 1
+    assert result.returncode == 3                                  # a missing dependency (app/exit_codes.py)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cav_stack[sim]" in lines[0], result.stderr
 

@@ -63,7 +63,7 @@ def test_follower_opens_the_gap_to_the_acc_time_gap_without_closing_in(degradati
     # the time gap only opens while the link is bad (small tolerance for speed transients) ...
     assert headway[during].min() >= headway[during][0] - 0.05
     # ... and reaches the ACC time gap before the link comes back
-    reached = trace["time"][during][headway[during] >= 0.95 * float(sel["acc_time_gap"])]
+    reached = trace["time"][during][headway[during] >= 0.95 * sel.acc_time_gap]
     assert reached.size and reached[0] < LOSS_END
 
 

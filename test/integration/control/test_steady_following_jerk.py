@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import pytest
 
-from cav_stack.eval.runner import run_scenario
+from cav_stack.app.runner import run_scenario
 
 pytestmark = pytest.mark.slow
 
