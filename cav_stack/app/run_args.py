@@ -32,26 +32,24 @@ class CommandLineParser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
-def seconds(text: str) -> float:
-    """argparse type: a finite duration [s] > 0."""
+def _finite_positive(text: str, what: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got '{text}'") from None
+        raise argparse.ArgumentTypeError(f"expected a {what}, got '{text}'") from None
     if not math.isfinite(value) or value <= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got '{text}'")
+        raise argparse.ArgumentTypeError(f"must be a finite {what} > 0, got '{text}'")
     return value
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite duration [s] > 0."""
+    return _finite_positive(text, "number of seconds")
 
 
 def positive_number(text: str) -> float:
     """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got '{text}'") from None
-    if not math.isfinite(value) or value <= 0.0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got '{text}'")
-    return value
+    return _finite_positive(text, "number")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, *, controllers: Sequence[str] | None,
