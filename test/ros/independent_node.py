@@ -53,7 +53,10 @@ def main():
     give_up = time.monotonic() + args.seconds
     while time.monotonic() < give_up and min(counts.values()) < args.min:
         rclpy.spin_once(node, timeout_sec=0.1)
-        if stop is not None and sent_stop_at is None and counts[first] >= args.stop_after:
+        # the request is sent once the stack's subscriber is matched (a message published before
+        # discovery completes is lost)
+        if stop is not None and sent_stop_at is None and counts[first] >= args.stop_after \
+                and stop.get_subscription_count() > 0:
             stop.publish(stop_msg)
             sent_stop_at = counts[first]
     graph = dict(node.get_topic_names_and_types())

@@ -16,19 +16,22 @@ def test_v2x_node_runs_as_a_ros2_node_in_its_namespace(tmp_path, repo_root, ros_
     node = subprocess.Popen([sys.executable, "-c", "import sys; from cav_stack.app.entry_points import v2x_node; "
                              "sys.exit(v2x_node())", "--ros-args", "-r", "__ns:=/cav_1", "--params-file", str(params),
                              "-p", "seed:=5"], env=ros_env, stderr=subprocess.PIPE, text=True)
+    expected = ("/cav_1/v2x_node/output/health", "/cav_1/v2x_node/input/ego_state")
     rclpy.init()
     try:
         probe = rclpy.create_node("probe")
-        give_up, topics = time.monotonic() + 60.0, {}
-        while time.monotonic() < give_up and "/cav_1/v2x_node/output/health" not in topics:
+        give_up, topics, nodes = time.monotonic() + 60.0, {}, []
+        # discovery reports topics and node names separately, in no fixed order: wait for all of them
+        while time.monotonic() < give_up and node.poll() is None and not (
+                all(t in topics for t in expected) and ("v2x_node", "/cav_1") in nodes):
             rclpy.spin_once(probe, timeout_sec=0.2)
             topics = dict(probe.get_topic_names_and_types())
-        nodes = probe.get_node_names_and_namespaces()
+            nodes = probe.get_node_names_and_namespaces()
     finally:
         rclpy.shutdown()
         node.send_signal(signal.SIGINT)
         _, err = node.communicate(timeout=30)
-    assert ("v2x_node", "/cav_1") in nodes
+    assert ("v2x_node", "/cav_1") in nodes, err[-2000:]
     assert topics.get("/cav_1/v2x_node/input/ego_state") == ["nav_msgs/msg/Odometry"]
     assert topics.get("/cav_1/v2x_node/output/health") == ["diagnostic_msgs/msg/DiagnosticArray"]
     assert node.returncode == 0, err[-2000:]

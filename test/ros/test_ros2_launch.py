@@ -75,7 +75,7 @@ def test_a_stock_node_stops_the_cav(tmp_path, ros_env, independent_node):
     assert run_code == 0, run_err[-3000:]
     assert "stop requested" in run_err
     seen = json.loads(out.strip().splitlines()[-1])
-    assert seen["stop_sent_after"] == 100
+    assert seen["stop_sent_after"] >= 100                 # sent once the stack subscribed, after 100 messages
     rows = (tmp_path / "stop" / "trajectories.csv").read_text().splitlines()
     header = rows[0].split(",")
     speeds = [float(r.split(",")[header.index("speed")]) for r in rows[1:]]
