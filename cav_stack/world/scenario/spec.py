@@ -130,8 +130,8 @@ class PrefillSpec:
 
 
 @dataclass(frozen=True)
-class VehicleSpec:
-    """One named vehicle: departs at ``depart`` [s] in lane ``depart_lane`` of the route's first
+class PlacedVehicle:
+    """Where a vehicle starts: departs at ``depart`` [s] in lane ``depart_lane`` of the route's first
     edge at ``depart_pos`` [m, front bumper] with ``depart_speed`` [m/s]."""
 
     id: str
@@ -149,6 +149,11 @@ class VehicleSpec:
 
 
 @dataclass(frozen=True)
+class VehicleSpec(PlacedVehicle):
+    """One named background vehicle (placement: :class:`PlacedVehicle`)."""
+
+
+@dataclass(frozen=True)
 class DemandSpec:
     """Background traffic: flows, pre-populated vehicles and named vehicles."""
 
@@ -158,21 +163,8 @@ class DemandSpec:
 
 
 @dataclass(frozen=True)
-class CavSpec:
-    """A vehicle driven by this stack; same placement fields as :class:`VehicleSpec`."""
-
-    id: str
-    type: str
-    route: tuple[str, ...]
-    depart: float
-    depart_lane: int
-    depart_pos: float
-    depart_speed: float
-
-    def __post_init__(self) -> None:
-        _check_route(self.route)
-        if self.depart < 0.0 or self.depart_lane < 0 or self.depart_pos < 0.0 or self.depart_speed < 0.0:
-            raise ValueError("depart, depart_lane, depart_pos and depart_speed must be >= 0")
+class CavSpec(PlacedVehicle):
+    """A vehicle driven by this stack (placement: :class:`PlacedVehicle`)."""
 
 
 @dataclass(frozen=True)
