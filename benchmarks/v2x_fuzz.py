@@ -50,7 +50,8 @@ from cav_stack.v2x.messages import (
 ORIGIN = GeodeticOrigin(math.radians(41.1642), math.radians(-104.8434), 1880.0)
 CONFORMANCE_HEX = Path(__file__).resolve().parents[1].parent / "shared" / "conformance" / "j2735" / \
     "bsm_messageframe.hex"
-MUTATIONS = ("bitflip", "truncate", "extend", "splice", "random")
+BYTE_MUTATIONS = ("bitflip", "truncate", "extend", "splice", "random")
+MUTATIONS = ("field",) + BYTE_MUTATIONS   # "field" needs a J2735 MessageFrame, the others any bytes
 
 
 def build_corpus() -> list[bytes]:
@@ -85,8 +86,70 @@ def build_corpus() -> list[bytes]:
     return corpus
 
 
+def _members(per_type) -> list:
+    """Root members and extension additions of an asn1tools PER SEQUENCE or CHOICE type."""
+    members = list(getattr(per_type, "root_members", None) or per_type.root_index_to_member.values())
+    additions = getattr(per_type, "additions", None) or getattr(per_type, "additions_index_to_member", None)
+    if isinstance(additions, dict):
+        additions = additions.values()
+    for addition in additions or ():
+        members.extend(getattr(addition, "root_members", [addition]))   # an addition group is a SEQUENCE
+    return members
+
+
+def integer_fields(per_type, value, found: list) -> list:
+    """Every INTEGER in ``value`` (a decoded raw value of ``per_type``) as (holder, key, minimum,
+    maximum): the places a structure-aware mutation can set to any value its type allows."""
+    kind = type(per_type).__name__
+    if kind in ("Sequence", "Set") and isinstance(value, dict):
+        for member in _members(per_type):
+            if member.name in value:
+                child = value[member.name]
+                if type(member).__name__ == "Integer" and member.minimum is not None:
+                    found.append((value, member.name, member.minimum, member.maximum))
+                else:
+                    integer_fields(member, child, found)
+    elif kind in ("SequenceOf", "SetOf") and isinstance(value, list):
+        for index, child in enumerate(value):
+            if type(per_type.element_type).__name__ == "Integer" and per_type.element_type.minimum is not None:
+                found.append((value, index, per_type.element_type.minimum, per_type.element_type.maximum))
+            else:
+                integer_fields(per_type.element_type, child, found)
+    elif kind == "Choice" and isinstance(value, tuple):   # an INTEGER alternative is left alone (tuples)
+        member = next((m for m in _members(per_type) if m.name == value[0]), None)
+        if member is not None:
+            integer_fields(member, value[1], found)
+    elif kind == "Recursive":
+        integer_fields(per_type.inner, value, found)
+    return found
+
+
+def mutable_integer_fields(type_name: str, value: dict) -> list:
+    """:func:`integer_fields` of a decoded J2735 message, its BSM Part II extensions included, less
+    the ``partII-Id`` that selects how a Part II value is encoded."""
+    spec = codec.compiled_modules()
+    fields = [f for f in integer_fields(spec.types[type_name].type, value, []) if f[1] != "partII-Id"]
+    for part in value.get("partII", []):
+        if isinstance(part["partII-Value"], dict):
+            integer_fields(spec.types["VehicleSafetyExtensions"].type, part["partII-Value"], fields)
+    return fields
+
+
+def field_mutation(packet: bytes, rng: np.random.Generator) -> bytes:
+    """``packet`` with one constrained INTEGER set to a value drawn uniformly from its whole range,
+    then re-encoded: a valid frame whose values reach the SI conversions' corners (the range ends,
+    the 'unavailable' codes and everything between), which byte-level mutations seldom hit."""
+    type_name, value = codec.decode_frame_raw(packet)
+    fields = mutable_integer_fields(type_name, value)
+    holder, key, minimum, maximum = fields[int(rng.integers(0, len(fields)))]
+    holder[key] = int(rng.integers(minimum, maximum + 1))
+    return codec.encode_frame_raw(type_name, value)
+
+
 def mutate(packet: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """One mutated packet of ``kind`` (see MUTATIONS) derived from ``packet``."""
+    if kind == "field":
+        return field_mutation(packet, rng)
     data = bytearray(packet)
     if kind == "bitflip":
         for _ in range(int(rng.integers(1, 9))):
@@ -128,12 +191,14 @@ def run(count: int, seed: int) -> tuple[collections.Counter, float]:
             outcome(packet)
     baseline = (time.perf_counter() - start) / (repeats * len(corpus))
     counts: collections.Counter = collections.Counter()
-    start = time.perf_counter()
+    decoding = 0.0
     for _ in range(count):
         kind = MUTATIONS[int(rng.integers(0, len(MUTATIONS)))]
         packet = mutate(corpus[int(rng.integers(0, len(corpus)))], kind, rng)
+        start = time.perf_counter()
         counts[(kind, outcome(packet))] += 1
-    per_packet = (time.perf_counter() - start) / max(count, 1)
+        decoding += time.perf_counter() - start
+    per_packet = decoding / max(count, 1)
     return counts, per_packet / baseline
 
 
@@ -195,7 +260,7 @@ class _FrameFeeder:
                 mutation = MUTATIONS[int(self.rng.integers(0, len(MUTATIONS) - 1))]   # random bytes below
                 frame = signer.sign(mutate(packet, mutation, self.rng), PSID_OF_MESSAGE[message_type], now)
             elif kind == "mutated_envelope":
-                mutation = MUTATIONS[int(self.rng.integers(0, len(MUTATIONS) - 1))]
+                mutation = BYTE_MUTATIONS[int(self.rng.integers(0, len(BYTE_MUTATIONS) - 1))]
                 frame = mutate(signer.sign(packet, PSID_OF_MESSAGE[message_type], now), mutation, self.rng)
             else:
                 frame = mutate(packet, "random", self.rng)

@@ -61,6 +61,23 @@ def test_mutated_packets(index, flips, cut, tail):
     _decode_or_decode_error(bytes(data))
 
 
+def _integer_field_count(packet: bytes) -> int:
+    return len(FUZZ.mutable_integer_fields(*codec.decode_frame_raw(packet)))
+
+
+@pytest.mark.parametrize("index", range(len(CORPUS)))
+def test_every_integer_at_its_range_ends_decodes_or_raises_decode_error(index):
+    """Structure-aware: each INTEGER of each corpus message set to its type's minimum, maximum and
+    their neighbours (the 'unavailable' codes sit there) and re-encoded; a unit conversion that
+    fails on a legal value raises something other than V2xDecodeError and fails this test."""
+    for field in range(_integer_field_count(CORPUS[index])):
+        type_name, value = codec.decode_frame_raw(CORPUS[index])
+        holder, key, minimum, maximum = FUZZ.mutable_integer_fields(type_name, value)[field]
+        for raw in {minimum, minimum + 1, (minimum + maximum) // 2, maximum - 1, maximum}:
+            holder[key] = raw
+            _decode_or_decode_error(codec.encode_frame_raw(type_name, value))
+
+
 @pytest.mark.parametrize("data", [b"", b"\x00", "not bytes", None, 12, CORPUS[0] + b"\x00", CORPUS[0][:-1]])
 def test_malformed_inputs_raise_decode_error(data):
     with pytest.raises(V2xDecodeError):
