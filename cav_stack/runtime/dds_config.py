@@ -14,7 +14,7 @@ ROS 2 nodes whose Fast DDS is confined to loopback too (:func:`fastdds_loopback_
 Whatever the network configuration, every DDS node process also gets
 :func:`with_fastdds_interop`: Cyclone ignores the XTypes type information of Fast DDS
 participants (the default middleware of ROS 2) and matches their endpoints by topic and type name
-alone, as two ROS 2 middlewares do with each other. Without it a stock ROS 2 node discovers
+alone, as Fast DDS matches rmw_cyclonedds (which announces no type information). Without it a stock ROS 2 node discovers
 the topics of a type with an array or sequence member (nav_msgs/Odometry, PointCloud2,
 DiagnosticArray) but never matches them: Fast DDS 3.2 announces such types with collection
 element flags 0 (no try-construct kind), so their type hashes differ from Cyclone's; Cyclone asks
