@@ -13,14 +13,15 @@ ROS 2 nodes whose Fast DDS is confined to loopback too (:func:`fastdds_loopback_
 
 Whatever the network configuration, every DDS node process also gets
 :func:`with_fastdds_interop`: Cyclone ignores the XTypes type information of Fast DDS
-participants (the default middleware of ROS 2) and matches their endpoints by topic and type name
-alone, as Fast DDS matches rmw_cyclonedds (which announces no type information). Without it a stock ROS 2 node discovers
-the topics of a type with an array or sequence member (nav_msgs/Odometry, PointCloud2,
-DiagnosticArray) but never matches them: Fast DDS 3.2 announces such types with collection
-element flags 0 (no try-construct kind), so their type hashes differ from Cyclone's; Cyclone asks
-for Fast DDS's minimal type object, gets only the complete one, and defers the match until the
-type resolves, i.e. forever (Cyclone's ``finest`` trace: ``unresolved rd type``). Types
-without collections (String, Clock, Header) hash alike and match either way.
+participants (the default middleware of ROS 2) and matches their endpoints by topic and type
+name alone, as Fast DDS matches rmw_cyclonedds (which announces no type information). Without
+it a stock ROS 2 node discovers the topics of a type with an array or sequence member
+(nav_msgs/Odometry, PointCloud2, DiagnosticArray) but never matches them: Fast DDS 3.2 announces
+such types with collection element flags 0 (no try-construct kind), so their type hashes differ
+from Cyclone's; Cyclone asks for Fast DDS's minimal type object, gets only the complete one, and
+defers the match until the type resolves, i.e. forever (Cyclone's ``finest`` trace:
+``unresolved rd type``). Types without collections (String, Clock, Header) hash alike and match
+either way.
 """
 from __future__ import annotations
 
