@@ -7,8 +7,8 @@
 
 Builds the scenario's SUMO world (and its V2X air when the controller has a V2X node), runs
 :class:`~cav_stack.nodes.sim_bridge_node.SimBridgeNode` on a ``driven`` DDS runtime with the
-metrics recorder as its observer and the mode timeline listening, and drives the lockstep
-run (``/clock``) with the named follower processes (fully qualified node names, e.g.
+metrics recorder as its observer and the mode timeline and V2X receptions listening, and drives
+the lockstep run (``/clock``) with the named follower processes (fully qualified node names, e.g.
 ``/cav_0/idm_baseline``) until the scenario's end. Writes the same run directory as the
 in-process runner (report.json, trajectories.csv, plot.png). ``--kill`` injects a fault: the
 named follower process gets SIGKILL at that simulated time after the start
@@ -22,13 +22,10 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
-from collections.abc import Callable
+from typing import Any, Protocol
 
 from cav_stack.app.exit_codes import ExitCode, fail
 from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, seconds
-from cav_stack.core.messages import ModeCommand
-from cav_stack.eval.mode_timeline import MODE_TOPIC_SUFFIX
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
@@ -39,18 +36,30 @@ SIM_BRIDGE_SEED_INDEX = 0
 """The bridge is the first node the in-process runner creates."""
 
 
-class ModeTimelineNode(Node):
-    """Feeds each CAV's ``planning/mode`` to the run's mode timeline (an executor tap in-process)."""
+class CavTopicTap(Protocol):
+    """A run's tap of CAV topics (the mode timeline, the V2X receptions): called with (topic,
+    message, time [s]) of the topics ``topic_suffixes`` ((suffix, message type), ...) under each
+    CAV's namespace."""
 
-    node_name = "mode_timeline"
+    topic_suffixes: tuple[tuple[str, type], ...]
 
-    def __init__(self, context: NodeContext, *, cav_ids: tuple[str, ...], timeline: Callable[[str, Any, float], None]):
+    def __call__(self, topic: str, msg: Any, now: float) -> None: ...
+
+
+class CavTopicTapNode(Node):
+    """Feeds the CAVs' topics to the run's taps (which the in-process executor taps directly)."""
+
+    node_name = "cav_topic_taps"
+
+    def __init__(self, context: NodeContext, *, cav_ids: tuple[str, ...], taps: tuple[CavTopicTap, ...]):
         super().__init__(context)
-        for cav_id in cav_ids:
-            topic = f"/{cav_id}{MODE_TOPIC_SUFFIX}"
-            def on_mode(msg: ModeCommand, t: str = topic) -> None:
-                timeline(t, msg, self.now())
-            self.create_subscription(ModeCommand, topic, on_mode)
+        for tap in taps:
+            for suffix, msg_type in tap.topic_suffixes:
+                for cav_id in cav_ids:
+                    topic = f"/{cav_id}{suffix}"
+                    def on_message(msg: Any, t: str = topic, tap: CavTopicTap = tap) -> None:
+                        tap(t, msg, self.now())
+                    self.create_subscription(msg_type, topic, on_message)
 
 
 def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers: tuple[str, ...],
@@ -87,7 +96,7 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
             channel = lead(runtime)
             runtime.add_node(SimBridgeNode, params=plan.bridge_params, seed_index=SIM_BRIDGE_SEED_INDEX,
                              world=world, initial_truth=initial, observers=(plan.recorder,), **bridge)
-            runtime.add_node(ModeTimelineNode, cav_ids=tuple(plan.cav_routes), timeline=plan.timeline)
+            runtime.add_node(CavTopicTapNode, cav_ids=tuple(plan.cav_routes), taps=(plan.timeline, plan.receptions))
             schedule = KillSchedule(kills, channel, followers=followers)
             dropped = run_master(runtime, channel, followers=followers, end_time=world.time + plan.duration,
                                  timeouts=timeouts, progress=schedule)

@@ -21,6 +21,7 @@ from cav_stack.eval.odd_exit import OddExitRecorder
 from cav_stack.eval.post_encroachment import PostEncroachment
 from cav_stack.eval.r157 import R157Recorder, family_of
 from cav_stack.eval.route_log import RouteLog
+from cav_stack.eval.v2x_receptions import V2xReceptions
 from cav_stack.eval.recording import TopicRecorder, run_metadata
 from cav_stack.eval.traffic_metrics import traffic_metrics_for
 from cav_stack.eval.v2x_attacks import AttackLedger
@@ -247,6 +248,7 @@ class RunPlan:
     cav_routes: dict[str, tuple[str, ...]]
     recorder: RunRecorder
     timeline: ModeTimeline
+    receptions: V2xReceptions
     routes: RouteLog
     wall_start: float
 
@@ -263,8 +265,8 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
     return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), RouteLog(),
-                   time.perf_counter())
+                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), V2xReceptions(),
+                   RouteLog(), time.perf_counter())
 
 
 def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
@@ -278,6 +280,7 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
                           extra={"world_step_wall_s": world.step_wall_s, "world_steps": world.steps,
                                  "v2x": v2x_summary(air, nodes, attacks),
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
+                                 "v2x_receptions": plan.receptions.summary() or None,
                                  **plan.routes.summary(),
                                  **(extra or {})},
                           event_windows=windows)
@@ -316,6 +319,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         world = TimedWorld(sumo)
         executor = InProcessExecutor(plan.seed, start_time=world.time, timing=timing)
         executor.add_tap(plan.timeline)
+        executor.add_tap(plan.receptions)
         executor.add_tap(plan.routes)
         driven = {} if cav_driver is not None else plan.cav_routes
         recorder = TopicRecorder(out_dir / "recording.mcap", run_metadata(

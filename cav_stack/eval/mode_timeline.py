@@ -15,6 +15,9 @@ MODE_TOPIC_SUFFIX = "/planning/mode"
 class ModeTimeline:
     """Collects (time, cav, mode, reason) whenever a CAV's mode changes."""
 
+    topic_suffixes = ((MODE_TOPIC_SUFFIX, ModeCommand),)
+    """(topic suffix, message type) of the topics it listens to, under each CAV's namespace."""
+
     def __init__(self) -> None:
         self.switches: list[dict] = []
         self.escalations: list[dict] = []

@@ -10,6 +10,18 @@ machine's participants. :func:`loopback_multicast_config` is ROS 2's default dis
 (multicast SPDP) confined to the loopback interface: what interoperability tests use beside
 ROS 2 nodes whose Fast DDS is confined to loopback too (:func:`fastdds_loopback_profile`).
 :func:`config_uri` turns a vehicle's own file (``--dds-config FILE``) into a ``CYCLONEDDS_URI``.
+
+Whatever the network configuration, every DDS node process also gets
+:func:`with_fastdds_interop`: Cyclone ignores the XTypes type information of Fast DDS
+participants (the default middleware of ROS 2) and matches their endpoints by topic and type
+name alone, as Fast DDS matches rmw_cyclonedds (which announces no type information). Without
+it a stock ROS 2 node discovers the topics of a type with an array or sequence member
+(nav_msgs/Odometry, PointCloud2, DiagnosticArray) but never matches them: Fast DDS 3.2 announces
+such types with collection element flags 0 (no try-construct kind), so their type hashes differ
+from Cyclone's; Cyclone asks for Fast DDS's minimal type object, gets only the complete one, and
+defers the match until the type resolves, i.e. forever (Cyclone's ``finest`` trace:
+``unresolved rd type``). Types without collections (String, Clock, Header) hash alike and match
+either way.
 """
 from __future__ import annotations
 
@@ -84,6 +96,27 @@ def ros2_default_config(env: dict[str, str]) -> str | None:
         raise ValueError(f"{DISCOVERY_RANGE_VARIABLE}={env[DISCOVERY_RANGE_VARIABLE]} is not one of "
                          "SUBNET, LOCALHOST, OFF, SYSTEM_DEFAULT")
     return None
+
+
+FASTDDS_VENDOR_ID = "1.15"
+"""RTPS vendor id of eProsima Fast DDS (rmw_fastrtps, ROS 2's default middleware)."""
+
+
+def fastdds_interop_config() -> str:
+    """The Cyclone DDS configuration fragment ignoring the type information of Fast DDS participants."""
+    return ("<CycloneDDS><Domain id=\"any\"><Compatibility>"
+            f"<IgnoreTypeInformation>{FASTDDS_VENDOR_ID}</IgnoreTypeInformation>"
+            "</Compatibility></Domain></CycloneDDS>")
+
+
+def with_fastdds_interop(uri: str | None) -> str:
+    """``CYCLONEDDS_URI`` ``uri`` (None or empty: Cyclone's defaults) preceded by
+    :func:`fastdds_interop_config`. Cyclone merges the comma-separated sources in order, so a
+    setting of ``uri`` (a vehicle's own file) still wins; ``uri`` already preceded by it is returned as is."""
+    interop = fastdds_interop_config()
+    if not uri:
+        return interop
+    return uri if uri.startswith(interop) else f"{interop},{uri}"
 
 
 def config_uri(path: str) -> str:

@@ -5,7 +5,8 @@ import pytest
 
 from cav_stack.app.dds_launch import dds_environment
 from cav_stack.runtime.dds_config import (
-    fastdds_loopback_profile, loopback_config, loopback_multicast_config, ros2_default_config,
+    FASTDDS_VENDOR_ID, fastdds_interop_config, fastdds_loopback_profile, loopback_config, loopback_multicast_config,
+    ros2_default_config, with_fastdds_interop,
 )
 
 
@@ -39,3 +40,12 @@ def test_loopback_configurations_name_only_the_loopback_interface():
     ns = {"f": "http://www.eprosima.com"}
     assert [i.get("name") for i in profile.iterfind(".//f:interface", ns)] == ["127.0.0.1"]
     assert profile.find(".//f:useBuiltinTransports", ns).text == "false"
+
+
+def test_fastdds_interop_comes_first_so_a_vehicle_file_still_wins():
+    interop = fastdds_interop_config()
+    assert ET.fromstring(interop).find(".//Compatibility/IgnoreTypeInformation").text == FASTDDS_VENDOR_ID == "1.15"
+    assert with_fastdds_interop(None) == with_fastdds_interop("") == interop      # Cyclone's defaults otherwise
+    own = "file:///etc/vehicle.xml"
+    assert with_fastdds_interop(own) == f"{interop},{own}"                      # later sources override earlier
+    assert with_fastdds_interop(with_fastdds_interop(own)) == f"{interop},{own}"  # a child of a launcher: once
