@@ -66,6 +66,18 @@ def spec(path: Path | None = None) -> asn1tools.compiler.Specification:
     return asn1tools.compile_files(str(path or share_path("v2x", "asn1", "Ieee1609Dot2Compact.asn")), "uper")
 
 
+def decode_with_length(type_name: str, data: bytes) -> tuple[Any, int]:
+    """Decode ``data`` as the UPER ``type_name``; (value, bytes the encoding takes up).
+
+    UPER carries no overall length and asn1tools ignores bytes after the value, so the bit reader
+    is driven directly (``asn1tools.codecs.uper.Decoder`` on the compiled type) and its count of
+    bits read gives the end. Raises one of :data:`DECODE_ERRORS`.
+    """
+    decoder = asn1tools.codecs.uper.Decoder(bytearray(data))
+    value = spec().types[type_name].type.decode(decoder)
+    return value, (decoder.number_of_read_bits() + 7) // 8
+
+
 def sha256(data: bytes) -> bytes:
     """SHA-256 digest of ``data`` (32 bytes)."""
     return hashlib.sha256(data).digest()

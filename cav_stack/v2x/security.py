@@ -132,9 +132,10 @@ _MEMO_SIZE = 8192
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _decode_envelope(envelope: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = d2.spec().decode("Ieee1609Dot2Data", envelope)
-    return data
+def _decode_envelope(envelope: bytes) -> dict[str, Any] | None:
+    """The decoded envelope, or None when ``envelope`` has bytes after its encoding."""
+    data, length = d2.decode_with_length("Ieee1609Dot2Data", envelope)
+    return data if length == len(envelope) else None
 
 
 K = TypeVar("K")
@@ -343,6 +344,8 @@ class MessageVerifier:
             data = _decode_envelope(bytes(envelope))
         except d2.DECODE_ERRORS as exc:
             raise _Refusal(RefusalReason.MALFORMED, f"undecodable: {type(exc).__name__}") from exc
+        if data is None:
+            raise _Refusal(RefusalReason.MALFORMED, "bytes after the end of the envelope")
         kind, signed = data["content"]
         if kind != "signedData":
             raise _Refusal(RefusalReason.MALFORMED, f"content is {kind}, not signedData")

@@ -209,7 +209,8 @@ def test_documented_malformed_cases(trust_params, pki, asn):
     nested = asn.decode("Ieee1609Dot2Data", envelope)
     nested["content"][1]["tbsData"]["payload"]["data"] = asn.decode("Ieee1609Dot2Data", envelope)
     cases = [b"", b"\x00", unsigned, asn.encode("Ieee1609Dot2Data", nested),
-             envelope + bytes(trust_params.security.max_envelope_bytes)]
+             envelope + bytes(trust_params.security.max_envelope_bytes),
+             envelope + b"\x00", envelope + b"\xff\x01"]   # bytes after the envelope (found by the fuzz)
     cases += [envelope[:n] for n in range(1, len(envelope) - 1)]
     results = [verifier.verify(case, 4.0) for case in cases]
     assert [reason(r) for r in results] == [RefusalReason.MALFORMED] * len(cases)
