@@ -104,8 +104,9 @@ class GaussNewtonSqp:
         self._input = np.empty(self._step.size1_in(0))
         self._output = np.empty(self._step.size1_out(0))
         self._buffer, self._evaluate = self._step.buffer()
-        self._buffer.set_arg(0, memoryview(self._input))
-        self._buffer.set_res(0, memoryview(self._output))
+        # (casadi.pyi lists the byte size as a third argument; the binding takes it from the view)
+        self._buffer.set_arg(0, memoryview(self._input))    # type: ignore[call-arg,arg-type]
+        self._buffer.set_res(0, memoryview(self._output))   # type: ignore[call-arg,arg-type]
         self._stats: dict[str, Any] = {}
 
     def stats(self) -> dict[str, Any]:
