@@ -46,8 +46,8 @@ class LeaderAccelEstimate:
     highway_cut_in; a real tracker's acceleration is the noisiest state it estimates), and the
     prediction over the horizon amplifies what it is given (held for a 5 s horizon, each
     0.1 m/s^2 moves the predicted leader 1.25 m). Held raw, it made the MPC's command chatter at
-    ~10 Hz while following at constant speed (jerk rms 0.52 m/s^3 in highway_cut_in, seed 7;
-    0.13 m/s^3 low-passed with 0.5 s).
+    ~10 Hz while following at constant speed (steady-following jerk rms 0.50 m/s^3 in
+    highway_cut_in, seed 7; 0.15 m/s^3 low-passed with 0.3 s, controllers/mpc.yaml).
     """
 
     def __init__(self, time_constant: float, max_gap: float):

@@ -7,7 +7,7 @@ follows steadily for long enough after the leader's speed changes).
 The MPC used to hold the leader's raw measured acceleration over its 5 s horizon; SUMO redraws
 a human driver's acceleration every step, so each tick moved the predicted leader by metres and
 the command chattered at ~10 Hz (0.50 m/s^3 in highway_cut_in). The sensed acceleration is now
-low-passed (``leader_accel_filter_time_constant``, 0.5 s): 0.14; without the filter this test
+low-passed (``leader_accel_filter_time_constant``, 0.3 s): 0.15; without the filter this test
 fails (0.50 in highway_cut_in). ~2-4 min of wall time per run on the shared 2-core machine.
 """
 from __future__ import annotations
