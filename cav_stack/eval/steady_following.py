@@ -1,7 +1,7 @@
 """Jerk during steady following: the comfort figure that shows command chatter.
 
 A CAV follows steadily while it and its leader each keep their speed within ``band`` (0.3 m/s)
-for at least ``window`` (5 s). Manoeuvres (a cut-in, a leader braking, a lane change) change a
+over ``window`` (5 s) centred on the sample. Manoeuvres (a cut-in, a leader braking, a lane change) change a
 speed by more and fall outside; what jerk remains inside comes from the controller itself.
 """
 from __future__ import annotations
@@ -16,18 +16,29 @@ STEADY_WINDOW = 5.0
 
 def steady_following_mask(time: np.ndarray, speed: np.ndarray, leader_speed: np.ndarray,
                           band: float = STEADY_SPEED_BAND, window: float = STEADY_WINDOW) -> np.ndarray:
-    """Samples inside a window of at least ``window`` [s] in which a leader is known (finite
-    ``leader_speed``) and both speeds [m/s] stay within ``band`` [m/s]; ``time`` [s] uniform."""
+    """Samples at the middle of a window of ``window`` [s] in which a leader is known (finite
+    ``leader_speed``) and both speeds [m/s] stay within ``band`` [m/s]; ``time`` [s] uniform.
+
+    Centred windows: the speeds were steady for ``window``/2 before a sample and stay so for as
+    long after it. The first and last half window of a steady stretch are where a manoeuvre
+    ends or begins, not steady following: when a platoon's leader starts braking at 2.5 m/s^2,
+    its followers' jerk builds up to the comfort limit for ~0.5 s before their speeds leave the
+    band (counted, that onset alone made the platoon's followers' figure 0.22-0.27 m/s^3 while
+    their jerk inside the stretches stayed below 0.07).
+    """
     time, speed, leader_speed = (np.asarray(a, dtype=float) for a in (time, speed, leader_speed))
     mask = np.zeros(time.size, dtype=bool)
     if time.size < 2:
         return mask
     n = int(round(window / float(np.median(np.diff(time)))))
-    for i in range(time.size - n):
-        w = slice(i, i + n + 1)
-        lead = leader_speed[w]
-        if (np.all(np.isfinite(lead)) and np.ptp(lead) <= band and np.ptp(speed[w]) <= band):
-            mask[w] = True
+    if time.size <= n:
+        return mask
+    lead = np.lib.stride_tricks.sliding_window_view(leader_speed, n + 1)
+    own = np.lib.stride_tricks.sliding_window_view(speed, n + 1)
+    with np.errstate(invalid="ignore"):
+        steady = (np.all(np.isfinite(lead), axis=1) & (np.ptp(lead, axis=1) <= band)
+                  & (np.ptp(own, axis=1) <= band))
+    mask[n // 2: n // 2 + steady.size] = steady
     return mask
 
 

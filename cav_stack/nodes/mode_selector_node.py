@@ -42,7 +42,9 @@ class ModeSelectorNodeParams:
     binding of the leader track to a V2X sender (when the tracker has not bound it); odd: the operating
     domain (the runner sets a scenario's; unbounded: everywhere); lane_changes: allow discretionary
     (MOBIL) lane changes; lane_end_decel [m/s^2]: braking for the end of a lane that ends on the
-    route starts late enough to need this deceleration;
+    route starts late enough to need this deceleration; merge_seek_speed [m/s]: while that lane
+    change is not safe yet, the ego drives this much slower than the lane it must merge into
+    (:meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`);
     leader: leader search window; selector / mobil / idm: see their dataclasses."""
 
     rate_hz: float
@@ -54,13 +56,15 @@ class ModeSelectorNodeParams:
     odd: OperatingDomain
     lane_changes: bool
     lane_end_decel: float
+    merge_seek_speed: float
     leader: LeaderWindow
     selector: ModeSelectorParams
     mobil: MobilParams
     idm: IdmParams
 
     def __post_init__(self) -> None:
-        validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout, lane_end_decel=self.lane_end_decel)
+        validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout, lane_end_decel=self.lane_end_decel,
+                          merge_seek_speed=self.merge_seek_speed)
 
 
 class ModeSelectorNode(Node):
@@ -156,6 +160,10 @@ class ModeSelectorNode(Node):
             if stop is not None:
                 command = replace(command, stop_distance=stop if command.stop_distance is None
                                   else min(command.stop_distance, stop))
+            seek = self._lanes.gap_seeking_speed(route.edges, path, s_ego, objects, edge, lane_index,
+                                                 self.params.merge_seek_speed)
+            if seek is not None and seek < command.target_speed:
+                command = replace(command, target_speed=seek)
         if not sensors_ok:
             command = ModeCommand(command.header, command.mode, command.target_speed, command.time_gap,
                                   command.standstill_gap, command.leader_id, command.target_lane_offset,

@@ -20,7 +20,7 @@ import numpy as np
 
 from cav_stack.control.comfort_profile import ComfortProfile, load_comfort_profile
 from cav_stack.control.idm_baseline import LeaderWindow, find_leader
-from cav_stack.control.leader_prediction import LeaderPrediction
+from cav_stack.control.leader_prediction import LeaderAccelEstimate, LeaderPrediction
 from cav_stack.control.mpc import MpcController, MpcOutput
 from cav_stack.control.mpc_params import MpcParams
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
@@ -39,6 +39,8 @@ from cav_stack.core.share import share_path
 COOPERATIVE_MODES = (DrivingMode.CACC, DrivingMode.PLATOON)
 V2X_MATCH_DISTANCE = 4.0
 """Largest distance [m] between a track and a V2X report (aged to now) for them to be the same car."""
+LEADER_ACCEL_MAX_GAP = 0.2
+"""[s] a leader not seen for longer restarts its acceleration estimate (4 ticks at 20 Hz)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class MpcControllerNode(Node):
         self._map = road_map or RoadMap.from_net_file(p.net_file)
         comfort = comfort or load_comfort_profile(share_path("controllers", "comfort.yaml"), p.comfort_profile)
         self._mpc = MpcController(p.mpc, self._vehicle, comfort, p.enforce_time_budget)
+        self._leader_accel = LeaderAccelEstimate(p.mpc.leader_accel_filter_time_constant, LEADER_ACCEL_MAX_GAP)
         self._ego: EgoState | None = None
         self._objects = TrackList(Header(0.0, MAP_FRAME))
         self._route: Route | None = None
@@ -142,7 +145,8 @@ class MpcControllerNode(Node):
                 plan = self._plans.get(report.station_id)
                 return LeaderPrediction(found.gap, found.speed, report.accel, self._planned_speeds(plan, now),
                                         source="v2x")
-        return LeaderPrediction(found.gap, found.speed, track.accel if math.isfinite(track.accel) else 0.0)
+        accel = self._leader_accel.update(now, found.track_id, track.accel if math.isfinite(track.accel) else 0.0)
+        return LeaderPrediction(found.gap, found.speed, accel)
 
     def _planned_speeds(self, plan: SharedPlan | None, now: float) -> tuple[float, ...] | None:
         if plan is None or not plan.points or now - plan.header.stamp > self.params.v2x_max_age:

@@ -212,14 +212,16 @@ class V2xNode(Node):
         if self._last_maneuver is not None and now - self._last_maneuver + 1e-9 < self.params.maneuver_interval:
             return
         self._last_maneuver = now
+        plan = self._trajectory.points
+        stride = max(1, math.ceil(len(plan) / self.params.maneuver_points))
         # a solver's plan may dip below zero speed by its tolerance: J2735 speeds are magnitudes
-        points = tuple(replace(p, speed=max(p.speed, 0.0)) for p in self._trajectory.points)
-        stride = max(1, math.ceil(len(points) / self.params.maneuver_points))
+        points = tuple(replace(p, speed=0.0) if p.speed < 0.0 else p
+                       for p in plan[::stride][: self.params.maneuver_points])
         mode = self._mode.mode if self._mode is not None else DrivingMode.ACC
         share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
                               self._identity.next_msg_count("MANEUVER"),
                               _INTENT.get(mode, ManeuverIntent.KEEP_LANE),
-                              points[::stride][: self.params.maneuver_points],
+                              points,
                               time_gap=self._mode.time_gap if self._mode is not None else None)
         self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
 

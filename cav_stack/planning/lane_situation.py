@@ -123,6 +123,31 @@ class LaneSituation:
                 best = LaneOption(offset, result.incentive, mandatory)
         return best
 
+    def gap_seeking_speed(self, route_edges: tuple[str, ...], path: Polyline, s_ego: float, objects: TrackList,
+                          edge: str, lane_index: int, slower_by: float) -> float | None:
+        """Speed [m/s] at which the ego lets a gap of the lane it must merge into come alongside,
+        while its own lane ends on the route and no mandatory change is safe: ``slower_by`` [m/s]
+        below that lane's traffic (its nearest car ahead of the ego, else behind), never negative.
+        None when the ego's lane leads on, on junctions, or with no car in that lane.
+
+        At the traffic's speed the ego would keep its place beside the same cars until its lane
+        ends (dense_lane_change, seed 17: ~50 s beside the right lane's cars, then a stop at the
+        lane's end); a little slower, the cars of that lane pass it one by one, and right behind
+        each one comes a gap that MOBIL's safety criterion accepts (the merge-behind of
+        strategic lane changes, as SUMO's LC2013 model adapts speed for them)."""
+        if edge.startswith(":") or self._map.lane_continues(route_edges, edge, lane_index):
+            return None
+        leading_on = [i for i in range(self._map.lane_count(edge)) if self._map.lane_continues(route_edges, edge, i)]
+        if not leading_on:
+            return None
+        nearest = min(leading_on, key=lambda i: abs(i - lane_index))
+        lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
+        s_obj, d_obj = path_coordinates(path, objects)
+        offset = (1 if nearest > lane_index else -1) * lane_width
+        target = self.neighbours(s_obj, d_obj, s_ego, offset, lane_width, objects)
+        speed = target.front_speed if target.front_speed is not None else target.rear_speed
+        return None if speed is None else max(speed - slower_by, 0.0)
+
     def lane_change_over(self, start: LaneChangeStart | None, now: float, lane_index: int, lateral: float,
                          path: Polyline, s_ego: float, speed: float, objects: TrackList, edge: str) -> bool:
         """A lane change (begun at ``start``; None: none under way) is over once the ego is centred

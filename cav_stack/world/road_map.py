@@ -172,20 +172,20 @@ class RoadMap:
         first, along which cars beyond the lane end still project at their true distance).
         Consecutive duplicate points are removed.
         """
-        points, _, _ = self._route_geometry(edges, lane_index, lane_edge, lane_ends_on)
-        return points
+        points, _, _ = self._route_geometry(tuple(edges), lane_index, lane_edge, lane_ends_on)
+        return points.copy()
 
     def route_edge_starts(self, edges: Sequence[str], lane_index: int, *, lane_edge: str | None = None) -> list[float]:
         """s [m] along :meth:`route_centerline` (same arguments) where each of ``edges`` begins."""
-        _, _, starts = self._route_geometry(edges, lane_index, lane_edge)
-        return starts
+        _, _, starts = self._route_geometry(tuple(edges), lane_index, lane_edge)
+        return list(starts)
 
     def stop_lines(self, edges: Sequence[str], lane_index: int, *,
                    lane_edge: str | None = None) -> list[tuple[str, int, float]]:
         """Signalised stop lines along a route: (tls_id, link_index, s [m] along
         :meth:`route_centerline`) for every junction on the route whose connection is signalised."""
-        _, stops, _ = self._route_geometry(edges, lane_index, lane_edge)
-        return stops
+        _, stops, _ = self._route_geometry(tuple(edges), lane_index, lane_edge)
+        return list(stops)
 
     def locate(self, x: float, y: float, yaw: float) -> tuple[str, int, float, float]:
         """Nearest lane to ``map`` point (x, y) [m] among those heading within 90 deg of ``yaw`` [rad].
@@ -313,10 +313,13 @@ class RoadMap:
                 lanes[i] = candidates[min(following.index, len(candidates) - 1)]
         return lanes
 
-    def _route_geometry(self, edges: Sequence[str], lane_index: int, lane_edge: str | None = None,
+    @functools.lru_cache(maxsize=256)  # noqa: B019  (one RoadMap per scenario, see is_on_road)
+    def _route_geometry(self, edges: tuple[str, ...], lane_index: int, lane_edge: str | None = None,
                         lane_ends_on: str | None = None
                         ) -> tuple[np.ndarray, list[tuple[str, int, float]], list[float]]:
-        """Centre line, stop lines and the s [m] where each edge begins (see the public methods)."""
+        """Centre line, stop lines and the s [m] where each edge begins (see the public methods).
+        Memoised (the mode selector looks up the stop lines ahead every tick); the public methods
+        hand out copies."""
         if not edges:
             raise ValueError("a route needs at least one edge")
         if lane_index < 0:

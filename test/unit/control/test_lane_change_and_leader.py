@@ -6,6 +6,7 @@ import pytest
 
 from cav_stack.control.lane_change import LateralReference, lane_change_duration
 from cav_stack.control.leader_prediction import (
+    LeaderAccelEstimate,
     LeaderPrediction,
     planned_speeds_from_trajectory,
     predict_leader_motion,
@@ -38,6 +39,18 @@ def test_constant_acceleration_prediction_stops_and_does_not_reverse():
     assert travelled[-1] == pytest.approx(10.0)      # v²/(2b)
     _, const = predict_leader_motion(leader, np.arange(0, 5.01, 0.5), False)
     assert np.all(const == 10.0)
+
+
+def test_leader_acceleration_estimate_smooths_noise_and_restarts_on_a_new_leader():
+    rng = np.random.default_rng(3)
+    estimate = LeaderAccelEstimate(time_constant=0.5, max_gap=0.2)
+    noise = rng.normal(0.0, 0.6, 400)                 # white noise at 20 Hz around 0
+    smoothed = np.array([estimate.update(0.05 * k, 7, a) for k, a in enumerate(noise)])
+    assert np.std(smoothed[40:]) < 0.3 * np.std(noise)
+    steps = [estimate.update(20.0 + 0.05 * k, 7, -3.0) for k in range(60)]   # a real braking comes through
+    assert steps[-1] == pytest.approx(-3.0, abs=0.05)
+    assert estimate.update(23.05, 8, 1.0) == 1.0      # another leader: restarts at its measurement
+    assert estimate.update(24.0, 8, 0.0) == 0.0       # not seen for 0.95 s: restarts
 
 
 def test_planned_speeds_are_resampled_and_aged():

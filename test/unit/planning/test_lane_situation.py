@@ -101,6 +101,22 @@ def test_ending_acceleration_lane_gives_a_mandatory_change_to_the_left_once_safe
                              leader_connected=False) is None
 
 
+def test_blocked_mandatory_change_seeks_a_gap_slower_than_the_lane_to_merge_into(maps):
+    road = maps["highway_ramps"]
+    lanes, path = situation(road), lane_path(road, RAMP_ROUTE, 0)
+    s_ego, _, _ = path.project(1100.0, -12.6)
+    beside = objects(car(1, 1101.0, -9.0, 22.0), car(2, 1070.0, -9.0, 21.0))   # ahead (just), behind
+    assert lanes.gap_seeking_speed(RAMP_ROUTE, path, s_ego, beside, "main_1", 0, 2.0) == pytest.approx(20.0)
+    behind_only = objects(car(2, 1095.0, -9.0, 21.0))
+    assert lanes.gap_seeking_speed(RAMP_ROUTE, path, s_ego, behind_only, "main_1", 0, 2.0) == pytest.approx(19.0)
+    jammed = objects(car(1, 1101.0, -9.0, 1.0))
+    assert lanes.gap_seeking_speed(RAMP_ROUTE, path, s_ego, jammed, "main_1", 0, 2.0) == 0.0   # never negative
+    assert lanes.gap_seeking_speed(RAMP_ROUTE, path, s_ego, objects(), "main_1", 0, 2.0) is None   # nobody there
+    through = lane_path(road, RAMP_ROUTE, 1)                     # the lane leads on: nothing to seek
+    s_through, _, _ = through.project(1100.0, -9.0)
+    assert lanes.gap_seeking_speed(RAMP_ROUTE, through, s_through, beside, "main_1", 1, 2.0) is None
+
+
 def test_lane_change_is_over_when_centred_in_the_other_lane_or_given_up(maps):
     road = maps["highway_3lane"]
     lanes, path = situation(road), lane_path(road, HIGHWAY, 1)
