@@ -39,10 +39,8 @@ PLACE_HEADWAY_S = 1.5
 PLACE_STEP_M = 2.0
 PLACE_SEARCH_M = 120.0
 #: A cut-in vehicle is placed at the start of its approach and again, at most once per
-#: PLACE_INTERVAL_S [s], whenever it is behind its spot; it does not cut in within PLACE_SETTLE_S [s]
-#: of a placement.
+#: PLACE_INTERVAL_S [s], whenever it is behind its spot.
 PLACE_INTERVAL_S = 3.0
-PLACE_SETTLE_S = 1.0
 #: Speed factor of a cut-in vehicle from its approach on: its commanded speed is then capped by
 #: its type's ``max_speed`` only, not by its drawn share of the speed limit, so it keeps up with the CAV.
 SCRIPTED_SPEED_FACTOR = 2.0
@@ -163,7 +161,6 @@ class CutInRunner(EventRunner):
         if (self.placed_at == -math.inf or behind) and now >= self.placed_at + PLACE_INTERVAL_S - _EPS \
                 and self._place(cutter, target):
             self.placed_at = now
-            self.changing_until = now + PLACE_SETTLE_S
             return
         same_edge = cutter.edge_id == target.edge_id
         adjacent = same_edge and abs(cutter.lane_index - target.lane_index) == 1

@@ -75,8 +75,8 @@ class CutInEvent(ScriptedEvent):
     TeleportAction) in a lane next to the CAV's, on its edge, in the first free slot from ``gap``
     ahead of the CAV forwards (clearances in :mod:`cav_stack.sim.sumo_events`), at the CAV's
     speed; it is placed so again, at most every 3 s, whenever it has fallen behind its spot (more
-    than ``tolerance`` short of ``gap``, e.g. blocked by traffic in its lane), and does not cut in
-    within 1 s of a placement. From ``time - approach`` only its type's ``max_speed`` caps its
+    than ``tolerance`` short of ``gap``, e.g. blocked by traffic in its lane); in dense traffic
+    the cut-in may so start one step after a placement. From ``time - approach`` only its type's ``max_speed`` caps its
     speed (not the speed limit times its speed factor).
     From then on it is steered into position: when it is not in a lane
     adjacent to the CAV's current lane (same edge), it changes lanes towards the adjacent lane
