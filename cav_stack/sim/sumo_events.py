@@ -14,7 +14,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -23,8 +23,8 @@ from cav_stack.world.scenario import (LEADER_OF_PREFIX, CutInEvent, HardBrakeEve
                                      SpeedProfileEvent, event_roles, situation)
 from cav_stack.world.scenario.situation import bumper_gap
 
-if TYPE_CHECKING:
-    from cav_stack.sim.sumo import SumoWorld
+#: The running :class:`~cav_stack.sim.sumo.SumoWorld` a runner acts on (not imported: it imports this module).
+SumoWorld = Any
 
 #: Kind of the record a runner logs when its event can no longer happen (detail: the reason).
 EVENT_MISSED = "event_missed"

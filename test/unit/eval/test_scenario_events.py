@@ -116,3 +116,19 @@ def test_bad_expectation_keys_name_the_key(tmp_path, expect, key):
 def test_highway_cut_in_states_its_gap_expectation():
     (cut_in,) = load_scenario("highway_cut_in").events
     assert cut_in.expect == EventExpectation(gap_m=(10.0, 20.0))
+
+
+def test_campaign_summary_counts_the_runs_whose_events_did_not_happen_as_scripted(tmp_path):
+    from cav_stack.eval.campaign_summary import (EVENTS_NOT_AS_SCRIPTED, STATUS_FAILED, STATUS_OK, RunOutcome,
+                                                 RunSpec, summary_report, write_summary_md)
+
+    def outcome(seed: int, untrue: list[str]) -> RunOutcome:
+        report = summary_report({"collisions": 0, "events_not_as_scripted": untrue, "events": []})
+        failed = f"{EVENTS_NOT_AS_SCRIPTED}: {'; '.join(untrue)}" if untrue else None
+        return RunOutcome(RunSpec("hidden_brake", "stack", seed, tmp_path / str(seed)),
+                          STATUS_FAILED if untrue else STATUS_OK, failed, report, 1.0)
+
+    untrue = ["event 0 (hard_brake, lead): not as expected: gap_m 45.00 outside [10, 20]"]
+    text = write_summary_md([outcome(1, []), outcome(2, untrue), outcome(3, [])], tmp_path / "summary.md").read_text()
+    assert "Scenario truth: 1 of 3 runs had scripted events that did not all happen as scripted" in text
+    assert "3 runs, 2 completed, 1 failed" in text and "gap_m 45.00 outside [10, 20]" in text
