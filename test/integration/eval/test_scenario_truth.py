@@ -28,6 +28,8 @@ def test_highway_cut_in_cuts_in_10_to_20_m_ahead_in_every_seed(controller, tmp_p
         report = run_scenario("highway_cut_in", seed=seed, out_dir=tmp_path / f"seed_{seed}",
                               duration_s=CUT_IN_DURATION_S, controller=controller).report
         (event,) = report["events"]
+        print(f"\n{controller} seed {seed}: cut-in at {event['started_s']} s, gap {event['gap_m']} m, lanes "
+              f"{event['actor_lane']} -> {event['cav_lane']}")
         assert event["happened"] and event["as_expected"], (seed, event)
         assert 10.0 <= event["gap_m"] <= 20.0 and event["started_s"] >= cut_in.time
         assert abs(event["actor_lane"] - event["cav_lane"]) == 1       # from the lane next to the CAV's
