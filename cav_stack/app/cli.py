@@ -9,7 +9,8 @@ Subcommands:
   replay      re-run the stack's nodes on a recording and compare the commands
   node        run one node in its own process (--backend dds|ros2)
   launch      start a node graph with one process per node (launch drive --backend dds|ros2)
-Exit codes (cav_stack/app/exit_codes.py): 0 success, 1 the run failed (collision, failed runs), 2 bad input
+Exit codes (cav_stack/app/exit_codes.py): 0 success, 1 the run failed (collision, a scripted event not as
+scripted, failed runs), 2 bad input
 (arguments, scenario, parameter files, network, output folder), 3 a missing or unreachable dependency
 (SUMO, CARLA, Cyclone DDS), 130 interrupted.
 """
@@ -120,6 +121,9 @@ def _run_drive(args) -> int:
         failed = ", ".join(f"{node} x{count}" for node, count in report["callback_errors"].items())
         return fail("cav-stack drive", f"node callbacks raised (the nodes kept running): {failed}",
                     ExitCode.CALLBACK_ERRORS)
+    if report.get("events_not_as_scripted"):
+        return fail(prog, "scripted events not as scripted (report: events): "
+                    + "; ".join(report["events_not_as_scripted"]), ExitCode.FAILURE)
     return ExitCode.OK if report["collisions"] == 0 else ExitCode.FAILURE
 
 

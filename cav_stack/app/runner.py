@@ -27,6 +27,7 @@ from cav_stack.eval.traffic_metrics import traffic_metrics_for
 from cav_stack.eval.v2x_attacks import AttackLedger
 from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
+from cav_stack.eval.scenario_events import event_records, not_applicable, not_as_scripted
 from cav_stack.world.scenario import Scenario, load_scenario
 from cav_stack.app.run_args import RunArgumentError
 from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
@@ -269,6 +270,19 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
                    RouteLog(), time.perf_counter())
 
 
+def scenario_truth(plan: RunPlan, world: TimedWorld) -> dict[str, Any]:
+    """The report's ``events`` (each scripted event: did it happen, in what situation; see
+    :mod:`cav_stack.eval.scenario_events`) and ``events_not_as_scripted``: the lines of those that
+    fail the run."""
+    controller = plan.controller
+    inapplicable = {i: reason for i, event in enumerate(plan.spec.events)
+                    if (reason := not_applicable(event, v2x=uses_v2x(controller),
+                                                 stack_drives=controller not in SUMO_BASELINES))}
+    pending: dict[int, str] = getattr(world, "pending_events", dict)()
+    records = event_records(plan.spec, getattr(world, "event_log", ()), pending, world.time, inapplicable)
+    return {"events": records, "events_not_as_scripted": not_as_scripted(records)}
+
+
 def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAirInterface | None,
                nodes: list, label: str = "", extra: dict | None = None,
                attacks: AttackLedger | None = None) -> RunResult:
@@ -282,6 +296,7 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
                                  "v2x_receptions": plan.receptions.summary() or None,
                                  **plan.routes.summary(),
+                                 **scenario_truth(plan, world),
                                  **(extra or {})},
                           event_windows=windows)
     write_report(report, plan.out_dir)

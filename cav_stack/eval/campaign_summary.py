@@ -46,7 +46,9 @@ SUMMARY_METRICS: dict[str, str] = {
 #: Report key of the V2X PDR against distance (``{"distance_m": [...], "pdr": [...]}``), plotted per controller.
 PDR_KEY = "v2x_pdr_by_distance"
 #: Every report key the summaries and plots read: what a campaign's index keeps of each run's report.
-SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY)
+SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY, "events_not_as_scripted")
+#: Start of the error of a run failed because its scripted events did not all happen as scripted.
+EVENTS_NOT_AS_SCRIPTED = "scripted events not as scripted"
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,11 @@ def report_number(report: dict[str, Any], key: str) -> float | None:
 def outcome_number(outcome: RunOutcome, key: str) -> float | None:
     """:func:`report_number` of the run's report; None without a report."""
     return None if outcome.report is None else report_number(outcome.report, key)
+
+
+def events_not_as_scripted(outcome: RunOutcome) -> bool:
+    """Whether the run's scripted events did not all happen as scripted (its report says so)."""
+    return bool(outcome.report and outcome.report.get("events_not_as_scripted"))
 
 
 def completed(outcomes: list[RunOutcome]) -> list[RunOutcome]:
@@ -166,8 +173,11 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
     completed seeds), then the failed runs with their reasons."""
     lines = ["# Evaluation campaign", ""]
     total, failed = len(outcomes), sum(o.status != STATUS_OK for o in outcomes)
+    untrue = sum(1 for o in outcomes if events_not_as_scripted(o))
     lines += [f"{total} runs, {total - failed} completed, {failed} failed. Cells: mean (min–max) over "
-              "the completed seeds; – where undefined.", ""]
+              "the completed seeds; – where undefined.", "",
+              f"Scenario truth: {untrue} of {total} runs had scripted events that did not all happen as scripted "
+              "(each such run is failed; its report's `events` says which and why).", ""]
     keys = [k for k in SUMMARY_METRICS if any(outcome_number(o, k) is not None for o in outcomes)]
     for scenario in dict.fromkeys(o.spec.scenario for o in outcomes):
         description, metrics = _describe(scenario)

@@ -15,12 +15,10 @@ Backends: ``libsumo`` (in-process, one simulation per process at a time) or ``tr
 """
 from __future__ import annotations
 
-import abc
 import math
 import socket
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -30,11 +28,11 @@ import numpy as np
 from cav_stack.core.frames import sumo_angle_to_yaw, yaw_to_sumo_angle
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.world.scenario import (CLOSED_EDGE_TRAVEL_TIME, LEADER_OF_PREFIX, CutInEvent, HardBrakeEvent,
-                                     IncidentEvent, Scenario, SpeedProfileEvent)
+from cav_stack.world.scenario import CLOSED_EDGE_TRAVEL_TIME, CutInEvent, Scenario
 from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
                                          sumo_environment)
+from cav_stack.sim.sumo_events import EventRecord, EventRunner, make_runner
 from cav_stack.sim.sumo_routes import SumoCavDriver, write_route_file
 
 __all__ = ["SumoWorld", "SumoCavDriver", "SumoNotAvailableError", "SumoStartError", "SumoTerminatedError",
@@ -62,19 +60,6 @@ class SumoStartError(RuntimeError):
 
 class SumoTerminatedError(RuntimeError):
     """SUMO stopped or failed while running (message has SUMO's error log)."""
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """A scripted event that took effect: ``time`` [s], ``kind`` (event type), ``vehicle`` acted on,
-    ``detail`` (human-readable), ``values``: the numbers that matter, SI (e.g. a cut-in's ``gap`` [m],
-    ``speed`` [m/s] of the vehicle, ``target_speed`` [m/s] of the CAV)."""
-
-    time: float
-    kind: str
-    vehicle: str
-    detail: str
-    values: dict[str, float] = field(default_factory=dict)
 
 
 def _vehicle_variables(tc: Any) -> tuple[int, ...]:
@@ -116,7 +101,7 @@ class SumoWorld:
         self._cav_gone: set[str] = set()
         self._tls_ids: tuple[str, ...] = ()
         self._truth = WorldTruth(stamp=0.0)
-        self._event_runners: list[_EventRunner] = []
+        self._event_runners: list[EventRunner] = []
         self._storyboard: Any = None          # StoryboardRunner of an OpenSCENARIO scenario
         self._object_classes = {t.id: t.object_class for t in scenario.vehicle_types if t.object_class}
         self._closed_edges: set[str] = set()
@@ -185,8 +170,7 @@ class SumoWorld:
         for tls_id in self._tls_ids:
             self._sim.trafficlight.subscribe(tls_id, [tc.TL_RED_YELLOW_GREEN_STATE, tc.TL_CURRENT_PHASE,
                                                       tc.TL_NEXT_SWITCH])
-        self._event_runners = [runner for index, event in enumerate(self.scenario.events)
-                               if (runner := _make_runner(event, index, self)) is not None]
+        self._event_runners = [make_runner(event, index, self) for index, event in enumerate(self.scenario.events)]
         if self.scenario.storyboard is not None:
             from cav_stack.sim.openscenario_road import RoadFrame
             from cav_stack.sim.storyboard_runner import StoryboardRunner
@@ -281,6 +265,11 @@ class SumoWorld:
     def storyboard_done(self) -> bool:
         """Whether an OpenSCENARIO scenario's StopTrigger fired (False for other scenarios)."""
         return self._storyboard is not None and self._storyboard.done
+
+    def pending_events(self) -> dict[int, str]:
+        """Scenario events (by index) that have neither started nor been given up, each with what
+        it is still waiting for (see :mod:`cav_stack.sim.sumo_events`)."""
+        return {r.index: r.waiting_for() for r in self._event_runners if not r.started and not r.finished}
 
     @property
     def truth(self) -> WorldTruth:
@@ -488,176 +477,3 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return ""
-
-
-class _EventRunner(abc.ABC):
-    """Applies one scripted event; ``apply(now)`` runs before each SUMO step from ``now`` [s]."""
-
-    def __init__(self, world: SumoWorld):
-        self.world = world
-
-    @property
-    def sim(self) -> Any:
-        return self.world._sim
-
-    def log(self, kind: str, vehicle: str, detail: str, **values: float) -> None:
-        self.world.event_log.append(EventRecord(self.world.time, kind, vehicle, detail, values))
-
-    def present(self, vehicle_id: str) -> bool:
-        return vehicle_id in self.world._static
-
-    @abc.abstractmethod
-    def apply(self, now: float) -> None:
-        """Send the event's commands for the step from ``now`` [s] to ``now + step_length``."""
-
-
-class _CutInRunner(_EventRunner):
-    """See :class:`~cav_stack.world.scenario.CutInEvent`."""
-
-    def __init__(self, event: CutInEvent, world: SumoWorld):
-        super().__init__(world)
-        self.event = event
-        self.started_at: float | None = None
-        self.done = False
-        spec = next(v for v in world.scenario.demand.vehicles if v.id == event.vehicle)
-        self.accel = world.scenario.vehicle_type(spec.type).accel
-
-    def apply(self, now: float) -> None:
-        event, truth = self.event, self.world.truth
-        if self.done or now < event.time - event.approach - 1e-9:
-            return
-        cutter, target = truth.vehicle(event.vehicle), truth.vehicle(event.target)
-        if cutter is None or target is None:
-            return
-        if self.started_at is None:
-            gap = _bumper_gap(target, cutter)
-            if now < event.time - 1e-9:
-                error = gap - event.gap
-                closing = min(abs(error) / (event.approach / 4.0), math.sqrt(self.accel * abs(error)))
-                self.sim.vehicle.setSpeed(event.vehicle, max(target.speed - math.copysign(closing, error), 0.0))
-                return
-            self.started_at = now
-            remaining = max(self.world.scenario.duration - now, self.world.scenario.lane_change_duration)
-            self.sim.vehicle.changeLane(event.vehicle, target.lane_index, remaining)
-            self.sim.vehicle.setSpeed(event.vehicle, target.speed)
-            self.log("cut_in", event.vehicle,
-                     f"lane change from lane {cutter.lane_index} into lane {target.lane_index} ahead of "
-                     f"{event.target}: gap {gap:.2f} m, speed {cutter.speed:.2f} m/s, "
-                     f"{event.target} speed {target.speed:.2f} m/s",
-                     gap=gap, speed=cutter.speed, target_speed=target.speed)
-        elif now >= self.started_at + self.world.scenario.lane_change_duration - 1e-9:
-            self.sim.vehicle.setSpeed(event.vehicle, event.speed_after)
-            self.done = True
-
-
-class _HardBrakeRunner(_EventRunner):
-    """See :class:`~cav_stack.world.scenario.HardBrakeEvent`."""
-
-    def __init__(self, event: HardBrakeEvent, world: SumoWorld):
-        super().__init__(world)
-        self.event = event
-        self.vehicle: str | None = None
-        self.start_speed = 0.0
-        self.reached_at: float | None = None
-        self.done = False
-
-    def apply(self, now: float) -> None:
-        event = self.event
-        if self.done or now < event.time - 1e-9:
-            return
-        if self.vehicle is None:
-            self.vehicle = self._resolve()
-            if self.vehicle is None:
-                self.done = True
-                self.log("hard_brake", event.vehicle, "skipped: no such vehicle in the world")
-                return
-            braking = self.world.truth.vehicle(self.vehicle)
-            assert braking is not None, "a present vehicle is in the world's truth"
-            self.start_speed = braking.speed
-            vehicle = self.sim.vehicle
-            if event.decel > vehicle.getDecel(self.vehicle):  # allow braking harder than the type's decel
-                vehicle.setEmergencyDecel(self.vehicle, max(event.decel, vehicle.getEmergencyDecel(self.vehicle)))
-                vehicle.setDecel(self.vehicle, event.decel)
-            self.log("hard_brake", self.vehicle, f"braking at {event.decel:.2f} m/s^2 from "
-                     f"{self.start_speed:.2f} to {event.to_speed:.2f} m/s", speed=self.start_speed)
-        if not self.present(self.vehicle):
-            self.done = True
-            return
-        step = self.world.step_length
-        target = max(self.start_speed - event.decel * (now + step - event.time), event.to_speed)
-        self.sim.vehicle.setSpeed(self.vehicle, target)
-        if target <= event.to_speed and self.reached_at is None:
-            self.reached_at = now
-        if self.reached_at is not None and now >= self.reached_at + event.hold - 1e-9:
-            self.sim.vehicle.setSpeed(self.vehicle, -1.0)
-            self.done = True
-
-    def _resolve(self) -> str | None:
-        selector = self.event.vehicle
-        if selector.startswith(LEADER_OF_PREFIX):
-            cav_id = selector[len(LEADER_OF_PREFIX):]
-            if not self.present(cav_id):
-                return None
-            leader = self.sim.vehicle.getLeader(cav_id, 1000.0)
-            return leader[0] if leader and leader[0] else None
-        return selector if self.present(selector) else None
-
-
-class _SpeedProfileRunner(_EventRunner):
-    """See :class:`~cav_stack.world.scenario.SpeedProfileEvent`."""
-
-    def __init__(self, event: SpeedProfileEvent, world: SumoWorld):
-        super().__init__(world)
-        self.event = event
-
-    def apply(self, now: float) -> None:
-        speed = self.event.speed_at(now + self.world.step_length)
-        if speed is not None and self.present(self.event.vehicle):
-            self.sim.vehicle.setSpeed(self.event.vehicle, speed)
-
-
-class _IncidentRunner(_EventRunner):
-    """See :class:`~cav_stack.world.scenario.IncidentEvent`; its vehicles are ``incident.<n>.<lane>``
-    (n: the event's index in the scenario)."""
-
-    def __init__(self, event: IncidentEvent, index: int, world: SumoWorld):
-        super().__init__(world)
-        self.event = event
-        self.prefix = f"incident.{index}"
-        self.done = False
-
-    def apply(self, now: float) -> None:
-        event = self.event
-        if self.done or now < event.time - 1e-9:
-            return
-        self.done = True
-        sim = self.sim
-        lanes = event.lanes if event.lanes is not None else tuple(range(sim.edge.getLaneNumber(event.edge)))
-        route_id = f"{self.prefix}.route"
-        sim.route.add(route_id, [event.edge])
-        for lane in lanes:
-            vehicle_id = f"{self.prefix}.{lane}"
-            self.world._incident_vehicles.add(vehicle_id)
-            sim.vehicle.add(vehicle_id, route_id, typeID=event.vehicle_type, depart="now", departLane=str(lane),
-                            departPos=repr(event.position), departSpeed="0")
-        rerouted = self.world.close_edge(event.edge) if event.closes else 0
-        self.log("incident", self.prefix, f"incident on edge {event.edge} at {event.position:.1f} m, lanes "
-                 f"{', '.join(map(str, lanes))}; " + (f"edge closed, {rerouted} vehicle(s) re-routed"
-                                                       if event.closes else "edge stays open"),
-                 position=event.position, rerouted=float(rerouted))
-
-
-def _make_runner(event: Any, index: int, world: SumoWorld) -> _EventRunner | None:
-    """The runner of a world event; None for events the stack's models consume (link loss,
-    sensor faults, ghost vehicles), which change nothing in SUMO."""
-    if isinstance(event, IncidentEvent):
-        return _IncidentRunner(event, index, world)
-    runners = {CutInEvent: _CutInRunner, HardBrakeEvent: _HardBrakeRunner, SpeedProfileEvent: _SpeedProfileRunner}
-    runner = runners.get(type(event))
-    return runner(event, world) if runner is not None else None
-
-
-def _bumper_gap(follower: VehicleTruth, leader: VehicleTruth) -> float:
-    """Gap [m] from the follower's front bumper to the leader's rear bumper along the follower's heading."""
-    along = (leader.x - follower.x) * math.cos(follower.yaw) + (leader.y - follower.y) * math.sin(follower.yaw)
-    return along - 0.5 * (follower.length + leader.length)

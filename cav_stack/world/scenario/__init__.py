@@ -40,9 +40,9 @@ Schema (every key required unless marked optional)::
                                        # also responds: false (never answers), unavailable_from: 20.0 [s]
     connected_traffic: 0.3             # optional; share [0..1] of background vehicles broadcasting
                                        # BSMs (default: v2x/connected_traffic.yaml's penetration)
-    events:                            # optional; each item has a ``type``
+    events:                            # optional; each item has a ``type``, and optionally ``expect``
       - {type: cut_in, time: 20.0, vehicle: cutter, target: cav_0, gap: 15.0, approach: 8.0,
-         speed_after: 24.0}
+         speed_after: 24.0, expect: {gap_m: [10.0, 20.0]}}   # tolerance: 2.0, timeout: 20.0
       - {type: hard_brake, time: 30.0, vehicle: "leader_of:cav_0", decel: 6.0, to_speed: 5.0,
          hold: 5.0}
       - {type: speed_profile, vehicle: leader, points: [[0.0, 25.0], [20.0, 25.0], [22.0, 20.0]]}
@@ -57,22 +57,27 @@ Schema (every key required unless marked optional)::
 ``prefill`` positions are distances [m] along the route from the start of its first edge; vehicles
 are spaced ``spacing`` +- uniform ``spacing_jitter`` (drawn from the run's seeded generator) in
 each listed lane, skipping the ``keep_clear`` [start, end] intervals. Events are described on their
-dataclasses (:mod:`.events`). Loading errors are :class:`~cav_stack.core.params.ParamsError`
+dataclasses (:mod:`.events`). Every event must happen in a run (the report's ``events`` says whether it
+did and what it measured at its start, :mod:`.situation`); ``expect`` bounds that situation
+(:class:`~.events.EventExpectation`: ``gap_m``, ``ttc_s``, ``speed_mps``, ``cav_speed_mps``, each
+[min, max]); a run in which either fails, fails. Loading errors are :class:`~cav_stack.core.params.ParamsError`
 naming file, line and key. The schema lives in :mod:`.spec`, the events in :mod:`.events`, the
 YAML loader in :mod:`.loader`; this package re-exports their public names.
 """
-from cav_stack.world.scenario.events import (CLOSED_EDGE_TRAVEL_TIME, EVENT_TYPES, SENSOR_FAULT_MODES,
-                                             CutInEvent, GhostVehicleEvent, HardBrakeEvent, IncidentEvent,
-                                             LinkLossEvent, ScenarioEvent, SensorFaultEvent, SpeedProfileEvent,
+from cav_stack.world.scenario.events import (CLOSED_EDGE_TRAVEL_TIME, EVENT_TYPES, EXPECTATION_KEYS,
+                                             SENSOR_FAULT_MODES, CutInEvent, EventExpectation, GhostVehicleEvent,
+                                             HardBrakeEvent, IncidentEvent, LinkLossEvent, ScenarioEvent,
+                                             SensorFaultEvent, SpeedProfileEvent,
                                              event_active, INSIDER_ATTACK_KINDS, InsiderAttackEvent,
                                              RevocationEvent, offset_state)
-from cav_stack.world.scenario.loader import (LEADER_OF_PREFIX, UnknownScenarioError, list_scenarios,
-                                             load_scenario, scenarios_dir)
+from cav_stack.world.scenario.loader import UnknownScenarioError, list_scenarios, load_scenario, scenarios_dir
+from cav_stack.world.scenario.situation import LEADER_OF_PREFIX, EventRoles, event_roles, situation
 from cav_stack.world.scenario.spec import (CavSpec, DemandSpec, DetectorSpec, DriverSpec, FlowSpec, PrefillSpec,
                                            Scenario, VehicleSpec, VehicleTypeSpec)
 
 __all__ = [
-    "CLOSED_EDGE_TRAVEL_TIME", "EVENT_TYPES", "LEADER_OF_PREFIX", "SENSOR_FAULT_MODES", "CavSpec", "CutInEvent",
+    "CLOSED_EDGE_TRAVEL_TIME", "EVENT_TYPES", "EXPECTATION_KEYS", "EventExpectation", "EventRoles", "event_roles",
+    "situation", "LEADER_OF_PREFIX", "SENSOR_FAULT_MODES", "CavSpec", "CutInEvent",
     "DemandSpec", "DetectorSpec", "DriverSpec", "FlowSpec", "GhostVehicleEvent", "HardBrakeEvent",
     "IncidentEvent", "LinkLossEvent", "PrefillSpec", "Scenario", "ScenarioEvent", "SensorFaultEvent",
     "SpeedProfileEvent", "InsiderAttackEvent", "RevocationEvent", "INSIDER_ATTACK_KINDS", "offset_state",

@@ -12,18 +12,85 @@ from dataclasses import dataclass
 from cav_stack.core.params import validate_positive
 
 
-@dataclass(frozen=True)
-class CutInEvent:
-    """A background vehicle in a lane adjacent to ``target`` (a CAV) changes into its lane.
+def _check_range(name: str, bounds: tuple[float, ...] | None) -> None:
+    if bounds is None:
+        return
+    if len(bounds) != 2 or not all(math.isfinite(b) for b in bounds) or bounds[0] > bounds[1]:
+        raise ValueError(f"{name} must be [min, max] with finite min <= max, got {list(bounds)}")
 
-    From ``time - approach`` [s] the vehicle's speed is commanded so that the gap from the CAV's
-    front bumper to its rear bumper, along the CAV's heading, converges to ``gap`` [m] at the CAV's
-    speed: the closing speed is min(|error| / (approach / 4), sqrt(accel * |error|)), i.e. first
-    order with 4 time constants per approach, capped so that braking to zero relative speed needs
-    half the vehicle type's ``accel``. At
-    ``time`` it starts the lane change (lasting the scenario's ``lane_change_duration``) at the
-    CAV's speed, and afterwards keeps ``speed_after`` [m/s]. The vehicle makes no lane changes of
-    its own during the scenario.
+
+@dataclass(frozen=True)
+class EventExpectation:
+    """What a scripted event must have made at its start for the run to pass: each key an
+    inclusive [min, max] range of one figure measured then (:mod:`.situation`): ``gap_m`` [m]
+    from the concerned CAV's front bumper to the acting vehicle (negative behind the CAV),
+    ``ttc_s`` [s] between them (a range with a TTC requires a closing pair), ``speed_mps`` [m/s]
+    of the acting vehicle, ``cav_speed_mps`` [m/s] of the CAV. Omitted keys are not checked."""
+
+    gap_m: tuple[float, ...] | None = None
+    ttc_s: tuple[float, ...] | None = None
+    speed_mps: tuple[float, ...] | None = None
+    cav_speed_mps: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in EXPECTATION_KEYS:
+            _check_range(name, getattr(self, name))
+        if all(getattr(self, name) is None for name in EXPECTATION_KEYS):
+            raise ValueError(f"states no expectation (keys: {', '.join(EXPECTATION_KEYS)})")
+
+    def violations(self, measured: dict[str, float | None]) -> list[str]:
+        """Why ``measured`` (figure name -> value, None when undefined) misses this expectation;
+        empty when it meets it."""
+        misses = []
+        for name in EXPECTATION_KEYS:
+            bounds = getattr(self, name)
+            if bounds is None:
+                continue
+            value = measured.get(name)
+            if value is None:
+                misses.append(f"{name} undefined, expected in [{bounds[0]:g}, {bounds[1]:g}]")
+            elif not bounds[0] <= value <= bounds[1]:
+                misses.append(f"{name} {value:.2f} outside [{bounds[0]:g}, {bounds[1]:g}]")
+        return misses
+
+
+#: The figures an :class:`EventExpectation` can bound, as named in the report's ``events``.
+EXPECTATION_KEYS = ("gap_m", "ttc_s", "speed_mps", "cav_speed_mps")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScriptedEvent:
+    """What every scripted event has: ``expect``, the situation its start must make (optional)."""
+
+    expect: EventExpectation | None = None
+
+
+@dataclass(frozen=True)
+class CutInEvent(ScriptedEvent):
+    """A background vehicle cuts into the lane of ``target`` (a CAV), ``gap`` [m] ahead of it,
+    wherever the CAV drives: the trigger is relative to the CAV, as OpenSCENARIO's relative
+    conditions are, so every controller faces the same situation.
+
+    At ``time - approach`` [s] the vehicle is placed (SUMO ``moveTo``, as OpenSCENARIO's
+    TeleportAction) in a lane next to the CAV's, on its edge, in the first free slot from ``gap``
+    ahead of the CAV forwards (clearances in :mod:`cav_stack.sim.sumo_events`), at the CAV's
+    speed; it is placed so again, at most every 3 s, whenever it has fallen behind its spot (more
+    than ``tolerance`` short of ``gap``, e.g. blocked by traffic in its lane); in dense traffic
+    the cut-in may so start one step after a placement. From ``time - approach`` only its type's ``max_speed`` caps its
+    speed (not the speed limit times its speed factor).
+    From then on it is steered into position: when it is not in a lane
+    adjacent to the CAV's current lane (same edge), it changes lanes towards the adjacent lane
+    nearest to it, one lane at a time, each change lasting the scenario's
+    ``lane_change_duration``; its speed is commanded so that the gap from the CAV's front bumper
+    to its rear bumper, along the CAV's heading, converges to ``gap`` [m] at the CAV's speed: the
+    closing speed is min(|error| / (approach / 4), sqrt(accel * |error|)), i.e. first order with
+    4 time constants per approach, capped so that braking to zero relative speed needs half the
+    vehicle type's ``accel``. The cut-in starts at the first step from ``time`` [s] at which the
+    vehicle is in a lane adjacent to the CAV's, not changing lanes, and its gap is within
+    ``tolerance`` [m] of ``gap``: it changes into the CAV's lane at the CAV's speed and, once the
+    lane change is over, keeps ``speed_after`` [m/s]. When that situation has not come by
+    ``time + timeout`` [s] the cut-in does not happen (the report says so). The vehicle makes no
+    lane changes of its own during the scenario.
     """
 
     time: float
@@ -32,9 +99,12 @@ class CutInEvent:
     gap: float
     approach: float
     speed_after: float
+    tolerance: float = 2.0
+    timeout: float = 20.0
 
     def __post_init__(self) -> None:
-        validate_positive(time=self.time, gap=self.gap, approach=self.approach)
+        validate_positive(time=self.time, gap=self.gap, approach=self.approach, tolerance=self.tolerance,
+                          timeout=self.timeout)
         if self.approach > self.time:
             raise ValueError("approach must be <= time")
         if self.speed_after < 0.0:
@@ -42,7 +112,7 @@ class CutInEvent:
 
 
 @dataclass(frozen=True)
-class HardBrakeEvent:
+class HardBrakeEvent(ScriptedEvent):
     """At ``time`` [s] a vehicle brakes at ``decel`` [m/s^2] down to ``to_speed`` [m/s], holds
     that speed for ``hold`` [s], then drives freely again.
 
@@ -63,7 +133,7 @@ class HardBrakeEvent:
 
 
 @dataclass(frozen=True)
-class SpeedProfileEvent:
+class SpeedProfileEvent(ScriptedEvent):
     """A background vehicle follows a speed profile: ``points`` are [time s, speed m/s] pairs,
     linearly interpolated between the first and last time, the last speed held afterwards.
     Before the first time the vehicle drives freely. SUMO's safety checks stay active."""
@@ -80,6 +150,15 @@ class SpeedProfileEvent:
         if any(p[1] < 0.0 for p in self.points):
             raise ValueError("speeds must be >= 0")
 
+    @property
+    def change_time(self) -> float:
+        """Time [s] at which the commanded speed first changes (the start of the first segment
+        whose two speeds differ); the first point's time when it never changes."""
+        for (t0, v0), (_, v1) in pairwise(self.points):
+            if v1 != v0:
+                return t0
+        return self.points[0][0]
+
     def speed_at(self, t: float) -> float | None:
         """Commanded speed [m/s] at time ``t`` [s]; None before the profile starts."""
         if t < self.points[0][0]:
@@ -91,7 +170,7 @@ class SpeedProfileEvent:
 
 
 @dataclass(frozen=True)
-class IncidentEvent:
+class IncidentEvent(ScriptedEvent):
     """At ``time`` [s] an incident blocks ``edge``: a stopped vehicle of ``vehicle_type`` appears
     at lane position ``position`` [m, front bumper] in every lane of the edge (or only in
     ``lanes``) and stays there for the rest of the run (SUMO inserts it as soon as that spot is
@@ -132,7 +211,7 @@ def event_active(time: float, duration: float | None, t: float) -> bool:
 
 
 @dataclass(frozen=True)
-class LinkLossEvent:
+class LinkLossEvent(ScriptedEvent):
     """Extra V2X packet loss from ``sender`` to each of ``receivers`` (vehicle IDs) while
     ``time`` <= t < ``time + duration`` [s]: the loss probability ramps linearly from
     ``loss_start`` to ``loss_end`` (both in [0, 1]) over the window; outside it this event adds
@@ -168,7 +247,7 @@ SENSOR_FAULT_MODES = ("dropout",)
 
 
 @dataclass(frozen=True)
-class SensorFaultEvent:
+class SensorFaultEvent(ScriptedEvent):
     """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
     ``sensors`` of CAV ``cav`` fail in ``mode`` (see :data:`SENSOR_FAULT_MODES`). A sensor is
     named by its kind (``lidar``, ``radar``, ``camera``, ``gnss``, ``imu``, ``wheel_odometry``:
@@ -191,7 +270,7 @@ class SensorFaultEvent:
 
 
 @dataclass(frozen=True)
-class GhostVehicleEvent:
+class GhostVehicleEvent(ScriptedEvent):
     """From ``time`` [s] (for ``duration`` [s], or to the end of the run when omitted) the
     ``attacker`` (a vehicle ID) also transmits V2X status messages of a vehicle that does not
     exist, under its own fresh station ID. The ghost is placed ``offset`` = [forward, left] [m]
@@ -231,7 +310,7 @@ INSIDER_ATTACK_KINDS = ("spat_forgery", "rsa_closure", "id_spoofing", "future_da
 
 
 @dataclass(frozen=True)
-class InsiderAttackEvent:
+class InsiderAttackEvent(ScriptedEvent):
     """From ``time`` [s] (for ``duration`` [s], or to the end) the ``attacker`` (a vehicle ID)
     signs false V2X messages with its own genuine pseudonym certificates (an insider):
     ``spat_forgery``: SPaT of every signalised junction, all groups green; ``rsa_closure``: a
@@ -277,7 +356,7 @@ class InsiderAttackEvent:
 
 
 @dataclass(frozen=True)
-class RevocationEvent:
+class RevocationEvent(ScriptedEvent):
     """At ``time`` [s] the CRL authority publishes a revocation list naming every pseudonym
     certificate of ``vehicle``; receivers refuse its messages from then on."""
 

@@ -15,9 +15,8 @@ from cav_stack.core.share import share_path
 from cav_stack.world.scenario.events import (InsiderAttackEvent, RevocationEvent, EVENT_TYPES, CutInEvent,
                                              GhostVehicleEvent, HardBrakeEvent, IncidentEvent, LinkLossEvent,
                                              ScenarioEvent, SensorFaultEvent, SpeedProfileEvent)
+from cav_stack.world.scenario.situation import LEADER_OF_PREFIX
 from cav_stack.world.scenario.spec import CavSpec, FlowSpec, PrefillSpec, Scenario, VehicleSpec
-
-LEADER_OF_PREFIX = "leader_of:"
 
 
 class UnknownScenarioError(LookupError):

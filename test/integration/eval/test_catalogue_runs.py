@@ -61,7 +61,8 @@ def test_incident_blocks_the_edge_and_traffic_reroutes(eval_cache):
         for _ in range(round(30.0 / world.step_length)):
             truth = _push(world, cav_speed=0.0)
         (record,) = [e for e in world.event_log if e.kind == "incident"]
-        assert record.time == pytest.approx(incident.time) and record.values["rerouted"] >= 1
+        # it starts when SUMO has inserted the first blocker: one step after the event's time
+        assert record.time == pytest.approx(incident.time + world.step_length) and record.values["rerouted"] >= 1
         blocker = truth.vehicle("incident.0.0")
         assert blocker.edge_id == incident.edge and blocker.speed == 0.0
         assert blocker.lane_position == pytest.approx(incident.position)

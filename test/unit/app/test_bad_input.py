@@ -74,6 +74,16 @@ def test_invalid_value_names_the_key(tmp_path, capsys):
     assert_one_line(err, "invalid scenario", "duration")
 
 
+@pytest.mark.parametrize("expect, key", [("{gap: [10.0, 20.0]}", "expect.gap"),
+                                         ("{gap_m: [20.0, 10.0]}", "expect")])
+def test_bad_event_expectation_names_the_key(expect, key, tmp_path, capsys):
+    path = scenario_file(tmp_path, "bad_expect", ("expect: {gap_m: [10.0, 20.0]}", f"expect: {expect}"))
+    code, err = run_cli(["drive", "--scenario", str(path), "--out", str(tmp_path / "run")], capsys)
+    assert code == ExitCode.USAGE
+    assert_one_line(err, "invalid scenario", f"events[0].{key}")
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_network(tmp_path, capsys):
     path = scenario_file(tmp_path, "no_network", ("highway_3lane", "no_such_network"))
     code, err = run_cli(["drive", "--scenario", str(path), "--out", str(tmp_path / "run"), "--quiet"], capsys)
