@@ -45,17 +45,19 @@ class IdmParams:
 
 @dataclass(frozen=True)
 class LeaderWindow:
-    """Where the leader is searched: lane_half_width [m] either side of the path, up to
-    sensing_range [m] ahead (bumper to bumper). A neighbour's drift across the path is projected
-    cut_in_horizon [s] ahead (0: not at all), so a car cutting in counts as the leader while it is
-    still crossing the lane line rather than once it is in the lane."""
+    """Where the leader is searched: objects whose box reaches within corridor_half_width [m] of
+    the path (the ego's half width plus a margin: a bus or a long car turning into the lane
+    touches it with a corner long before its centre is in the lane), up to sensing_range [m]
+    ahead (bumper to bumper). A neighbour's drift across the path is projected cut_in_horizon [s]
+    ahead (0: not at all), so a car cutting in counts as the leader while it is still crossing the
+    lane line rather than once it is in the lane."""
 
-    lane_half_width: float
+    corridor_half_width: float
     sensing_range: float
     cut_in_horizon: float = 0.0
 
     def __post_init__(self) -> None:
-        validate_positive(lane_half_width=self.lane_half_width, sensing_range=self.sensing_range)
+        validate_positive(corridor_half_width=self.corridor_half_width, sensing_range=self.sensing_range)
         if self.cut_in_horizon < 0.0:
             raise ValueError(f"cut_in_horizon must be >= 0 s, got {self.cut_in_horizon}")
 
@@ -71,8 +73,12 @@ class Leader:
 
 CUT_IN_MAX_OFFSET = 4.5
 """[m] farthest lateral offset of a car cutting in: the centre of a neighbouring lane (3.2-3.75 m) plus margin."""
-CUT_IN_MAX_ANGLE = 0.15
-"""[rad] largest heading of a cut-in relative to the lane (3.7 m/s across at 25 m/s; cut-ins run at 1-2 m/s)."""
+CUT_IN_MAX_LATERAL_SPEED = 3.5
+"""[m/s] fastest lateral drift of a car cutting in: R157 Annex 5's cut-in variations (4.4) run at
+0.5-3.0 m/s across; a main-line car seen from an on-ramp drifts faster (0.24 rad at 27 m/s: 6.4 m/s)."""
+CUT_IN_MAX_ANGLE = math.pi / 4
+"""[rad] largest heading of a cut-in relative to the lane: a slow car cutting in heads far off the
+lane (a bus at 10 km/h moving 1.2 m/s across: 0.41 rad), crossing traffic does not drift into it."""
 
 
 def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float:
@@ -91,8 +97,8 @@ def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float
 
 def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, objects: TrackList,
                 p: LeaderWindow) -> Leader | None:
-    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window,
-    now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
+    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) whose box reaches into
+    the window's corridor, now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
     if not objects.objects:
         return None
     s, d, headings = path.project_many([(ego_x, ego_y)] + [(obj.x, obj.y) for obj in objects.objects])
@@ -100,7 +106,7 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     best: Leader | None = None
     for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist(),
                                           strict=True):
-        if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
+        if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.corridor_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)
         if gap > p.sensing_range:
@@ -112,17 +118,24 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
 
 
 def _closest_offset(obj: TrackedObject, offset: float, path_heading: float, horizon: float) -> float:
-    """Smallest distance [m] of ``obj`` from the ego's path line over the next ``horizon`` s, its
-    lateral speed held; ``offset`` is its signed offset [m] now. Only a car in a neighbouring lane
-    (|offset| <= CUT_IN_MAX_OFFSET) heading at most CUT_IN_MAX_ANGLE off the path drifts: a car on
-    a converging road (an on-ramp's main line) crosses the path line by geometry, not by cutting in."""
+    """Smallest distance [m] of ``obj``'s box from the ego's path line over the next ``horizon`` s,
+    its lateral speed held (0 once the box touches or straddles the line); ``offset`` is the signed
+    offset [m] of its centre now. Only a car in a neighbouring lane (|offset| <= CUT_IN_MAX_OFFSET)
+    heading at most CUT_IN_MAX_ANGLE off the path and moving at most CUT_IN_MAX_LATERAL_SPEED
+    across it drifts: a car on a converging road (an on-ramp's main line) crosses the path line by
+    geometry, not by cutting in."""
     relative_yaw = math.remainder(obj.yaw - path_heading, math.tau)
-    if abs(offset) > CUT_IN_MAX_OFFSET or abs(relative_yaw) > CUT_IN_MAX_ANGLE:
-        return abs(offset)
-    later = offset + obj.speed * math.sin(relative_yaw) * horizon
-    if offset * later <= 0.0:
+    half_span = 0.5 * (obj.length * abs(math.sin(relative_yaw)) + obj.width * abs(math.cos(relative_yaw)))
+    near, far = offset - half_span, offset + half_span        # the box's lateral extent [m]
+    if near <= 0.0 <= far:
         return 0.0
-    return min(abs(offset), abs(later))
+    lateral_speed = obj.speed * math.sin(relative_yaw)
+    drifts = (abs(offset) <= CUT_IN_MAX_OFFSET and abs(relative_yaw) <= CUT_IN_MAX_ANGLE
+              and abs(lateral_speed) <= CUT_IN_MAX_LATERAL_SPEED)
+    shift = lateral_speed * horizon if drifts else 0.0
+    if near > 0.0:
+        return max(near + min(shift, 0.0), 0.0)
+    return max(-(far + max(shift, 0.0)), 0.0)
 
 
 def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float, speed: float,
