@@ -45,8 +45,10 @@ SUMMARY_METRICS: dict[str, str] = {
 }
 #: Report key of the V2X PDR against distance (``{"distance_m": [...], "pdr": [...]}``), plotted per controller.
 PDR_KEY = "v2x_pdr_by_distance"
+#: Report key of an OpenSCENARIO run's R157 figures (:mod:`cav_stack.eval.r157`), read by the R157 summary.
+R157_KEY = "r157"
 #: Every report key the summaries and plots read: what a campaign's index keeps of each run's report.
-SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY)
+SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY, R157_KEY)
 
 
 @dataclass(frozen=True)
