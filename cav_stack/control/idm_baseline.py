@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cav_stack.core.messages import TrackedObject, TrackList
+import numpy as np
+
+from cav_stack.core.messages import ObjectClass, TrackedObject, TrackList
 from cav_stack.core.path import Polyline
 from cav_stack.core.params import validate_positive
 
@@ -45,19 +47,26 @@ class IdmParams:
 
 @dataclass(frozen=True)
 class LeaderWindow:
-    """Where the leader is searched: lane_half_width [m] either side of the path, up to
-    sensing_range [m] ahead (bumper to bumper). A neighbour's drift across the path is projected
-    cut_in_horizon [s] ahead (0: not at all), so a car cutting in counts as the leader while it is
-    still crossing the lane line rather than once it is in the lane."""
+    """Where the leader is searched: objects whose box reaches within corridor_half_width [m] of
+    the path (the ego's half width plus a margin: a bus or a long car turning into the lane
+    touches it with a corner long before its centre is in the lane), up to sensing_range [m]
+    ahead (bumper to bumper). A neighbour's drift across the path is projected cut_in_horizon [s]
+    ahead (0: not at all), so a car cutting in counts as the leader while it is still crossing the
+    lane line rather than once it is in the lane. A pedestrian or cyclist walking or riding across
+    the path is projected crossing_horizon [s] ahead (0: not at all): one that will reach the
+    corridor within it is a leader (at its along-path speed, about 0: the ego stops short of its
+    crossing line), one that has crossed it and walks on is not."""
 
-    lane_half_width: float
+    corridor_half_width: float
     sensing_range: float
     cut_in_horizon: float = 0.0
+    crossing_horizon: float = 0.0
 
     def __post_init__(self) -> None:
-        validate_positive(lane_half_width=self.lane_half_width, sensing_range=self.sensing_range)
-        if self.cut_in_horizon < 0.0:
-            raise ValueError(f"cut_in_horizon must be >= 0 s, got {self.cut_in_horizon}")
+        validate_positive(corridor_half_width=self.corridor_half_width, sensing_range=self.sensing_range)
+        for name in ("cut_in_horizon", "crossing_horizon"):
+            if getattr(self, name) < 0.0:
+                raise ValueError(f"{name} must be >= 0 s, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -71,8 +80,33 @@ class Leader:
 
 CUT_IN_MAX_OFFSET = 4.5
 """[m] farthest lateral offset of a car cutting in: the centre of a neighbouring lane (3.2-3.75 m) plus margin."""
-CUT_IN_MAX_ANGLE = 0.15
-"""[rad] largest heading of a cut-in relative to the lane (3.7 m/s across at 25 m/s; cut-ins run at 1-2 m/s)."""
+CROSSING_CLASSES = (ObjectClass.PEDESTRIAN, ObjectClass.BICYCLE)
+"""Road users whose walk or ride across the path is projected ``LeaderWindow.crossing_horizon`` ahead."""
+CROSSING_MIN_SPEED = 0.2
+"""[m/s] a pedestrian or cyclist slower than this stands (an obstacle to pass), faster it is on its way."""
+
+
+def crossing_user(obj: TrackedObject) -> bool:
+    """Whether ``obj`` is a pedestrian or cyclist on the move (:data:`CROSSING_CLASSES`)."""
+    return obj.object_class in CROSSING_CLASSES and obj.speed > CROSSING_MIN_SPEED
+
+
+def crossing_ahead(path: Polyline, s_ego: float, objects: TrackList, sensing_range: float) -> bool:
+    """Whether a pedestrian or cyclist on the move (:func:`crossing_user`) is ahead of the ego
+    (arc length ``s_ego`` [m] on ``path``) within ``sensing_range`` [m], in the ego's lane or a
+    neighbouring one (centre within CUT_IN_MAX_OFFSET of the path): the ego waits for it rather
+    than steer round it, since it walks on into the lane the ego would take."""
+    users = [obj for obj in objects.objects if crossing_user(obj)]
+    if not users:
+        return False
+    s, d, _ = path.project_many([(obj.x, obj.y) for obj in users])
+    return bool(np.any((s > s_ego) & (s - s_ego <= sensing_range) & (np.abs(d) <= CUT_IN_MAX_OFFSET)))
+CUT_IN_MAX_LATERAL_SPEED = 3.5
+"""[m/s] fastest lateral drift of a car cutting in: R157 Annex 5's cut-in variations (4.4) run at
+0.5-3.0 m/s across; a main-line car seen from an on-ramp drifts faster (0.24 rad at 27 m/s: 6.4 m/s)."""
+CUT_IN_MAX_ANGLE = math.pi / 4
+"""[rad] largest heading of a cut-in relative to the lane: a slow car cutting in heads far off the
+lane (a bus at 10 km/h moving 1.2 m/s across: 0.41 rad), crossing traffic does not drift into it."""
 
 
 def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float:
@@ -91,8 +125,8 @@ def idm_acceleration(speed: float, leader: Leader | None, p: IdmParams) -> float
 
 def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, objects: TrackList,
                 p: LeaderWindow) -> Leader | None:
-    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) within the lane window,
-    now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
+    """Nearest object ahead of the ego (box centre ego_x, ego_y [m, map]) whose box reaches into
+    the window's corridor, now or, drifting across the path, within ``p.cut_in_horizon`` seconds."""
     if not objects.objects:
         return None
     s, d, headings = path.project_many([(ego_x, ego_y)] + [(obj.x, obj.y) for obj in objects.objects])
@@ -100,7 +134,7 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     best: Leader | None = None
     for obj, s_obj, d_obj, heading in zip(objects.objects, s[1:].tolist(), d[1:].tolist(), headings[1:].tolist(),
                                           strict=True):
-        if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p.cut_in_horizon) > p.lane_half_width:
+        if s_obj <= s_ego or _closest_offset(obj, d_obj - d_ego, heading, p) > p.corridor_half_width:
             continue
         gap = s_obj - s_ego - 0.5 * (obj.length + ego_length)
         if gap > p.sensing_range:
@@ -111,18 +145,31 @@ def find_leader(path: Polyline, ego_x: float, ego_y: float, ego_length: float, o
     return best
 
 
-def _closest_offset(obj: TrackedObject, offset: float, path_heading: float, horizon: float) -> float:
-    """Smallest distance [m] of ``obj`` from the ego's path line over the next ``horizon`` s, its
-    lateral speed held; ``offset`` is its signed offset [m] now. Only a car in a neighbouring lane
-    (|offset| <= CUT_IN_MAX_OFFSET) heading at most CUT_IN_MAX_ANGLE off the path drifts: a car on
-    a converging road (an on-ramp's main line) crosses the path line by geometry, not by cutting in."""
+def _closest_offset(obj: TrackedObject, offset: float, path_heading: float, p: LeaderWindow) -> float:
+    """Smallest distance [m] of ``obj``'s box from the ego's path line over the next
+    ``p.cut_in_horizon`` s (a vehicle) or ``p.crossing_horizon`` s (a pedestrian or cyclist,
+    :data:`CROSSING_CLASSES`), its lateral speed held (0 once the box touches or straddles the
+    line); ``offset`` is the signed offset [m] of its centre now. A vulnerable road user drifts in
+    any direction; a vehicle only when in a neighbouring lane (|offset| <= CUT_IN_MAX_OFFSET),
+    heading at most CUT_IN_MAX_ANGLE off the path and moving at most CUT_IN_MAX_LATERAL_SPEED
+    across it: a car on a converging road (an on-ramp's main line) crosses the path line by
+    geometry, not by cutting in."""
     relative_yaw = math.remainder(obj.yaw - path_heading, math.tau)
-    if abs(offset) > CUT_IN_MAX_OFFSET or abs(relative_yaw) > CUT_IN_MAX_ANGLE:
-        return abs(offset)
-    later = offset + obj.speed * math.sin(relative_yaw) * horizon
-    if offset * later <= 0.0:
+    half_span = 0.5 * (obj.length * abs(math.sin(relative_yaw)) + obj.width * abs(math.cos(relative_yaw)))
+    near, far = offset - half_span, offset + half_span        # the box's lateral extent [m]
+    if near <= 0.0 <= far:
         return 0.0
-    return min(abs(offset), abs(later))
+    lateral_speed = obj.speed * math.sin(relative_yaw)
+    if crossing_user(obj):
+        shift = lateral_speed * p.crossing_horizon
+    elif (abs(offset) <= CUT_IN_MAX_OFFSET and abs(relative_yaw) <= CUT_IN_MAX_ANGLE
+          and abs(lateral_speed) <= CUT_IN_MAX_LATERAL_SPEED):
+        shift = lateral_speed * p.cut_in_horizon
+    else:
+        shift = 0.0
+    if near > 0.0:
+        return max(near + min(shift, 0.0), 0.0)
+    return max(-(far + max(shift, 0.0)), 0.0)
 
 
 def pure_pursuit_steer(path: Polyline, rear_x: float, rear_y: float, yaw: float, speed: float,

@@ -45,8 +45,10 @@ SUMMARY_METRICS: dict[str, str] = {
 }
 #: Report key of the V2X PDR against distance (``{"distance_m": [...], "pdr": [...]}``), plotted per controller.
 PDR_KEY = "v2x_pdr_by_distance"
+#: Report key of an OpenSCENARIO run's R157 figures (:mod:`cav_stack.eval.r157`), read by the R157 summary.
+R157_KEY = "r157"
 #: Every report key the summaries and plots read: what a campaign's index keeps of each run's report.
-SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY, "events_not_as_scripted")
+SUMMARY_REPORT_KEYS = (*SUMMARY_METRICS, "cav_share", PDR_KEY, R157_KEY, "events_not_as_scripted")
 #: Start of the error of a run failed because its scripted events did not all happen as scripted.
 EVENTS_NOT_AS_SCRIPTED = "scripted events not as scripted"
 

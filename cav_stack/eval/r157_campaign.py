@@ -11,14 +11,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from cav_stack.eval.campaign_summary import STATUS_OK, RunOutcome
+from cav_stack.eval.campaign_summary import R157_KEY, STATUS_OK, RunOutcome
 
 _COLUMNS = ("collision", "impact_speed_mps", "min_ttc_s", "min_distance_m", "min_following_ratio",
             "following_below_min_s")
 
 
 def _r157(outcome: RunOutcome) -> dict[str, Any] | None:
-    return (outcome.report or {}).get("r157") if outcome.status == STATUS_OK else None
+    return (outcome.report or {}).get(R157_KEY) if outcome.status == STATUS_OK else None
 
 
 def _verdict(outcome: RunOutcome) -> str:

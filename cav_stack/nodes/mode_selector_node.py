@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, replace
 
 
-from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, find_leader
+from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, crossing_ahead, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     DiagnosticStatus, DrivingMode, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
@@ -134,6 +134,7 @@ class ModeSelectorNode(Node):
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
         leader_info = self._leader_info(leader, objects, now)
+        waiting = crossing_ahead(path, s_ego, objects, self.params.leader.sensing_range)
         inputs = ModeInputs(
             now=now, ego_speed=ego.speed, speed_limit=self._map.speed_limit_at(cx, cy, ego.yaw),
             leader=leader_info,
@@ -145,7 +146,7 @@ class ModeSelectorNode(Node):
             signal=self._signal_ahead(route, edge, lane_index, s_ego, now),
             lane_option=self._lanes.lane_option(
                 route.edges, path, s_ego, ego.speed, objects, edge, lane_index,
-                discretionary=self.params.lane_changes,
+                discretionary=self.params.lane_changes and not waiting,
                 leader_connected=leader_info is not None and leader_info.link is not None),
             lane_change_done=self._lanes.lane_change_over(self._lane_change_from, now, lane_index, lateral, path,
                                                           s_ego, ego.speed, objects, edge),

@@ -5,16 +5,16 @@ import numpy as np
 import pytest
 
 from cav_stack.control.idm_baseline import (
-    IdmParams, Leader, LeaderWindow, find_leader, idm_acceleration, pure_pursuit_steer,
+    IdmParams, Leader, LeaderWindow, crossing_ahead, find_leader, idm_acceleration, pure_pursuit_steer,
 )
 from cav_stack.control.vehicle_models import load_vehicle_params
-from cav_stack.core.messages import Header, TrackedObject, TrackList
+from cav_stack.core.messages import Header, ObjectClass, TrackedObject, TrackList
 from cav_stack.core.path import Polyline
 from cav_stack.sim.plant import VehiclePlant
 
 IDM = IdmParams(desired_speed=30.0, time_gap=1.5, standstill_gap=2.0, max_accel=1.5, comfortable_decel=2.0,
                 max_decel=6.0, exponent=4.0, lookahead_time=1.0, min_lookahead=6.0)
-WINDOW = LeaderWindow(lane_half_width=1.6, sensing_range=150.0)
+WINDOW = LeaderWindow(corridor_half_width=1.1, sensing_range=150.0)
 
 
 @pytest.fixture
@@ -94,11 +94,47 @@ def test_find_leader_takes_a_car_cutting_in_while_it_crosses_the_lane_line():
     steady = TrackedObject(6, 30.0, 3.0, 0.0, 25.0, 4.5, 1.8)
     leaving = TrackedObject(7, 30.0, 3.0, -drift, math.hypot(25.0, 1.2), 4.5, 1.8)
     converging_road = TrackedObject(8, 30.0, 3.0, -0.24, 27.0, 4.5, 1.8)    # an on-ramp's main line
-    anticipating = LeaderWindow(lane_half_width=1.6, sensing_range=150.0, cut_in_horizon=1.5)
+    anticipating = LeaderWindow(corridor_half_width=1.1, sensing_range=150.0, cut_in_horizon=1.5)
     for window, car, expected in ((anticipating, cutting_in, 5), (WINDOW, cutting_in, None),
                                   (anticipating, steady, None), (anticipating, leaving, None),
                                   (anticipating, converging_road, None)):
         leader = find_leader(path, 10.0, 0.0, 4.6, TrackList(Header(0.0, "map"), (car,)), window)
         assert (leader.track_id if leader else None) == expected
     with pytest.raises(ValueError, match="cut_in_horizon"):
-        LeaderWindow(lane_half_width=1.6, sensing_range=150.0, cut_in_horizon=-1.0)
+        LeaderWindow(corridor_half_width=1.1, sensing_range=150.0, cut_in_horizon=-1.0)
+
+
+def test_find_leader_takes_a_bus_whose_corner_turns_into_the_lane_before_its_centre_does():
+    """R157 4.4.1 cut-in (bus at 10 km/h, 1 m/s across): the bus turns about its rear, so its
+    front corner is in the ego's corridor while its centre is still 2.99 m off the path and its
+    heading (0.106 rad) gives only 0.3 m/s of drift."""
+    path = Polyline(np.array([[0.0, 0.0], [500.0, 0.0]]))
+    bus = TrackedObject(9, 30.0, 2.99, -0.106, 2.78, 13.5, 2.5)
+    window = LeaderWindow(corridor_half_width=1.1, sensing_range=150.0, cut_in_horizon=1.0)
+    leader = find_leader(path, 10.0, 0.0, 5.0, TrackList(Header(0.0, "map"), (bus,)), window)
+    assert leader is not None and leader.track_id == 9
+    aligned = TrackedObject(9, 30.0, 2.99, 0.0, 2.78, 13.5, 2.5)          # the same bus keeping its lane
+    assert find_leader(path, 10.0, 0.0, 5.0, TrackList(Header(0.0, "map"), (aligned,)), window) is None
+
+
+def test_find_leader_takes_a_pedestrian_walking_towards_the_path_and_lets_one_that_crossed_go():
+    path = Polyline(np.array([[0.0, 0.0], [500.0, 0.0]]))
+    window = LeaderWindow(corridor_half_width=1.1, sensing_range=150.0, cut_in_horizon=1.0, crossing_horizon=4.0)
+
+    def walker(y, heading, speed=1.5):
+        return TrackedObject(3, 60.0, y, heading, speed, 0.3, 0.5, object_class=ObjectClass.PEDESTRIAN)
+
+    def found(obj, p=window):
+        leader = find_leader(path, 10.0, 0.0, 5.0, TrackList(Header(0.0, "map"), (obj,)), p)
+        return leader.track_id if leader else None
+
+    assert found(walker(-6.0, math.pi / 2)) == 3                 # 4.75 m to the corridor at 1.5 m/s: within 4 s
+    assert found(walker(-6.0, math.pi / 2), WINDOW) is None       # without the crossing horizon
+    assert found(walker(-9.0, math.pi / 2)) is None               # 7.65 m: not yet
+    assert found(walker(2.0, math.pi / 2)) is None                # crossed, walking on
+    assert found(walker(-3.0, 0.0)) is None                       # walking along the road side
+    assert found(walker(-3.0, math.pi / 2, speed=0.0)) is None    # standing beside the lane
+    path_ahead = (TrackList(Header(0.0, "map"), (walker(3.0, math.pi / 2),)),
+                  TrackList(Header(0.0, "map"), (walker(-3.0, math.pi / 2, speed=0.0),)),
+                  TrackList(Header(0.0, "map"), (walker(9.0, math.pi / 2),)))
+    assert [crossing_ahead(path, 10.0, objects, 150.0) for objects in path_ahead] == [True, False, False]

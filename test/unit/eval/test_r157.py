@@ -113,3 +113,19 @@ def test_speeds_are_taken_along_the_lane():
     recorder(WorldTruth(stamp=0.0, vehicles=(car("ego", 0.0, 0.0, V0), cutter)), {})
     assert recorder.tracks["cutter"].speed[0] == pytest.approx(10.0 * math.cos(math.pi / 6))
     assert recorder.tracks["ego"].speed[0] == pytest.approx(V0)
+
+
+@pytest.mark.parametrize("lead_decel, risk_at", [(3.0, None), (6.0, 2.0)])
+def test_deceleration_risk_perception_starts_beyond_5_mps2(lead_decel, risk_at):
+    """Annex 4 Appendix 3: risk perception of a braking lead begins once it decelerates harder
+    than 5 m/s^2; a softer stop gives no reference outcome (the stack must simply not collide)."""
+    recorder = R157Recorder("ego", straight_map(), "deceleration")
+    lead_v = V0
+    for k in range(int(8.0 / DT)):
+        t = k * DT
+        if t >= 2.0:
+            lead_v = max(lead_v - lead_decel * DT, 0.0)
+        lead = car("lead", 200.0 + V0 * t, 0.0, lead_v)          # its position does not matter here
+        recorder(WorldTruth(stamp=t, vehicles=(car("ego", V0 * t, 0.0, V0), lead)), {})
+    risk = recorder.risk_perception_time()
+    assert (risk[0] if risk else None) == (pytest.approx(risk_at) if risk_at else None)

@@ -3,7 +3,7 @@ pass/fail plot over headway and relative speed; nothing for campaigns without Op
 import csv
 from pathlib import Path
 
-from cav_stack.eval.campaign_summary import STATUS_FAILED, STATUS_OK, RunOutcome, RunSpec
+from cav_stack.eval.campaign_summary import STATUS_FAILED, STATUS_OK, RunOutcome, RunSpec, summary_report
 from cav_stack.eval.r157_campaign import write_r157_outputs
 
 TEMPLATE = "/x/alks_scenario_4_4_1_cut_in_no_collision_template.xosc"
@@ -18,7 +18,8 @@ def outcome(index: int, collision: bool, reference: bool, tmp: Path) -> RunOutco
              "min_following_ratio": None, "following_below_min_s": 0.0,
              "reference_driver": {"collision": reference, "impact_speed_mps": 4.0 if reference else 0.0},
              "passed": not collision or reference}
-    return RunOutcome(spec, STATUS_OK, None, {"r157": block}, 1.0)
+    # as a campaign's index keeps the report (the summary part of it)
+    return RunOutcome(spec, STATUS_OK, None, summary_report({"r157": block, "collisions": int(collision)}), 1.0)
 
 
 def test_summary_counts_verdicts_and_failures(tmp_path):
