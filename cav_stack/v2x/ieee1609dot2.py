@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,16 +68,91 @@ def spec(path: Path | None = None) -> asn1tools.compiler.Specification:
     return asn1tools.compile_files(str(path or share_path("v2x", "asn1", "Ieee1609Dot2Compact.asn")), "uper")
 
 
-def decode_with_length(type_name: str, data: bytes) -> tuple[Any, int]:
-    """Decode ``data`` as the UPER ``type_name``; (value, bytes the encoding takes up).
+@dataclass(frozen=True)
+class SignedEncodings:
+    """The received encodings of an envelope's signed parts, cut from its bits while decoding.
 
-    UPER carries no overall length and asn1tools ignores bytes after the value, so the bit reader
-    is driven directly (``asn1tools.codecs.uper.Decoder`` on the compiled type) and its count of
-    bits read gives the end. Raises one of :data:`DECODE_ERRORS`.
+    ``tbs_data``: the SignedData's ToBeSignedData (the bytes the message signature covers);
+    ``certificates``: per certificate of a SignerIdentifier ``certificate`` list, in order,
+    (the Certificate's encoding, its ToBeSignedCertificate's encoding). Each is the part's own
+    UPER encoding: unaligned PER encodes a nested value with the same bits as standalone, which
+    then pads them with zero bits to whole octets.
     """
+
+    tbs_data: bytes
+    certificates: tuple[tuple[bytes, bytes], ...]
+
+
+def _member(per_type: Any, name: str) -> Any:
+    members = getattr(per_type, "root_members", None) or per_type.root_index_to_member.values()
+    return next(member for member in members if member.name == name)
+
+
+def _padded(bits: str) -> bytes:
+    """Bits ('0'/'1' characters) as bytes, zero-padded at the end to whole octets."""
+    size = max(1, (len(bits) + 7) // 8)
+    return int(bits.ljust(8 * size, "0"), 2).to_bytes(size, "big")
+
+
+#: Per thread: the (part, start bit, end bit) spans recorded by the running decode_envelope, or None.
+_SPANS = threading.local()
+
+
+def _recording(key: str, decode: Any) -> Any:
+    def recorded(decoder: Any) -> Any:
+        start = decoder.number_of_read_bits()
+        value = decode(decoder)
+        spans = getattr(_SPANS, "spans", None)
+        if spans is not None:
+            spans.append((key, start, decoder.number_of_read_bits()))
+        return value
+    return recorded
+
+
+@functools.cache
+def _record_spans() -> None:
+    """Wrap, once per process, the ``decode`` of three types inside the compiled Ieee1609Dot2Data
+    (the SignedData's ToBeSignedData, a signer Certificate and its ToBeSignedCertificate) so that
+    each decode's bit span is recorded while :func:`decode_envelope` runs."""
+    root = spec().types["Ieee1609Dot2Data"].type
+    signed = _member(_member(root, "content"), "signedData")
+    certificate = _member(_member(signed, "signer"), "certificate").element_type
+    for key, per_type in (("tbs_data", _member(signed, "tbsData")), ("certificate", certificate),
+                          ("certificate_tbs", _member(certificate, "toBeSigned"))):
+        per_type.decode = _recording(key, per_type.decode)
+
+
+def decode_envelope(data: bytes) -> tuple[dict[str, Any], int, SignedEncodings | None]:
+    """Decode ``data`` as a UPER Ieee1609Dot2Data: (value, bytes its encoding takes up, the
+    encodings of its signed parts, None unless it is signedData).
+
+    UPER carries no overall length and asn1tools ignores bytes after the value, so its bit reader
+    (``asn1tools.codecs.uper.Decoder``) is driven here and its count of bits read gives the end;
+    the same counts give the signed parts' encodings, so nothing is re-encoded to verify. Raises
+    one of :data:`DECODE_ERRORS`.
+    """
+    _record_spans()
     decoder = asn1tools.codecs.uper.Decoder(bytearray(data))
-    value = spec().types[type_name].type.decode(decoder)
-    return value, (decoder.number_of_read_bits() + 7) // 8
+    spans: list[tuple[str, int, int]] = []
+    _SPANS.spans = spans
+    try:
+        value: dict[str, Any] = spec().types["Ieee1609Dot2Data"].type.decode(decoder)
+    finally:
+        _SPANS.spans = None
+    length = (decoder.number_of_read_bits() + 7) // 8
+    if value["content"][0] != "signedData":
+        return value, length, None
+    bits = decoder.value
+    # the outermost ToBeSignedData starts first; a nested envelope in its payload lies inside it
+    tbs_start, tbs_end = min((start, end) for key, start, end in spans if key == "tbs_data")
+    certificates = sorted((start, end) for key, start, end in spans if key == "certificate" and start >= tbs_end)
+    tbs_of_certificates = sorted((start, end) for key, start, end in spans
+                                 if key == "certificate_tbs" and start >= tbs_end)
+    return value, length, SignedEncodings(
+        tbs_data=_padded(bits[tbs_start:tbs_end]),
+        certificates=tuple((_padded(bits[c_start:c_end]), _padded(bits[t_start:t_end]))
+                           for (c_start, c_end), (t_start, t_end) in zip(certificates, tbs_of_certificates,
+                                                                          strict=True)))
 
 
 def sha256(data: bytes) -> bytes:

@@ -80,12 +80,14 @@ class Credential:
     private_key: ec.EllipticCurvePrivateKey
 
 
-def parse_certificate(value: dict[str, Any]) -> Certificate:
+def parse_certificate(value: dict[str, Any], encodings: tuple[bytes, bytes] | None = None) -> Certificate:
     """Parse a decoded Certificate value (from ``spec().decode('Certificate', ...)``).
 
-    Raises CertificateError for a version other than 3, implicit certificates, a missing
-    signature, an unsupported issuer/key/permission alternative, a key that is not a P-256
-    point, or content this module cannot re-encode (unknown extension additions).
+    ``encodings``: the certificate's received (encoding, ToBeSignedCertificate encoding), as
+    :func:`cav_stack.v2x.ieee1609dot2.decode_envelope` cuts them; without them the value is
+    re-encoded. Raises CertificateError for a version other than 3, implicit certificates, a
+    missing signature, an unsupported issuer/key/permission alternative, a key that is not a
+    P-256 point, or content this module cannot re-encode (unknown extension additions).
     """
     if value["version"] != d2.CERTIFICATE_VERSION:
         raise CertificateError(f"certificate version {value['version']} is not 3")
@@ -121,12 +123,15 @@ def parse_certificate(value: dict[str, Any]) -> Certificate:
             else:
                 raise CertificateError(f"unsupported subject permissions {kind!r}")
         issue_psids = frozenset(explicit)
-    compiled = d2.spec()
-    try:
-        encoding = compiled.encode("Certificate", value, check_types=False)   # decoded values: types hold
-        tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs, check_types=False)
-    except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
-        raise CertificateError(f"certificate cannot be re-encoded: {exc}") from exc
+    if encodings is not None:
+        encoding, tbs_encoding = encodings
+    else:
+        compiled = d2.spec()
+        try:
+            encoding = compiled.encode("Certificate", value, check_types=False)   # decoded values: types hold
+            tbs_encoding = compiled.encode("ToBeSignedCertificate", tbs, check_types=False)
+        except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
+            raise CertificateError(f"certificate cannot be re-encoded: {exc}") from exc
     start = float(tbs["validityPeriod"]["start"])
     return Certificate(
         encoding=encoding,

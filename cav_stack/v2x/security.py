@@ -123,8 +123,8 @@ def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict[str, Any]
 
 
 # Process-wide memos of the pure parts of verification. In a simulation every receiver in range
-# verifies the same broadcast bytes in one process; decoding the envelope, re-encoding its
-# ToBeSignedData and checking the ECDSA signature under one certificate depend on those bytes
+# verifies the same broadcast bytes in one process; decoding the envelope (which also cuts out
+# its signed parts' encodings) and checking the ECDSA signature under one certificate depend on those bytes
 # (and the certificate) only, so each runs once per frame. The checks that depend on the
 # receiver -- relevance at its clock, its certificate store and trust chain, replay -- still run
 # per receiver. The decoded values are shared read-only.
@@ -132,16 +132,16 @@ _MEMO_SIZE = 8192
 
 
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _decode_envelope(envelope: bytes) -> dict[str, Any] | None:
-    """The decoded envelope, or None when ``envelope`` has bytes after its encoding."""
-    data, length = d2.decode_with_length("Ieee1609Dot2Data", envelope)
-    return data if length == len(envelope) else None
+def _decode_envelope(envelope: bytes) -> tuple[dict[str, Any], d2.SignedEncodings | None] | None:
+    """The decoded envelope and its signed parts' encodings, or None when ``envelope`` has bytes
+    after its encoding."""
+    data, length, encodings = d2.decode_envelope(envelope)
+    return (data, encodings) if length == len(envelope) else None
 
 
 K = TypeVar("K")
 V = TypeVar("V")
 
-_TBS_MEMO: collections.OrderedDict[bytes, bytes] = collections.OrderedDict()
 _SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
 
 
@@ -155,17 +155,6 @@ def _memoised(memo: collections.OrderedDict[K, V], key: K, compute: Callable[[],
     if len(memo) > _MEMO_SIZE:
         memo.popitem(last=False)
     return value
-
-
-def _tbs_encoding(envelope: bytes, signed: dict[str, Any]) -> bytes:
-    """UPER encoding of the envelope's ToBeSignedData (the signed bytes); raises _Refusal."""
-    def encode() -> bytes:
-        try:
-            encoding: bytes = d2.spec().encode("ToBeSignedData", signed["tbsData"], check_types=False)
-            return encoding
-        except d2.DECODE_ERRORS as exc:  # e.g. extension additions this module does not define
-            raise _Refusal(RefusalReason.MALFORMED, f"signed data cannot be re-encoded: {exc}") from exc
-    return _memoised(_TBS_MEMO, bytes(envelope), encode)
 
 
 def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: bytes,
@@ -306,7 +295,7 @@ class MessageVerifier:
         return result
 
     def _verify(self, envelope: bytes, now: float) -> Accepted:
-        signed, payload = self._decode(envelope)
+        signed, payload, encodings = self._decode(envelope)
         header = signed["tbsData"]["headerInfo"]
         psid = header["psid"]
         generation_time = d2.time64_to_stack(header["generationTime"], self.params.tai2004_offset)
@@ -317,7 +306,7 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.FUTURE, f"generated {generation_time - now:.3f} s after now")
         if "expiryTime" in header and d2.time64_to_stack(header["expiryTime"], self.params.tai2004_offset) <= now:
             raise _Refusal(RefusalReason.STALE, "past its expiry time")
-        signer = self._resolve_signer(signed["signer"])
+        signer = self._resolve_signer(signed["signer"], encodings.certificates)
         if not signer.valid_from <= generation_tai < signer.valid_until:
             raise _Refusal(RefusalReason.EXPIRED_CERTIFICATE,
                            "generation time outside the validity of the signer's certificate chain")
@@ -330,24 +319,24 @@ class MessageVerifier:
         self._forget_replays(now)
         if replay_key in self._replay_keys:
             raise _Refusal(RefusalReason.REPLAY, "same signer, generation time and payload seen before")
-        tbs_encoding = _tbs_encoding(envelope, signed)
-        if not _signature_valid(envelope, certificate, tbs_encoding, signed["signature"]):
+        if not _signature_valid(envelope, certificate, encodings.tbs_data, signed["signature"]):
             raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
         self._replay_keys.add(replay_key)
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
         return Accepted(payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
 
-    def _decode(self, envelope: bytes) -> tuple[dict[str, Any], bytes]:
+    def _decode(self, envelope: bytes) -> tuple[dict[str, Any], bytes, d2.SignedEncodings]:
         if len(envelope) > self.params.max_envelope_bytes:
             raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
         try:
-            data = _decode_envelope(bytes(envelope))
+            decoded = _decode_envelope(bytes(envelope))
         except d2.DECODE_ERRORS as exc:
             raise _Refusal(RefusalReason.MALFORMED, f"undecodable: {type(exc).__name__}") from exc
-        if data is None:
+        if decoded is None:
             raise _Refusal(RefusalReason.MALFORMED, "bytes after the end of the envelope")
+        data, encodings = decoded
         kind, signed = data["content"]
-        if kind != "signedData":
+        if kind != "signedData" or encodings is None:
             raise _Refusal(RefusalReason.MALFORMED, f"content is {kind}, not signedData")
         if signed["hashId"] != "sha256":
             raise _Refusal(RefusalReason.MALFORMED, f"hash algorithm {signed['hashId']} not supported")
@@ -356,7 +345,7 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.MALFORMED, "payload is not unsecured data")
         if "generationTime" not in signed["tbsData"]["headerInfo"]:
             raise _Refusal(RefusalReason.MALFORMED, "header carries no generation time")
-        return signed, inner["content"][1]
+        return signed, inner["content"][1], encodings
 
     def _forget_replays(self, now: float) -> None:
         """Drop replay keys of messages that would now be refused as stale anyway."""
@@ -364,7 +353,8 @@ class MessageVerifier:
             _, key = heapq.heappop(self._replay_expiry)
             self._replay_keys.discard(key)
 
-    def _resolve_signer(self, signer: tuple[str, Any]) -> _TrustedSigner:
+    def _resolve_signer(self, signer: tuple[str, Any],
+                        certificate_encodings: tuple[tuple[bytes, bytes], ...]) -> _TrustedSigner:
         kind, value = signer
         if kind == "digest":
             trusted = self._trusted.get(value)
@@ -380,7 +370,7 @@ class MessageVerifier:
             if not value or len(value) > self.params.max_chain_length:
                 raise _Refusal(RefusalReason.MALFORMED, f"certificate list of length {len(value)}")
             try:
-                chain = [parse_certificate(v) for v in value]
+                chain = [parse_certificate(v, e) for v, e in zip(value, certificate_encodings, strict=True)]
             except CertificateError as exc:
                 raise _Refusal(RefusalReason.MALFORMED, f"bad certificate: {exc}") from exc
             trusted = self._trusted.get(chain[0].digest)
