@@ -145,6 +145,35 @@ class V2xFusionParams:
 
 
 @dataclass(frozen=True)
+class VruTrackingParams:
+    """How tracks of vulnerable road users (pedestrians, cyclists) differ from vehicle tracks.
+
+    classes: object class names tracked this way (``pedestrian``, ``bicycle``); a track joins them
+    once its class votes say so, and then its motion restarts without the vehicle prior (moving
+    like the ego): at rest, heading unknown, box of the class prior; every ``heading_baseline`` [s]
+    its displacement is tested: if significant (Mahalanobis distance squared of its mean velocity
+    from zero above ``moving_chi2``) heading and speed are set from it (a walk in any direction in
+    ``map``), else it stands; speed_sigma [m/s]: 1-sigma of the speed while at rest; accel_sigma
+    [m/s^2]: 1-sigma of the acceleration when the motion restarts; jerk_psd
+    [m^2/s^5], yaw_accel_psd [rad^2/s^3], position_psd [m^2/s]: their process noise (people turn
+    and step sideways where cars cannot)."""
+
+    classes: tuple[str, ...]
+    heading_baseline: float
+    moving_chi2: float
+    speed_sigma: float
+    accel_sigma: float
+    jerk_psd: float
+    yaw_accel_psd: float
+    position_psd: float
+
+    def __post_init__(self) -> None:
+        validate_positive(heading_baseline=self.heading_baseline, moving_chi2=self.moving_chi2,
+                          speed_sigma=self.speed_sigma, accel_sigma=self.accel_sigma, jerk_psd=self.jerk_psd,
+                          yaw_accel_psd=self.yaw_accel_psd, position_psd=self.position_psd)
+
+
+@dataclass(frozen=True)
 class TrackerParams:
     """Multi-object tracker (EKF on CTRA, GNN association, M-of-N confirmation).
 
@@ -158,7 +187,8 @@ class TrackerParams:
     clipped to this magnitude [rad/s] (keeps coasting tracks from spiralling); init_yaw_sigma [rad], init_speed_sigma
     [m/s], init_yaw_rate_sigma [rad/s], init_accel_sigma [m/s^2]: initial uncertainty of what a
     first detection does not measure; size_smoothing: weight of a new full extent measurement [0..1];
-    size_priors: per object class name (``car``, ``truck``...; ``unknown`` required).
+    size_priors: per object class name (``car``, ``truck``...; ``unknown`` required); vru: tracks of
+    pedestrians and cyclists (:class:`VruTrackingParams`; each of its classes needs a size prior).
     """
 
     jerk_psd: float
@@ -179,6 +209,7 @@ class TrackerParams:
     init_accel_sigma: float
     size_smoothing: float
     size_priors: dict[str, SizePrior]
+    vru: VruTrackingParams
 
     def __post_init__(self) -> None:
         validate_positive(jerk_psd=self.jerk_psd, yaw_accel_psd=self.yaw_accel_psd, position_psd=self.position_psd,
@@ -193,6 +224,9 @@ class TrackerParams:
             raise ValueError("birth_exclusion_chi2 must be at least gate_chi2")
         if "unknown" not in self.size_priors:
             raise ValueError("size_priors needs an 'unknown' entry")
+        missing = [c for c in self.vru.classes if c not in self.size_priors]
+        if missing:
+            raise ValueError(f"vru.classes need size_priors: missing {missing}")
 
 
 @dataclass(frozen=True)

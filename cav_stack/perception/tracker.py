@@ -23,6 +23,13 @@
   outline the sensor sees of it (:func:`surface_centroids`) stands for the reflections, so an
   obliquely seen car's side reflections move its centre sideways, not further along the line of
   sight, and the outline's spread adds to the detection's position covariance.
+- Vulnerable road users (``TrackerParams.vru``): a track whose class votes make it a pedestrian or
+  cyclist drops the vehicle prior it was born with (heading and speed of the ego, a car-sized box):
+  its motion restarts at rest with an unknown heading and the class's box, and once its displacement
+  since is significant its heading and speed come from it (a crossing walk is at right angles to the
+  ego; at rest the heading is unobservable, so the filter cannot turn it there); it restarts at rest
+  whenever it stops. It runs on its own process noise. A LiDAR detection completed to a larger prior
+  is moved back onto such a small box, and a LiDAR box's orientation does not update its heading.
 """
 from __future__ import annotations
 
@@ -45,6 +52,7 @@ CLASSES = tuple(ObjectClass)
 _UNASSIGNED = 1.0e6  # cost of a pair outside the gate
 _FORCED = -1.0e6  # cost of a V2X report and the track its station is bound to
 _TIME_EPS = 1.0e-9
+_VEHICLE, _VRU_AT_REST, _VRU_MOVING = 0, 1, 2  # motion stages of a track
 
 
 def _popcount(bits: np.ndarray) -> np.ndarray:
@@ -66,12 +74,15 @@ class _Tracks:
     size: np.ndarray  # (N, 3) length, width, height [m]
     votes: np.ndarray  # (N, len(CLASSES)) class evidence
     v2x: np.ndarray  # (N,) bound station ID or -1
+    stage: np.ndarray  # (N,) motion stage: _VEHICLE, _VRU_AT_REST, _VRU_MOVING
+    anchor: np.ndarray  # (N, 4) x, y [m, map], stamp [s], position variance [m^2] where a VRU track's window starts
 
     @staticmethod
     def empty() -> _Tracks:
         return _Tracks(np.zeros((0, STATE_SIZE)), np.zeros((0, STATE_SIZE, STATE_SIZE)), np.zeros(0, np.int64),
                        np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool), np.zeros(0), np.zeros(0),
-                       np.zeros((0, 3)), np.zeros((0, len(CLASSES))), np.zeros(0, np.int64))
+                       np.zeros((0, 3)), np.zeros((0, len(CLASSES))), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                       np.zeros((0, 4)))
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -110,6 +121,7 @@ class MultiObjectTracker:
         self._history: list[tuple[_Snapshot, DetectionSet]] = []
         self.dropped_late = 0
         self._window_mask = (1 << params.confirm_window) - 1
+        self._vru_classes = np.array([CLASSES.index(ObjectClass(c)) for c in params.vru.classes], dtype=np.int64)
 
     @property
     def time(self) -> float:
@@ -146,7 +158,7 @@ class MultiObjectTracker:
         if x.shape[0] and math.isfinite(self._time):
             dt = now - self._time
             x, jac = predict_states(x, dt)
-            q = self._process_noise(x, abs(dt))
+            q = self._process_noise(x, abs(dt), t.stage[keep] != _VEHICLE)
             p = jac @ p @ jac.transpose(0, 2, 1) + q
         rows = np.flatnonzero(keep)
         objects = []
@@ -164,9 +176,11 @@ class MultiObjectTracker:
 
     # -- internals -------------------------------------------------------------------------
 
-    def _process_noise(self, states: np.ndarray, dt: float) -> np.ndarray:
-        p = self.params
-        return process_noise(states, dt, p.jerk_psd, p.yaw_accel_psd, p.position_psd)
+    def _process_noise(self, states: np.ndarray, dt: float, vru: np.ndarray) -> np.ndarray:
+        p, v = self.params, self.params.vru
+        return process_noise(states, dt, np.where(vru, v.jerk_psd, p.jerk_psd),
+                             np.where(vru, v.yaw_accel_psd, p.yaw_accel_psd),
+                             np.where(vru, v.position_psd, p.position_psd))
 
     def _prune_history(self) -> None:
         horizon = self._time - self.params.history_duration
@@ -196,7 +210,7 @@ class MultiObjectTracker:
         if len(t) and stamp > self._time:
             dt = stamp - self._time
             t.x, jac = predict_states(t.x, dt)
-            t.p = jac @ t.p @ jac.transpose(0, 2, 1) + self._process_noise(t.x, dt)
+            t.p = jac @ t.p @ jac.transpose(0, 2, 1) + self._process_noise(t.x, dt, t.stage != _VEHICLE)
         self._time = max(self._time, stamp)
 
     def _extent_shift(self, ds: DetectionSet) -> tuple[np.ndarray, np.ndarray]:
@@ -207,7 +221,9 @@ class MultiObjectTracker:
         sensor sees, over which single reflections scatter (zero without a surface model)."""
         t = self._tracks
         det_size = np.stack([ds.lengths, ds.widths], axis=1)  # (M, 2)
-        excess = np.maximum(t.size[None, :, :2] - det_size[:, None, :], 0.0)  # (M, N, 2)
+        # a VRU track's small box also moves a detection completed to a larger prior back (negative excess)
+        floor = np.where(t.stage != _VEHICLE, -np.inf, 0.0)[None, :, None]
+        excess = np.maximum(t.size[None, :, :2] - det_size[:, None, :], floor)  # (M, N, 2)
         excess = np.nan_to_num(excess, nan=0.0)
         shift = 0.5 * np.einsum("mnk,mkd->mnd", excess, ds.extent_shift)
         if ds.surface_offset is None:
@@ -276,6 +292,10 @@ class MultiObjectTracker:
         z = ds.z[dets].copy()
         z[:, :2] += shift
         r = residuals(ds.kind, z, expected)
+        if ds.kind is MeasurementKind.POSITION_YAW:
+            # the box of a pedestrian or cyclist is no heading: only its position is used
+            vru = t.stage[tracks] != _VEHICLE
+            h[vru, 2, :], r[vru, 2] = 0.0, 0.0
         cov_r = ds.covariance[dets].copy()
         cov_r[:, :2, :2] += spread
         ph = p @ h.transpose(0, 2, 1)
@@ -293,7 +313,8 @@ class MultiObjectTracker:
             seen = np.isfinite(measured) & ~np.any(ds.extent_shift[dets, k, :] != 0.0, axis=1)
             cur = t.size[tracks, k]
             lower = np.where(np.isfinite(measured), measured, 0.0)
-            t.size[tracks, k] = np.where(seen, (1.0 - alpha) * cur + alpha * measured, np.maximum(cur, lower))
+            grown = np.where(t.stage[tracks] != _VEHICLE, cur, np.maximum(cur, lower))  # completed to a car prior
+            t.size[tracks, k] = np.where(seen, (1.0 - alpha) * cur + alpha * measured, grown)
         for j, i in zip(tracks, dets, strict=True):
             cls = ds.classes[i]
             if cls is not ObjectClass.UNKNOWN:
@@ -305,6 +326,59 @@ class MultiObjectTracker:
                     t.size[j] = [max(t.size[j, 0], prior.length), max(t.size[j, 1], prior.width), prior.height]
             if ds.station_ids[i] >= 0:
                 t.v2x[j] = ds.station_ids[i]
+        self._vru_motion(tracks, ds.stamp)
+
+    def _vru_motion(self, rows: np.ndarray, stamp: float) -> None:
+        """Advance the motion stages of tracks ``rows`` updated at ``stamp`` [s]: a track now voted a
+        VRU, or a moving one slowed below one sigma of its speed, restarts at rest (anchored where it
+        is); one at rest for ``heading_baseline`` takes its displacement's heading and speed if the
+        displacement is significant (``moving_chi2``), else is anchored anew where it stands."""
+        t, v = self._tracks, self.params.vru
+        votes = t.votes[rows]
+        vru = (votes.max(axis=1) > 0.0) & np.isin(votes.argmax(axis=1), self._vru_classes)
+        stopped = (t.stage[rows] == _VRU_MOVING) & (t.x[rows, SPEED] ** 2 < t.p[rows, SPEED, SPEED])
+        for j in rows[vru & ((t.stage[rows] == _VEHICLE) | stopped)]:
+            if t.stage[j] == _VEHICLE:
+                # the centre placed with the vehicle prior's box may be off by the difference in size
+                prior = self.params.size_priors[CLASSES[int(t.votes[j].argmax())].value]
+                excess = max(t.size[j, 0] - prior.length, t.size[j, 1] - prior.width, 0.0)
+                t.p[j, :2, :2] += np.eye(2) * (0.5 * excess) ** 2
+                t.size[j] = [prior.length, prior.width, prior.height]
+            self._restart_motion(j, v.speed_sigma ** 2, math.pi ** 2)
+            self._anchor(j, stamp)
+            t.stage[j] = _VRU_AT_REST
+        for j in rows[vru & (t.stage[rows] == _VRU_AT_REST)]:
+            elapsed = stamp - t.anchor[j, 2]
+            if elapsed < v.heading_baseline:
+                continue
+            velocity = (t.x[j, :2] - t.anchor[j, :2]) / elapsed
+            cov_v = (t.p[j, :2, :2] + t.anchor[j, 3] * np.eye(2)) / elapsed ** 2
+            if float(velocity @ np.linalg.solve(cov_v, velocity)) < v.moving_chi2:
+                self._anchor(j, stamp)  # standing: the next window starts now
+                continue
+            speed = float(np.hypot(*velocity))
+            t.x[j, YAW] = math.atan2(velocity[1], velocity[0])
+            along = velocity / speed
+            across = np.array([-along[1], along[0]])
+            self._restart_motion(j, float(along @ cov_v @ along),
+                                 min(float(across @ cov_v @ across) / speed ** 2, math.pi ** 2))
+            t.x[j, SPEED] = speed
+            t.stage[j] = _VRU_MOVING
+
+    def _anchor(self, j: int, stamp: float) -> None:
+        """Start track j's displacement window at its position now (variance: the larger axis')."""
+        t = self._tracks
+        t.anchor[j] = [t.x[j, 0], t.x[j, 1], stamp, float(np.linalg.eigvalsh(t.p[j, :2, :2])[-1])]
+
+    def _restart_motion(self, j: int, speed_var: float, yaw_var: float) -> None:
+        """Reset VRU track j's motion (yaw, speed, yaw rate, accel) to speed 0, uncorrelated with its position."""
+        t, p = self._tracks, self.params
+        t.x[j, SPEED] = t.x[j, YAW_RATE] = t.x[j, ACCEL] = 0.0
+        t.p[j, YAW:, :] = 0.0
+        t.p[j, :, YAW:] = 0.0
+        t.p[j, YAW, YAW], t.p[j, SPEED, SPEED] = yaw_var, speed_var
+        t.p[j, YAW_RATE, YAW_RATE] = p.init_yaw_rate_sigma ** 2
+        t.p[j, ACCEL, ACCEL] = p.vru.accel_sigma ** 2
 
     def _book_keeping(self, ds: DetectionSet, matched: np.ndarray) -> None:
         t = self._tracks
@@ -362,9 +436,11 @@ class MultiObjectTracker:
         ids = np.arange(self._next_id, self._next_id + n, dtype=np.int64)
         self._next_id += n
         born = _Tracks(x, cov, ids, np.ones(n, np.int64), np.ones(n, np.int64), np.zeros(n, bool), np.full(n, ds.stamp),
-                       np.full(n, ds.stamp), size, votes, ds.station_ids[rows].copy())
+                       np.full(n, ds.stamp), size, votes, ds.station_ids[rows].copy(), np.zeros(n, np.int64),
+                       np.zeros((n, 4)))
         born.confirmed = _popcount(born.bits) >= p.confirm_hits
         self._tracks = self._tracks.extend(born)
+        self._vru_motion(np.arange(len(self._tracks) - n, len(self._tracks)), ds.stamp)
 
     def _inside_tracks(self, points: np.ndarray, per_track: bool = False) -> np.ndarray:
         """Which points (M, 2) [m, map] lie inside some track's box (fragments of a known object);

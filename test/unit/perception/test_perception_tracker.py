@@ -1,4 +1,4 @@
-"""Multi-object tracker: convergence, M-of-N management, out-of-order re-filtering, V2X fusion."""
+"""Multi-object tracker: convergence, M-of-N management, out-of-order re-filtering, V2X fusion, pedestrians."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cav_stack.core.messages import Header, V2xVehicleReport
+from cav_stack.core.messages import Header, ObjectClass, V2xVehicleReport
 from cav_stack.perception.detections import Coverage, DetectionSet, MeasurementKind
 from cav_stack.perception.measurement_models import line_of_sight, predict_measurements, surface_centroids
 from cav_stack.perception.motion_model import predict_states
@@ -253,3 +253,35 @@ def test_radar_reflections_from_the_side_of_a_near_car_keep_its_track_on_it(perc
     (obj,) = tracker.track_list(t).objects
     assert math.hypot(obj.x - centre[0], obj.y - centre[1]) < 0.1  # 0.24 m with a centre offset along the LOS
     assert obj.speed == pytest.approx(speed, abs=0.2)  # 29.6 m/s with the radial speed towards the centre
+
+
+def test_pedestrian_crossing_ahead_of_a_moving_ego_is_tracked_across_the_road(perception_params):
+    """A pedestrian 60 m ahead walks across (+y, 1.5 m/s) while the ego drives at 13.9 m/s (+x): a
+    LiDAR-like box (unknown class, heading axis along the ego, as a walker's cluster gives it) starts
+    the track with the vehicle prior (the ego's heading and speed); camera-like positions classify it.
+    The track must end up walking across, with a walker's box (before the VRU stage: heading ~0 and
+    speed ~0, the track trailing the walker)."""
+    tracker = MultiObjectTracker(perception_params.tracker, perception_params.v2x)
+    rng = np.random.default_rng(7)
+    ego_velocity = np.array([13.9, 0.0])
+    late = []
+    for k in range(50):
+        t = 0.1 * k
+        walker = np.array([60.0, -6.0 + 1.5 * t])
+        ego = ego_velocity * t
+        box = np.r_[walker + rng.normal(0, 0.15, 2), rng.normal(0, 0.05)]
+        tracker.process(DetectionSet.build(t, "lidar", MeasurementKind.POSITION_YAW, box[None],
+                                           np.diag([0.15 ** 2, 0.15 ** 2, 0.3 ** 2])[None], ego, ego_velocity,
+                                           EVERYWHERE, True, lengths=np.array([0.5]), widths=np.array([0.4])))
+        camera = walker + rng.normal(0, [1.0, 0.2])
+        tracker.process(DetectionSet.build(t + 0.05, "camera", MeasurementKind.POSITION, camera[None],
+                                           np.diag([1.0, 0.2 ** 2])[None], ego, ego_velocity, EVERYWHERE, False,
+                                           classes=(ObjectClass.PEDESTRIAN,)))
+        if t >= 2.0:
+            (obj,) = tracker.track_list(t + 0.05).objects
+            late.append((obj, walker + [0.0, 0.075]))
+    assert all(obj.object_class is ObjectClass.PEDESTRIAN for obj, _ in late)
+    assert all(obj.length <= 0.6 and obj.width <= 0.6 for obj, _ in late)
+    assert max(abs(obj.yaw - math.pi / 2) for obj, _ in late) < 0.35      # walking across, from 2 s on
+    assert np.mean([obj.speed for obj, _ in late]) == pytest.approx(1.5, abs=0.15)
+    assert max(math.hypot(obj.x - w[0], obj.y - w[1]) for obj, w in late) < 0.5
