@@ -34,7 +34,7 @@ from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
-from cav_stack.world.scenario import IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
+from cav_stack.world.scenario import CutInEvent, IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.world.sensor_rig import load_rig
@@ -207,7 +207,10 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     medium = RadioMedium.from_yaml(share_path("v2x", f"radio_{radio}.yaml"))
     traffic = load_connected_traffic_params(share_path("v2x", "connected_traffic.yaml"))
     penetration = traffic.penetration if spec.connected_traffic is None else spec.connected_traffic
-    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio, frozenset(cav_ids))
+    # a cut-in's car is placed by the scenario (SUMO moveTo): as a V2X sender its positions would jump
+    placed = {event.vehicle for event in spec.events_of(CutInEvent)}
+    connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio,
+                                  frozenset(cav_ids) | placed)
                  if penetration > 0.0 else None)
     junctions = sumo.junction_positions() if hasattr(sumo, "junction_positions") else ()
     alerting = tuple(unit for event in spec.events_of(IncidentEvent) if junctions

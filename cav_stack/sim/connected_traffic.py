@@ -94,7 +94,8 @@ class ConnectedTraffic:
                  excluded: frozenset[str] = frozenset()):
         """penetration: share equipped in this run [0..1] (overrides ``params.penetration``);
         seed: the run seed; technology: the run's radio (a key of ``params.active_radius``);
-        excluded: vehicle IDs never equipped here (the CAVs: their own stacks transmit)."""
+        excluded: vehicle IDs never equipped here (the CAVs: their own stacks transmit; vehicles a
+        scenario moves by placing them, whose reported positions would jump)."""
         check_penetration(penetration)
         if technology not in params.active_radius:
             raise ValueError(f"no active_radius for radio technology '{technology}' "

@@ -31,7 +31,11 @@ def run(request, tmp_path_factory):
     return run_scenario(scenario, seed=seed, out_dir=out, duration_s=duration, controller="stack").report
 
 
-def test_steady_following_is_free_of_command_chatter(run):
+def test_steady_following_is_free_of_command_chatter(run, request):
+    if run["scenario"] == "highway_cut_in":   # its leaders are sensed, the platoon's report over V2X
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "the leader's measured acceleration is held unfiltered (controllers/mpc.yaml: a low-pass "
+            "cures the chatter but lags real braking; issue 21)")))
     for cav_id, cav in run["cavs"].items():
         assert cav["steady_following_s"] >= MIN_STEADY_TIME, cav_id
         jerk_rms = cav["steady_following_jerk_rms_mps3"]

@@ -51,6 +51,8 @@ def test_leader_acceleration_estimate_smooths_noise_and_restarts_on_a_new_leader
     assert steps[-1] == pytest.approx(-3.0, abs=0.05)
     assert estimate.update(23.05, 8, 1.0) == 1.0      # another leader: restarts at its measurement
     assert estimate.update(24.0, 8, 0.0) == 0.0       # not seen for 0.95 s: restarts
+    raw = LeaderAccelEstimate(time_constant=0.0, max_gap=0.2)
+    assert [raw.update(0.05 * k, 7, a) for k, a in enumerate(noise[:5])] == list(noise[:5])
 
 
 def test_planned_speeds_are_resampled_and_aged():
