@@ -218,17 +218,18 @@ class ModeSelectorNode(Node):
         """The lane option and lane-change-over flag after the joint-action shield: its decision on
         the own lane change (under way, else the one the lane option proposes) against the
         neighbours' claims; a yield defers the option, or ends a lane change still in the own lane."""
-        changing = self._selector.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is not None
-        offset = (self._lane_change_from.offset if changing and self._lane_change_from is not None
-                  else option.lane_offset if option is not None else None)
         if edge.startswith(":"):
             return option, done
+        start = self._lane_change_from if self._selector.mode is DrivingMode.LANE_CHANGE else None
+        offset = start.offset if start is not None else option.lane_offset if option is not None else None
+        forget = self.params.shield.forget_after
+        self._plans = {k: plan for k, plan in self._plans.items() if now - plan.header.stamp <= forget}
         width = self._map.lane_width(self._map.lane_id(edge, lane_index))
         own = None
-        if offset is not None and offset != 0.0 and self._own_plan is not None and self._own_plan.points:
+        if offset and self._own_plan is not None and self._own_plan.points:
             own = claim_of(self._own_plan, path, offset, width, self._lane_ends(self._own_plan),
                            self._vehicle.length)
-        others = []
+        others = []           # the neighbours' length is not in their shares: taken as the own
         for plan in self._plans.values():
             claimed = claimed_offset(plan)
             if claimed is not None:
@@ -238,9 +239,9 @@ class ModeSelectorNode(Node):
         if not decision.proceed:
             if not self.params.joint_shield:
                 how = "not applied (shield off)"
-            elif not changing:
+            elif start is None:
                 how, option = "defers its lane change", None
-            elif self._lane_change_from is not None and lane_index == self._lane_change_from.lane_index:
+            elif lane_index == start.lane_index:
                 how, done = "aborts its lane change", True
             else:
                 how = "already in the target lane"
