@@ -47,3 +47,19 @@ def test_the_shield_resolves_each_conflict_that_ends_badly_without_it(scenario, 
     assert not {r["how"] for r in bare["shield"]["resolutions"]} & {"defers its lane change", "aborts its lane change"}
     assert bare["events_not_as_scripted"] == []                # the same situation was made
     assert code == ExitCode.FAILURE and bare["collision_events"][0]["vehicles"] == ["cav_0", "cav_1"]
+
+
+def test_a_campaign_without_the_shield_records_it_per_run_and_keeps_it_on_resume(tmp_path):
+    from cav_stack.app.campaign_store import CampaignStore
+
+    out = tmp_path / "campaign"
+    code = main(["eval", "--scenarios", "lane_change_cut_in_conflict", "--seeds", "1", "--controllers", "stack",
+                 "--duration", str(CONFLICTS["lane_change_cut_in_conflict"]), "--jobs", "1", "--quiet",
+                 "--no-shield", "--out", str(out)])
+    assert code == ExitCode.OK                                   # the run completed (with its collision)
+    (spec,) = CampaignStore.resume(out).runs
+    assert spec.shield is False
+    report = json.loads((spec.out_dir / "report.json").read_text(encoding="utf-8"))
+    assert not report["shield"]["enabled"] and report["collisions"] == 1
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "Joint-action shield: off in 1 of 1 runs" in summary
