@@ -4,7 +4,8 @@ and nobody collides; with ``--no-shield`` the same scripted situation (its event
 hold in both runs) ends in a collision of the two CAVs in every scenario, so the test fails when
 the shield does nothing.
 
-CI cost: 6 runs, 16-27 s simulated each (about 2 min wall on an idle machine).
+CI cost: 7 runs (6 drives and one `eval --no-shield` campaign run), 16-27 s simulated each (under
+2 min wall on an idle machine).
 """
 from __future__ import annotations
 
