@@ -140,6 +140,13 @@ class RoadMap:
         lane_id = self.lane_id(edge_id, lane_index)
         return any(self._lanes[c.to_lane].edge_id == next_edge for c in self._connections.get(lane_id, []))
 
+    def lane_ends(self, edge_id: str, lane_index: int) -> bool:
+        """Whether lane ``lane_index`` of ``edge_id`` leads nowhere, on any route (an acceleration
+        lane: its cars must change lanes before its end); False on junction interiors."""
+        if edge_id.startswith(":"):
+            return False
+        return not self._connections.get(self.lane_id(edge_id, lane_index))
+
     # --- lanes -------------------------------------------------------------------------------
 
     def lane(self, lane_id: str) -> Lane:
