@@ -54,7 +54,9 @@ class MpcParams:
     slack (gap/stop-line [m], comfort accel [m/s^2], comfort jerk [m/s^3], speed range [m/s]).
     sensor_leader_model: one of :data:`SENSOR_LEADER_MODELS`.
     leader_accel_filter_time_constant [s]: a leader's acceleration measured by onboard sensors is
-    low-passed with this time constant before it is predicted, 0: not at all
+    low-passed with this time constant before it is predicted, 0: not at all;
+    leader_accel_manoeuvre_gate [m/s^2]: when the mean of the last two measurements differs from
+    the low-passed estimate by more, the latest is taken as it is (the leader brakes or releases)
     (:class:`~cav_stack.control.leader_prediction.LeaderAccelEstimate`).
     approach_decel_ratio: fraction of the comfort deceleration with which the speed reference
     approaches a stop line or a curve's speed (the constraints allow the full comfort value);
@@ -97,6 +99,7 @@ class MpcParams:
     slack_weight_quadratic: float
     sensor_leader_model: str
     leader_accel_filter_time_constant: float
+    leader_accel_manoeuvre_gate: float
     approach_decel_ratio: float
     curve_lateral_accel_ratio: float
     eco_glide_decel: float
@@ -114,6 +117,7 @@ class MpcParams:
             acceptable_constraint_violation=self.acceptable_constraint_violation,
             solve_time_budget=self.solve_time_budget,
             rti_step_tolerance=self.rti_step_tolerance, rti_feasibility_tolerance=self.rti_feasibility_tolerance,
+            leader_accel_manoeuvre_gate=self.leader_accel_manoeuvre_gate,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
             gap_pull_range=self.gap_pull_range,
             approach_decel_ratio=self.approach_decel_ratio,

@@ -76,7 +76,8 @@ class MpcControllerNode(Node):
         self._map = road_map or RoadMap.from_net_file(p.net_file)
         comfort = comfort or load_comfort_profile(share_path("controllers", "comfort.yaml"), p.comfort_profile)
         self._mpc = MpcController(p.mpc, self._vehicle, comfort, p.enforce_time_budget)
-        self._leader_accel = LeaderAccelEstimate(p.mpc.leader_accel_filter_time_constant, LEADER_ACCEL_MAX_GAP)
+        self._leader_accel = LeaderAccelEstimate(p.mpc.leader_accel_filter_time_constant, LEADER_ACCEL_MAX_GAP,
+                                                 p.mpc.leader_accel_manoeuvre_gate)
         self._ego: EgoState | None = None
         self._objects = TrackList(Header(0.0, MAP_FRAME))
         self._route: Route | None = None

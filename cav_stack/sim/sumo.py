@@ -361,20 +361,20 @@ class SumoWorld:
     def _read_truth(self) -> WorldTruth:
         tc = self._tc
         results = self._sim.vehicle.getAllSubscriptionResults()
+        position, angle, speed, accel = tc.VAR_POSITION, tc.VAR_ANGLE, tc.VAR_SPEED, tc.VAR_ACCELERATION
+        road, lane, lane_position, fuel = tc.VAR_ROAD_ID, tc.VAR_LANE_INDEX, tc.VAR_LANEPOSITION, tc.VAR_FUELCONSUMPTION
+        static, cav_ids, cos, sin = self._static, self._cav_ids, math.cos, math.sin
         vehicles = []
-        for vehicle_id in sorted(results):
+        for vehicle_id in sorted(results):   # once per vehicle and step: ~40 % of SUMO's step, kept lean
             values = results[vehicle_id]
-            length, width, height, vclass = self._static[vehicle_id]
-            front_x, front_y = values[tc.VAR_POSITION]
-            yaw = sumo_angle_to_yaw(values[tc.VAR_ANGLE])
+            length, width, height, vclass = static[vehicle_id]
+            front_x, front_y = values[position]
+            yaw = sumo_angle_to_yaw(values[angle])
+            half = 0.5 * length
             vehicles.append(VehicleTruth(
-                vehicle_id=vehicle_id,
-                x=front_x - 0.5 * length * math.cos(yaw), y=front_y - 0.5 * length * math.sin(yaw),
-                yaw=yaw, speed=values[tc.VAR_SPEED], accel=values[tc.VAR_ACCELERATION],
-                length=length, width=width, height=height, edge_id=values[tc.VAR_ROAD_ID],
-                lane_index=values[tc.VAR_LANE_INDEX], lane_position=values[tc.VAR_LANEPOSITION],
-                vehicle_class=vclass, is_cav=vehicle_id in self._cav_ids,
-                fuel_rate=values[tc.VAR_FUELCONSUMPTION] / _MG_PER_KG))
+                vehicle_id, front_x - half * cos(yaw), front_y - half * sin(yaw), yaw, values[speed],
+                values[accel], length, width, height, values[road], values[lane], values[lane_position],
+                vclass, vehicle_id in cav_ids, values[fuel] / _MG_PER_KG))
         signals = []
         for tls_id in self._tls_ids:
             values = self._sim.trafficlight.getSubscriptionResults(tls_id)

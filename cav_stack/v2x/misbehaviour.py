@@ -66,7 +66,10 @@ VisibilityTest = Callable[[float, float, float], bool]
 
 def _known(*values: float) -> bool:
     """True when every value is available (finite)."""
-    return all(math.isfinite(v) for v in values)
+    for value in values:   # a loop, not all() over a generator: called ~20 times per received BSM
+        if not math.isfinite(value):
+            return False
+    return True
 
 
 class MisbehaviourReason(enum.Enum):
@@ -370,7 +373,8 @@ class MisbehaviourDetector:
 
     def _history_checks(self, history: collections.deque[V2xVehicleReport]) -> list[MisbehaviourReason]:
         p = self.params
-        reports = [r for r in history if _known(r.x, r.y)]
+        isfinite = math.isfinite
+        reports = [r for r in history if isfinite(r.x) and isfinite(r.y)]
         if len(reports) < 2 or reports[-1].header.stamp - reports[0].header.stamp < p.consistency_min_span:
             return []
         if not all(math.isfinite(r.speed) for r in history):

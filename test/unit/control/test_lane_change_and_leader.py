@@ -55,6 +55,28 @@ def test_leader_acceleration_estimate_smooths_noise_and_restarts_on_a_new_leader
     assert [raw.update(0.05 * k, 7, a) for k, a in enumerate(noise[:5])] == list(noise[:5])
 
 
+def test_leader_acceleration_estimate_follows_a_braking_at_once_but_not_a_dawdle():
+    """SUMO's Krauss driver at its desired speed: each step's acceleration is the difference of two
+    successive speed losses drawn uniformly up to sigma * accel (1.3 m/s^2), single samples down to
+    -1.3 m/s^2 and anti-correlated; a braking steps to -2.5 m/s^2 and releases to 0."""
+    rng = np.random.default_rng(5)
+    loss = rng.uniform(0.0, 1.3, 401)
+    dawdle = loss[:-1] - loss[1:]
+    gated = LeaderAccelEstimate(time_constant=0.3, max_gap=0.2, manoeuvre_gate=1.2)
+    smoothed = np.array([gated.update(0.05 * k, 7, a) for k, a in enumerate(dawdle)])
+    assert np.std(smoothed[20:]) < 0.4 * np.std(dawdle)
+    assert np.abs(smoothed[20:]).max() < 0.8                  # the gate never opened on the noise
+    braking = [gated.update(20.0 + 0.05 * k, 7, -2.5) for k in range(20)]
+    assert braking[1] == pytest.approx(-2.5)                  # the second sample: no lag
+    release = [gated.update(21.0 + 0.05 * k, 7, 0.0) for k in range(4)]
+    assert release[1] == pytest.approx(0.0)
+    lagging = LeaderAccelEstimate(time_constant=0.3, max_gap=0.2)   # no gate: the low-pass lags
+    lagging.update(0.0, 7, 0.0)
+    assert [lagging.update(0.05 * k, 7, -2.5) for k in (1, 2)][1] > -1.5
+    with pytest.raises(ValueError):
+        LeaderAccelEstimate(time_constant=0.3, max_gap=0.2, manoeuvre_gate=0.0)
+
+
 def test_planned_speeds_are_resampled_and_aged():
     points = tuple(TrajectoryPoint(0.2 * k, 0.0, 0.0, 0.0, 20.0 - k, -5.0) for k in range(6))
     traj = Trajectory(Header(100.0, "map"), points)
