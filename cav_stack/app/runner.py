@@ -28,7 +28,7 @@ from cav_stack.eval.v2x_attacks import AttackLedger
 from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario_events import event_records, not_applicable, not_as_scripted
-from cav_stack.world.scenario import Scenario, load_scenario
+from cav_stack.world.scenario import Scenario, flow_cavs, load_scenario
 from cav_stack.app.run_args import RunArgumentError
 from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
@@ -153,10 +153,10 @@ def uses_sensors(controller: str) -> bool:
     return any(spec.executable == "perception_node" for spec in CONTROLLERS.get(controller, ()))
 
 
-def onboard_sensors(plan: RunPlan, driven: dict) -> dict[str, OnboardSensors]:
-    """Each driven CAV's sensor models, from the rig the perception node uses."""
+def onboard_sensors(plan: RunPlan) -> Callable[[str], OnboardSensors]:
+    """The sensor models of a CAV, from the rig the perception node uses."""
     rig = load_rig(share_path(*DEFAULT_RIG))
-    return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
+    return lambda cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz)
 
 
 def bridge_resources(plan: RunPlan, sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
@@ -168,10 +168,10 @@ def bridge_resources(plan: RunPlan, sumo: Any, driven: dict[str, tuple[str, ...]
         "cav_routes": driven,
         "vehicle": plan.vehicle,
         "air": build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None,
-        "onboard": onboard_sensors(plan, driven) if uses_sensors(controller) else None,
+        "onboard": onboard_sensors(plan) if uses_sensors(controller) else None,
         "objects_silenced": lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
         "sensor_dropouts": plan.spec.sensor_dropouts,
-        "drivers": {cav_id: DriverModel(plan.spec.driver) for cav_id in driven},
+        "drivers": lambda cav_id: DriverModel(plan.spec.driver),
     }
 
 
@@ -192,7 +192,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                  for k, tls_id in enumerate(road_map.tls_ids()))
     node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
     trust = load_trust_params(share_path("v2x", "security.yaml")) if node_params.security_enabled else None
-    cav_ids = tuple(cav.id for cav in spec.cavs)
+    cav_ids = tuple(cav.id for cav in spec.cavs) + tuple(v.id for v in getattr(sumo, "drawn", ()) if v.is_cav)
     radio_of = {cav_id: i for i, cav_id in enumerate(cav_ids)}
 
     def link_loss(t: float) -> dict[tuple[int, int], float]:
@@ -250,6 +250,7 @@ class RunPlan:
     vehicle: VehicleParams
     bridge_params: SimBridgeParams
     cav_routes: dict[str, tuple[str, ...]]
+    entering: dict[str, tuple[str, ...]]
     recorder: RunRecorder
     timeline: ModeTimeline
     receptions: V2xReceptions
@@ -264,13 +265,15 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
         raise RunArgumentError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
+    seed = spec.seed if seed is None else seed
     cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
-    destinations = {cav_id: edges[-1] for cav_id, edges in cav_routes.items()}
-    return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
+    entering = {cav.id: cav.route for cav in flow_cavs(spec, seed)}
+    destinations = {cav_id: edges[-1] for cav_id, edges in {**cav_routes, **entering}.items()}
+    return RunPlan(spec, seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), V2xReceptions(),
-                   RouteLog(), time.perf_counter())
+                   cav_routes, entering, RunRecorder(tuple(cav_routes), destinations, frozenset(entering)),
+                   ModeTimeline(), V2xReceptions(), RouteLog(), time.perf_counter())
 
 
 def scenario_truth(plan: RunPlan, world: TimedWorld) -> dict[str, Any]:
@@ -361,14 +364,21 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                      + ((r157,) if r157 else ())
                      + ((tracking.observe_world,) if tracking else ()))
         try:
-            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              observers=observers, **bridge)
             road_map = world.road_map()
             scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
             overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
-            for station, cav_id in enumerate(driven):
+            entering = {} if cav_driver is not None else plan.entering
+            stations = {cav_id: station for station, cav_id in enumerate([*driven, *entering])}
+
+            def take_over(cav_id: str) -> None:
                 add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
-                               station=station)
+                               station=stations[cav_id])
+
+            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
+                              observers=observers, entering=entering, on_enter=take_over,
+                              on_leave=executor.remove_nodes, **bridge)
+            for cav_id in driven:
+                take_over(cav_id)
             attacks = attack_ledger(controller, air, executor)
             end = world.time + plan.duration
             next_report = world.time + progress_interval_s

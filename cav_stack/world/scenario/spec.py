@@ -67,10 +67,14 @@ class VehicleTypeSpec:
 
 @dataclass(frozen=True)
 class FlowSpec:
-    """A stream of background vehicles departing evenly between begin and end [s].
+    """A stream of vehicles departing evenly between begin and end [s].
 
     vehs_per_hour [1/h]; depart_lane: one of random, free, best, allowed, first;
     depart_speed: one of random, max, desired, speedLimit, avg, last (SUMO keywords).
+    cav_type: with it, the flow carries CAVs: each of its vehicles is drawn, from the run's seed,
+    to be a CAV of type ``cav_type`` with probability ``cav_share`` [0..1] (else it is of ``type``),
+    and the stack drives it while it is in the network (:mod:`.flow_share`). Without it the
+    flow is background traffic only and ``cav_share`` must be 0.
     """
 
     id: str
@@ -81,10 +85,16 @@ class FlowSpec:
     vehs_per_hour: float
     depart_lane: str
     depart_speed: str
+    cav_share: float = 0.0
+    cav_type: str | None = None
 
     def __post_init__(self) -> None:
         _check_route(self.route)
         validate_positive(vehs_per_hour=self.vehs_per_hour)
+        if not 0.0 <= self.cav_share <= 1.0:
+            raise ValueError(f"cav_share must be a share in [0, 1], got {self.cav_share}")
+        if self.cav_share > 0.0 and self.cav_type is None:
+            raise ValueError("a flow with cav_share > 0 needs cav_type (the CAVs' vehicle type)")
         if not self.end > self.begin >= 0.0:
             raise ValueError(f"need 0 <= begin < end, got begin={self.begin}, end={self.end}")
         if self.depart_lane not in _FLOW_DEPART_LANES:
