@@ -30,7 +30,7 @@ from cav_stack.eval.report import build_report, write_plot, write_report, write_
 from cav_stack.eval.scenario_events import event_records, not_applicable, not_as_scripted
 from cav_stack.world.scenario import Scenario, flow_cavs, load_scenario
 from cav_stack.app.run_args import RunArgumentError
-from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
+from cav_stack.app.graph import CONTROLLERS, add_controller, controller_params, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
@@ -192,7 +192,8 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                  for k, tls_id in enumerate(road_map.tls_ids()))
     node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
     trust = load_trust_params(share_path("v2x", "security.yaml")) if node_params.security_enabled else None
-    cav_ids = tuple(cav.id for cav in spec.cavs) + tuple(v.id for v in getattr(sumo, "drawn", ()) if v.is_cav)
+    cav_ids = tuple(cav.id for cav in spec.cavs)
+    entering = tuple(v.id for v in getattr(sumo, "drawn", ()) if v.is_cav)
     radio_of = {cav_id: i for i, cav_id in enumerate(cav_ids)}
 
     def link_loss(t: float) -> dict[tuple[int, int], float]:
@@ -210,7 +211,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     # a cut-in's car is placed by the scenario (SUMO moveTo): as a V2X sender its positions would jump
     placed = {event.vehicle for event in spec.events_of(CutInEvent)}
     connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio,
-                                  frozenset(cav_ids) | placed)
+                                  frozenset(cav_ids + entering) | placed)
                  if penetration > 0.0 else None)
     junctions = sumo.junction_positions() if hasattr(sumo, "junction_positions") else ()
     alerting = tuple(unit for event in spec.events_of(IncidentEvent) if junctions
@@ -219,7 +220,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                            ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected,
                            alerting=alerting, attacks=spec.events_of(InsiderAttackEvent),
                            revocations=spec.events_of(RevocationEvent), road_map=road_map,
-                           attack_seed=getattr(sumo, "seed", spec.seed))
+                           attack_seed=getattr(sumo, "seed", spec.seed), entering=entering)
 
 
 def attack_ledger(controller: str, air: V2xAirInterface | None, executor: InProcessExecutor) -> AttackLedger | None:
@@ -369,10 +370,11 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
             entering = {} if cav_driver is not None else plan.entering
             stations = {cav_id: station for station, cav_id in enumerate([*driven, *entering])}
+            params = controller_params(controller, overrides) if controller in CONTROLLERS else None
 
             def take_over(cav_id: str) -> None:
-                add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
-                               station=stations[cav_id])
+                add_controller(executor, controller, cav_id, params=params, vehicle=plan.vehicle,
+                               road_map=road_map, station=stations[cav_id])
 
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
                               observers=observers, entering=entering, on_enter=take_over,

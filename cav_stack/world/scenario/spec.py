@@ -184,16 +184,21 @@ class DetectorSpec:
 
     end_after: the run ends at the step this many vehicles have passed (e.g. the whole of a
     discharging queue: nothing the scenario measures happens after that); None: the run lasts
-    its full duration.
+    its full duration. warmup [s]: the throughput is the flow rate counted from this time to the
+    end of the run (a bottleneck's queue discharge once the queue has formed); None: the inverse
+    mean headway of every vehicle counted (:mod:`cav_stack.eval.traffic_metrics`).
     """
 
     edge: str
     position: float
     end_after: int | None = None
+    warmup: float | None = None
 
     def __post_init__(self) -> None:
         if self.position < 0.0:
             raise ValueError("position must be >= 0")
+        if self.warmup is not None and not 0.0 <= self.warmup < math.inf:
+            raise ValueError(f"warmup must be a time >= 0 s, got {self.warmup}")
         if self.end_after is not None and self.end_after < 2:
             raise ValueError(f"end_after must be >= 2 vehicles (a throughput needs two), got {self.end_after}")
 
@@ -262,6 +267,8 @@ class Scenario:
             raise ValueError("description must be one non-empty line")
         if self.connected_traffic is not None and not 0.0 <= self.connected_traffic <= 1.0:
             raise ValueError(f"connected_traffic must be a share in [0, 1], got {self.connected_traffic}")
+        if self.detector is not None and self.detector.warmup is not None and self.detector.warmup >= self.duration:
+            raise ValueError(f"detector.warmup ({self.detector.warmup} s) must end before the duration")
 
     @property
     def network_dir(self) -> Path:
