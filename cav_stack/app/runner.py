@@ -240,6 +240,26 @@ def attack_ledger(controller: str, air: V2xAirInterface | None, executor: InProc
 
 
 @dataclass
+class FlowCavCount:
+    """How many CAVs of flows with a CAV share the stack took over and released, and the most it
+    drove at once (the report's ``flow_cavs``)."""
+
+    taken_over: int = 0
+    released_count: int = 0
+    max_at_once: int = 0
+
+    def entered(self) -> None:
+        self.taken_over += 1
+        self.max_at_once = max(self.max_at_once, self.taken_over - self.released_count)
+
+    def released(self) -> None:
+        self.released_count += 1
+
+    def summary(self) -> dict[str, int]:
+        return {"taken_over": self.taken_over, "released": self.released_count, "max_at_once": self.max_at_once}
+
+
+@dataclass
 class RunPlan:
     """Everything a run needs before the world starts, shared by every backend (in-process, DDS)."""
 
@@ -371,14 +391,22 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             entering = {} if cav_driver is not None else plan.entering
             stations = {cav_id: station for station, cav_id in enumerate([*driven, *entering])}
             params = controller_params(controller, overrides) if controller in CONTROLLERS else None
+            flow_cavs_driven = FlowCavCount()
 
             def take_over(cav_id: str) -> None:
                 add_controller(executor, controller, cav_id, params=params, vehicle=plan.vehicle,
                                road_map=road_map, station=stations[cav_id])
 
+            def enter(cav_id: str) -> None:
+                take_over(cav_id)
+                flow_cavs_driven.entered()
+
+            def leave(cav_id: str) -> None:
+                executor.remove_nodes(cav_id)
+                flow_cavs_driven.released()
+
             executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              observers=observers, entering=entering, on_enter=take_over,
-                              on_leave=executor.remove_nodes, **bridge)
+                              observers=observers, entering=entering, on_enter=enter, on_leave=leave, **bridge)
             for cav_id in driven:
                 take_over(cav_id)
             attacks = attack_ledger(controller, air, executor)
@@ -397,6 +425,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         sim_time = executor.now() - initial.stamp
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes, attacks=attacks,
                       extra={"callback_errors": executor.callback_errors.summary(),
+                             "flow_cavs": flow_cavs_driven.summary() if entering else None,
                              **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
                              **(odd_exit.summary(plan.timeline) if odd_exit else {}),
