@@ -43,7 +43,7 @@ def test_stack_takes_over_and_releases_flow_cavs(tmp_path):
 
 def test_bottleneck_measures_its_discharge_flow(tmp_path):
     report = run_scenario("motorway_bottleneck_p0", seed=None, out_dir=tmp_path / "p0", controller="sumo_acc").report
-    assert report["detector_window_s"] == pytest.approx([30.0, 90.05], abs=0.06)
+    assert report["detector_window_s"] == pytest.approx([25.0, 70.05], abs=0.06)
     assert 1800.0 < report["throughput_veh_h_lane"] < 2700.0
     assert report["cav_share"] == 0.0 and report["cavs"] == {} and report["collisions"] == 0
 
