@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import TextIO
 
 from cav_stack.app.exit_codes import ExitCode, fail
-from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, check_out_dir, seconds
+from cav_stack.app.run_args import (CommandLineParser, RunArgumentError, add_run_arguments, check_out_dir,
+                                    refuse_flow_cavs, seconds)
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import ProcessKill, UnknownKillTargetError, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
@@ -76,6 +77,7 @@ def drive_processes(scenario: str, *, seed: int | None, out_dir: Path, controlle
     if controller not in CONTROLLERS:
         raise UnknownControllerError(f"unknown controller '{controller}' (known: {', '.join(sorted(CONTROLLERS))})")
     spec = load_scenario(scenario)
+    refuse_flow_cavs(spec, backend)
     seed = spec.seed if seed is None else seed
     net_file = build_network(spec.network_dir, out_dir / "network")
     python = sys.executable

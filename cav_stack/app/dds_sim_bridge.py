@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from cav_stack.app.exit_codes import ExitCode, fail
-from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, seconds
+from cav_stack.app.run_args import CommandLineParser, RunArgumentError, add_run_arguments, refuse_flow_cavs, seconds
 from cav_stack.runtime.dds_config import domain_id_argument
 from cav_stack.runtime.dds_fault import KillSchedule, ProcessKill, check_kill_targets, kill_argument
 from cav_stack.runtime.dds_lockstep import LockstepTimeouts
@@ -84,6 +84,7 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
 
     check_kill_targets(kills, followers)
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
+    refuse_flow_cavs(plan.spec, backend)
     runtime = open_runtime(backend, domain_id, node_name="sim_bridge", clock="driven", seed=plan.seed,
                            deliver_all=True)
     try:

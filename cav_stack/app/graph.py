@@ -146,19 +146,27 @@ def load_params(spec: NodeSpec, overrides: dict[str, Any]) -> Any:
     return replace(params, **applicable) if applicable else params
 
 
+def controller_params(controller: str, param_overrides: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """The validated params of each node of ``controller`` (graph order), with ``param_overrides``."""
+    return tuple(load_params(spec, param_overrides or {}) for spec in CONTROLLERS[controller])
+
+
 def add_controller(executor: InProcessExecutor, controller: str, cav_id: str,
-                   param_overrides: dict[str, Any] | None = None, **resources: Any) -> list:
+                   param_overrides: dict[str, Any] | None = None, *, params: tuple[Any, ...] | None = None,
+                   **resources: Any) -> list:
     """Add the nodes of ``controller`` for CAV ``cav_id`` (its namespace) to ``executor``.
 
-    resources: in-process objects handed to node constructors that accept them (e.g. the
-    vehicle params and the road map), so nodes do not load them again.
+    params: the nodes' params from :func:`controller_params` (loaded here, with
+    ``param_overrides``, when None: a run that adds many CAVs loads them once); resources:
+    in-process objects handed to node constructors that accept them (e.g. the vehicle params
+    and the road map), so nodes do not load them again.
     """
     nodes = []
-    for spec in CONTROLLERS[controller]:
+    loaded = params if params is not None else controller_params(controller, param_overrides)
+    for spec, node_params in zip(CONTROLLERS[controller], loaded, strict=True):
         node_type = spec.load_class()
-        params = load_params(spec, param_overrides or {})
         accepted = set(getattr(node_type, "resource_names", ()))
         kwargs = {k: v for k, v in resources.items() if k in accepted}
-        nodes.append(executor.add_node(node_type, namespace=cav_id, params=params,
+        nodes.append(executor.add_node(node_type, namespace=cav_id, params=node_params,
                                        remappings=dict(spec.remappings), **kwargs))
     return nodes

@@ -15,6 +15,7 @@ from typing import NoReturn
 from collections.abc import Sequence
 
 from cav_stack.app.exit_codes import ExitCode
+from cav_stack.world.scenario import Scenario, carries_cavs
 
 SUMO_BACKENDS = ("libsumo", "traci")
 RADIOS = ("dsrc", "cv2x")
@@ -22,6 +23,16 @@ RADIOS = ("dsrc", "cv2x")
 
 class RunArgumentError(ValueError):
     """Run arguments that contradict each other or the scenario (a usage error, exit 2)."""
+
+
+def refuse_flow_cavs(spec: Scenario, backend: str) -> None:
+    """Raise :class:`RunArgumentError` when ``spec`` has flows that carry CAVs: a multi-process run
+    (``backend`` dds or ros2) starts one set of node processes per CAV before the run, so only
+    the in-process run takes CAVs over as they enter."""
+    flows = [flow.id for flow in spec.demand.flows if carries_cavs(flow)]
+    if flows:
+        raise RunArgumentError(f"scenario '{spec.name}' has flows with CAVs ({', '.join(flows)}), which only "
+                               f"the in-process run takes over (cav-stack drive), not the {backend} backend")
 
 
 class CommandLineParser(argparse.ArgumentParser):

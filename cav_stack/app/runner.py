@@ -29,9 +29,9 @@ from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario_events import event_records, not_applicable, not_as_scripted
 from cav_stack.eval.shield_report import SideRecord, shield_summary
-from cav_stack.world.scenario import Scenario, load_scenario
+from cav_stack.world.scenario import Scenario, flow_cavs, load_scenario
 from cav_stack.app.run_args import RunArgumentError
-from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
+from cav_stack.app.graph import CONTROLLERS, add_controller, controller_params, load_params
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
@@ -155,10 +155,10 @@ def uses_sensors(controller: str) -> bool:
     return any(spec.executable == "perception_node" for spec in CONTROLLERS.get(controller, ()))
 
 
-def onboard_sensors(plan: RunPlan, driven: dict) -> dict[str, OnboardSensors]:
-    """Each driven CAV's sensor models, from the rig the perception node uses."""
+def onboard_sensors(plan: RunPlan) -> Callable[[str], OnboardSensors]:
+    """The sensor models of a CAV, from the rig the perception node uses."""
     rig = load_rig(share_path(*DEFAULT_RIG))
-    return {cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz) for cav_id in driven}
+    return lambda cav_id: OnboardSensors(rig, cav_id, 1.0 / plan.bridge_params.rate_hz)
 
 
 def bridge_resources(plan: RunPlan, sumo: Any, driven: dict[str, tuple[str, ...]], radio: str) -> dict[str, Any]:
@@ -170,10 +170,10 @@ def bridge_resources(plan: RunPlan, sumo: Any, driven: dict[str, tuple[str, ...]
         "cav_routes": driven,
         "vehicle": plan.vehicle,
         "air": build_air_interface(plan.spec, sumo, radio) if uses_v2x(controller) else None,
-        "onboard": onboard_sensors(plan, driven) if uses_sensors(controller) else None,
+        "onboard": onboard_sensors(plan) if uses_sensors(controller) else None,
         "objects_silenced": lambda cav_id, t: bool(plan.spec.sensor_dropouts(cav_id, t)),
         "sensor_dropouts": plan.spec.sensor_dropouts,
-        "drivers": {cav_id: DriverModel(plan.spec.driver) for cav_id in driven},
+        "drivers": lambda cav_id: DriverModel(plan.spec.driver),
     }
 
 
@@ -195,6 +195,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     node_params = load_node_params(share_path("v2x", "v2x_node.yaml"), "v2x_node", V2xNode.params_type)
     trust = load_trust_params(share_path("v2x", "security.yaml")) if node_params.security_enabled else None
     cav_ids = tuple(cav.id for cav in spec.cavs)
+    entering = tuple(v.id for v in getattr(sumo, "drawn", ()) if v.is_cav)
     radio_of = {cav_id: i for i, cav_id in enumerate(cav_ids)}
 
     def link_loss(t: float) -> dict[tuple[int, int], float]:
@@ -212,7 +213,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
     # a cut-in's car is placed by the scenario (SUMO moveTo): as a V2X sender its positions would jump
     placed = {event.vehicle for event in spec.events_of(CutInEvent)}
     connected = (ConnectedTraffic(traffic, penetration, getattr(sumo, "seed", spec.seed), radio,
-                                  frozenset(cav_ids) | placed)
+                                  frozenset(cav_ids + entering) | placed)
                  if penetration > 0.0 else None)
     junctions = sumo.junction_positions() if hasattr(sumo, "junction_positions") else ()
     alerting = tuple(unit for event in spec.events_of(IncidentEvent) if junctions
@@ -221,7 +222,7 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                            ghosts=spec.active_ghosts, origin=node_params.generation.origin(), connected=connected,
                            alerting=alerting, attacks=spec.events_of(InsiderAttackEvent),
                            revocations=spec.events_of(RevocationEvent), road_map=road_map,
-                           attack_seed=getattr(sumo, "seed", spec.seed))
+                           attack_seed=getattr(sumo, "seed", spec.seed), entering=entering)
 
 
 def shield_section(nodes: list, enabled: bool) -> dict[str, Any] | None:
@@ -253,6 +254,26 @@ def attack_ledger(controller: str, air: V2xAirInterface | None, executor: InProc
 
 
 @dataclass
+class FlowCavCount:
+    """How many CAVs of flows with a CAV share the stack took over and released, and the most it
+    drove at once (the report's ``flow_cavs``)."""
+
+    taken_over: int = 0
+    released_count: int = 0
+    max_at_once: int = 0
+
+    def entered(self) -> None:
+        self.taken_over += 1
+        self.max_at_once = max(self.max_at_once, self.taken_over - self.released_count)
+
+    def released(self) -> None:
+        self.released_count += 1
+
+    def summary(self) -> dict[str, int]:
+        return {"taken_over": self.taken_over, "released": self.released_count, "max_at_once": self.max_at_once}
+
+
+@dataclass
 class RunPlan:
     """Everything a run needs before the world starts, shared by every backend (in-process, DDS)."""
 
@@ -264,6 +285,7 @@ class RunPlan:
     vehicle: VehicleParams
     bridge_params: SimBridgeParams
     cav_routes: dict[str, tuple[str, ...]]
+    entering: dict[str, tuple[str, ...]]
     recorder: RunRecorder
     timeline: ModeTimeline
     receptions: V2xReceptions
@@ -278,13 +300,15 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
         raise RunArgumentError(f"unknown controller '{controller}' (known: {', '.join(controller_names())})")
     spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     out_dir.mkdir(parents=True, exist_ok=True)
+    seed = spec.seed if seed is None else seed
     cav_routes = {cav.id: tuple(cav.route) for cav in spec.cavs}
-    destinations = {cav_id: edges[-1] for cav_id, edges in cav_routes.items()}
-    return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
+    entering = {cav.id: cav.route for cav in flow_cavs(spec, seed)}
+    destinations = {cav_id: edges[-1] for cav_id, edges in {**cav_routes, **entering}.items()}
+    return RunPlan(spec, seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), V2xReceptions(),
-                   RouteLog(), time.perf_counter())
+                   cav_routes, entering, RunRecorder(tuple(cav_routes), destinations, frozenset(entering)),
+                   ModeTimeline(), V2xReceptions(), RouteLog(), time.perf_counter())
 
 
 def scenario_truth(plan: RunPlan, world: TimedWorld) -> dict[str, Any]:
@@ -376,15 +400,32 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                      + ((r157,) if r157 else ())
                      + ((tracking.observe_world,) if tracking else ()))
         try:
-            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
-                              observers=observers, **bridge)
             road_map = world.road_map()
             scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
             overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, "joint_shield": shield,
                          **(param_overrides or {})}
-            for station, cav_id in enumerate(driven):
-                add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
-                               station=station)
+            entering = {} if cav_driver is not None else plan.entering
+            stations = {cav_id: station for station, cav_id in enumerate([*driven, *entering])}
+            params = controller_params(controller, overrides) if controller in CONTROLLERS else None
+            flow_cavs_driven = FlowCavCount()
+            departed: list = []          # nodes of CAVs released mid-run: still read for the report
+
+            def take_over(cav_id: str) -> None:
+                add_controller(executor, controller, cav_id, params=params, vehicle=plan.vehicle,
+                               road_map=road_map, station=stations[cav_id])
+
+            def enter(cav_id: str) -> None:
+                take_over(cav_id)
+                flow_cavs_driven.entered()
+
+            def leave(cav_id: str) -> None:
+                departed.extend(executor.remove_nodes(cav_id))
+                flow_cavs_driven.released()
+
+            executor.add_node(SimBridgeNode, params=plan.bridge_params, world=world, initial_truth=initial,
+                              observers=observers, entering=entering, on_enter=enter, on_leave=leave, **bridge)
+            for cav_id in driven:
+                take_over(cav_id)
             attacks = attack_ledger(controller, air, executor)
             end = world.time + plan.duration
             next_report = world.time + progress_interval_s
@@ -399,9 +440,11 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
             if recorder is not None:
                 recorder.close()
         sim_time = executor.now() - initial.stamp
-    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes, attacks=attacks,
+        every_node = [*executor.nodes, *departed]
+    return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=every_node, attacks=attacks,
                       extra={"callback_errors": executor.callback_errors.summary(),
-                             "shield": shield_section(executor.nodes, shield),
+                             "shield": shield_section(every_node, shield),
+                             "flow_cavs": flow_cavs_driven.summary() if entering else None,
                              **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
                              **(odd_exit.summary(plan.timeline) if odd_exit else {}),

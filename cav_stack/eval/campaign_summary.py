@@ -119,15 +119,18 @@ def completed(outcomes: list[RunOutcome]) -> list[RunOutcome]:
     return [o for o in outcomes if o.status == STATUS_OK and o.report is not None]
 
 
-def capacity_points(outcomes: list[RunOutcome]) -> dict[str, dict[str, list[tuple[float, float]]]]:
-    """family -> controller -> [(penetration %, throughput veh/h/lane)] over completed runs."""
+def capacity_points(outcomes: list[RunOutcome],
+                    nominal: bool = False) -> dict[str, dict[str, list[tuple[float, float]]]]:
+    """family -> controller -> [(penetration %, throughput veh/h/lane)] over completed runs; the
+    penetration measured in the run (``cav_share``: CAVs drawn from a flow's share vary by seed),
+    or with ``nominal`` the scenario name's."""
     points: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     for o in completed(outcomes):
         match = PENETRATION_NAME.match(o.spec.scenario)
         throughput = outcome_number(o, "throughput_veh_h_lane")
         if match is None or throughput is None:
             continue
-        share = outcome_number(o, "cav_share")
+        share = None if nominal else outcome_number(o, "cav_share")
         percent = 100.0 * share if share is not None else float(match["percent"])
         points[match["family"]][o.spec.controller].append((percent, throughput))
     return points
@@ -210,9 +213,10 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
 
 def capacity_tables(outcomes: list[RunOutcome]) -> list[str]:
     """Markdown lines: per penetration sweep, mean lane throughput [veh/h/lane] over seeds per
-    controller and penetration level [%], and the ratio of the highest level's to the lowest's."""
+    controller and nominal penetration level [%] (the scenario name's), and the ratio of the
+    highest level's to the lowest's."""
     lines: list[str] = []
-    for family, curves in capacity_points(outcomes).items():
+    for family, curves in capacity_points(outcomes, nominal=True).items():
         levels = sorted({round(p, 6) for pts in curves.values() for p, _ in pts})
         if len(levels) < 2:
             continue

@@ -162,12 +162,17 @@ def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
 class RunRecorder:
     """Observer of the world: collects CAV traces, collisions and vehicle counts from truth.
 
-    destinations: the edge each CAV's trip ends on (for ``route_completed``)."""
+    destinations: the edge each CAV's trip ends on (for ``route_completed``); entering: CAVs that
+    may appear during the run (flows with a CAV share): each gets its trace, in the order they
+    appear, when first seen in the world (one never seen has none)."""
 
-    def __init__(self, cav_ids: tuple[str, ...], destinations: dict[str, str] | None = None):
+    def __init__(self, cav_ids: tuple[str, ...], destinations: dict[str, str] | None = None,
+                 entering: frozenset[str] = frozenset()):
         self.cav_ids = cav_ids
         self.destinations = dict(destinations or {})
         self.traces = {cav_id: CavTrace() for cav_id in cav_ids}
+        self._entering = set(entering) - set(cav_ids)
+        self._watched = list(cav_ids)
         self.collisions: list[dict] = []
         self.max_vehicles = 0
         self.vehicle_ids_seen: set[str] = set()
@@ -177,12 +182,21 @@ class RunRecorder:
         self.max_vehicles = max(self.max_vehicles, len(truth.vehicles))
         self.vehicle_ids_seen.update(v.vehicle_id for v in truth.vehicles)
         touching: set[tuple[str, str]] = set()
-        for cav_id in self.cav_ids:
-            ego = truth.vehicle(cav_id)
+        by_id = {v.vehicle_id: v for v in truth.vehicles}
+        if self._entering:
+            for vehicle_id in sorted(self._entering.intersection(by_id)):
+                self._entering.discard(vehicle_id)
+                self.traces[vehicle_id] = CavTrace()
+                self._watched.append(vehicle_id)
+        finished = []
+        for cav_id in self._watched:
+            ego = by_id.get(cav_id)
             if ego is None:
                 trace = self.traces[cav_id]
                 if trace.time and trace.left_at is None:
                     trace.left_at = truth.stamp
+                    if cav_id not in self.cav_ids:
+                        finished.append(cav_id)     # an entering CAV leaves for good
                 continue
             for other in truth.vehicles:
                 if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):
@@ -192,6 +206,8 @@ class RunRecorder:
         for pair in sorted(touching - self._touching):
             self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})
         self._touching = touching
+        if finished:
+            self._watched = [cav_id for cav_id in self._watched if cav_id not in finished]
 
     @staticmethod
     def _record(trace: CavTrace, truth: WorldTruth, ego: VehicleTruth, command) -> None:

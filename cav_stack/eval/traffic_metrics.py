@@ -7,7 +7,12 @@
   front bumper passes ``detector.position`` on ``detector.edge`` (crossing time interpolated
   linearly between steps); throughput = 3600 * (n - 1) / (t_last - t_first) / lanes, i.e. the
   inverse mean headway of the counted vehicles, so it measures the flow the traffic carried while
-  it passed, not the demand averaged over the run;
+  it passed, not the demand averaged over the run. A detector with a ``warmup`` counts the flow
+  rate of a bottleneck's discharge instead, as the Highway Capacity Manual (6th ed., ch. 4 and 10)
+  defines capacity: the vehicles passing a point downstream of the bottleneck while a queue stands
+  upstream of it, per hour and lane: throughput = 3600 * n / (t_end - warmup) / lanes, n the
+  crossings in [warmup, t_end], t_end the last step of the run; the scenario's demand exceeds the
+  capacity for the whole window (``detector_window_s`` in the report);
 - travel time [s] of the trips that ended during the run, from the vehicle's first observation to
   the step it left the world: every CAV (they start where the scenario puts them) and every
   background vehicle that departed after the first observed step (pre-populated traffic starts
@@ -112,14 +117,22 @@ class TrafficMetrics:
         """Efficiency figures (None where undefined):
 
         ``cav_share`` (CAVs among the distinct vehicles seen, 0..1: the CAV penetration),
-        ``throughput_veh_h_lane``, ``detector_count``, ``completed_trips``, ``cav_completed_trips``
+        ``throughput_veh_h_lane``, ``detector_count``, ``detector_window_s`` ([start, end] of the
+        counting window of a detector with a warm-up, else None), ``completed_trips``, ``cav_completed_trips``
         (CAVs that reached the end of their route and left the world),
         ``mean_travel_time_s``, ``cav_mean_travel_time_s``, ``fleet_fuel_g_per_km``,
         ``cav_fuel_g_per_km``, ``fleet_distance_km``.
         """
         crossings = sorted(self.crossings)
         throughput = None
-        if self.detector is not None and len(crossings) >= 2 and crossings[-1] > crossings[0]:
+        window = None
+        warmup = self.detector.warmup if self.detector is not None else None
+        if warmup is not None:
+            if self._last_stamp is not None and self._last_stamp > warmup:
+                window = [warmup, self._last_stamp]
+                counted = sum(1 for t in crossings if t >= warmup)
+                throughput = _SECONDS_PER_HOUR * counted / (self._last_stamp - warmup) / self.detector_lanes
+        elif self.detector is not None and len(crossings) >= 2 and crossings[-1] > crossings[0]:
             throughput = (_SECONDS_PER_HOUR * (len(crossings) - 1) / (crossings[-1] - crossings[0])
                           / self.detector_lanes)
         trips = [t for _, t, _ in self.completed_trips]
@@ -130,6 +143,7 @@ class TrafficMetrics:
             "cav_share": len(cav_logs) / len(logs) if logs else None,
             "throughput_veh_h_lane": throughput,
             "detector_count": len(crossings) if self.detector is not None else None,
+            "detector_window_s": window,
             "completed_trips": len(trips),
             "cav_completed_trips": len(cav_trips),
             "mean_travel_time_s": sum(trips) / len(trips) if trips else None,

@@ -18,7 +18,10 @@ node sends on ``v2x/tx`` cross the radio model and arrive on the receivers' ``v2
 that takes routes (SUMO ``set_cav_route``), a new ``planning/route`` of a CAV (its route planner's)
 becomes the CAV's route in the world from the edge it is on (once it is on one of the route's edges,
 not inside a junction), so the world maps the CAV onto the planned streets and ends its trip at
-the planned destination.
+the planned destination. CAVs of flows with a CAV share (``entering``) are taken over the step they
+appear in the world (a plant from their state, their topics, their mission route; the runner adds
+their nodes) and released once handed to the world or gone (their nodes removed; the observers keep
+their records).
 """
 from __future__ import annotations
 
@@ -34,7 +37,7 @@ from cav_stack.core.messages import (
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.runtime.node import LATCHED_QOS, SENSOR_QOS, Node, NodeContext
+from cav_stack.runtime.node import LATCHED_QOS, SENSOR_QOS, Node, NodeContext, Publisher
 from cav_stack.sim.driver import DriverModel
 from cav_stack.sim.plant import VehiclePlant
 from cav_stack.sim.onboard_sensors import OnboardSensors
@@ -100,66 +103,110 @@ class SimBridgeNode(Node):
                  observers: tuple[Callable[[WorldTruth, dict[str, ControlCommand]], None], ...] = (),
                  air: V2xAirInterface | None = None,
                  objects_silenced: Callable[[str, float], bool] | None = None,
-                 onboard: dict[str, OnboardSensors] | None = None,
+                 onboard: Callable[[str], OnboardSensors] | None = None,
                  sensor_dropouts: Callable[[str, float], frozenset[str]] | None = None,
-                 drivers: dict[str, DriverModel] | None = None):
-        """onboard: per CAV, the sensor models whose frames are published under its namespace;
+                 drivers: Callable[[str], DriverModel] | None = None,
+                 entering: dict[str, tuple[str, ...]] | None = None,
+                 on_enter: Callable[[str], None] | None = None,
+                 on_leave: Callable[[str], None] | None = None):
+        """cav_routes: the CAVs in the world at the start, each with its mission route (edges);
+        onboard(cav_id): the sensor models whose frames are published under a CAV's namespace;
         sensor_dropouts(cav_id, t): its sensors (frame IDs or kinds) in a scripted dropout;
-        drivers: per CAV, the person in its seat."""
+        drivers(cav_id): the person in a CAV's seat; entering: CAVs (with their routes) taken
+        over when they appear in the world (flows with a CAV share): the bridge then calls
+        ``on_enter(cav_id)`` (the runner adds the CAV's nodes) and, once the CAV is handed to the
+        world (route end, driver) or has left it, ``on_leave(cav_id)`` (the runner removes them)."""
         super().__init__(context)
-        self._drivers = drivers or {}
-        self._driver_pubs = {cav_id: self.create_publisher(DriverState, f"/{cav_id}/driver/state")
-                             for cav_id in self._drivers}
-        for cav_id, driver in self._drivers.items():
-            def observe(msg: ModeCommand, d: DriverModel = driver) -> None:
-                d.observe(msg, self.rng)
-            self.create_subscription(ModeCommand, f"/{cav_id}/planning/mode", observe)
-        self._onboard = onboard or {}
+        self._make_driver = drivers
+        self._make_onboard = onboard
+        self._drivers: dict[str, DriverModel] = {}
+        self._driver_pubs: dict[str, Publisher] = {}
+        self._onboard: dict[str, OnboardSensors] = {}
         self._dropouts = sensor_dropouts or (lambda cav_id, t: frozenset())
-        self._sensor_pubs = {cav_id: {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
-                                      for topic, msg_type in SENSOR_TOPICS.items()} for cav_id in self._onboard}
-        self._status_pubs = {cav_id: self.create_publisher(VehicleStatus, f"/{cav_id}/vehicle/status")
-                             for cav_id in cav_routes}
+        self._sensor_pubs: dict[str, dict[str, Publisher]] = {}
+        self._status_pubs: dict[str, Publisher] = {}
         self._silenced = objects_silenced or (lambda cav_id, t: False)
         self._gone: set[str] = set()
         self._world = world
         self._world_drives = hasattr(world, "apply_control")  # CARLA: its physics moves the CAVs
         self._air = air
         self._outbox: list[tuple[str, V2xFrame]] = []
-        self._rx_pubs = {}
+        self._rx_pubs: dict[str, Publisher] = {}
         self._vehicle = vehicle
         self._observers = observers
         self._dt = 1.0 / self.params.rate_hz
         self._plants: dict[str, VehiclePlant] = {}
         self._commands: dict[str, ControlCommand] = {}
-        self._ego_pubs = {}
-        self._object_pubs = {}
-        self._signal_pubs = {}
+        self._ego_pubs: dict[str, Publisher] = {}
+        self._object_pubs: dict[str, Publisher] = {}
+        self._signal_pubs: dict[str, Publisher] = {}
         self._track_ids: dict[str, int] = {}
-        self._applied_routes = {cav_id: tuple(edges) for cav_id, edges in cav_routes.items()}
+        self._applied_routes: dict[str, tuple[str, ...]] = {}
         self._pending_routes: dict[str, tuple[str, ...]] = {}
-        road_map = world.road_map() if hasattr(world, "road_map") else None
-        self._goal_end = {cav_id: (edges[-1], road_map.edge_length(edges[-1]) - ROUTE_END_HANDOVER)
-                          for cav_id, edges in cav_routes.items()} if road_map is not None else {}
+        self._road_map = world.road_map() if hasattr(world, "road_map") else None
+        self._goal_end: dict[str, tuple[str, float]] = {}
+        self._entering = dict(entering or {})
+        self._on_enter = on_enter or (lambda cav_id: None)
+        self._on_leave = on_leave or (lambda cav_id: None)
+        self._taken_over: set[str] = set()     # admitted on entering (released when they leave)
         for cav_id, edges in cav_routes.items():
             start = initial_truth.vehicle(cav_id)
             if start is None:
                 raise ValueError(f"CAV {cav_id} is not in the world at start")
-            self._plants[cav_id] = VehiclePlant(vehicle, start.x, start.y, start.yaw, start.speed)
-            self._ego_pubs[cav_id] = self.create_publisher(EgoState, f"/{cav_id}/truth/ego_state")
-            self._object_pubs[cav_id] = self.create_publisher(TrackList, f"/{cav_id}/truth/objects")
-            self._signal_pubs[cav_id] = self.create_publisher(SignalTimingList, f"/{cav_id}/truth/signal_timing")
-            self.create_subscription(ControlCommand, f"/{cav_id}/control/command",
-                                     self._command_handler(cav_id))
-            if air is not None:
-                self._rx_pubs[cav_id] = self.create_publisher(V2xFrame, f"/{cav_id}/v2x/rx")
-                self.create_subscription(V2xFrame, f"/{cav_id}/v2x/tx", self._outbox_handler(cav_id))
-            if hasattr(world, "set_cav_route"):
-                self.create_subscription(Route, f"/{cav_id}/planning/route", self._route_handler(cav_id), LATCHED_QOS)
-            route_pub = self.create_publisher(Route, f"/{cav_id}/mission/route", LATCHED_QOS)
-            route_pub.publish(Route(Header(self.now(), MAP_FRAME), tuple(edges), reason="scenario mission"))
+            self._admit(cav_id, edges, start)
+        self._take_over_entering(initial_truth)
         self._publish(initial_truth)
         self.create_timer(self._dt, self._tick)
+
+    def _admit(self, cav_id: str, edges: tuple[str, ...], start: VehicleTruth) -> None:
+        """Drive CAV ``cav_id`` from its state ``start``: its plant, topics and mission route."""
+        self._plants[cav_id] = VehiclePlant(self._vehicle, start.x, start.y, start.yaw, start.speed)
+        self._applied_routes[cav_id] = tuple(edges)
+        if self._road_map is not None:
+            self._goal_end[cav_id] = (edges[-1], self._road_map.edge_length(edges[-1]) - ROUTE_END_HANDOVER)
+        if self._make_driver is not None:
+            driver = self._drivers[cav_id] = self._make_driver(cav_id)
+            self._driver_pubs[cav_id] = self.create_publisher(DriverState, f"/{cav_id}/driver/state")
+
+            def observe(msg: ModeCommand, d: DriverModel = driver) -> None:
+                d.observe(msg, self.rng)
+            self.create_subscription(ModeCommand, f"/{cav_id}/planning/mode", observe)
+        if self._make_onboard is not None:
+            self._onboard[cav_id] = self._make_onboard(cav_id)
+            self._sensor_pubs[cav_id] = {topic: self.create_publisher(msg_type, f"/{cav_id}/{topic}", SENSOR_QOS)
+                                         for topic, msg_type in SENSOR_TOPICS.items()}
+        self._status_pubs[cav_id] = self.create_publisher(VehicleStatus, f"/{cav_id}/vehicle/status")
+        self._ego_pubs[cav_id] = self.create_publisher(EgoState, f"/{cav_id}/truth/ego_state")
+        self._object_pubs[cav_id] = self.create_publisher(TrackList, f"/{cav_id}/truth/objects")
+        self._signal_pubs[cav_id] = self.create_publisher(SignalTimingList, f"/{cav_id}/truth/signal_timing")
+        self.create_subscription(ControlCommand, f"/{cav_id}/control/command", self._command_handler(cav_id))
+        if self._air is not None:
+            self._rx_pubs[cav_id] = self.create_publisher(V2xFrame, f"/{cav_id}/v2x/rx")
+            self.create_subscription(V2xFrame, f"/{cav_id}/v2x/tx", self._outbox_handler(cav_id))
+        if hasattr(self._world, "set_cav_route"):
+            self.create_subscription(Route, f"/{cav_id}/planning/route", self._route_handler(cav_id), LATCHED_QOS)
+        route_pub = self.create_publisher(Route, f"/{cav_id}/mission/route", LATCHED_QOS)
+        route_pub.publish(Route(Header(self.now(), MAP_FRAME), tuple(edges), reason="scenario mission"))
+
+    def _take_over_entering(self, truth: WorldTruth) -> None:
+        """Admit every entering CAV that has appeared in the world, then have its nodes added."""
+        if not self._entering:
+            return
+        for vehicle in truth.vehicles:
+            edges = self._entering.pop(vehicle.vehicle_id, None)
+            if edges is not None:
+                self._admit(vehicle.vehicle_id, edges, vehicle)
+                self._taken_over.add(vehicle.vehicle_id)
+                self._on_enter(vehicle.vehicle_id)
+
+    def _release(self, cav_id: str) -> None:
+        """Forget a CAV that was taken over on entering, once it is the world's: its nodes go
+        (``on_leave``), its plant and publishers too; its report entry stays (the observers')."""
+        for table in (self._plants, self._commands, self._drivers, self._driver_pubs, self._onboard,
+                      self._sensor_pubs, self._status_pubs, self._ego_pubs, self._object_pubs, self._signal_pubs,
+                      self._goal_end, self._pending_routes, self._rx_pubs, self._applied_routes):
+            table.pop(cav_id, None)
+        self._on_leave(cav_id)
 
     def _command_handler(self, cav_id: str):
         def store(msg: ControlCommand) -> None:
@@ -168,7 +215,7 @@ class SimBridgeNode(Node):
 
     def _route_handler(self, cav_id: str):
         def store(msg: Route) -> None:
-            if tuple(msg.edges) != self._applied_routes[cav_id]:
+            if cav_id in self._applied_routes and tuple(msg.edges) != self._applied_routes[cav_id]:
                 self._pending_routes[cav_id] = tuple(msg.edges)
         return store
 
@@ -203,12 +250,14 @@ class SimBridgeNode(Node):
             getattr(self._world, "hand_over", lambda _: None)(cav_id)
         except LookupError:    # it has already left the world
             pass
+        if cav_id in self._taken_over:
+            self._release(cav_id)
 
     def _tick(self) -> None:
-        for cav_id, driver in self._drivers.items():
+        for cav_id, driver in list(self._drivers.items()):
             if driver.state(self.now()).in_control:
                 self._hand_over(cav_id)
-        for cav_id, plant in self._plants.items():
+        for cav_id, plant in list(self._plants.items()):
             if cav_id in self._gone:
                 continue
             command = self._commands.get(cav_id)
@@ -223,7 +272,8 @@ class SimBridgeNode(Node):
             except LookupError:   # reached the end of its route and left the world
                 self._hand_over(cav_id)
         truth = self._with_plant_motion(self._world.step())
-        for cav_id, (goal, handover) in self._goal_end.items():
+        self._take_over_entering(truth)
+        for cav_id, (goal, handover) in list(self._goal_end.items()):
             vehicle = truth.vehicle(cav_id)
             if vehicle is not None and vehicle.edge_id == goal and vehicle.lane_position >= handover:
                 self._hand_over(cav_id)
@@ -237,8 +287,10 @@ class SimBridgeNode(Node):
         if self._air is not None:
             outbox, self._outbox = self._outbox, []
             for cav_id, frames in self._air.step(truth.stamp, truth, outbox, self.rng).items():
+                publisher = self._rx_pubs.get(cav_id)      # None: not (or no longer) driven by the stack
                 for frame in frames:
-                    self._rx_pubs[cav_id].publish(frame)
+                    if publisher is not None:
+                        publisher.publish(frame)
 
     def _publish_sensors(self, truth: WorldTruth) -> None:
         for cav_id, sensors in self._onboard.items():

@@ -146,6 +146,22 @@ class InProcessExecutor:
         self._drain()
         return node
 
+    def remove_nodes(self, namespace: str) -> list:
+        """Remove every node under ``namespace`` (e.g. a CAV that left the road): its timers and
+        subscriptions, and the messages queued for them; return the nodes that went (their logs and
+        counters are still read for the run's report). Callable from a callback (the running one's
+        node must not be among them)."""
+        name = namespace.strip("/")
+        kept = [node for node in self.nodes if node.namespace.strip("/") != name]
+        removed = [node for node in self.nodes if node.namespace.strip("/") == name]
+        self.nodes = kept
+        for topic in self._topics.values():
+            topic.subscriptions = [s for s in topic.subscriptions if s.namespace != name]
+        self._timers = [event for event in self._timers if event.timer.namespace != name]
+        heapq.heapify(self._timers)
+        self._pending = deque(entry for entry in self._pending if entry[2] != name)
+        return removed
+
     def spin_until(self, end_time: float) -> None:
         """Fire every timer due up to and including ``end_time`` [s], in order."""
         end_ticks = round(end_time / TIME_RESOLUTION)

@@ -28,7 +28,7 @@ import numpy as np
 from cav_stack.core.frames import sumo_angle_to_yaw, yaw_to_sumo_angle
 from cav_stack.core.params import validate_positive
 from cav_stack.core.truth import SignalTruth, VehicleTruth, WorldTruth
-from cav_stack.world.scenario import CLOSED_EDGE_TRAVEL_TIME, CutInEvent, Scenario
+from cav_stack.world.scenario import CLOSED_EDGE_TRAVEL_TIME, CutInEvent, Scenario, drawn_vehicles
 from cav_stack.world.road_map import RoadMap
 from cav_stack.sim.network_build import (SumoNotAvailableError, build_network, sumo_binary,
                                          sumo_environment)
@@ -95,7 +95,9 @@ class SumoWorld:
         self._road_map: RoadMap | None = None
         self._time = 0.0
         self._static: dict[str, tuple[float, float, float, str]] = {}
-        self._cav_ids = {cav.id for cav in scenario.cavs}
+        #: vehicles of the flows that carry CAVs, drawn from the seed (CAVs among them)
+        self.drawn = drawn_vehicles(scenario, self.seed)
+        self._cav_ids = {cav.id for cav in scenario.cavs} | {v.id for v in self.drawn if v.is_cav}
         self._cut_in_vehicles = {e.vehicle for e in scenario.events if isinstance(e, CutInEvent)}
         self._cav_initial: dict[str, VehicleTruth] = {}
         self._cav_gone: set[str] = set()
@@ -139,7 +141,7 @@ class SumoWorld:
         run_dir = Path(self._tmp.name)
         routes = run_dir / "routes.rou.xml"
         write_route_file(self.scenario, self._road_map, np.random.default_rng(self.seed), routes,
-                         self.cav_driver)
+                         self.cav_driver, self.drawn)
         error_log = run_dir / "sumo-errors.log"
         self._error_log = error_log
         options = [
@@ -296,8 +298,11 @@ class SumoWorld:
         sim.simulationStep()
         self._time = float(sim.simulation.getTime())
         departures = sim.simulation.getSubscriptionResults()
+        entered = []
         for vehicle_id in departures[self._tc.VAR_DEPARTED_VEHICLES_IDS]:
             self._on_departed(vehicle_id)
+            if vehicle_id in self._cav_ids:
+                entered.append(vehicle_id)
         for vehicle_id in departures[self._tc.VAR_ARRIVED_VEHICLES_IDS]:
             self._static.pop(vehicle_id, None)
             if vehicle_id in self._cav_ids:
@@ -305,7 +310,7 @@ class SumoWorld:
                 self.event_log.append(EventRecord(self._time, "cav_left", vehicle_id,
                                                   "reached the end of its route and left SUMO"))
         self._truth = self._read_truth()
-        for cav_id in self._cav_ids - set(self._cav_initial):
+        for cav_id in entered:
             vehicle = self._truth.vehicle(cav_id)
             if vehicle is not None:
                 self._cav_initial[cav_id] = vehicle

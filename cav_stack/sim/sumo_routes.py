@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from cav_stack.core.params import ParamsError
-from cav_stack.world.scenario import CavSpec, FlowSpec, IncidentEvent, PrefillSpec, Scenario, VehicleSpec
+from cav_stack.world.scenario import (CavSpec, FlowSpec, FlowVehicle, IncidentEvent, PrefillSpec, Scenario,
+                                     VehicleSpec, carries_cavs)
 from cav_stack.world.road_map import RoadMap
 
 
@@ -115,14 +116,16 @@ class SumoCavDriver:
 
 
 def write_route_file(scenario: Scenario, road_map: RoadMap, rng: np.random.Generator, path: Path,
-                     cav_driver: SumoCavDriver | None = None) -> None:
+                     cav_driver: SumoCavDriver | None = None, drawn: tuple[FlowVehicle, ...] = ()) -> None:
     """Write the scenario's demand to ``path`` (SUMO route file, departures sorted by time).
 
-    With ``cav_driver``, the CAVs' vehicle types use that SUMO car-following model and time gap.
+    drawn: the vehicles of the flows that carry CAVs (:func:`~cav_stack.world.scenario.drawn_vehicles`),
+    written one by one in place of those flows. With ``cav_driver``, the CAVs' vehicle types
+    use that SUMO car-following model and time gap.
     """
     check_routes(scenario, road_map)
     root = ET.Element("routes")
-    cav_types = {cav.type for cav in scenario.cavs}
+    cav_types = {cav.type for cav in scenario.cavs} | {f.cav_type for f in scenario.demand.flows if f.cav_type}
     for t in scenario.vehicle_types:
         model, tau = "Krauss", t.tau
         if cav_driver is not None and t.id in cav_types:
@@ -150,7 +153,13 @@ def write_route_file(scenario: Scenario, road_map: RoadMap, rng: np.random.Gener
             element.set("insertionChecks", "none")
         ET.SubElement(element, "route", {"edges": " ".join(v.route)})
         entries.append((v.depart, order, element))
-    for order, f in enumerate(scenario.demand.flows, start=len(placed)):
+    for order, d in enumerate(drawn, start=len(placed)):
+        element = ET.Element("vehicle", {"id": d.id, "type": d.type, "depart": _num(d.depart),
+                                         "departLane": d.depart_lane, "departSpeed": d.depart_speed})
+        ET.SubElement(element, "route", {"edges": " ".join(d.route)})
+        entries.append((d.depart, order, element))
+    plain_flows = [f for f in scenario.demand.flows if not carries_cavs(f)]
+    for order, f in enumerate(plain_flows, start=len(placed) + len(drawn)):
         element = ET.Element("flow", {
             "id": f.id, "type": f.type, "begin": _num(f.begin), "end": _num(f.end),
             "vehsPerHour": _num(f.vehs_per_hour), "departLane": f.depart_lane, "departSpeed": f.depart_speed})

@@ -116,16 +116,19 @@ class V2xAirInterface:
                  ghosts: GhostSchedule | None = None, origin: GeodeticOrigin | None = None,
                  connected: ConnectedTraffic | None = None, alerting: tuple[AlertingUnit, ...] = (),
                  attacks: tuple[InsiderAttackEvent, ...] = (), revocations: tuple[RevocationEvent, ...] = (),
-                 road_map: RoadMap | None = None, attack_seed: int = 0):
+                 road_map: RoadMap | None = None, attack_seed: int = 0, entering: tuple[str, ...] = ()):
         """ghosts: scripted ghost-vehicle attacks, sent from the attacker's radio with the attacker's
         own valid credentials (an insider); origin: geodetic origin of ``map`` for their BSMs and
         those of ``connected``: the V2X-equipped background vehicles, each sending from its own
         radio with its own credentials of the simulated PKI; alerting: RSUs that broadcast road
         alerts (RoadSideAlert, needs ``origin``), each with its own credentials; attacks: insider
         attacks (need ``trust``, ``origin`` and ``road_map``; ``attack_seed`` seeds the attackers'
-        temporary IDs); revocations: revocation lists published during the run (need ``trust``)."""
+        temporary IDs); revocations: revocation lists published during the run (need ``trust``);
+        entering: CAVs of flows with a CAV share, radios numbered after ``cav_ids``' (they sign in their
+        own V2X nodes; scripted attacks name only ``cav_ids`` or named vehicles, so the air holds no
+        credentials of theirs)."""
         self._medium = medium
-        self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids)}
+        self._radio_of = {cav_id: index for index, cav_id in enumerate(cav_ids + entering)}
         self._cav_of = {index: cav_id for cav_id, index in self._radio_of.items()}
         self._rsus = rsus
         self._link_loss = link_loss

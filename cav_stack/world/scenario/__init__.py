@@ -22,6 +22,11 @@ Schema (every key required unless marked optional)::
       flows:                           # optional; SUMO <flow>, evenly spaced departures
         - {id: f0, type: car, route: [e0, e1], begin: 0.0, end: 90.0, vehs_per_hour: 1200.0,
            depart_lane: random, depart_speed: desired}
+        - {id: mix, type: car, route: [e0, e1], begin: 0.0, end: 90.0, vehs_per_hour: 1200.0,
+           depart_lane: best, depart_speed: max, cav_share: 0.5, cav_type: cav}
+                                       # optional cav_share [0..1] with cav_type: each vehicle is a
+                                       # CAV with that probability (drawn from the seed, .flow_share);
+                                       # the stack takes it over while it is in the network
       prefill:                         # optional; vehicles placed along a route at t = 0
         - {id: p0, type: car, route: [e0, e1], lanes: [0, 1], start: 0.0, end: 3000.0,
            spacing: 60.0, spacing_jitter: 15.0, speed: 25.0, keep_clear: [[150.0, 350.0]]}
@@ -70,6 +75,7 @@ from cav_stack.world.scenario.events import (CLOSED_EDGE_TRAVEL_TIME, EVENT_TYPE
                                              SensorFaultEvent, SpeedProfileEvent,
                                              event_active, INSIDER_ATTACK_KINDS, InsiderAttackEvent,
                                              RevocationEvent, offset_state)
+from cav_stack.world.scenario.flow_share import FlowVehicle, carries_cavs, drawn_vehicles, flow_cavs
 from cav_stack.world.scenario.loader import UnknownScenarioError, list_scenarios, load_scenario, scenarios_dir
 from cav_stack.world.scenario.situation import LEADER_OF_PREFIX, EventRoles, event_roles, situation
 from cav_stack.world.scenario.spec import (CavSpec, DemandSpec, DetectorSpec, DriverSpec, FlowSpec, PrefillSpec,
@@ -82,5 +88,6 @@ __all__ = [
     "IncidentEvent", "LinkLossEvent", "PrefillSpec", "Scenario", "ScenarioEvent", "SensorFaultEvent",
     "SpeedProfileEvent", "InsiderAttackEvent", "RevocationEvent", "INSIDER_ATTACK_KINDS", "offset_state",
     "UnknownScenarioError", "VehicleSpec", "VehicleTypeSpec", "event_active",
-    "list_scenarios", "load_scenario", "scenarios_dir",
+    "list_scenarios", "load_scenario", "scenarios_dir", "FlowVehicle", "carries_cavs", "drawn_vehicles",
+    "flow_cavs",
 ]

@@ -113,6 +113,9 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
             key = f"{group}[{index}]"
             if spec.type not in type_ids:
                 raise fail(f"{key}.type", f"unknown vehicle type '{spec.type}' (known: {', '.join(type_ids)})")
+            cav_type = getattr(spec, "cav_type", None)
+            if cav_type is not None and cav_type not in type_ids:
+                raise fail(f"{key}.cav_type", f"unknown vehicle type '{cav_type}' (known: {', '.join(type_ids)})")
             if spec.id in seen:
                 raise fail(f"{key}.id", f"duplicate ID '{spec.id}'")
             seen.add(spec.id)

@@ -67,10 +67,14 @@ class VehicleTypeSpec:
 
 @dataclass(frozen=True)
 class FlowSpec:
-    """A stream of background vehicles departing evenly between begin and end [s].
+    """A stream of vehicles departing evenly between begin and end [s].
 
     vehs_per_hour [1/h]; depart_lane: one of random, free, best, allowed, first;
     depart_speed: one of random, max, desired, speedLimit, avg, last (SUMO keywords).
+    cav_type: with it, the flow carries CAVs: each of its vehicles is drawn, from the run's seed,
+    to be a CAV of type ``cav_type`` with probability ``cav_share`` [0..1] (else it is of ``type``),
+    and the stack drives it while it is in the network (:mod:`.flow_share`). Without it the
+    flow is background traffic only and ``cav_share`` must be 0.
     """
 
     id: str
@@ -81,10 +85,16 @@ class FlowSpec:
     vehs_per_hour: float
     depart_lane: str
     depart_speed: str
+    cav_share: float = 0.0
+    cav_type: str | None = None
 
     def __post_init__(self) -> None:
         _check_route(self.route)
         validate_positive(vehs_per_hour=self.vehs_per_hour)
+        if not 0.0 <= self.cav_share <= 1.0:
+            raise ValueError(f"cav_share must be a share in [0, 1], got {self.cav_share}")
+        if self.cav_share > 0.0 and self.cav_type is None:
+            raise ValueError("a flow with cav_share > 0 needs cav_type (the CAVs' vehicle type)")
         if not self.end > self.begin >= 0.0:
             raise ValueError(f"need 0 <= begin < end, got begin={self.begin}, end={self.end}")
         if self.depart_lane not in _FLOW_DEPART_LANES:
@@ -174,16 +184,21 @@ class DetectorSpec:
 
     end_after: the run ends at the step this many vehicles have passed (e.g. the whole of a
     discharging queue: nothing the scenario measures happens after that); None: the run lasts
-    its full duration.
+    its full duration. warmup [s]: the throughput is the flow rate counted from this time to the
+    end of the run (a bottleneck's queue discharge once the queue has formed); None: the inverse
+    mean headway of every vehicle counted (:mod:`cav_stack.eval.traffic_metrics`).
     """
 
     edge: str
     position: float
     end_after: int | None = None
+    warmup: float | None = None
 
     def __post_init__(self) -> None:
         if self.position < 0.0:
             raise ValueError("position must be >= 0")
+        if self.warmup is not None and not 0.0 <= self.warmup < math.inf:
+            raise ValueError(f"warmup must be a time >= 0 s, got {self.warmup}")
         if self.end_after is not None and self.end_after < 2:
             raise ValueError(f"end_after must be >= 2 vehicles (a throughput needs two), got {self.end_after}")
 
@@ -252,6 +267,8 @@ class Scenario:
             raise ValueError("description must be one non-empty line")
         if self.connected_traffic is not None and not 0.0 <= self.connected_traffic <= 1.0:
             raise ValueError(f"connected_traffic must be a share in [0, 1], got {self.connected_traffic}")
+        if self.detector is not None and self.detector.warmup is not None and self.detector.warmup >= self.duration:
+            raise ValueError(f"detector.warmup ({self.detector.warmup} s) must end before the duration")
 
     @property
     def network_dir(self) -> Path:

@@ -145,3 +145,12 @@ def test_bad_launch_drive_arguments(argv, fragment, tmp_path, capsys):
     code, err = run_cli(["launch", "drive", "--backend", "dds", *argv, "--out", str(tmp_path / "run")], capsys)
     assert code == ExitCode.USAGE
     assert_one_line(err, fragment)
+
+
+@pytest.mark.parametrize("backend", ["dds", "ros2"])
+def test_multi_process_run_refuses_flows_with_cavs(backend, tmp_path, capsys):
+    code, err = run_cli(["launch", "drive", "--backend", backend, "--scenario", "motorway_bottleneck_p50",
+                         "--out", str(tmp_path / "run")], capsys)
+    assert code == ExitCode.USAGE
+    assert_one_line(err, "flows with CAVs (main, ramp)", "only the in-process run", f"not the {backend} backend")
+    assert not (tmp_path / "run" / "network").exists()

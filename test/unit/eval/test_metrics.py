@@ -36,3 +36,15 @@ def test_recorder_counts_one_collision_per_contact_and_computes_ttc():
     assert summary["min_ttc_s"] == pytest.approx(0.0)
     assert summary["min_time_headway_s"] == pytest.approx(0.0)
     assert recorder.traces["ego"].ttc[0] == pytest.approx((20.0 - 4.5) / 10.0)
+
+
+def test_recorder_traces_entering_cavs_from_their_first_step_and_keeps_them_after_they_leave():
+    recorder = RunRecorder((), {"c1": "e"}, entering=frozenset({"c1", "never"}))
+    steps = [(), (car("c1", 0.0),), (car("c1", 1.0), car("h", 20.0)), (car("h", 21.0),), (car("h", 22.0),)]
+    for step, vehicles in enumerate(steps):
+        recorder(WorldTruth(step * 0.1, vehicles), {})
+    assert list(recorder.traces) == ["c1"]                   # a CAV never seen has no entry
+    trace = recorder.traces["c1"]
+    assert trace.time == pytest.approx([0.1, 0.2]) and trace.left_at == pytest.approx(0.3)
+    assert trace.leader_id == ["", "h"]
+    assert summarise_cav(trace, "e")["route_completed"]

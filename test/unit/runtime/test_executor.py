@@ -208,3 +208,37 @@ def test_callback_timing_counts_each_vehicles_callbacks_per_tick():
     assert np.all(cpu < 10 * SlowListener.delay)
     with pytest.raises(ValueError):
         CallbackTiming(0.0)
+
+
+def test_remove_nodes_stops_a_namespace_and_leaves_the_others_running():
+    executor, log = build(4)
+    executor.spin_until(0.1)
+    assert len(executor.remove_nodes("/cav_1")) == 2
+    assert [node.namespace.strip("/") for node in executor.nodes] == ["cav_0", "cav_0"]
+    del log[:]
+    executor.spin_until(0.3)
+    assert log and all(entry[1].strip("/") == "cav_0" for entry in log)
+    assert any(entry[0] == "heard" for entry in log)
+    assert executor.remove_nodes("cav_1") == []
+
+
+def test_remove_nodes_from_a_callback_drops_the_messages_queued_for_them():
+    executor, log = build(5)
+
+    class Remover(Node):
+        node_name = "remover"
+        params_type = RateParams
+
+        def __init__(self, context):
+            super().__init__(context)
+            self.pub = self.create_publisher(ControlCommand, "/cav_1/talker/output/command")
+            self.create_timer(0.25, self.tick)
+
+        def tick(self):
+            self.pub.publish(ControlCommand(Header(self.now(), "base_link"), 99.0, 0.0))
+            executor.remove_nodes("cav_1")
+
+    executor.add_node(Remover, params=RateParams(4.0))
+    executor.spin_until(0.5)
+    assert not any(entry[0] == "heard" and entry[3] == 99.0 for entry in log)
+    assert not any(entry[1].strip("/") == "cav_1" and entry[2] > 0.25 for entry in log)
