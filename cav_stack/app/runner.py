@@ -269,8 +269,8 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
     return RunPlan(spec, spec.seed if seed is None else seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, RunRecorder(tuple(cav_routes), destinations), ModeTimeline(), V2xReceptions(),
-                   RouteLog(), time.perf_counter())
+                   cav_routes, RunRecorder(tuple(cav_routes), destinations, cav_routes), ModeTimeline(),
+                   V2xReceptions(), RouteLog(), time.perf_counter())
 
 
 def scenario_truth(plan: RunPlan, world: TimedWorld) -> dict[str, Any]:
@@ -345,6 +345,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         if recorder is not None:
             executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
         traffic = traffic_metrics_for(plan.spec, sumo.road_map())
+        plan.recorder.watch_lanes(sumo.road_map())
         odd_exit = OddExitRecorder(plan.spec.odd, plan.cav_routes, sumo.road_map()) if plan.spec.odd else None
         bridge = bridge_resources(plan, sumo, driven, radio)
         air = bridge["air"]
