@@ -26,6 +26,7 @@ from cav_stack.core.path import Polyline
 from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import MobilParams
 from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation
+from cav_stack.planning.merge_gap import MergeGapParams
 from cav_stack.planning.mode import LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
 from cav_stack.world.odd import OperatingDomain
 from cav_stack.world.road_map import RoadMap
@@ -44,8 +45,10 @@ class ModeSelectorNodeParams:
     (MOBIL) lane changes; lane_end_decel [m/s^2]: braking for the end of a lane that ends on the
     route starts late enough to need this deceleration; merge_seek_speed [m/s]: while that lane
     change is not safe yet, the ego drives this much slower than the lane it must merge into
-    (:meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`);
-    leader: leader search window; selector / mobil / idm: see their dataclasses."""
+    (:meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`); active_merge: choose
+    a reachable gap of that lane early and adapt the speed to it (:mod:`~cav_stack.planning.merge_gap`,
+    ``merge`` its parameters), from ``merge_lookahead`` [m] before the end of a lane the ego's lane
+    leads into; leader: leader search window; selector / mobil / idm: see their dataclasses."""
 
     rate_hz: float
     net_file: str
@@ -57,6 +60,9 @@ class ModeSelectorNodeParams:
     lane_changes: bool
     lane_end_decel: float
     merge_seek_speed: float
+    active_merge: bool
+    merge_lookahead: float
+    merge: MergeGapParams
     leader: LeaderWindow
     selector: ModeSelectorParams
     mobil: MobilParams
@@ -91,8 +97,10 @@ class ModeSelectorNode(Node):
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
         self._lane_change_from: LaneChangeStart | None = None
-        self._lanes = LaneSituation(self._map, self._vehicle.length, self.params.idm, self.params.mobil,
-                                    self.params.lane_end_decel, self.params.selector.lane_change_duration)
+        p = self.params
+        self._lanes = LaneSituation(self._map, self._vehicle.length, p.idm, p.mobil, p.lane_end_decel,
+                                    p.selector.lane_change_duration, p.merge if p.active_merge else None,
+                                    p.merge_lookahead)
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -156,13 +164,18 @@ class ModeSelectorNode(Node):
             self._lane_change_from = LaneChangeStart(lane_index, now, command.target_lane_offset)
         elif command.mode is not DrivingMode.LANE_CHANGE:
             self._lane_change_from = None
+        # the merge's speed holds through its lane change too (no speeding up on the new leader)
+        merge = self._lanes.merge_target(route.edges, path, s_ego, ego.speed, objects, edge, lane_index, s_lane,
+                                         inputs.speed_limit, changing=command.mode is DrivingMode.LANE_CHANGE)
+        if merge is not None and merge.speed < command.target_speed:
+            command = replace(command, target_speed=merge.speed)
         if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
-            stop = self._lanes.lane_end_stop(edge, lane_index, s_lane, ego.speed)
+            stop = self._lanes.lane_end_stop(edge, lane_index, s_lane, ego.speed, merging=merge is not None)
             if stop is not None:
                 command = replace(command, stop_distance=stop if command.stop_distance is None
                                   else min(command.stop_distance, stop))
-            seek = self._lanes.gap_seeking_speed(route.edges, path, s_ego, objects, edge, lane_index,
-                                                 self.params.merge_seek_speed)
+            seek = None if merge is not None else self._lanes.gap_seeking_speed(
+                route.edges, path, s_ego, objects, edge, lane_index, self.params.merge_seek_speed)
             if seek is not None and seek < command.target_speed:
                 command = replace(command, target_speed=seek)
         if not sensors_ok:
