@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
+from cav_stack.eval.cooperation import cooperation_summary
 from cav_stack.eval.closed_loop_tracking import ClosedLoopTracking
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
@@ -298,6 +299,7 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
                                  "v2x": v2x_summary(air, nodes, attacks),
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
                                  "v2x_receptions": plan.receptions.summary() or None,
+                                 "cooperation": cooperation_summary(nodes),
                                  **plan.routes.summary(),
                                  **scenario_truth(plan, world),
                                  **(extra or {})},

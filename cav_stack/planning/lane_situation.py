@@ -193,27 +193,38 @@ class LaneSituation:
             return None
         return 1 if min(leading_on, key=lambda i: abs(i - lane_index)) > lane_index else -1
 
-    def merge_target(self, route_edges: tuple[str, ...], path: Polyline, s_ego: float, speed: float,
-                     objects: TrackList, edge: str, lane_index: int, s_lane: float, speed_limit: float, *,
-                     changing: bool = False) -> MergeTarget | None:
-        """The active merge (:mod:`~cav_stack.planning.merge_gap`) while the ego's lane, or the lane it
-        leads into within the merge lookahead, ends on the route: the gap of the lane to merge into
-        that the ego reaches first, and the speed (at most ``speed_limit`` [m/s]) that takes it
-        there. None when no merge is ahead, on junctions, without merge parameters, or when no gap
-        is reachable before the lane ends (then the ego waits for one). ``s_lane`` [m]: the ego
-        centre's position along its lane; ``changing``: the lane change is under way (its gap stays
-        the target while its cars are there)."""
-        if self._merge is None or edge.startswith(":"):
+    def merge_lane_cars(self, route_edges: tuple[str, ...], path: Polyline, objects: TrackList, edge: str,
+                        lane_index: int, s_lane: float) -> tuple[list[LaneCar], float] | None:
+        """While the ego's lane, or the lane it leads into within the merge lookahead, ends on the route:
+        the cars of the lane to merge into along ``path`` (IDs: track IDs) and the distance [m] from
+        the front bumper to that end. None otherwise and on junctions. ``s_lane`` [m]: the ego
+        centre's position along its lane."""
+        if edge.startswith(":"):
             return None
         ahead = self._lane_end_ahead(route_edges, edge, lane_index, s_lane)
         if ahead is None:
-            self._merge.reset()
             return None
         to_end, step = ahead
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
         s_obj, d_obj = path_coordinates(path, objects)
         cars = [LaneCar(obj.track_id, float(s_obj[k]), obj.speed, obj.length)
                 for k, obj in enumerate(objects.objects) if abs(d_obj[k] - step * lane_width) <= lane_width / 2.0]
+        return cars, to_end
+
+    def merge_target(self, lane_cars: tuple[list[LaneCar], float] | None, s_ego: float, speed: float,
+                     speed_limit: float, *, changing: bool = False) -> MergeTarget | None:
+        """The active merge (:mod:`~cav_stack.planning.merge_gap`) among ``lane_cars``
+        (:meth:`merge_lane_cars`): the gap the ego (centre at ``s_ego`` [m], ``speed`` [m/s]) reaches
+        first, and the speed (at most ``speed_limit`` [m/s]) that takes it there. None when no merge is
+        ahead, without merge parameters, or when no gap is reachable before the lane ends (then the
+        ego waits for one). ``changing``: the lane change is under way (its gap stays the target while
+        its cars are there)."""
+        if self._merge is None:
+            return None
+        if lane_cars is None:
+            self._merge.reset()
+            return None
+        cars, to_end = lane_cars
         gap = self._merge.choose(cars, s_ego, speed, to_end - LANE_END_STOP_MARGIN, speed_limit, committed=changing)
         if gap is None:
             return None
