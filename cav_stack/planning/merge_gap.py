@@ -34,7 +34,9 @@ class MergeGapParams:
     reached at least this long before the lane ends); abort_decel [m/s^2] (positive): a merge that
     loses its gap stops before the lane's end at this deceleration (the slot must be reached before
     that stop has to begin); switch_margin [s]: another gap replaces the chosen
-    one only when it is reached this much sooner (no dithering between two gaps)."""
+    one only when it is reached this much sooner (no dithering between two gaps); min_slot [m]: a
+    gap whose slot is shorter is not targeted (in dense traffic the ego then lets the cars pass until
+    one leaves a gap MOBIL accepts, :meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`)."""
 
     approach_speed: float
     front_time_gap: float
@@ -43,6 +45,7 @@ class MergeGapParams:
     lane_change_time: float
     abort_decel: float
     switch_margin: float
+    min_slot: float
 
     def __post_init__(self) -> None:
         validate_positive(max_accel=self.max_accel, max_decel=self.max_decel, lane_change_time=self.lane_change_time,
@@ -137,7 +140,7 @@ class MergeGapPlanner:
                 rear.speed, ego_speed, self._idm, self._safe_decel, self._min_gap)
             slot_front = math.inf if front is None else front.s - 0.5 * (front.length + self._length) - (
                 self._min_gap + p.front_time_gap * ego_speed)
-            if slot_front < slot_rear:
+            if slot_front - slot_rear < p.min_slot:
                 continue
             reach = self._reach_time(s_ego, speed, slot_rear, slot_front, gap_speed, ego_speed, speed_limit)
             if reach is None:

@@ -12,7 +12,7 @@ from cav_stack.planning.merge_gap import LaneCar, MergeGapParams, MergeGapPlanne
 IDM = IdmParams(30.56, 1.5, 3.0, 1.5, 2.0, 6.0, 4.0, 1.0, 6.0)
 SAFE_DECEL, MIN_GAP, EGO_LENGTH = 3.0, 8.0, 4.6
 PARAMS = MergeGapParams(approach_speed=2.5, front_time_gap=0.1, max_accel=1.8, max_decel=2.5,
-                        lane_change_time=2.0, abort_decel=4.5, switch_margin=1.0)
+                        lane_change_time=2.5, abort_decel=4.5, switch_margin=1.0, min_slot=0.0)
 
 
 def planner(**changes) -> MergeGapPlanner:
