@@ -66,8 +66,10 @@ class LaneSituation:
                  lane_end_decel: float, lane_change_duration: float, merge: MergeGapParams | None = None,
                  merge_lookahead: float = 0.0):
         """merge: the active merge's parameters (None: none, the ego waits for a gap MOBIL accepts);
-        merge_lookahead [m]: it starts this far before the end of a lane the ego's lane leads into
-        (on an on-ramp, before the acceleration lane), and anywhere in a lane that ends on the route."""
+        merge_lookahead [m]: it starts this far before the end of the ego's lane or of a lane it leads
+        into (on an on-ramp, before the acceleration lane); further back, a lane change forced by a
+        distant lane end (crossing lanes to an exit) waits for a gap MOBIL accepts
+        (:meth:`gap_seeking_speed`)."""
         self._map = road_map
         self._length = ego_length
         self._idm = idm
@@ -180,7 +182,7 @@ class LaneSituation:
             current = route_edges[route_edges.index(current) + 1]
             index = following
             to_end += self._map.lane(self._map.lane_id(current, index)).length
-        if current != edge and to_end > self._merge_lookahead:
+        if to_end > self._merge_lookahead:
             return None
         step = self._merge_step(route_edges, current, index)
         return None if step is None else (to_end, step)
@@ -195,7 +197,7 @@ class LaneSituation:
 
     def merge_lane_cars(self, route_edges: tuple[str, ...], path: Polyline, objects: TrackList, edge: str,
                         lane_index: int, s_lane: float) -> tuple[list[LaneCar], float] | None:
-        """While the ego's lane, or the lane it leads into within the merge lookahead, ends on the route:
+        """While the ego's lane, or a lane it leads into, ends on the route within the merge lookahead:
         the cars of the lane to merge into along ``path`` (IDs: track IDs) and the distance [m] from
         the front bumper to that end. None otherwise and on junctions. ``s_lane`` [m]: the ego
         centre's position along its lane."""
