@@ -3,7 +3,8 @@
 Each mode selector keeps a log of :class:`~cav_stack.planning.gap_negotiation.NegotiationEvent`
 (its requests, the answers it received, the answers it gave). The report counts, over all CAVs:
 ``requests`` (a CAV started asking a vehicle), ``accepts`` and ``refusals`` (answers given, a
-refusal by reason), ``releases`` (an accepted gap given up, by reason: ``merged``, ``timedOut``), and
+refusal by reason), ``releases`` (an accepted gap given up, by reason: ``merged``, ``timedOut``,
+``requestWithdrawn``), and
 lists the events per CAV in time order.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 ACCEPTED_REASON = "gapOpening"
-RELEASE_REASONS = ("merged", "timedOut")
+RELEASE_REASONS = ("merged", "timedOut", "requestWithdrawn")
 
 
 def cooperation_summary(nodes: list) -> dict[str, Any] | None:

@@ -12,8 +12,8 @@ selector's rate (``now`` [s] is the only clock):
   within ``open_time`` braking at most ``comfort_decel``; then its speed target follows the
   requester projected into its own lane, settling ``gap_margin`` behind the gap MOBIL's safety
   criterion needs (:func:`~cav_stack.planning.merge_gap.safe_rear_gap`). It releases the gap when
-  the requester is in its lane (``merged``), when the request stops (``request_timeout``), or after
-  ``yield_timeout`` (``timedOut``); it refuses a second requester while it holds a gap
+  the requester is in its lane (``merged``), when the request stops for ``request_timeout``
+  (``requestWithdrawn``), or after ``yield_timeout`` (``timedOut``); it refuses a second requester while it holds a gap
   (``yieldingToAnother``) and a requester behind it (``requesterNotAhead``).
 
 Along-path quantities are on the yielding vehicle's path (its lane centre line in ``map``): gaps
@@ -36,6 +36,7 @@ YIELDING_TO_ANOTHER = "yieldingToAnother"
 REQUESTER_NOT_AHEAD = "requesterNotAhead"
 MERGED = "merged"
 TIMED_OUT = "timedOut"
+REQUEST_WITHDRAWN = "requestWithdrawn"
 
 BESIDE_MARGIN = 5.0
 """A requester whose rear is up to this far [m] behind the yielding vehicle's front bumper is beside
@@ -133,7 +134,9 @@ class GapYielder:
         if self._holding is not None:
             held = heard.get(self._holding)
             reason = None
-            if held is None or held.in_lane:
+            if held is None:
+                reason = REQUEST_WITHDRAWN
+            elif held.in_lane:
                 reason = MERGED
             elif now - self._since > p.yield_timeout:
                 reason = TIMED_OUT

@@ -202,6 +202,7 @@ class GapResponseReason(enum.Enum):
     REQUESTER_NOT_AHEAD = "requesterNotAhead"
     MERGED = "merged"
     TIMED_OUT = "timedOut"
+    REQUEST_WITHDRAWN = "requestWithdrawn"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from cav_stack.control.idm_baseline import IdmParams
 from cav_stack.core.messages import GapAnswer, GapRequest, Header
 from cav_stack.core.path import Polyline
 from cav_stack.planning.gap_negotiation import (
-    BEYOND_COMFORT_LIMITS, GAP_OPENING, MERGED, REQUESTER_NOT_AHEAD, TIMED_OUT, YIELDING_TO_ANOTHER, GapAsker,
-    GapYielder, NegotiationParams, RequesterState, requester_on_path,
+    BEYOND_COMFORT_LIMITS, GAP_OPENING, MERGED, REQUEST_WITHDRAWN, REQUESTER_NOT_AHEAD, TIMED_OUT,
+    YIELDING_TO_ANOTHER, GapAsker, GapYielder, NegotiationParams, RequesterState, requester_on_path,
 )
 
 IDM = IdmParams(30.56, 1.5, 3.0, 1.5, 2.0, 6.0, 4.0, 1.0, 6.0)
@@ -63,7 +63,7 @@ def test_released_after_the_yield_timeout_and_when_the_request_stops():
     assert y.step(21.0, 24.0, [beside(7, 5.0, heard=21.0)]) == GapAnswer(7, False, TIMED_OUT)   # not re-accepted
     y2 = yielder()
     y2.step(0.0, 24.0, [beside(7, 2.0)])
-    assert y2.step(2.0, 24.0, [beside(7, 2.0, heard=0.0)]) == GapAnswer(7, False, MERGED)   # silent: over
+    assert y2.step(2.0, 24.0, [beside(7, 2.0, heard=0.0)]) == GapAnswer(7, False, REQUEST_WITHDRAWN)   # silent
     assert y2.holding is None
 
 
