@@ -269,12 +269,7 @@ class ModeSelectorNode(Node):
     def _leader_info(self, leader, objects: TrackList, now: float) -> LeaderInfo | None:
         if leader is None:
             return None
-        track = next(o for o in objects.objects if o.track_id == leader.track_id)
-        station = track.v2x_id
-        if station is None:
-            report = match_report(track, self._reports, now, self.params.v2x_match_max_age,
-                                  self.params.v2x_match_distance)
-            station = report.station_id if report is not None else None
+        station = self._station_of(leader.track_id, objects, now)
         link = next((q for q in self._links.links if q.neighbour_id == station), None) if station is not None else None
         return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
 
