@@ -1,7 +1,8 @@
 """Evaluation campaigns: scenarios x seeds x controllers, each run in a process of its own.
 
 ``cav-stack eval --scenarios all|a,b --seeds N|A-B[,C...] --controllers c1,c2 [--radio dsrc|cv2x]
-[--engine local|ray [--address auto|HOST:PORT]] [--jobs J] [--retries R] [--out DIR | --resume DIR]``
+[--engine local|ray [--address auto|HOST:PORT]] [--jobs J] [--retries R] [--no-shield]
+[--out DIR | --resume DIR]``
 runs every combination, each in a process of its own (libsumo holds one simulation per process).
 ``--seeds N`` (a bare number) means the scenario's own seed plus 0 .. N-1; anything else is a
 comma-separated list of absolute seeds and inclusive ranges (``--seeds 1-500``, ``--seeds 1,2``,
@@ -34,13 +35,16 @@ A run that raises or times out (``--timeout``) is recorded as failed with its re
 process dies (killed, out of memory, node lost) is started again, at most ``--retries`` times, then
 recorded as failed; a controller that is not registered is recorded as failed without being started.
 A run counts as done once its outcome is on disk and in the index: after Ctrl-C or a crash,
-``--resume DIR`` runs only the runs missing from the index. Exit code: 0 when every run completed,
+``--resume DIR`` runs only the runs missing from the index. ``--no-shield`` runs every run without the
+joint-action shield (each RunSpec's ``shield``, so the plan keeps it for ``--resume``; ``summary.md``
+says how many runs had it off). Exit code: 0 when every run completed,
 1 when any failed (or the engine could not start), 2 for bad arguments (unknown scenario, N or J < 1),
 130 when interrupted.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import re
@@ -271,7 +275,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None, help="output directory (default: runs/eval-<UTC time>)")
     parser.add_argument("--resume", type=Path, default=None, metavar="DIR",
                         help="continue the campaign in DIR: run only the runs missing from its index (the plan "
-                             "options --scenarios/--seeds/--controllers/--radio/--duration/--out are not used)")
+                             "options --scenarios/--seeds/--controllers/--radio/--duration/--no-shield/--out are "
+                             "not used)")
+    parser.add_argument("--no-shield", dest="shield", action="store_false",
+                        help="every run without the joint-action shield over the CAVs' lane changes (as "
+                             "`cav-stack drive --no-shield`; it still watches)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the concrete runs (and the OpenSCENARIO runs discarded by constraints), "
@@ -298,6 +306,8 @@ def plan_all(args: argparse.Namespace, names: list[str], controllers: list[str],
             planned, expansion = plan_openscenario_runs(name, controllers, out_dir, args.sample, args.seed)
             runs += planned
             lines += dry_run_lines(name, planned, expansion)
+    if not args.shield:
+        runs = [dataclasses.replace(r, shield=False) for r in runs]
     return runs, lines
 
 

@@ -19,7 +19,8 @@ def execute_run(spec: RunSpec) -> RunOutcome:
     spec.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         result = run_scenario(load_run_scenario(spec), seed=spec.seed, out_dir=spec.out_dir,
-                              duration_s=spec.duration_s, controller=spec.controller, radio=spec.radio)
+                              duration_s=spec.duration_s, controller=spec.controller, radio=spec.radio,
+                              shield=spec.shield)
         untrue = result.report.get("events_not_as_scripted")
         outcome = RunOutcome(spec, STATUS_FAILED if untrue else STATUS_OK,
                              f"{EVENTS_NOT_AS_SCRIPTED}: {'; '.join(untrue)}" if untrue else None,

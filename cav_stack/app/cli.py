@@ -58,6 +58,9 @@ def _add_drive(subparsers) -> None:
     parser.add_argument("--record", action="store_true",
                         help="also write recording.mcap (ROS 2 CDR, opens in ros2 bag and Foxglove)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--no-shield", dest="shield", action="store_false",
+                        help="run without the joint-action shield over the CAVs' lane changes (it still "
+                             "watches: the report's shield lists the conflicts it would have resolved)")
     add_sim_arguments(parser)
     parser.set_defaults(handler=_run_drive)
 
@@ -105,7 +108,8 @@ def _run_drive(args) -> int:
         check_out_dir(out_dir)
         result = run_scenario(scenario, seed=args.seed, out_dir=out_dir, duration_s=args.duration,
                               controller=args.controller, backend=args.sumo_backend, radio=args.radio,
-                              progress=progress, world_factory=world_factory, record=args.record)
+                              progress=progress, world_factory=world_factory, record=args.record,
+                              shield=args.shield)
     except (SumoNotAvailableError, CarlaNotAvailableError, CarlaConnectionError, CarlaVersionMismatchError) as exc:
         return fail(prog, exc, ExitCode.ENVIRONMENT)
     except NetworkBuildError as exc:

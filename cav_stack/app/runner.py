@@ -29,6 +29,7 @@ from cav_stack.eval.v2x_attacks import AttackLedger
 from cav_stack.eval.v2x_links import V2xLinkMetrics
 from cav_stack.eval.report import build_report, write_plot, write_report, write_trajectories
 from cav_stack.eval.scenario_events import event_records, not_applicable, not_as_scripted
+from cav_stack.eval.shield_report import SideRecord, shield_summary
 from cav_stack.world.scenario import Scenario, load_scenario
 from cav_stack.app.run_args import RunArgumentError
 from cav_stack.app.graph import CONTROLLERS, add_controller, load_params
@@ -37,6 +38,7 @@ from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
 from cav_stack.world.scenario import CutInEvent, IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
+from cav_stack.nodes.mode_selector_node import ModeSelectorNode
 from cav_stack.nodes.v2x_node import V2xNode
 from cav_stack.world.sensor_rig import load_rig
 from cav_stack.sim.connected_traffic import ConnectedTraffic, load_connected_traffic_params
@@ -223,6 +225,18 @@ def build_air_interface(spec: Scenario, sumo: SumoWorld, radio: str) -> V2xAirIn
                            attack_seed=getattr(sumo, "seed", spec.seed))
 
 
+def shield_section(nodes: list, enabled: bool) -> dict[str, Any] | None:
+    """The report's ``shield`` (:func:`~cav_stack.eval.shield_report.shield_summary`) from every
+    CAV's mode selector; None when no CAV runs one (a baseline)."""
+    selectors = [node for node in nodes if isinstance(node, ModeSelectorNode)]
+    if not selectors:
+        return None
+    stations = {station: node.namespace.strip("/") for node in selectors for station in node.own_stations}
+    records = [SideRecord(node.namespace.strip("/"), r.time, r.proceeds, r.yields, r.unsure, r.how)
+               for node in selectors for r in node.shield_records]
+    return shield_summary(records, stations, enabled)
+
+
 def attack_ledger(controller: str, air: V2xAirInterface | None, executor: InProcessExecutor) -> AttackLedger | None:
     """The attack accounting of a run with V2X: watches every CAV's V2X node and the reports and
     objects its mode selector matches (the selector's own topic and matching parameters)."""
@@ -316,7 +330,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                  progress: ProgressCallback | None = None, progress_interval_s: float = 5.0,
                  world_factory: WorldFactory | None = None,
                  param_overrides: dict[str, Any] | None = None, record: bool = False,
-                 timing: CallbackTiming | None = None) -> RunResult:
+                 timing: CallbackTiming | None = None, shield: bool = True) -> RunResult:
     """Run ``scenario`` closed loop and write its outputs to ``out_dir``.
 
     seed: overrides the scenario's seed (None keeps it); duration_s: overrides its duration [s];
@@ -326,7 +340,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
     param_overrides: node parameters set for every CAV's nodes that have them (e.g.
     ``{"comfort_profile": "comfort"}`` for the MPC node's driver profile); record: write every
     message of the run to ``recording.mcap`` (ROS 2 CDR, see eval/recording.py); timing: collects
-    the wall time of each CAV's node callbacks (``benchmarks/stack_cycle.py``).
+    the wall time of each CAV's node callbacks (``benchmarks/stack_cycle.py``); shield: apply the
+    joint-action shield (False: it only watches; the report's ``shield`` says so).
     """
     plan = plan_run(scenario, seed=seed, out_dir=out_dir, duration_s=duration_s, controller=controller)
     cav_driver = _sumo_cav_driver(controller)
@@ -368,7 +383,8 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
                               observers=observers, **bridge)
             road_map = world.road_map()
             scenario_params = {"odd": plan.spec.odd} if plan.spec.odd else {}
-            overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, **(param_overrides or {})}
+            overrides = {**SIMULATION_PARAM_OVERRIDES, **scenario_params, "joint_shield": shield,
+                         **(param_overrides or {})}
             for station, cav_id in enumerate(driven):
                 add_controller(executor, controller, cav_id, overrides, vehicle=plan.vehicle, road_map=road_map,
                                station=station)
@@ -388,6 +404,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         sim_time = executor.now() - initial.stamp
     return finish_run(plan, world=world, sim_time=sim_time, air=air, nodes=executor.nodes, attacks=attacks,
                       extra={"callback_errors": executor.callback_errors.summary(),
+                             "shield": shield_section(executor.nodes, shield),
                              **traffic.summary(), **encroachment.summary(), **(links.summary() if links else {}),
                              **(tracking.summary() if tracking else {}),
                              **(odd_exit.summary(plan.timeline) if odd_exit else {}),

@@ -459,12 +459,17 @@ class DriverState:
 @dataclass(frozen=True)
 class SharedPlan:
     """A neighbour's planned trajectory received over V2X: its station ID, the points (``map``,
-    ``t`` relative to ``header.stamp``, the generation time) and its desired time gap [s]."""
+    ``t`` relative to ``header.stamp``, the generation time) and its desired time gap [s];
+    intent: the ManeuverShare's intended manoeuvre (its ASN.1 enumerator name, e.g.
+    ``laneChangeLeft``; None: not given); target_lane_offset [m]: lateral offset of the target lane
+    from the lane the sender is in when its lane change began, positive left (None: none)."""
 
     header: Header
     station_id: int
     points: tuple[TrajectoryPoint, ...]
     time_gap: float | None = None
+    intent: str | None = None
+    target_lane_offset: float | None = None
 
 
 @dataclass(frozen=True)

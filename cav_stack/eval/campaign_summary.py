@@ -70,6 +70,8 @@ class RunSpec:
     """OpenSCENARIO parameter values (name, value text) of a concrete run of a logical scenario."""
     ego: str | None = None
     """OpenSCENARIO entity the stack drives (None: the one with the ALKS controller)."""
+    shield: bool = True
+    """Whether the joint-action shield is applied (False: ``--no-shield``, it only watches)."""
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,10 @@ def write_summary_md(outcomes: list[RunOutcome], path: Path) -> Path:
               "the completed seeds; – where undefined.", "",
               f"Scenario truth: {untrue} of {total} runs had scripted events that did not all happen as scripted "
               "(each such run is failed; its report's `events` says which and why).", ""]
+    unshielded = sum(1 for o in outcomes if not o.spec.shield)
+    if unshielded:
+        lines += [f"Joint-action shield: off in {unshielded} of {total} runs (`--no-shield`: it only watches; "
+                  "each report's `shield` lists the conflicts it would have resolved).", ""]
     keys = [k for k in SUMMARY_METRICS if any(outcome_number(o, k) is not None for o in outcomes)]
     for scenario in dict.fromkeys(o.spec.scenario for o in outcomes):
         description, metrics = _describe(scenario)

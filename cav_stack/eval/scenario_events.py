@@ -23,7 +23,7 @@ from cav_stack.world.scenario import (EXPECTATION_KEYS, GhostVehicleEvent, Insid
                                      RevocationEvent, Scenario, ScenarioEvent, SensorFaultEvent, event_roles)
 
 #: Lane indices of the actor and the CAV at the start, also in each record.
-_LANES = ("actor_lane", "cav_lane")
+_LANES = ("actor_lane",)  # the CAV's lane is one of EXPECTATION_KEYS
 _V2X_EVENTS = (LinkLossEvent, GhostVehicleEvent, InsiderAttackEvent, RevocationEvent)
 
 

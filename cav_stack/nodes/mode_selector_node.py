@@ -6,7 +6,11 @@ Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/r
 (V2xReportList: binds a leader track without a V2X ID to its sender's link), ``input/stop_request``
 (StopRequest from outside the stack: a minimal-risk stop in lane while it stands),
 ``input/gap_requests`` (GapRequest: a neighbour asks over V2X for a gap ahead of the ego),
-``input/gap_answers`` (GapAnswer: answers to the ego's own gap request).
+``input/gap_answers`` (GapAnswer: answers to the ego's own gap request), ``input/plans``
+(SharedPlan: neighbours' ManeuverShares) and ``input/own_plan`` (SharedPlan: the own one as sent),
+which the joint-action shield (:mod:`cav_stack.planning.shield`) weighs against the own lane change:
+a lane change that conflicts with a neighbour CAV's claim of the same gap is deferred, or aborted
+while still in the own lane, when the shield says yield (:attr:`ModeSelectorNode.shield_records`).
 Output: ``output/mode`` (ModeCommand) at ``rate_hz``, with the ego's gap request and answer for
 V2X (:mod:`cav_stack.planning.gap_negotiation`). Every switch is logged with its reason.
 A perception input that falls silent for longer than ``sensor_timeout`` counts as a sensor
@@ -22,7 +26,7 @@ from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, crossing_ahe
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
     DiagnosticStatus, DrivingMode, DriverState, EgoState, GapAnswer, GapRequest, Header, LinkQualityList, ModeCommand,
-    Route, SignalTimingList, StopRequest, TrackList, V2xReportList,
+    Route, SharedPlan, SignalTimingList, StopRequest, TrackList, V2xReportList,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
@@ -31,7 +35,9 @@ from cav_stack.planning.lane_change import MobilParams
 from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation
 from cav_stack.planning.gap_negotiation import GapAsker, GapYielder, NegotiationParams, requester_on_path
 from cav_stack.planning.merge_gap import LaneCar, MergeGapParams
-from cav_stack.planning.mode import LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
+from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
+from cav_stack.planning.shield import JointActionShield, ShieldParams
+from cav_stack.planning.shield_claims import claim_of, claimed_offset
 from cav_stack.world.odd import OperatingDomain
 from cav_stack.world.road_map import RoadMap
 from cav_stack.planning.signals import next_stop_line, timing_of
@@ -53,8 +59,9 @@ class ModeSelectorNodeParams:
     a reachable gap of that lane early and adapt the speed to it (:mod:`~cav_stack.planning.merge_gap`,
     ``merge`` its parameters), from ``merge_lookahead`` [m] before the end of a lane the ego's lane
     leads into; cooperative_merge: ask connected vehicles for a gap and answer their requests over
-    V2X (``negotiation`` its parameters); leader: leader search window; selector / mobil / idm: see
-    their dataclasses."""
+    V2X (``negotiation`` its parameters); leader: leader search window; joint_shield: apply the
+    joint-action shield's decisions (off: it only watches, for a comparison run); selector / mobil /
+    idm / shield: see their dataclasses."""
 
     rate_hz: float
     net_file: str
@@ -75,10 +82,25 @@ class ModeSelectorNodeParams:
     selector: ModeSelectorParams
     mobil: MobilParams
     idm: IdmParams
+    shield: ShieldParams
+    joint_shield: bool = True
 
     def __post_init__(self) -> None:
         validate_positive(rate_hz=self.rate_hz, sensor_timeout=self.sensor_timeout, lane_end_decel=self.lane_end_decel,
                           merge_seek_speed=self.merge_seek_speed)
+
+
+@dataclass(frozen=True)
+class ShieldRecord:
+    """One resolution of the joint-action shield as this CAV made it: time [s], the station that
+    proceeds, the one that yields (temporary IDs), unsure (the other's claim was stale) and how
+    this CAV acted on it."""
+
+    time: float
+    proceeds: int
+    yields: int
+    unsure: bool
+    how: str
 
 
 class ModeSelectorNode(Node):
@@ -125,6 +147,14 @@ class ModeSelectorNode(Node):
         self.create_subscription(V2xReportList, "input/v2x_reports", self.keep_latest("_reports"))
         self.create_subscription(GapRequest, "input/gap_requests", self._on_gap_request)
         self.create_subscription(GapAnswer, "input/gap_answers", self._gap_answers.append)
+        self._plans: dict[int, SharedPlan] = {}
+        self._own_plan: SharedPlan | None = None
+        self._shield = JointActionShield(self.params.shield)
+        self._shield_seen = 0
+        self.shield_records: list[ShieldRecord] = []
+        self.own_stations: set[int] = set()
+        self.create_subscription(SharedPlan, "input/plans", self._on_plan)
+        self.create_subscription(SharedPlan, "input/own_plan", self._on_own_plan)
         self.create_timer(1.0 / self.params.rate_hz, self._tick)
 
     @property
@@ -140,6 +170,13 @@ class ModeSelectorNode(Node):
     def _on_gap_request(self, msg: GapRequest) -> None:
         self._gap_requests[msg.requester_id] = msg
 
+
+    def _on_plan(self, msg: SharedPlan) -> None:
+        self._plans[msg.station_id] = msg
+
+    def _on_own_plan(self, msg: SharedPlan) -> None:
+        self._own_plan = msg
+        self.own_stations.add(msg.station_id)
 
     def _on_route(self, msg: Route) -> None:
         self._route = msg
@@ -165,6 +202,13 @@ class ModeSelectorNode(Node):
         sensors_ok, sensor_reason = self._sensors_ok(now)
         leader_info = self._leader_info(leader, objects, now)
         waiting = crossing_ahead(path, s_ego, objects, self.params.leader.sensing_range)
+        lane_option = self._lanes.lane_option(
+            route.edges, path, s_ego, ego.speed, objects, edge, lane_index,
+            discretionary=self.params.lane_changes and not waiting,
+            leader_connected=leader_info is not None and leader_info.link is not None)
+        done = self._lanes.lane_change_over(self._lane_change_from, now, lane_index, lateral, path, s_ego,
+                                            ego.speed, objects, edge)
+        lane_option, done = self._shielded(now, path, edge, lane_index, lane_option, done)
         inputs = ModeInputs(
             now=now, ego_speed=ego.speed, speed_limit=self._map.speed_limit_at(cx, cy, ego.yaw),
             leader=leader_info,
@@ -174,12 +218,7 @@ class ModeSelectorNode(Node):
             stop_requested=self._stop.stop,
             odd_exit_distance=self._odd_exit_distance(route, edge, lane_index, s_ego),
             signal=self._signal_ahead(route, edge, lane_index, s_ego, now),
-            lane_option=self._lanes.lane_option(
-                route.edges, path, s_ego, ego.speed, objects, edge, lane_index,
-                discretionary=self.params.lane_changes and not waiting,
-                leader_connected=leader_info is not None and leader_info.link is not None),
-            lane_change_done=self._lanes.lane_change_over(self._lane_change_from, now, lane_index, lateral, path,
-                                                          s_ego, ego.speed, objects, edge),
+            lane_option=lane_option, lane_change_done=done,
         )
         command = self._selector.step(inputs)
         if command.mode is DrivingMode.LANE_CHANGE and self._lane_change_from is None:
@@ -245,6 +284,55 @@ class ModeSelectorNode(Node):
             return track.v2x_id
         report = match_report(track, self._reports, now, self.params.v2x_match_max_age, self.params.v2x_match_distance)
         return report.station_id if report is not None else None
+    def _shielded(self, now: float, path: Polyline, edge: str, lane_index: int, option: LaneOption | None,
+                  done: bool) -> tuple[LaneOption | None, bool]:
+        """The lane option and lane-change-over flag after the joint-action shield: its decision on
+        the own lane change (under way, else the one the lane option proposes) against the
+        neighbours' claims; a yield defers the option, or ends a lane change still in the own lane."""
+        if edge.startswith(":"):
+            return option, done
+        start = self._lane_change_from if self._selector.mode is DrivingMode.LANE_CHANGE else None
+        offset = start.offset if start is not None else option.lane_offset if option is not None else None
+        forget = self.params.shield.forget_after
+        self._plans = {k: plan for k, plan in self._plans.items() if now - plan.header.stamp <= forget}
+        width = self._map.lane_width(self._map.lane_id(edge, lane_index))
+        own = None
+        if offset and self._own_plan is not None and self._own_plan.points:
+            own = claim_of(self._own_plan, path, offset, width, self._lane_ends(self._own_plan),
+                           self._vehicle.length)
+        others = []           # the neighbours' length is not in their shares: taken as the own
+        for plan in self._plans.values():
+            claimed = claimed_offset(plan)
+            if claimed is not None:
+                others.append(claim_of(plan, path, claimed, width, self._lane_ends(plan), self._vehicle.length))
+        decision = self._shield.decide(now, own, others)
+        how = "proceeds"
+        if not decision.proceed:
+            if not self.params.joint_shield:
+                how = "not applied (shield off)"
+            elif start is None:
+                how, option = "defers its lane change", None
+            elif lane_index == start.lane_index:
+                how, done = "aborts its lane change", True
+            else:
+                how = "already in the target lane"
+        for resolution in self._shield.log[self._shield_seen:]:
+            record = ShieldRecord(resolution.time, resolution.proceeds, resolution.yields, resolution.unsure,
+                                  how if own is not None and resolution.yields == own.station_id else "proceeds")
+            self.shield_records.append(record)
+            self.logger.info("%.2f s: shield: %d proceeds, %d yields (%s)%s", record.time, record.proceeds,
+                             record.yields, record.how, " (unsure: stale claim)" if record.unsure else "")
+        self._shield_seen = len(self._shield.log)
+        return option, done
+
+    def _lane_ends(self, plan: SharedPlan) -> bool:
+        """Whether the lane of the plan's first point leads nowhere (the sender must merge)."""
+        first = plan.points[0]
+        try:
+            edge, lane_index, _, _ = self._map.locate(first.x, first.y, first.yaw)
+        except ValueError:
+            return False
+        return self._map.lane_ends(edge, lane_index)
 
     def _path(self, route: Route, edge: str, lane_index: int) -> Polyline:
         """The route's centre line in lane ``lane_index``, ending (run-out) where that lane ends on ``edge``."""

@@ -6,7 +6,8 @@ MPC's plan), ``input/mode`` (ModeCommand), ``input/frames`` (V2xFrame deliveries
 that senders claiming a position in plain view are really there).
 Outputs: ``output/frames`` (V2xFrame to transmit), ``output/reports`` (V2xReportList of
 accepted, plausible neighbour reports), ``output/plans`` (Trajectory of each neighbour's shared
-plan, frame ``map``, one message per received plan), ``output/link_quality``
+plan, frame ``map``, one message per received plan), ``output/own_plan`` (SharedPlan: each plan
+this station sent, with its intent and its temporary station ID), ``output/link_quality``
 (LinkQualityList), ``output/signal_timing`` (SignalTimingList from SPaT), ``output/road_events``
 (RoadEventReport, one per received RSU RoadSideAlert), ``output/gap_requests`` (GapRequest: a
 neighbour's shared maneuver asks this vehicle to open a gap), ``output/gap_answers`` (GapAnswer: a
@@ -58,6 +59,23 @@ _GREEN = {MovementPhase.PERMISSIVE_MOVEMENT_ALLOWED, MovementPhase.PROTECTED_MOV
 _YELLOW = {MovementPhase.PERMISSIVE_CLEARANCE, MovementPhase.PROTECTED_CLEARANCE}
 _INTENT = {DrivingMode.CACC: ManeuverIntent.FOLLOW_LEADER, DrivingMode.PLATOON: ManeuverIntent.FOLLOW_LEADER,
            DrivingMode.MINIMAL_RISK: ManeuverIntent.MINIMAL_RISK_MANEUVER}
+
+
+def _intent(mode: ModeCommand | None) -> tuple[ManeuverIntent, float | None]:
+    """The intent a ManeuverShare announces for the current mode command, and the target lane's
+    offset [m] (left +) during a lane change (else None)."""
+    if mode is None:
+        return ManeuverIntent.KEEP_LANE, None
+    if mode.mode is DrivingMode.LANE_CHANGE and mode.target_lane_offset != 0.0:
+        side = ManeuverIntent.LANE_CHANGE_LEFT if mode.target_lane_offset > 0.0 else ManeuverIntent.LANE_CHANGE_RIGHT
+        return side, mode.target_lane_offset
+    return _INTENT.get(mode.mode, ManeuverIntent.KEEP_LANE), None
+
+
+def _shared_plan(share: ManeuverShare) -> SharedPlan:
+    """The plan of a ManeuverShare as the nodes' message."""
+    return SharedPlan(share.header, share.station_id, share.points, share.time_gap, share.intent.value,
+                      share.target_lane_offset)
 
 
 @dataclass(frozen=True)
@@ -157,6 +175,7 @@ class V2xNode(Node):
         self._frame_pub = self.create_publisher(V2xFrame, "output/frames")
         self._reports_pub = self.create_publisher(V2xReportList, "output/reports")
         self._plans_pub = self.create_publisher(SharedPlan, "output/plans")
+        self._own_plan_pub = self.create_publisher(SharedPlan, "output/own_plan")
         self._links_pub = self.create_publisher(LinkQualityList, "output/link_quality")
         self._timing_pub = self.create_publisher(SignalTimingList, "output/signal_timing")
         self._road_events_pub = self.create_publisher(RoadEventReport, "output/road_events")
@@ -225,30 +244,31 @@ class V2xNode(Node):
         # a solver's plan may dip below zero speed by its tolerance: J2735 speeds are magnitudes
         points = tuple(replace(p, speed=0.0) if p.speed < 0.0 else p
                        for p in plan[::stride][: self.params.maneuver_points])
+        intent, offset = _intent(self._mode)
         command = self._mode
-        mode = command.mode if command is not None else DrivingMode.ACC
         answer = command.gap_answer if command is not None else None
         share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
-                              self._identity.next_msg_count("MANEUVER"),
-                              _INTENT.get(mode, ManeuverIntent.KEEP_LANE),
-                              points,
+                              self._identity.next_msg_count("MANEUVER"), intent, points,
+                              target_lane_offset=offset,
                               time_gap=command.time_gap if command is not None else None,
                               yield_request_to=command.gap_request_to if command is not None else None,
                               gap_response=None if answer is None else GapResponse(
                                   answer.requester_id, answer.accepted, GapResponseReason(answer.reason)))
-        self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER")
+        if self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER"):
+            self._own_plan_pub.publish(_shared_plan(share))
 
-    def _transmit(self, now: float, encode: Callable[[], bytes], message_type: str) -> None:
-        """Encode, sign and send; content the message cannot carry is counted and skipped."""
+    def _transmit(self, now: float, encode: Callable[[], bytes], message_type: str) -> bool:
+        """Encode, sign and send; content the message cannot carry is counted and skipped (False)."""
         try:
             payload = encode()
         except V2xEncodeError as exc:
             self._refuse(f"not_sent_{message_type.lower()}")
             self.logger.warning("%s not sent: %s", message_type, exc)
-            return
+            return False
         if self._signer is not None:
             payload = self._signer.sign(payload, PSID_OF_MESSAGE[message_type], now)
         self._frame_pub.publish(V2xFrame(Header(now, MAP_FRAME), self._identity.station_id, payload, message_type))
+        return True
 
     # --- receiving --------------------------------------------------------------------------
 
@@ -295,8 +315,7 @@ class V2xNode(Node):
                 message.header, frame.sender_id, message.x, message.y, message.travel_yaw,
                 (message.type_event, *message.description), message.closes_road))
         elif isinstance(message, ManeuverShare):
-            self._plans_pub.publish(SharedPlan(message.header, message.station_id, message.points,
-                                               message.time_gap))
+            self._plans_pub.publish(_shared_plan(message))
             self._on_negotiation(message)
         for observer in self.acceptance_observers:
             observer(frame.payload, result)

@@ -150,6 +150,12 @@ class RoadMap:
         into = [self._lanes[c.to_lane].index for c in self._connections.get(self.lane_id(edge_id, lane_index), [])
                 if self._lanes[c.to_lane].edge_id == next_edge]
         return min(into, default=None)
+    def lane_ends(self, edge_id: str, lane_index: int) -> bool:
+        """Whether lane ``lane_index`` of ``edge_id`` leads nowhere, on any route (an acceleration
+        lane: its cars must change lanes before its end); False on junction interiors."""
+        if edge_id.startswith(":"):
+            return False
+        return not self._connections.get(self.lane_id(edge_id, lane_index))
 
     # --- lanes -------------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ are spaced ``spacing`` +- uniform ``spacing_jitter`` (drawn from the run's seede
 each listed lane, skipping the ``keep_clear`` [start, end] intervals. Events are described on their
 dataclasses (:mod:`.events`). Every event must happen in a run (the report's ``events`` says whether it
 did and what it measured at its start, :mod:`.situation`); ``expect`` bounds that situation
-(:class:`~.events.EventExpectation`: ``gap_m``, ``ttc_s``, ``speed_mps``, ``cav_speed_mps``, each
+(:class:`~.events.EventExpectation`: ``gap_m``, ``ttc_s``, ``speed_mps``, ``cav_speed_mps``, ``cav_lane``, each
 [min, max]); a run in which either fails, fails. Loading errors are :class:`~cav_stack.core.params.ParamsError`
 naming file, line and key. The schema lives in :mod:`.spec`, the events in :mod:`.events`, the
 YAML loader in :mod:`.loader`; this package re-exports their public names.

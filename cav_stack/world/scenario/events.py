@@ -25,12 +25,14 @@ class EventExpectation:
     inclusive [min, max] range of one figure measured then (:mod:`.situation`): ``gap_m`` [m]
     from the concerned CAV's front bumper to the acting vehicle (negative behind the CAV),
     ``ttc_s`` [s] between them (a range with a TTC requires a closing pair), ``speed_mps`` [m/s]
-    of the acting vehicle, ``cav_speed_mps`` [m/s] of the CAV. Omitted keys are not checked."""
+    of the acting vehicle, ``cav_speed_mps`` [m/s] of the CAV, ``cav_lane`` the CAV's lane index
+    on its edge (0: the rightmost). Omitted keys are not checked."""
 
     gap_m: tuple[float, ...] | None = None
     ttc_s: tuple[float, ...] | None = None
     speed_mps: tuple[float, ...] | None = None
     cav_speed_mps: tuple[float, ...] | None = None
+    cav_lane: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         for name in EXPECTATION_KEYS:
@@ -55,7 +57,7 @@ class EventExpectation:
 
 
 #: The figures an :class:`EventExpectation` can bound, as named in the report's ``events``.
-EXPECTATION_KEYS = ("gap_m", "ttc_s", "speed_mps", "cav_speed_mps")
+EXPECTATION_KEYS = ("gap_m", "ttc_s", "speed_mps", "cav_speed_mps", "cav_lane")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,10 +138,13 @@ class HardBrakeEvent(ScriptedEvent):
 class SpeedProfileEvent(ScriptedEvent):
     """A background vehicle follows a speed profile: ``points`` are [time s, speed m/s] pairs,
     linearly interpolated between the first and last time, the last speed held afterwards.
-    Before the first time the vehicle drives freely. SUMO's safety checks stay active."""
+    Before the first time the vehicle drives freely. SUMO's safety checks stay active.
+    ``cav``: the CAV whose situation at the start ``expect`` bounds (None: the CAV nearest to the
+    vehicle then)."""
 
     vehicle: str
     points: tuple[tuple[float, ...], ...]
+    cav: str | None = None
 
     def __post_init__(self) -> None:
         if len(self.points) < 1 or any(len(p) != 2 for p in self.points):

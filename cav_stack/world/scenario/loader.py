@@ -135,7 +135,7 @@ def _check_references(scenario: Scenario, path: Path, lines: dict[str, int]) -> 
                 if vehicle not in cav_ids:
                     raise fail(f"{key}.{field_key}",
                                f"'{vehicle}' is not a CAV of this scenario (only CAVs have radios)")
-        if isinstance(event, SensorFaultEvent) and event.cav not in cav_ids:
+        if isinstance(event, (SensorFaultEvent, SpeedProfileEvent)) and event.cav not in cav_ids | {None}:
             raise fail(f"{key}.cav", f"'{event.cav}' is not a CAV of this scenario")
         if isinstance(event, (GhostVehicleEvent, InsiderAttackEvent)) and event.attacker not in cav_ids | named:
             raise fail(f"{key}.attacker", f"'{event.attacker}' is neither a CAV nor a vehicle of demand.vehicles")

@@ -45,7 +45,7 @@ def event_roles(event: ScenarioEvent, index: int) -> EventRoles:
         named = event.vehicle[len(LEADER_OF_PREFIX):] if event.vehicle.startswith(LEADER_OF_PREFIX) else None
         return EventRoles(name, event.vehicle, named, event.time)
     if isinstance(event, SpeedProfileEvent):
-        return EventRoles(name, event.vehicle, None, event.change_time)
+        return EventRoles(name, event.vehicle, event.cav, event.change_time)
     if isinstance(event, IncidentEvent):
         return EventRoles(name, f"incident.{index}", None, event.time)
     if isinstance(event, LinkLossEvent):

@@ -2,6 +2,7 @@
 a line cut short by a crash dropped on resume, summaries from the index alone."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -72,3 +73,15 @@ def test_resume_drops_a_line_cut_short_and_the_summary_keeps_the_plan_order(tmp_
     rows = written["summary.csv"].read_text(encoding="utf-8").splitlines()
     assert [row.split(",")[-1] for row in rows[1:]] == [
         f"platoon/idm_baseline/seed_{store.runs[i].seed}" for i in (0, 1, 3)]   # run folders relative
+
+
+def test_a_run_without_the_shield_stays_so_on_resume_and_an_older_plan_means_with_it(tmp_path):
+    runs = [dataclasses.replace(r, shield=False) for r in plan_runs(["platoon"], 1, ["stack"], tmp_path / "off")]
+    CampaignStore.create(tmp_path / "off", runs)
+    assert [r.shield for r in CampaignStore.resume(tmp_path / "off").runs] == [False]
+    CampaignStore.create(tmp_path / "old", plan_runs(["platoon"], 1, ["stack"], tmp_path / "old"))
+    plan = tmp_path / "old" / PLAN_FILE
+    header, line = plan.read_text(encoding="utf-8").splitlines()
+    older = {k: v for k, v in json.loads(line).items() if k != "shield"}     # a plan from before the field
+    plan.write_text(f"{header}\n{json.dumps(older)}\n", encoding="utf-8")
+    assert [r.shield for r in CampaignStore.resume(tmp_path / "old").runs] == [True]

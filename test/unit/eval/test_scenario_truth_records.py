@@ -132,3 +132,16 @@ def test_campaign_summary_counts_the_runs_whose_events_did_not_happen_as_scripte
     text = write_summary_md([outcome(1, []), outcome(2, untrue), outcome(3, [])], tmp_path / "summary.md").read_text()
     assert "Scenario truth: 1 of 3 runs had scripted events that did not all happen as scripted" in text
     assert "3 runs, 2 completed, 1 failed" in text and "gap_m 45.00 outside [10, 20]" in text
+
+
+def test_a_speed_profile_names_its_cav_and_bounds_its_lane(tmp_path):
+    hold = {"type": "speed_profile", "vehicle": "lead", "cav": "cav_0", "points": [[10.0, 20.0]],
+            "expect": {"cav_lane": [2, 2]}}
+    scenario = _scenario(tmp_path, [hold])
+    (record,) = event_records(scenario, [], {}, 5.0)
+    assert record["cav"] == "cav_0" and record["scheduled_s"] == 10.0
+    start = EventRecord(10.0, "speed_profile", "lead", "hold", {"gap_m": 40.0, "cav_lane": 0}, 0, "cav_0")
+    (record,) = event_records(scenario, [start], {}, 20.0)
+    assert record["as_expected"] is False and "cav_lane 0.00 outside [2, 2]" in record["reason"]
+    with pytest.raises(ParamsError, match="'lead' is not a CAV"):
+        _scenario(tmp_path, [{**hold, "cav": "lead"}])
