@@ -32,7 +32,7 @@ from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
 from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import MobilParams
-from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation
+from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation, MergeLaneCars
 from cav_stack.planning.gap_negotiation import GapAsker, GapYielder, NegotiationParams, requester_on_path
 from cav_stack.planning.merge_gap import LaneCar, MergeGapParams
 from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
@@ -253,14 +253,14 @@ class ModeSelectorNode(Node):
         self._mode_pub.publish(command)
 
     def _negotiate(self, command: ModeCommand, now: float, path: Polyline, s_ego: float, speed: float, edge: str,
-                   lane_index: int, objects: TrackList, lane_cars: tuple[list[LaneCar], float] | None,
+                   lane_index: int, objects: TrackList, lane_cars: MergeLaneCars | None,
                    gap_rear: LaneCar | None) -> ModeCommand:
         """Both roles of the gap negotiation: whom the ego asks (the rear car of its chosen gap, else the
         nearest car behind it in the target lane, when connected), its answer to requests, and the
         lower speed target while it opens a gap."""
         rear = gap_rear
         if rear is None and lane_cars is not None:
-            rear = max((c for c in lane_cars[0] if c.s <= s_ego + 0.5 * self._vehicle.length),
+            rear = max((c for c in lane_cars.cars if c.s <= s_ego + 0.5 * self._vehicle.length),
                        key=lambda c: c.s, default=None)
         candidate = self._station_of(rear.car_id, objects, now) if rear is not None else None
         ask = self._asker.step(now, lane_cars is not None, candidate, self._gap_answers)

@@ -9,6 +9,7 @@ the left. Gaps are bumper to bumper [m], speeds [m/s]. MOBIL decides safety and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,18 @@ def path_coordinates(path: Polyline, objects: TrackList) -> tuple[np.ndarray, np
         return np.zeros(0), np.zeros(0)
     s, d, _ = path.project_many(np.array([(o.x, o.y) for o in objects.objects]))
     return s, d
+
+
+class MergeLaneCars(NamedTuple):
+    """The lane to merge into ahead: its cars along the ego's path, the distance [m] from the front
+    bumper to the end of the lane that ends, and that lane's speed limit [m/s] (the acceleration
+    lane's, not the ramp's: the merge speed is planned for where the merge happens)."""
+
+    cars: list[LaneCar]
+    to_end: float
+    speed_limit: float
+    to_start: float
+    """[m] from the front bumper to the start of the lane that ends (0 on it)."""
 
 
 @dataclass(frozen=True)
@@ -168,11 +181,12 @@ class LaneSituation:
         return None if speed is None else max(speed - slower_by, 0.0)
 
     def _lane_end_ahead(self, route_edges: tuple[str, ...], edge: str, lane_index: int, s_lane: float
-                        ) -> tuple[float, int] | None:
+                        ) -> tuple[float, int, float, float] | None:
         """Distance [m] from the front bumper to the end of the lane that ends on the route, along the
-        ego's lane and the lanes it leads into, and the direction (+1 left, -1 right) of the nearest
-        lane leading on there; None when no such end is within the merge lookahead (or the ego's
-        lane ends where no lane leads on)."""
+        ego's lane and the lanes it leads into, the direction (+1 left, -1 right) of the nearest
+        lane leading on there, the ending lane's speed limit [m/s] and the distance [m] to its start
+        (0 on it); None when no such end is within
+        the merge lookahead (or the ego's lane ends where no lane leads on)."""
         to_end = self._map.lane(self._map.lane_id(edge, lane_index)).length - s_lane - 0.5 * self._length
         current, index = edge, lane_index
         while self._map.lane_continues(route_edges, current, index):
@@ -185,7 +199,8 @@ class LaneSituation:
         if to_end > self._merge_lookahead:
             return None
         step = self._merge_step(route_edges, current, index)
-        return None if step is None else (to_end, step)
+        ending = self._map.lane(self._map.lane_id(current, index))
+        return None if step is None else (to_end, step, ending.speed_limit, max(to_end - ending.length, 0.0))
 
     def _merge_step(self, route_edges: tuple[str, ...], edge: str, lane_index: int) -> int | None:
         """Direction (+1 left, -1 right) from lane ``lane_index`` of ``edge`` towards the nearest lane
@@ -196,28 +211,30 @@ class LaneSituation:
         return 1 if min(leading_on, key=lambda i: abs(i - lane_index)) > lane_index else -1
 
     def merge_lane_cars(self, route_edges: tuple[str, ...], path: Polyline, objects: TrackList, edge: str,
-                        lane_index: int, s_lane: float) -> tuple[list[LaneCar], float] | None:
+                        lane_index: int, s_lane: float) -> MergeLaneCars | None:
         """While the ego's lane, or a lane it leads into, ends on the route within the merge lookahead:
-        the cars of the lane to merge into along ``path`` (IDs: track IDs) and the distance [m] from
-        the front bumper to that end. None otherwise and on junctions. ``s_lane`` [m]: the ego
-        centre's position along its lane."""
+        the cars of the lane to merge into along ``path`` (IDs: track IDs), the distance [m] from the
+        front bumper to that end and the ending lane's speed limit. None otherwise and on junctions.
+        ``s_lane`` [m]: the ego centre's position along its lane."""
         if edge.startswith(":"):
             return None
         ahead = self._lane_end_ahead(route_edges, edge, lane_index, s_lane)
         if ahead is None:
             return None
-        to_end, step = ahead
+        to_end, step, limit, to_start = ahead
         lane_width = self._map.lane_width(self._map.lane_id(edge, lane_index))
         s_obj, d_obj = path_coordinates(path, objects)
         cars = [LaneCar(obj.track_id, float(s_obj[k]), obj.speed, obj.length)
                 for k, obj in enumerate(objects.objects) if abs(d_obj[k] - step * lane_width) <= lane_width / 2.0]
-        return cars, to_end
+        return MergeLaneCars(cars, to_end, limit, to_start)
 
-    def merge_target(self, lane_cars: tuple[list[LaneCar], float] | None, s_ego: float, speed: float,
+    def merge_target(self, lane_cars: MergeLaneCars | None, s_ego: float, speed: float,
                      speed_limit: float, *, changing: bool = False) -> MergeTarget | None:
         """The active merge (:mod:`~cav_stack.planning.merge_gap`) among ``lane_cars``
         (:meth:`merge_lane_cars`): the gap the ego (centre at ``s_ego`` [m], ``speed`` [m/s]) reaches
-        first, and the speed (at most ``speed_limit`` [m/s]) that takes it there. None when no merge is
+        first within the speed limit of the lane it merges from (on a ramp: the acceleration lane's,
+        where it can reach the main line's speed), and the speed (at most ``speed_limit`` [m/s], the
+        limit where the ego is now) that takes it there. None when no merge is
         ahead, without merge parameters, or when no gap is reachable before the lane ends (then the
         ego waits for one). ``changing``: the lane change is under way (its gap stays the target while
         its cars are there)."""
@@ -226,11 +243,12 @@ class LaneSituation:
         if lane_cars is None:
             self._merge.reset()
             return None
-        cars, to_end = lane_cars
-        gap = self._merge.choose(cars, s_ego, speed, to_end - LANE_END_STOP_MARGIN, speed_limit, committed=changing)
+        cars, to_end, merge_limit, to_start = lane_cars
+        gap = self._merge.choose(cars, s_ego, speed, to_end - LANE_END_STOP_MARGIN, merge_limit, committed=changing,
+                                 hold=to_start if speed_limit < merge_limit else 0.0)
         if gap is None:
             return None
-        return MergeTarget(gap, self._merge.speed_command(gap, s_ego, speed, speed_limit), to_end)
+        return MergeTarget(gap, min(self._merge.speed_command(gap, s_ego, speed, merge_limit), speed_limit), to_end)
 
     def lane_change_over(self, start: LaneChangeStart | None, now: float, lane_index: int, lateral: float,
                          path: Polyline, s_ego: float, speed: float, objects: TrackList, edge: str) -> bool:

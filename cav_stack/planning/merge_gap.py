@@ -19,7 +19,7 @@ fall-back when no gap is reachable.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cav_stack.control.idm_baseline import IdmParams
 from cav_stack.core.params import validate_positive
@@ -184,15 +184,20 @@ class MergeGapPlanner:
         return time + (peak - towards) / push + cruise + peak / brake
 
     def choose(self, cars: list[LaneCar], s_ego: float, speed: float, to_end: float, speed_limit: float, *,
-               committed: bool = False) -> TargetGap | None:
+               committed: bool = False, hold: float = 0.0) -> TargetGap | None:
         """The gap to merge into (see :meth:`gaps`): the one chosen before while it stays reachable and
         no other is reached ``switch_margin`` sooner; None when no gap is reachable. ``committed``: the
-        lane change into the chosen gap is under way, so it stays chosen while its cars are there."""
+        lane change into the chosen gap is under way, so it stays chosen while its cars are there.
+        ``hold`` [m]: the ego keeps its speed for this distance before it may change it (on a ramp,
+        up to the acceleration lane, where the main line's speed is allowed): the gaps are judged
+        from where the ego and the cars will be then. The gap returned has its slot as it is now."""
         if committed and self._chosen is not None:
-            kept = next((g for g in self.gaps(cars, s_ego, speed, math.inf, math.inf) if g.key == self._chosen), None)
+            kept = next((g for g in self._slots_now(cars, s_ego, speed) if g.key == self._chosen), None)
             if kept is not None:
                 return kept
-        candidates = self.gaps(cars, s_ego, speed, to_end, speed_limit)
+        delay = hold / max(speed, 1.0) if hold > 0.0 else 0.0
+        later = [replace(c, s=c.s + c.speed * delay) for c in cars]
+        candidates = self.gaps(later, s_ego + hold, speed, to_end - hold, speed_limit)
         if not candidates:
             self._chosen = None
             return None
@@ -201,7 +206,17 @@ class MergeGapPlanner:
         if kept is not None and kept.reach_time <= best.reach_time + self.params.switch_margin:
             best = kept
         self._chosen = best.key
-        return best
+        if delay == 0.0:
+            return best
+        now = next((g for g in self._slots_now(cars, s_ego, speed) if g.key == best.key), None)
+        if now is None:            # its slot is not reachable from here at all (traffic at a standstill)
+            self._chosen = None
+            return None
+        return replace(now, reach_time=best.reach_time + delay)
+
+    def _slots_now(self, cars: list[LaneCar], s_ego: float, speed: float) -> list[TargetGap]:
+        """Every gap of the target lane with a slot, whatever the speed limit and the lane end."""
+        return self.gaps(cars, s_ego, speed, math.inf, math.inf)
 
     def speed_command(self, gap: TargetGap, s_ego: float, speed: float, speed_limit: float) -> float:
         """Speed [m/s] for the ego (centre at ``s_ego`` [m], at ``speed`` [m/s]) that brings it into the slot of ``gap``

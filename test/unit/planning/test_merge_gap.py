@@ -65,6 +65,20 @@ def test_the_speed_limit_bounds_which_gaps_are_reachable():
     assert any(g.slot_rear > 0.0 for g in on_main)
 
 
+def test_a_gap_is_judged_from_where_the_ramp_ends():
+    """On the ramp at 22.2 m/s, 140 m before the acceleration lane, the gap beside the ego (2-3) would
+    be reached soonest if it could speed up now; it cannot, the main line gains 28 m on it until
+    then, so the gap behind (1-2) is chosen, its slot given as it is now."""
+    cars = [LaneCar(1, -90.0, 26.7, 4.5), LaneCar(2, -35.0, 26.7, 4.5), LaneCar(3, 10.0, 26.7, 4.5),
+            LaneCar(4, 70.0, 26.7, 4.5)]
+    assert planner().choose(cars, 0.0, 22.2, 390.0, 33.3).key == (2, 3)
+    held = planner().choose(cars, 0.0, 22.2, 390.0, 33.3, hold=140.0)
+    now = {g.key: g for g in planner().gaps(cars, 0.0, 22.2, math.inf, math.inf)}
+    assert held is not None and held.key == (1, 2)
+    assert (held.slot_rear, held.slot_front) == (now[(1, 2)].slot_rear, now[(1, 2)].slot_front)
+    assert held.reach_time > 140.0 / 22.2
+
+
 def test_the_chosen_gap_is_kept_unless_another_is_reached_switch_margin_sooner():
     cars = [LaneCar(1, -60.0, 26.7, 4.5), LaneCar(2, 0.0, 26.7, 4.5), LaneCar(3, 60.0, 26.7, 4.5)]
     lanes = planner(switch_margin=100.0)
