@@ -91,6 +91,7 @@ def run_sim_bridge(scenario: str, *, seed: int | None, out_dir: Path, followers:
         with SumoWorld(plan.spec, plan.seed, backend=sumo_backend, cache_dir=out_dir / "network") as sumo:
             initial = sumo.start()
             world = TimedWorld(sumo)
+            plan.recorder.watch_lanes(sumo.road_map())
             bridge = bridge_resources(plan, sumo, plan.cav_routes, radio)
             air = bridge["air"]
             runtime.set_time(world.time)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, load_vehicle_params
 from cav_stack.core.params import load_node_params, read_yaml
+from cav_stack.eval.cooperation import cooperation_summary
 from cav_stack.eval.closed_loop_tracking import ClosedLoopTracking
 from cav_stack.eval.metrics import RunRecorder
 from cav_stack.eval.mode_timeline import ModeTimeline
@@ -307,7 +308,8 @@ def plan_run(scenario: str | Scenario, *, seed: int | None, out_dir: Path, durat
     return RunPlan(spec, seed, spec.duration if duration_s is None else duration_s,
                    out_dir, controller, load_vehicle_params(share_path("controllers", "vehicle.yaml")),
                    load_node_params(share_path("controllers", "sim_bridge.yaml"), "sim_bridge", SimBridgeParams),
-                   cav_routes, entering, RunRecorder(tuple(cav_routes), destinations, frozenset(entering)),
+                   cav_routes, entering,
+                   RunRecorder(tuple(cav_routes), destinations, {**cav_routes, **entering}, frozenset(entering)),
                    ModeTimeline(), V2xReceptions(), RouteLog(), time.perf_counter())
 
 
@@ -336,6 +338,7 @@ def finish_run(plan: RunPlan, *, world: TimedWorld, sim_time: float, air: V2xAir
                                  "v2x": v2x_summary(air, nodes, attacks),
                                  "modes": plan.timeline.summary(sim_time) if plan.timeline.switches else None,
                                  "v2x_receptions": plan.receptions.summary() or None,
+                                 "cooperation": cooperation_summary(nodes),
                                  **plan.routes.summary(),
                                  **scenario_truth(plan, world),
                                  **(extra or {})},
@@ -384,6 +387,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         if recorder is not None:
             executor.add_tap(recorder)       # before the bridge: it publishes the latched route at once
         traffic = traffic_metrics_for(plan.spec, sumo.road_map())
+        plan.recorder.watch_lanes(sumo.road_map())
         odd_exit = OddExitRecorder(plan.spec.odd, plan.cav_routes, sumo.road_map()) if plan.spec.odd else None
         bridge = bridge_resources(plan, sumo, driven, radio)
         air = bridge["air"]

@@ -277,6 +277,33 @@ class DrivingMode(enum.Enum):
 
 
 @dataclass(frozen=True)
+class GapAnswer:
+    """An answer to a gap request (cooperative merge over V2X): the requester's and the responder's
+    V2X station IDs (responder None: this vehicle's own answer, sent under its own ID), whether the
+    responder opens the gap ahead of itself, and why (a ``GapResponseReason`` value of
+    cav_maneuver.asn: ``gapOpening``, ``beyondComfortLimits``, ``yieldingToAnother``,
+    ``requesterNotAhead``, ``merged``, ``timedOut``)."""
+
+    requester_id: int
+    accepted: bool
+    reason: str
+    responder_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GapRequest:
+    """A neighbour's request over V2X that this vehicle open the gap ahead of itself: the requester's
+    V2X station ID and, at ``header.stamp``, its box centre in ``map`` [m] and speed [m/s] (the first
+    point of its shared trajectory)."""
+
+    header: Header
+    requester_id: int
+    x: float
+    y: float
+    speed: float
+
+
+@dataclass(frozen=True)
 class ModeCommand:
     """Mode and targets for the execution layer.
 
@@ -285,7 +312,9 @@ class ModeCommand:
     offset of the target lane relative to the current one [m] (positive left);
     stop_distance: distance along the path to a stop line [m] (None: no stop);
     reason: why the selector chose this mode (logged on every switch);
-    takeover_level: escalation level of a running takeover request, shown to the driver (0: none).
+    takeover_level: escalation level of a running takeover request, shown to the driver (0: none);
+    gap_request_to: V2X station ID of the vehicle asked to open a gap for the ego's merge (None: none);
+    gap_answer: the ego's answer to a gap request, sent over V2X (None: nothing to answer).
     """
 
     header: Header
@@ -298,6 +327,8 @@ class ModeCommand:
     stop_distance: float | None = None
     reason: str = ""
     takeover_level: int = 0
+    gap_request_to: int | None = None
+    gap_answer: GapAnswer | None = None
 
 
 @dataclass(frozen=True)

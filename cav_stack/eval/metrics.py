@@ -14,6 +14,7 @@ import numpy as np
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
 from cav_stack.eval.steady_following import steady_following_jerk
+from cav_stack.world.road_map import RoadMap
 
 LEADER_LATERAL_WINDOW = 1.5
 """Half-width [m] of the corridor ahead of a CAV in which its leader is searched."""
@@ -102,6 +103,11 @@ class CavTrace:
     """Time [s] the CAV left the world (end of its route); None while it is in it."""
     last_edge: str = ""
     """The last road edge (not a junction interior) the CAV was on."""
+    merge_needed_at: float | None = None
+    """Time [s] the CAV first drove in a lane that ends on its route (an acceleration lane, a lane
+    that does not lead to its exit): from then on a lane change is mandatory. None: never."""
+    merged_at: float | None = None
+    """Time [s] the CAV was first in a lane leading on along its route after ``merge_needed_at``."""
 
     def jerk(self) -> np.ndarray:
         """Jerk [m/s^3] by finite differences of the acceleration."""
@@ -156,20 +162,26 @@ def summarise_cav(trace: CavTrace, destination: str | None = None) -> dict:
         "stops": count_stops(trace.speed),
         "route_completed": trace.left_at is not None and destination in (None, trace.last_edge),
         "travel_time_s": trace.left_at - trace.time[0] if trace.left_at is not None and trace.time else None,
+        "merge_needed_s": trace.merge_needed_at,
+        "merge_time_s": None if trace.merged_at is None or trace.merge_needed_at is None
+        else trace.merged_at - trace.merge_needed_at,
     }
 
 
 class RunRecorder:
     """Observer of the world: collects CAV traces, collisions and vehicle counts from truth.
 
-    destinations: the edge each CAV's trip ends on (for ``route_completed``); entering: CAVs that
+    destinations: the edge each CAV's trip ends on (for ``route_completed``); routes: each CAV's
+    route (edges), for the merge time once :meth:`watch_lanes` has the road map; entering: CAVs that
     may appear during the run (flows with a CAV share): each gets its trace, in the order they
     appear, when first seen in the world (one never seen has none)."""
 
     def __init__(self, cav_ids: tuple[str, ...], destinations: dict[str, str] | None = None,
-                 entering: frozenset[str] = frozenset()):
+                 routes: dict[str, tuple[str, ...]] | None = None, entering: frozenset[str] = frozenset()):
         self.cav_ids = cav_ids
         self.destinations = dict(destinations or {})
+        self.routes = dict(routes or {})
+        self._map: RoadMap | None = None
         self.traces = {cav_id: CavTrace() for cav_id in cav_ids}
         self._entering = set(entering) - set(cav_ids)
         self._watched = list(cav_ids)
@@ -177,6 +189,21 @@ class RunRecorder:
         self.max_vehicles = 0
         self.vehicle_ids_seen: set[str] = set()
         self._touching: set[tuple[str, str]] = set()
+
+    def watch_lanes(self, road_map: RoadMap) -> None:
+        """Record when each CAV with a route must change lanes and when it has (``merge_time_s``),
+        from its SUMO lane on ``road_map`` (:meth:`RoadMap.lane_continues`)."""
+        self._map = road_map
+
+    def _track_merge(self, trace: CavTrace, ego: VehicleTruth, stamp: float) -> None:
+        route = self.routes.get(ego.vehicle_id)
+        if self._map is None or route is None or ego.edge_id.startswith(":") or trace.merged_at is not None:
+            return
+        leads_on = self._map.lane_continues(route, ego.edge_id, ego.lane_index)
+        if not leads_on and trace.merge_needed_at is None:
+            trace.merge_needed_at = stamp
+        elif leads_on and trace.merge_needed_at is not None:
+            trace.merged_at = stamp
 
     def __call__(self, truth: WorldTruth, commands: dict) -> None:
         self.max_vehicles = max(self.max_vehicles, len(truth.vehicles))
@@ -203,6 +230,7 @@ class RunRecorder:
                     first, second = sorted((ego.vehicle_id, other.vehicle_id))
                     touching.add((first, second))
             self._record(self.traces[cav_id], truth, ego, commands.get(cav_id))
+            self._track_merge(self.traces[cav_id], ego, truth.stamp)
         for pair in sorted(touching - self._touching):
             self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})
         self._touching = touching

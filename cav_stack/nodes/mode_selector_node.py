@@ -4,12 +4,15 @@ Inputs: ``input/ego_state`` (EgoState), ``input/objects`` (TrackList), ``input/r
 ``input/link_quality`` (LinkQualityList), ``input/signal_timing`` (SignalTimingList),
 ``input/sensor_health`` (DiagnosticStatus), ``input/driver`` (DriverState), ``input/v2x_reports``
 (V2xReportList: binds a leader track without a V2X ID to its sender's link), ``input/stop_request``
-(StopRequest from outside the stack: a minimal-risk stop in lane while it stands), ``input/plans``
+(StopRequest from outside the stack: a minimal-risk stop in lane while it stands),
+``input/gap_requests`` (GapRequest: a neighbour asks over V2X for a gap ahead of the ego),
+``input/gap_answers`` (GapAnswer: answers to the ego's own gap request), ``input/plans``
 (SharedPlan: neighbours' ManeuverShares) and ``input/own_plan`` (SharedPlan: the own one as sent),
 which the joint-action shield (:mod:`cav_stack.planning.shield`) weighs against the own lane change:
 a lane change that conflicts with a neighbour CAV's claim of the same gap is deferred, or aborted
 while still in the own lane, when the shield says yield (:attr:`ModeSelectorNode.shield_records`).
-Output: ``output/mode`` (ModeCommand) at ``rate_hz``. Every switch is logged with its reason.
+Output: ``output/mode`` (ModeCommand) at ``rate_hz``, with the ego's gap request and answer for
+V2X (:mod:`cav_stack.planning.gap_negotiation`). Every switch is logged with its reason.
 A perception input that falls silent for longer than ``sensor_timeout`` counts as a sensor
 failure (not as an empty road).
 """
@@ -22,14 +25,16 @@ from dataclasses import dataclass, replace
 from cav_stack.control.idm_baseline import IdmParams, LeaderWindow, crossing_ahead, find_leader
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
-    DiagnosticStatus, DrivingMode, DriverState, EgoState, Header, LinkQualityList, ModeCommand, Route, SignalTimingList,
-    SharedPlan, StopRequest, TrackList, V2xReportList,
+    DiagnosticStatus, DrivingMode, DriverState, EgoState, GapAnswer, GapRequest, Header, LinkQualityList, ModeCommand,
+    Route, SharedPlan, SignalTimingList, StopRequest, TrackList, V2xReportList,
 )
 from cav_stack.core.params import validate_positive
 from cav_stack.core.path import Polyline
 from cav_stack.planning.eco_approach import GreenWindow
 from cav_stack.planning.lane_change import MobilParams
-from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation
+from cav_stack.planning.lane_situation import LaneChangeStart, LaneSituation, MergeLaneCars
+from cav_stack.planning.gap_negotiation import GapAsker, GapYielder, NegotiationParams, requester_on_path
+from cav_stack.planning.merge_gap import LaneCar, MergeGapParams
 from cav_stack.planning.mode import LaneOption, LeaderInfo, ModeInputs, ModeSelector, ModeSelectorParams, SignalAhead
 from cav_stack.planning.shield import JointActionShield, ShieldParams
 from cav_stack.planning.shield_claims import claim_of, claimed_offset
@@ -50,9 +55,13 @@ class ModeSelectorNodeParams:
     (MOBIL) lane changes; lane_end_decel [m/s^2]: braking for the end of a lane that ends on the
     route starts late enough to need this deceleration; merge_seek_speed [m/s]: while that lane
     change is not safe yet, the ego drives this much slower than the lane it must merge into
-    (:meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`);
-    leader: leader search window; joint_shield: apply the joint-action shield's decisions (off: it
-    only watches, for a comparison run); selector / mobil / idm / shield: see their dataclasses."""
+    (:meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`); active_merge: choose
+    a reachable gap of that lane early and adapt the speed to it (:mod:`~cav_stack.planning.merge_gap`,
+    ``merge`` its parameters), from ``merge_lookahead`` [m] before the end of a lane the ego's lane
+    leads into; cooperative_merge: ask connected vehicles for a gap and answer their requests over
+    V2X (``negotiation`` its parameters); leader: leader search window; joint_shield: apply the
+    joint-action shield's decisions (off: it only watches, for a comparison run); selector / mobil /
+    idm / shield: see their dataclasses."""
 
     rate_hz: float
     net_file: str
@@ -64,6 +73,11 @@ class ModeSelectorNodeParams:
     lane_changes: bool
     lane_end_decel: float
     merge_seek_speed: float
+    active_merge: bool
+    merge_lookahead: float
+    merge: MergeGapParams
+    cooperative_merge: bool
+    negotiation: NegotiationParams
     leader: LeaderWindow
     selector: ModeSelectorParams
     mobil: MobilParams
@@ -113,8 +127,14 @@ class ModeSelectorNode(Node):
         self._reports = V2xReportList(Header(0.0, "map"))
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
         self._lane_change_from: LaneChangeStart | None = None
-        self._lanes = LaneSituation(self._map, self._vehicle.length, self.params.idm, self.params.mobil,
-                                    self.params.lane_end_decel, self.params.selector.lane_change_duration)
+        p = self.params
+        self._lanes = LaneSituation(self._map, self._vehicle.length, p.idm, p.mobil, p.lane_end_decel,
+                                    p.selector.lane_change_duration, p.merge if p.active_merge else None,
+                                    p.merge_lookahead)
+        self._asker = GapAsker(p.negotiation)
+        self._yielder = GapYielder(p.negotiation, p.idm, p.mobil.safe_decel, p.mobil.min_gap)
+        self._gap_requests: dict[int, GapRequest] = {}
+        self._gap_answers: list[GapAnswer] = []
         self._mode_pub = self.create_publisher(ModeCommand, "output/mode")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(TrackList, "input/objects", self.keep_latest("_objects"))
@@ -125,6 +145,8 @@ class ModeSelectorNode(Node):
         self.create_subscription(DriverState, "input/driver", self.keep_latest("_driver"))
         self.create_subscription(StopRequest, "input/stop_request", self.keep_latest("_stop"))
         self.create_subscription(V2xReportList, "input/v2x_reports", self.keep_latest("_reports"))
+        self.create_subscription(GapRequest, "input/gap_requests", self._on_gap_request)
+        self.create_subscription(GapAnswer, "input/gap_answers", self._gap_answers.append)
         self._plans: dict[int, SharedPlan] = {}
         self._own_plan: SharedPlan | None = None
         self._shield = JointActionShield(self.params.shield)
@@ -139,6 +161,14 @@ class ModeSelectorNode(Node):
     def switches(self):
         """The selector's switch log (time, previous, mode, reason)."""
         return self._selector.log
+
+    @property
+    def negotiations(self):
+        """Gap negotiation log of this vehicle, both roles (NegotiationEvent), in time order."""
+        return sorted(self._asker.log + self._yielder.log, key=lambda e: e.time)
+
+    def _on_gap_request(self, msg: GapRequest) -> None:
+        self._gap_requests[msg.requester_id] = msg
 
 
     def _on_plan(self, msg: SharedPlan) -> None:
@@ -195,13 +225,22 @@ class ModeSelectorNode(Node):
             self._lane_change_from = LaneChangeStart(lane_index, now, command.target_lane_offset)
         elif command.mode is not DrivingMode.LANE_CHANGE:
             self._lane_change_from = None
+        # the merge's speed holds through its lane change too (no speeding up on the new leader)
+        lane_cars = self._lanes.merge_lane_cars(route.edges, path, objects, edge, lane_index, s_lane)
+        merge = self._lanes.merge_target(lane_cars, s_ego, ego.speed, inputs.speed_limit,
+                                         changing=command.mode is DrivingMode.LANE_CHANGE)
+        if merge is not None and merge.speed < command.target_speed:
+            command = replace(command, target_speed=merge.speed)
+        if self.params.cooperative_merge:
+            command = self._negotiate(command, now, path, s_ego, ego.speed, edge, lane_index, objects, lane_cars,
+                                      merge.gap.rear if merge is not None else None)
         if command.mode is not DrivingMode.LANE_CHANGE and not self._map.lane_continues(route.edges, edge, lane_index):
-            stop = self._lanes.lane_end_stop(edge, lane_index, s_lane, ego.speed)
+            stop = self._lanes.lane_end_stop(edge, lane_index, s_lane, ego.speed, merging=merge is not None)
             if stop is not None:
                 command = replace(command, stop_distance=stop if command.stop_distance is None
                                   else min(command.stop_distance, stop))
-            seek = self._lanes.gap_seeking_speed(route.edges, path, s_ego, objects, edge, lane_index,
-                                                 self.params.merge_seek_speed)
+            seek = None if merge is not None else self._lanes.gap_seeking_speed(
+                route.edges, path, s_ego, objects, edge, lane_index, self.params.merge_seek_speed)
             if seek is not None and seek < command.target_speed:
                 command = replace(command, target_speed=seek)
         if not sensors_ok:
@@ -213,6 +252,38 @@ class ModeSelectorNode(Node):
             self.logger.info("%.2f s: %s -> %s (%s)", now, switch.previous.value, switch.mode.value, switch.reason)
         self._mode_pub.publish(command)
 
+    def _negotiate(self, command: ModeCommand, now: float, path: Polyline, s_ego: float, speed: float, edge: str,
+                   lane_index: int, objects: TrackList, lane_cars: MergeLaneCars | None,
+                   gap_rear: LaneCar | None) -> ModeCommand:
+        """Both roles of the gap negotiation: whom the ego asks (the rear car of its chosen gap, else the
+        nearest car behind it in the target lane, when connected), its answer to requests, and the
+        lower speed target while it opens a gap."""
+        rear = gap_rear
+        if rear is None and lane_cars is not None:
+            rear = max((c for c in lane_cars.cars if c.s <= s_ego + 0.5 * self._vehicle.length),
+                       key=lambda c: c.s, default=None)
+        candidate = self._station_of(rear.car_id, objects, now) if rear is not None else None
+        ask = self._asker.step(now, lane_cars is not None, candidate, self._gap_answers)
+        self._gap_answers.clear()
+        lane_width = 0.0 if edge.startswith(":") else self._map.lane_width(self._map.lane_id(edge, lane_index))
+        s_front = s_ego + 0.5 * self._vehicle.length
+        requesters = [requester_on_path(path, r, now, s_front, self._vehicle.length, lane_width)
+                      for r in self._gap_requests.values()]
+        answer = self._yielder.step(now, speed, requesters)
+        held = next((r for r in requesters if r.station_id == self._yielder.holding), None)
+        if held is not None:
+            command = replace(command, target_speed=min(command.target_speed, self._yielder.yield_speed(speed, held)))
+        return replace(command, gap_request_to=ask, gap_answer=answer)
+
+    def _station_of(self, track_id: int, objects: TrackList, now: float) -> int | None:
+        """V2X station ID of a track: bound by the tracker, else the report at its position."""
+        track = next((o for o in objects.objects if o.track_id == track_id), None)
+        if track is None:
+            return None
+        if track.v2x_id is not None:
+            return track.v2x_id
+        report = match_report(track, self._reports, now, self.params.v2x_match_max_age, self.params.v2x_match_distance)
+        return report.station_id if report is not None else None
     def _shielded(self, now: float, path: Polyline, edge: str, lane_index: int, option: LaneOption | None,
                   done: bool) -> tuple[LaneOption | None, bool]:
         """The lane option and lane-change-over flag after the joint-action shield: its decision on
@@ -286,12 +357,7 @@ class ModeSelectorNode(Node):
     def _leader_info(self, leader, objects: TrackList, now: float) -> LeaderInfo | None:
         if leader is None:
             return None
-        track = next(o for o in objects.objects if o.track_id == leader.track_id)
-        station = track.v2x_id
-        if station is None:
-            report = match_report(track, self._reports, now, self.params.v2x_match_max_age,
-                                  self.params.v2x_match_distance)
-            station = report.station_id if report is not None else None
+        station = self._station_of(leader.track_id, objects, now)
         link = next((q for q in self._links.links if q.neighbour_id == station), None) if station is not None else None
         return LeaderInfo(leader.track_id, leader.gap, leader.speed, link)
 

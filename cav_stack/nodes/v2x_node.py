@@ -9,8 +9,11 @@ accepted, plausible neighbour reports), ``output/plans`` (Trajectory of each nei
 plan, frame ``map``, one message per received plan), ``output/own_plan`` (SharedPlan: each plan
 this station sent, with its intent and its temporary station ID), ``output/link_quality``
 (LinkQualityList), ``output/signal_timing`` (SignalTimingList from SPaT), ``output/road_events``
-(RoadEventReport, one per received RSU RoadSideAlert), ``output/health`` (DiagnosticStatus with
-refusal counts).
+(RoadEventReport, one per received RSU RoadSideAlert), ``output/gap_requests`` (GapRequest: a
+neighbour's shared maneuver asks this vehicle to open a gap), ``output/gap_answers`` (GapAnswer: a
+neighbour's answer to this vehicle's gap request), ``output/health`` (DiagnosticStatus with
+refusal counts). The mode command's ``gap_request_to`` and ``gap_answer`` go out in this vehicle's
+shared maneuver (``yieldRequestTo``, ``gapResponse``).
 
 Every frame crosses the air as bytes: UPER J2735 inside a 1609.2-style signed envelope, each
 message type under its PSID (:mod:`cav_stack.v2x.permissions`). Receptions run the receive path
@@ -25,7 +28,8 @@ from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
-    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, Header, LinkQualityList, ModeCommand, RoadEventReport,
+    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, GapAnswer, GapRequest, Header, LinkQualityList, ModeCommand,
+    RoadEventReport,
     SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList,
     V2xVehicleReport,
 )
@@ -37,7 +41,9 @@ from cav_stack.core.share import share_path
 from cav_stack.v2x.codec import V2xEncodeError, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator
-from cav_stack.v2x.messages import DecodedBsm, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage
+from cav_stack.v2x.messages import (
+    DecodedBsm, GapResponse, GapResponseReason, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage,
+)
 from cav_stack.v2x.misbehaviour import MisbehaviourDetector
 from cav_stack.v2x.permissions import PSID_OF_MESSAGE
 from cav_stack.v2x.pki import SeededPki
@@ -173,6 +179,8 @@ class V2xNode(Node):
         self._links_pub = self.create_publisher(LinkQualityList, "output/link_quality")
         self._timing_pub = self.create_publisher(SignalTimingList, "output/signal_timing")
         self._road_events_pub = self.create_publisher(RoadEventReport, "output/road_events")
+        self._gap_requests_pub = self.create_publisher(GapRequest, "output/gap_requests")
+        self._gap_answers_pub = self.create_publisher(GapAnswer, "output/gap_answers")
         self._health_pub = self.create_publisher(DiagnosticStatus, "output/health")
         self.create_subscription(EgoState, "input/ego_state", self.keep_latest("_ego"))
         self.create_subscription(Trajectory, "input/trajectory", self.keep_latest("_trajectory"))
@@ -237,10 +245,15 @@ class V2xNode(Node):
         points = tuple(replace(p, speed=0.0) if p.speed < 0.0 else p
                        for p in plan[::stride][: self.params.maneuver_points])
         intent, offset = _intent(self._mode)
+        command = self._mode
+        answer = command.gap_answer if command is not None else None
         share = ManeuverShare(Header(now, MAP_FRAME), self._identity.station_id,
                               self._identity.next_msg_count("MANEUVER"), intent, points,
                               target_lane_offset=offset,
-                              time_gap=self._mode.time_gap if self._mode is not None else None)
+                              time_gap=command.time_gap if command is not None else None,
+                              yield_request_to=command.gap_request_to if command is not None else None,
+                              gap_response=None if answer is None else GapResponse(
+                                  answer.requester_id, answer.accepted, GapResponseReason(answer.reason)))
         if self._transmit(now, lambda: encode_maneuver(share, origin=self._origin), "MANEUVER"):
             self._own_plan_pub.publish(_shared_plan(share))
 
@@ -265,6 +278,17 @@ class V2xNode(Node):
         cx, cy = centre_from_rear_axle(self._ego.x, self._ego.y, self._ego.yaw, self._vehicle)
         visible = line_of_sight(cx, cy, tracks, self.params.visibility_range, self.params.occluder_half_width)
         self._receiver.on_sensor_tracks(tracks, visible, self.now())
+
+    def _on_negotiation(self, share: ManeuverShare) -> None:
+        """Pass on a gap request naming this vehicle, and an answer to this vehicle's request."""
+        own = self._identity.station_id
+        if share.yield_request_to == own and share.points:
+            first = share.points[0]
+            self._gap_requests_pub.publish(GapRequest(share.header, share.station_id, first.x, first.y, first.speed))
+        response = share.gap_response
+        if response is not None and response.requester_id == own:
+            self._gap_answers_pub.publish(GapAnswer(response.requester_id, response.accepted, response.reason.value,
+                                                    share.station_id))
 
     def _refuse(self, reason: str) -> None:
         self._refused[reason] = self._refused.get(reason, 0) + 1
@@ -292,5 +316,6 @@ class V2xNode(Node):
                 (message.type_event, *message.description), message.closes_road))
         elif isinstance(message, ManeuverShare):
             self._plans_pub.publish(_shared_plan(message))
+            self._on_negotiation(message)
         for observer in self.acceptance_observers:
             observer(frame.payload, result)

@@ -37,6 +37,8 @@ from cav_stack.v2x.messages import (
     IntersectionMap,
     IntersectionSignalState,
     LaneConnection,
+    GapResponse,
+    GapResponseReason,
     ManeuverIntent,
     ManeuverShare,
     MapLane,
@@ -717,6 +719,10 @@ def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> AsnValue:
         value["desiredTimeGap"] = units.time_gap_to_raw(share.time_gap)
     if share.yield_request_to is not None:
         value["yieldRequestTo"] = _temporary_id(share.yield_request_to)
+    if share.gap_response is not None:
+        value["gapResponse"] = {"requester": _temporary_id(share.gap_response.requester_id),
+                                "accepted": share.gap_response.accepted,
+                                "reason": share.gap_response.reason.value}
     return value
 
 
@@ -736,6 +742,17 @@ def _intent(name: str | None) -> ManeuverIntent:
         return ManeuverIntent(name)
     except ValueError:
         raise V2xDecodeError(f"unsupported intended maneuver {name!r}") from None
+
+
+def _gap_response(value: AsnValue | None) -> GapResponse | None:
+    """The GapResponse extension addition (None when absent); a later version's reason is refused."""
+    if value is None:
+        return None
+    try:
+        reason = GapResponseReason(value["reason"])
+    except ValueError:
+        raise V2xDecodeError(f"unsupported gap response reason {value['reason']!r}") from None
+    return GapResponse(int.from_bytes(value["requester"], "big"), bool(value["accepted"]), reason)
 
 
 def _decoded_maneuver(value: AsnValue, plane: LocalTangentPlane, now: float) -> ManeuverShare:
@@ -761,7 +778,8 @@ def _decoded_maneuver(value: AsnValue, plane: LocalTangentPlane, now: float) -> 
         if "targetLaneOffset" in value else None,
         leader_id=int.from_bytes(value["leaderId"], "big") if "leaderId" in value else None,
         time_gap=units.time_gap_from_raw(value["desiredTimeGap"]) if "desiredTimeGap" in value else None,
-        yield_request_to=int.from_bytes(value["yieldRequestTo"], "big") if "yieldRequestTo" in value else None)
+        yield_request_to=int.from_bytes(value["yieldRequestTo"], "big") if "yieldRequestTo" in value else None,
+        gap_response=_gap_response(value.get("gapResponse")))
 
 
 # ---------------------------------------------------------------------------------------

@@ -193,6 +193,31 @@ class ManeuverIntent(enum.Enum):
     MINIMAL_RISK_MANEUVER = "minimalRiskManeuver"
 
 
+class GapResponseReason(enum.Enum):
+    """Why a vehicle asked to open a gap answered as it did (GapResponseReason of cav_maneuver.asn)."""
+
+    GAP_OPENING = "gapOpening"
+    BEYOND_COMFORT_LIMITS = "beyondComfortLimits"
+    YIELDING_TO_ANOTHER = "yieldingToAnother"
+    REQUESTER_NOT_AHEAD = "requesterNotAhead"
+    MERGED = "merged"
+    TIMED_OUT = "timedOut"
+    REQUEST_WITHDRAWN = "requestWithdrawn"
+
+
+@dataclass(frozen=True)
+class GapResponse:
+    """The answer to a gap request (``ManeuverShare.yield_request_to``) naming the sender.
+
+    requester_id: temporary ID of the vehicle that asked; accepted: the sender opens (holds) the gap
+    ahead of itself; reason: :class:`GapResponseReason` (GAP_OPENING when accepted).
+    """
+
+    requester_id: int
+    accepted: bool
+    reason: GapResponseReason
+
+
 @dataclass(frozen=True)
 class ManeuverShare:
     """A CAV's intended maneuver and planned trajectory (ManeuverSharingMessage).
@@ -201,7 +226,8 @@ class ManeuverShare:
     points: planned states, ``t`` relative to header.stamp [s] (0..10 s), 1..50 points.
     target_lane_offset: lateral offset of the target lane [m], positive left, or None;
     leader_id: temporary ID of the followed vehicle; time_gap: desired time gap [s];
-    yield_request_to: temporary ID of the vehicle asked to open a gap.
+    yield_request_to: temporary ID of the vehicle asked to open a gap;
+    gap_response: the sender's answer to a gap request that named it, or None.
     """
 
     header: Header
@@ -213,6 +239,7 @@ class ManeuverShare:
     leader_id: int | None = None
     time_gap: float | None = None
     yield_request_to: int | None = None
+    gap_response: GapResponse | None = None
 
     def trajectory(self) -> Trajectory:
         """The planned trajectory as the core message type."""

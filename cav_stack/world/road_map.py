@@ -140,6 +140,16 @@ class RoadMap:
         lane_id = self.lane_id(edge_id, lane_index)
         return any(self._lanes[c.to_lane].edge_id == next_edge for c in self._connections.get(lane_id, []))
 
+    def next_lane_on_route(self, edges: Sequence[str], edge_id: str, lane_index: int) -> int | None:
+        """Index of the lane of the route's next edge that lane ``lane_index`` of ``edge_id`` leads
+        into (the lowest when several); None when it leads into none, on the route's last edge and
+        off the route."""
+        if edge_id not in edges or edge_id == edges[-1]:
+            return None
+        next_edge = edges[list(edges).index(edge_id) + 1]
+        into = [self._lanes[c.to_lane].index for c in self._connections.get(self.lane_id(edge_id, lane_index), [])
+                if self._lanes[c.to_lane].edge_id == next_edge]
+        return min(into, default=None)
     def lane_ends(self, edge_id: str, lane_index: int) -> bool:
         """Whether lane ``lane_index`` of ``edge_id`` leads nowhere, on any route (an acceleration
         lane: its cars must change lanes before its end); False on junction interiors."""

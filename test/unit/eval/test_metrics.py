@@ -5,6 +5,9 @@ import pytest
 
 from cav_stack.core.truth import VehicleTruth, WorldTruth
 from cav_stack.eval.metrics import RunRecorder, boxes_overlap, leader_of, summarise_cav
+from cav_stack.sim.network_build import build_network
+from cav_stack.world.road_map import RoadMap
+from cav_stack.world.scenario import scenarios_dir
 
 
 def car(vid, x, y=0.0, yaw=0.0, speed=20.0, length=4.5, width=1.8):
@@ -48,3 +51,38 @@ def test_recorder_traces_entering_cavs_from_their_first_step_and_keeps_them_afte
     assert trace.time == pytest.approx([0.1, 0.2]) and trace.left_at == pytest.approx(0.3)
     assert trace.leader_id == ["", "h"]
     assert summarise_cav(trace, "e")["route_completed"]
+@pytest.fixture(scope="module")
+def ramps_map(tmp_path_factory):
+    """The on-ramp network (main_1 lane 0 is the acceleration lane; only main_2 lane 0 leads to ramp_out)."""
+    return RoadMap.from_net_file(build_network(scenarios_dir() / "networks" / "highway_ramps",
+                                               tmp_path_factory.mktemp("net-cache")))
+
+
+def test_merge_time_from_entering_the_acceleration_lane_to_the_main_lane(ramps_map):
+    """merge_time_s on the real on-ramp network: from the first step in main_1 lane 0 (the
+    acceleration lane, which ends on the route) to the first step in a lane leading on; the ramp
+    and the junction interiors do not count; without the road map nothing is recorded."""
+    route = ("ramp_in", "main_1", "main_2", "main_3")
+    positions = [("ramp_in", 0), (":m1_0", 0), ("main_1", 0), ("main_1", 0), ("main_1", 0), ("main_1", 1),
+                 ("main_1", 1), ("main_1", 0)]
+    watched = RunRecorder(("cav",), routes={"cav": route})
+    watched.watch_lanes(ramps_map)
+    blind = RunRecorder(("cav",), routes={"cav": route})
+    for step, (edge, lane) in enumerate(positions):
+        truth = WorldTruth(10.0 + step, (VehicleTruth("cav", step, 0.0, 0.0, 20.0, 0.0, 4.5, 1.8, 1.5, edge, lane,
+                                                      10.0),))
+        watched(truth, {})
+        blind(truth, {})
+    summary = summarise_cav(watched.traces["cav"])
+    assert (summary["merge_needed_s"], summary["merge_time_s"]) == pytest.approx((12.0, 3.0))
+    assert summarise_cav(blind.traces["cav"])["merge_time_s"] is None
+
+
+def test_merge_time_is_none_while_the_cav_has_not_merged(ramps_map):
+    recorder = RunRecorder(("cav",), routes={"cav": ("main_0", "main_1", "main_2", "ramp_out")})
+    recorder.watch_lanes(ramps_map)
+    for step, lane in enumerate((2, 2, 1)):        # main_2 lanes 2 and 1 do not lead to ramp_out
+        recorder(WorldTruth(float(step), (VehicleTruth("cav", step, 0.0, 0.0, 20.0, 0.0, 4.5, 1.8, 1.5, "main_2",
+                                                       lane, 10.0),)), {})
+    summary = summarise_cav(recorder.traces["cav"])
+    assert summary["merge_needed_s"] == 0.0 and summary["merge_time_s"] is None

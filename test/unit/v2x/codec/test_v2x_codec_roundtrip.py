@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import math
 
+import asn1tools
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cav_stack.core.messages import Header, TrajectoryPoint, V2xVehicleReport
+from cav_stack.core.share import share_path
 from cav_stack.v2x import codec
 from cav_stack.v2x.codec import V2xEncodeError
 from cav_stack.v2x.geodesy import GeodeticOrigin
@@ -18,6 +20,8 @@ from cav_stack.v2x.messages import (
     LaneConnection,
     ManeuverIntent,
     ManeuverShare,
+    GapResponse,
+    GapResponseReason,
     Maneuver,
     MapLane,
     MapMessage,
@@ -205,6 +209,40 @@ def test_maneuver_round_trip(x0, y0, yaw, speed, accel, n):
         assert got.speed == pytest.approx(sent.speed, abs=0.01 + 1e-9)
         assert got.accel == pytest.approx(sent.accel, abs=0.005 + 1e-9)
     assert decoded.trajectory().points == decoded.points
+
+
+@pytest.mark.parametrize("response", [None] + [GapResponse(0xFFFFFFFF if accepted else 7, accepted, reason)
+                                                 for reason in GapResponseReason for accepted in (True, False)])
+def test_maneuver_gap_response_round_trip(response):
+    point = TrajectoryPoint(t=0.0, x=10.0, y=-3.0, yaw=0.1, speed=25.0, accel=-1.0)
+    share = _share([point], yield_request_to=None, gap_response=response)
+    decoded = codec.decode_frame(codec.encode_maneuver(share, origin=ORIGIN), origin=ORIGIN, now=30.5)
+    assert isinstance(decoded, ManeuverShare)
+    assert decoded.gap_response == response
+
+
+def test_maneuver_gap_response_is_skipped_by_a_first_version_receiver(tmp_path):
+    """The gap response is an extension addition: a receiver compiled from the module as it was
+    before the addition (no GapResponse) decodes the same frame and skips it."""
+    first_version = share_path("v2x", "asn1", "cav_maneuver.asn").read_text()
+    addition = first_version[first_version.index("   ...,\n   gapResponse"):first_version.index("   }")]
+    first_version = first_version.replace(addition, "   ...\n")
+    first_version = first_version.replace(first_version[first_version.index("-- The answer of"):
+                                                        first_version.index("IntendedManeuver ::=")], "")
+    assert "GapResponse" not in first_version
+    (tmp_path / "cav_maneuver.asn").write_text(first_version)
+    files = [str(tmp_path / "cav_maneuver.asn") if name == "cav_maneuver.asn" else
+             str(share_path("v2x", "asn1", name)) for name in codec.ASN1_MODULES]
+    old = asn1tools.compile_files(files, "uper")
+    point = TrajectoryPoint(t=0.0, x=10.0, y=-3.0, yaw=0.1, speed=25.0, accel=-1.0)
+    answered = codec.encode_maneuver(_share([point], yield_request_to=3, gap_response=GapResponse(
+        5, False, GapResponseReason.BEYOND_COMFORT_LIMITS)), origin=ORIGIN)
+    _, raw = codec.decode_frame_raw(answered)
+    assert raw["gapResponse"] == {"requester": (5).to_bytes(4, "big"), "accepted": False,
+                                  "reason": "beyondComfortLimits"}
+    frame = old.decode("MessageFrame", answered)
+    value = old.decode("ManeuverSharingMessage", frame["value"])
+    assert "gapResponse" not in value and value["yieldRequestTo"] == (3).to_bytes(4, "big")
 
 
 @pytest.mark.parametrize("points", [
