@@ -25,6 +25,8 @@ STOP_SPEED = 0.5
 """A stop: the speed falls below this [m/s] after the vehicle has moved (see ``MOVING_SPEED``)."""
 MOVING_SPEED = 1.0
 """Moving again [m/s]: the speed a vehicle must exceed after a stop before its next stop counts."""
+_PREFILTER_MARGIN = 0.01
+"""Slack [m] of the array prefilters over the exact collision and leader tests."""
 
 
 def box_corners(v: VehicleTruth) -> np.ndarray:
@@ -76,6 +78,40 @@ def leader_of(ego: VehicleTruth, vehicles: tuple[VehicleTruth, ...]) -> LeaderGa
         if best is None or gap < best.gap:
             best = LeaderGap(v.vehicle_id, gap, v.speed * math.cos(v.yaw - ego.yaw))
     return best
+
+
+class _Neighbours:
+    """The vehicles of one truth that may touch a CAV or be its leader, found with array operations
+    so that the exact tests (:func:`boxes_overlap`, :func:`leader_of`) run on a few vehicles only.
+
+    The array tests are looser than the exact ones by ``_PREFILTER_MARGIN`` [m], so rounding never
+    drops a vehicle the exact test would keep; candidates keep the truth's order (ties in
+    :func:`leader_of` resolve as over all vehicles)."""
+
+    def __init__(self, vehicles: tuple[VehicleTruth, ...]):
+        self._vehicles = vehicles
+        geometry = np.array([(v.x, v.y, v.length, v.width) for v in vehicles], dtype=float).reshape(-1, 4)
+        self._x, self._y, self._length = geometry[:, 0], geometry[:, 1], geometry[:, 2]
+        self._half_diagonal = 0.5 * np.hypot(geometry[:, 2], geometry[:, 3])
+
+    def _pick(self, mask: np.ndarray) -> tuple[VehicleTruth, ...]:
+        return tuple(self._vehicles[i] for i in np.flatnonzero(mask))
+
+    def touching_candidates(self, i: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles whose bounding circles meet vehicle ``i``'s (itself included)."""
+        distance = np.hypot(self._x - self._x[i], self._y - self._y[i])
+        return self._pick(distance <= self._half_diagonal + self._half_diagonal[i] + _PREFILTER_MARGIN)
+
+    def leader_candidates(self, i: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles inside vehicle ``i``'s leader corridor (ahead, within the lateral window and
+        the range; itself included)."""
+        ego = self._vehicles[i]
+        c, s = math.cos(ego.yaw), math.sin(ego.yaw)
+        dx, dy = self._x - ego.x, self._y - ego.y
+        ahead, lateral = c * dx + s * dy, -s * dx + c * dy
+        gap = ahead - 0.5 * (self._length + ego.length)
+        return self._pick((ahead > -_PREFILTER_MARGIN) & (np.abs(lateral) <= LEADER_LATERAL_WINDOW + _PREFILTER_MARGIN)
+                          & (gap <= LEADER_RANGE + _PREFILTER_MARGIN))
 
 
 @dataclass
@@ -174,29 +210,35 @@ class RunRecorder:
         self._touching: set[tuple[str, str]] = set()
 
     def __call__(self, truth: WorldTruth, commands: dict) -> None:
-        self.max_vehicles = max(self.max_vehicles, len(truth.vehicles))
-        self.vehicle_ids_seen.update(v.vehicle_id for v in truth.vehicles)
+        vehicles = truth.vehicles
+        self.max_vehicles = max(self.max_vehicles, len(vehicles))
+        index = {v.vehicle_id: i for i, v in enumerate(vehicles)}
+        self.vehicle_ids_seen.update(index)
+        near = _Neighbours(vehicles)
         touching: set[tuple[str, str]] = set()
         for cav_id in self.cav_ids:
-            ego = truth.vehicle(cav_id)
-            if ego is None:
+            position = index.get(cav_id)
+            if position is None:
                 trace = self.traces[cav_id]
                 if trace.time and trace.left_at is None:
                     trace.left_at = truth.stamp
                 continue
-            for other in truth.vehicles:
+            ego = vehicles[position]
+            for other in near.touching_candidates(position):
                 if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):
                     first, second = sorted((ego.vehicle_id, other.vehicle_id))
                     touching.add((first, second))
-            self._record(self.traces[cav_id], truth, ego, commands.get(cav_id))
+            self._record(self.traces[cav_id], truth.stamp, ego, near.leader_candidates(position),
+                         commands.get(cav_id))
         for pair in sorted(touching - self._touching):
             self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})
         self._touching = touching
 
     @staticmethod
-    def _record(trace: CavTrace, truth: WorldTruth, ego: VehicleTruth, command) -> None:
-        leader = leader_of(ego, truth.vehicles)
-        trace.time.append(truth.stamp)
+    def _record(trace: CavTrace, stamp: float, ego: VehicleTruth, candidates: tuple[VehicleTruth, ...],
+                command) -> None:
+        leader = leader_of(ego, candidates)
+        trace.time.append(stamp)
         if not ego.edge_id.startswith(":"):
             trace.last_edge = ego.edge_id
         trace.x.append(ego.x)
