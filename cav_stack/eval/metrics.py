@@ -82,36 +82,39 @@ def leader_of(ego: VehicleTruth, vehicles: tuple[VehicleTruth, ...]) -> LeaderGa
 
 class _Neighbours:
     """The vehicles of one truth that may touch a CAV or be its leader, found with array operations
-    so that the exact tests (:func:`boxes_overlap`, :func:`leader_of`) run on a few vehicles only.
+    over every CAV at once, so that the exact tests (:func:`boxes_overlap`, :func:`leader_of`) run
+    on a few vehicles only.
 
-    The array tests are looser than the exact ones by ``_PREFILTER_MARGIN`` [m], so rounding never
-    drops a vehicle the exact test would keep; candidates keep the truth's order (ties in
-    :func:`leader_of` resolve as over all vehicles)."""
+    egos: indices in ``vehicles`` of the CAVs present. The array tests are looser than the exact
+    ones by ``_PREFILTER_MARGIN`` [m], so rounding never drops a vehicle the exact test would keep;
+    candidates keep the truth's order (ties in :func:`leader_of` resolve as over all vehicles)."""
 
-    def __init__(self, vehicles: tuple[VehicleTruth, ...]):
+    def __init__(self, vehicles: tuple[VehicleTruth, ...], egos: list[int]):
         self._vehicles = vehicles
-        geometry = np.array([(v.x, v.y, v.length, v.width) for v in vehicles], dtype=float).reshape(-1, 4)
-        self._x, self._y, self._length = geometry[:, 0], geometry[:, 1], geometry[:, 2]
-        self._half_diagonal = 0.5 * np.hypot(geometry[:, 2], geometry[:, 3])
+        self._row = {ego: row for row, ego in enumerate(egos)}
+        geometry = np.array([(v.x, v.y, v.yaw, v.length, v.width) for v in vehicles], dtype=float).reshape(-1, 5)
+        x, y, yaw, length = geometry[:, 0], geometry[:, 1], geometry[:, 2], geometry[:, 3]
+        half_diagonal = 0.5 * np.hypot(length, geometry[:, 4])
+        dx, dy = x[None, :] - x[egos, None], y[None, :] - y[egos, None]
+        reach = half_diagonal[None, :] + half_diagonal[egos, None] + _PREFILTER_MARGIN
+        self._touching = np.hypot(dx, dy) <= reach
+        c, s = np.cos(yaw[egos, None]), np.sin(yaw[egos, None])
+        ahead, lateral = c * dx + s * dy, -s * dx + c * dy
+        gap = ahead - 0.5 * (length[None, :] + length[egos, None])
+        self._ahead = ((ahead > -_PREFILTER_MARGIN) & (np.abs(lateral) <= LEADER_LATERAL_WINDOW + _PREFILTER_MARGIN)
+                       & (gap <= LEADER_RANGE + _PREFILTER_MARGIN))
 
     def _pick(self, mask: np.ndarray) -> tuple[VehicleTruth, ...]:
         return tuple(self._vehicles[i] for i in np.flatnonzero(mask))
 
-    def touching_candidates(self, i: int) -> tuple[VehicleTruth, ...]:
-        """Vehicles whose bounding circles meet vehicle ``i``'s (itself included)."""
-        distance = np.hypot(self._x - self._x[i], self._y - self._y[i])
-        return self._pick(distance <= self._half_diagonal + self._half_diagonal[i] + _PREFILTER_MARGIN)
+    def touching_candidates(self, ego: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles whose bounding circles meet vehicle ``ego``'s (itself included)."""
+        return self._pick(self._touching[self._row[ego]])
 
-    def leader_candidates(self, i: int) -> tuple[VehicleTruth, ...]:
-        """Vehicles inside vehicle ``i``'s leader corridor (ahead, within the lateral window and
+    def leader_candidates(self, ego: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles inside vehicle ``ego``'s leader corridor (ahead, within the lateral window and
         the range; itself included)."""
-        ego = self._vehicles[i]
-        c, s = math.cos(ego.yaw), math.sin(ego.yaw)
-        dx, dy = self._x - ego.x, self._y - ego.y
-        ahead, lateral = c * dx + s * dy, -s * dx + c * dy
-        gap = ahead - 0.5 * (self._length + ego.length)
-        return self._pick((ahead > -_PREFILTER_MARGIN) & (np.abs(lateral) <= LEADER_LATERAL_WINDOW + _PREFILTER_MARGIN)
-                          & (gap <= LEADER_RANGE + _PREFILTER_MARGIN))
+        return self._pick(self._ahead[self._row[ego]])
 
 
 @dataclass
@@ -214,7 +217,7 @@ class RunRecorder:
         self.max_vehicles = max(self.max_vehicles, len(vehicles))
         index = {v.vehicle_id: i for i, v in enumerate(vehicles)}
         self.vehicle_ids_seen.update(index)
-        near = _Neighbours(vehicles)
+        near = _Neighbours(vehicles, [index[cav_id] for cav_id in self.cav_ids if cav_id in index])
         touching: set[tuple[str, str]] = set()
         for cav_id in self.cav_ids:
             position = index.get(cav_id)
