@@ -26,6 +26,8 @@ STOP_SPEED = 0.5
 """A stop: the speed falls below this [m/s] after the vehicle has moved (see ``MOVING_SPEED``)."""
 MOVING_SPEED = 1.0
 """Moving again [m/s]: the speed a vehicle must exceed after a stop before its next stop counts."""
+_PREFILTER_MARGIN = 0.01
+"""Slack [m] of the array prefilters over the exact collision and leader tests."""
 
 
 def box_corners(v: VehicleTruth) -> np.ndarray:
@@ -77,6 +79,43 @@ def leader_of(ego: VehicleTruth, vehicles: tuple[VehicleTruth, ...]) -> LeaderGa
         if best is None or gap < best.gap:
             best = LeaderGap(v.vehicle_id, gap, v.speed * math.cos(v.yaw - ego.yaw))
     return best
+
+
+class _Neighbours:
+    """The vehicles of one truth that may touch a CAV or be its leader, found with array operations
+    over every CAV at once, so that the exact tests (:func:`boxes_overlap`, :func:`leader_of`) run
+    on a few vehicles only.
+
+    egos: indices in ``vehicles`` of the CAVs present. The array tests are looser than the exact
+    ones by ``_PREFILTER_MARGIN`` [m], so rounding never drops a vehicle the exact test would keep;
+    candidates keep the truth's order (ties in :func:`leader_of` resolve as over all vehicles)."""
+
+    def __init__(self, vehicles: tuple[VehicleTruth, ...], egos: list[int]):
+        self._vehicles = vehicles
+        self._row = {ego: row for row, ego in enumerate(egos)}
+        geometry = np.array([(v.x, v.y, v.yaw, v.length, v.width) for v in vehicles], dtype=float).reshape(-1, 5)
+        x, y, yaw, length = geometry[:, 0], geometry[:, 1], geometry[:, 2], geometry[:, 3]
+        half_diagonal = 0.5 * np.hypot(length, geometry[:, 4])
+        dx, dy = x[None, :] - x[egos, None], y[None, :] - y[egos, None]
+        reach = half_diagonal[None, :] + half_diagonal[egos, None] + _PREFILTER_MARGIN
+        self._touching = np.hypot(dx, dy) <= reach
+        c, s = np.cos(yaw[egos, None]), np.sin(yaw[egos, None])
+        ahead, lateral = c * dx + s * dy, -s * dx + c * dy
+        gap = ahead - 0.5 * (length[None, :] + length[egos, None])
+        self._ahead = ((ahead > -_PREFILTER_MARGIN) & (np.abs(lateral) <= LEADER_LATERAL_WINDOW + _PREFILTER_MARGIN)
+                       & (gap <= LEADER_RANGE + _PREFILTER_MARGIN))
+
+    def _pick(self, mask: np.ndarray) -> tuple[VehicleTruth, ...]:
+        return tuple(self._vehicles[i] for i in np.flatnonzero(mask))
+
+    def touching_candidates(self, ego: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles whose bounding circles meet vehicle ``ego``'s (itself included)."""
+        return self._pick(self._touching[self._row[ego]])
+
+    def leader_candidates(self, ego: int) -> tuple[VehicleTruth, ...]:
+        """Vehicles inside vehicle ``ego``'s leader corridor (ahead, within the lateral window and
+        the range; itself included)."""
+        return self._pick(self._ahead[self._row[ego]])
 
 
 @dataclass
@@ -206,30 +245,34 @@ class RunRecorder:
             trace.merged_at = stamp
 
     def __call__(self, truth: WorldTruth, commands: dict) -> None:
-        self.max_vehicles = max(self.max_vehicles, len(truth.vehicles))
-        self.vehicle_ids_seen.update(v.vehicle_id for v in truth.vehicles)
-        touching: set[tuple[str, str]] = set()
-        by_id = {v.vehicle_id: v for v in truth.vehicles}
+        vehicles = truth.vehicles
+        self.max_vehicles = max(self.max_vehicles, len(vehicles))
+        index = {v.vehicle_id: i for i, v in enumerate(vehicles)}
+        self.vehicle_ids_seen.update(index)
         if self._entering:
-            for vehicle_id in sorted(self._entering.intersection(by_id)):
+            for vehicle_id in sorted(self._entering.intersection(index)):
                 self._entering.discard(vehicle_id)
                 self.traces[vehicle_id] = CavTrace()
                 self._watched.append(vehicle_id)
+        near = _Neighbours(vehicles, [index[cav_id] for cav_id in self._watched if cav_id in index])
+        touching: set[tuple[str, str]] = set()
         finished = []
         for cav_id in self._watched:
-            ego = by_id.get(cav_id)
-            if ego is None:
+            position = index.get(cav_id)
+            if position is None:
                 trace = self.traces[cav_id]
                 if trace.time and trace.left_at is None:
                     trace.left_at = truth.stamp
                     if cav_id not in self.cav_ids:
                         finished.append(cav_id)     # an entering CAV leaves for good
                 continue
-            for other in truth.vehicles:
+            ego = vehicles[position]
+            for other in near.touching_candidates(position):
                 if other.vehicle_id != ego.vehicle_id and boxes_overlap(ego, other):
                     first, second = sorted((ego.vehicle_id, other.vehicle_id))
                     touching.add((first, second))
-            self._record(self.traces[cav_id], truth, ego, commands.get(cav_id))
+            self._record(self.traces[cav_id], truth.stamp, ego, near.leader_candidates(position),
+                         commands.get(cav_id))
             self._track_merge(self.traces[cav_id], ego, truth.stamp)
         for pair in sorted(touching - self._touching):
             self.collisions.append({"time_s": truth.stamp, "vehicles": list(pair)})
@@ -238,9 +281,10 @@ class RunRecorder:
             self._watched = [cav_id for cav_id in self._watched if cav_id not in finished]
 
     @staticmethod
-    def _record(trace: CavTrace, truth: WorldTruth, ego: VehicleTruth, command) -> None:
-        leader = leader_of(ego, truth.vehicles)
-        trace.time.append(truth.stamp)
+    def _record(trace: CavTrace, stamp: float, ego: VehicleTruth, candidates: tuple[VehicleTruth, ...],
+                command) -> None:
+        leader = leader_of(ego, candidates)
+        trace.time.append(stamp)
         if not ego.edge_id.startswith(":"):
             trace.last_edge = ego.edge_id
         trace.x.append(ego.x)

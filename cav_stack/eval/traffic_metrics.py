@@ -37,8 +37,11 @@ _M_PER_KM = 1000.0
 
 @dataclass
 class _VehicleLog:
+    """What is kept of one vehicle: ``order`` of first observation, when it was first seen [s], its
+    lane position [m] on ``edge_id`` at the last step, distance [m] and fuel [kg] so far."""
+
+    order: int
     first_seen: float
-    last_seen: float
     departed_during_run: bool
     is_cav: bool
     edge_id: str
@@ -66,6 +69,9 @@ class TrafficMetrics:
         self._vehicles: dict[str, _VehicleLog] = {}
         self._first_stamp: float | None = None
         self._last_stamp: float | None = None
+        self._present: list[str] = []
+        """IDs of the vehicles in the world at the last step."""
+        self._detector_edge = detector.edge if detector is not None else None
 
     def __call__(self, truth: WorldTruth, commands: dict) -> None:
         """Record one world step (``commands`` is unused: the signature is the runner's observer's)."""
@@ -74,28 +80,32 @@ class TrafficMetrics:
         if self._first_stamp is None:
             self._first_stamp = now
         dt = now - self._last_stamp if self._last_stamp is not None else 0.0
-        present = set()
+        present = []
+        vehicles = self._vehicles
         for vehicle in truth.vehicles:
-            present.add(vehicle.vehicle_id)
-            log = self._vehicles.get(vehicle.vehicle_id)
+            vehicle_id = vehicle.vehicle_id
+            present.append(vehicle_id)
+            log = vehicles.get(vehicle_id)
             if log is None:
-                self._vehicles[vehicle.vehicle_id] = _VehicleLog(
-                    now, now, now > self._first_stamp, vehicle.is_cav, vehicle.edge_id, vehicle.lane_position)
+                vehicles[vehicle_id] = _VehicleLog(len(vehicles), now, now > self._first_stamp, vehicle.is_cav,
+                                                   vehicle.edge_id, vehicle.lane_position)
                 continue
             log.distance += vehicle.speed * dt
             log.fuel += vehicle.fuel_rate * dt
-            self._count_crossing(log, vehicle, now, dt)
-            log.last_seen, log.edge_id, log.lane_position = now, vehicle.edge_id, vehicle.lane_position
-        for vehicle_id, log in self._vehicles.items():
-            if vehicle_id not in present and log.last_seen == self._last_stamp and (log.departed_during_run
-                                                                                    or log.is_cav):
-                self.completed_trips.append((vehicle_id, now - log.first_seen, log.is_cav))
+            if not log.counted and vehicle.edge_id == self._detector_edge:
+                self._count_crossing(log, vehicle, now, dt)
+            log.edge_id, log.lane_position = vehicle.edge_id, vehicle.lane_position
+        gone = set(self._present).difference(present)
+        for log_id, log in sorted(((i, vehicles[i]) for i in gone), key=lambda item: item[1].order):
+            if log.departed_during_run or log.is_cav:
+                self.completed_trips.append((log_id, now - log.first_seen, log.is_cav))
+        self._present = present
         self._last_stamp = now
 
     def _count_crossing(self, log: _VehicleLog, vehicle: VehicleTruth, now: float, dt: float) -> None:
+        """Count an uncounted vehicle on the detector's edge once it is past the detector."""
         detector = self.detector
-        if detector is None or log.counted or vehicle.edge_id != detector.edge:
-            return
+        assert detector is not None, "only called with a detector"
         if vehicle.lane_position < detector.position:
             return
         if log.edge_id == detector.edge:

@@ -105,12 +105,13 @@ class LinkQualityEstimator:
         neighbour = self._neighbours.get(station_id)
         if neighbour is None:
             return None
-        return self._quality(station_id, neighbour, now)
+        return self._quality(station_id, neighbour, now, Header(now, MAP_FRAME))
 
     def qualities(self, now: float) -> tuple[LinkQuality, ...]:
         """Link quality of every neighbour heard within ``neighbour_timeout``, by station ID."""
         self._forget(now)
-        return tuple(self._quality(sid, self._neighbours[sid], now) for sid in sorted(self._neighbours))
+        header = Header(now, MAP_FRAME)
+        return tuple(self._quality(sid, self._neighbours[sid], now, header) for sid in sorted(self._neighbours))
 
     def _forget(self, now: float) -> None:
         start = now - self.params.window
@@ -132,11 +133,11 @@ class LinkQualityEstimator:
             return self.params.expected_rate
         return (window[-1].sequence - window[0].sequence) / span
 
-    def _quality(self, station_id: int, neighbour: _Neighbour, now: float) -> LinkQuality:
+    def _quality(self, station_id: int, neighbour: _Neighbour, now: float, header: Header) -> LinkQuality:
+        """The neighbour's link quality at ``now`` [s], stamped with ``header`` (``now``, ``map``)."""
         start = now - self.params.window
         window = [r for r in neighbour.receptions if start < r.reception_time <= now]
         age = now - neighbour.last_generation
-        header = Header(now, MAP_FRAME)
         if not window:
             last = neighbour.receptions[-1]
             return LinkQuality(header, station_id, 0.0, last.reception_time - last.generation_time, age)
@@ -145,5 +146,5 @@ class LinkQualityEstimator:
         due = (now - latency - newest.generation_time) * self._sender_rate(window)
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
         expected = newest.sequence - window[0].sequence + 1 + due_after
-        received = len({r.sequence for r in window})
+        received = len(window)   # sequence numbers strictly increase along the receptions: all distinct
         return LinkQuality(header, station_id, received / expected, latency, age)

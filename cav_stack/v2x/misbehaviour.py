@@ -54,6 +54,7 @@ from scipy.optimize import linear_sum_assignment
 from cav_stack.core.frames import wrap_angle
 from cav_stack.core.messages import MAP_FRAME, TrackList, V2xVehicleReport
 from cav_stack.core.params import validate_positive
+from cav_stack.v2x.report_history import ReportHistory
 
 #: ``is_on_road(x, y, margin)``: True when the ``map`` point (x, y) [m] lies on a road or within
 #: ``margin`` [m] of its edge (the detector sets the margin from the report's position accuracy).
@@ -70,6 +71,29 @@ def _known(*values: float) -> bool:
         if not math.isfinite(value):
             return False
     return True
+
+
+def _history_span(history: ReportHistory
+                  ) -> tuple[V2xVehicleReport, V2xVehicleReport, float, tuple[float, float] | None] | None:
+    """What the history checks compare, over the reports from the first to the last one with a
+    known position: those two reports, the distance [m] integrated from the speeds between them
+    and the sums of the sines and cosines of the headings known between them (None: none known).
+    None when fewer than two positions or not every speed is known (the distance is unknown)."""
+    if not history.all_speeds_known:
+        return None
+    reports = history.reports
+    if history.all_positions_known:   # the usual case: the terms kept by the history
+        return (reports[0], reports[-1], history.travelled(), history.heading_sums()) if len(reports) >= 2 else None
+    located = [r for r in reports if math.isfinite(r.x) and math.isfinite(r.y)]
+    if len(located) < 2:
+        return None
+    first, last = located[0], located[-1]
+    inside = [r for r in reports if first.header.stamp <= r.header.stamp <= last.header.stamp]
+    distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
+                   for a, b in zip(inside, inside[1:], strict=False))  # consecutive pairs: one shorter
+    yaws = [r.yaw for r in inside if math.isfinite(r.yaw)]
+    sums = (sum(math.sin(a) for a in yaws), sum(math.cos(a) for a in yaws)) if yaws else None
+    return first, last, distance, sums
 
 
 class MisbehaviourReason(enum.Enum):
@@ -186,7 +210,7 @@ class _Claim:
 
 class _Sender:
     def __init__(self, now: float):
-        self.history: collections.deque[V2xVehicleReport] = collections.deque()
+        self.history = ReportHistory()
         self.last_heard = now
         self.failures: dict[MisbehaviourReason, collections.deque[float]] = collections.defaultdict(collections.deque)
         self.flags: dict[MisbehaviourReason, float] = {}
@@ -225,15 +249,16 @@ class MisbehaviourDetector:
         sender = self._senders.setdefault(key, _Sender(now))
         sender.last_heard = now
         history = sender.history
-        if history and report.header.stamp <= history[-1].header.stamp:
+        reports = history.reports
+        if reports and report.header.stamp <= reports[-1].header.stamp:
             return self.verdict(key)
         failures = self._single_report_checks(report)
-        if history and report.header.stamp - history[-1].header.stamp > self.params.max_report_gap:
+        if reports and report.header.stamp - reports[-1].header.stamp > self.params.max_report_gap:
             history.clear()
-        if history:
-            failures += self._step_checks(history[-1], report)
+        if reports:
+            failures += self._step_checks(reports[-1], report)
         history.append(report)
-        while report.header.stamp - history[0].header.stamp > self.params.consistency_window:
+        while report.header.stamp - reports[0].header.stamp > self.params.consistency_window:
             history.popleft()
         failures += self._history_checks(history)
         for reason in failures:
@@ -252,7 +277,7 @@ class MisbehaviourDetector:
         t = tracks.header.stamp
         claims: dict[Hashable, _Claim] = {}
         for key, sender in self._senders.items():
-            latest = sender.history[-1] if sender.history else None
+            latest = sender.history.reports[-1] if sender.history else None
             if (sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age
                     or not (math.isfinite(latest.x) and math.isfinite(latest.y))):
                 sender.unmatched_since = None
@@ -371,31 +396,24 @@ class MisbehaviourDetector:
             failures.append(MisbehaviourReason.POSITION_JUMP)
         return failures
 
-    def _history_checks(self, history: collections.deque[V2xVehicleReport]) -> list[MisbehaviourReason]:
+    def _history_checks(self, history: ReportHistory) -> list[MisbehaviourReason]:
         p = self.params
-        isfinite = math.isfinite
-        reports = [r for r in history if isfinite(r.x) and isfinite(r.y)]
-        if len(reports) < 2 or reports[-1].header.stamp - reports[0].header.stamp < p.consistency_min_span:
+        span = _history_span(history)
+        if span is None or span[1].header.stamp - span[0].header.stamp < p.consistency_min_span:
             return []
-        if not all(math.isfinite(r.speed) for r in history):
-            return []   # the distance travelled is unknown
-        first, last = reports[0], reports[-1]
+        first, last, distance, heading_sums = span
         failures = []
-        inside = [r for r in history if first.header.stamp <= r.header.stamp <= last.header.stamp]
-        distance = sum(0.5 * (a.speed + b.speed) * (b.header.stamp - a.header.stamp)
-                       for a, b in zip(inside, inside[1:], strict=False))  # consecutive pairs: one shorter
-        span = last.header.stamp - first.header.stamp
+        span_s = last.header.stamp - first.header.stamp
         noise = (p.gate_sigmas * math.hypot(self._sigma(first), self._sigma(last))
-                 + p.gate_sigmas * p.speed_sigma * span)
+                 + p.gate_sigmas * p.speed_sigma * span_s)
         dx, dy = last.x - first.x, last.y - first.y
         displacement = math.hypot(dx, dy)
         travelled = abs(distance)
         shortest = (1.0 - p.speed_displacement_rel_tolerance) * travelled - noise
         if displacement > travelled + noise or displacement < shortest:
             failures.append(MisbehaviourReason.SPEED_VS_DISPLACEMENT)
-        yaws = [r.yaw for r in inside if math.isfinite(r.yaw)]
-        if displacement >= p.heading_min_displacement and yaws:
-            mean_yaw = math.atan2(sum(math.sin(a) for a in yaws), sum(math.cos(a) for a in yaws))
+        if displacement >= p.heading_min_displacement and heading_sums is not None:
+            mean_yaw = math.atan2(*heading_sums)
             if distance < 0.0:
                 mean_yaw += math.pi
             error = abs(wrap_angle(math.atan2(dy, dx) - mean_yaw))
