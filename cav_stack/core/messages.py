@@ -276,13 +276,23 @@ class DrivingMode(enum.Enum):
     TAKEOVER_REQUEST = "takeover_request"
 
 
+class GapResponseReason(enum.Enum):
+    """Why a vehicle asked to open a gap answered as it did (GapResponseReason of cav_maneuver.asn)."""
+
+    GAP_OPENING = "gapOpening"
+    BEYOND_COMFORT_LIMITS = "beyondComfortLimits"
+    YIELDING_TO_ANOTHER = "yieldingToAnother"
+    REQUESTER_NOT_AHEAD = "requesterNotAhead"
+    MERGED = "merged"
+    TIMED_OUT = "timedOut"
+    REQUEST_WITHDRAWN = "requestWithdrawn"
+
+
 @dataclass(frozen=True)
 class GapAnswer:
     """An answer to a gap request (cooperative merge over V2X): the requester's and the responder's
     V2X station IDs (responder None: this vehicle's own answer, sent under its own ID), whether the
-    responder opens the gap ahead of itself, and why (a ``GapResponseReason`` value of
-    cav_maneuver.asn: ``gapOpening``, ``beyondComfortLimits``, ``yieldingToAnother``,
-    ``requesterNotAhead``, ``merged``, ``timedOut``)."""
+    responder opens the gap ahead of itself, and why (a :class:`GapResponseReason` value)."""
 
     requester_id: int
     accepted: bool

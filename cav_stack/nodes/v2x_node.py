@@ -28,7 +28,8 @@ from collections.abc import Callable
 
 from cav_stack.control.vehicle_models import VehicleParams, centre_from_rear_axle, load_vehicle_params
 from cav_stack.core.messages import (
-    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, GapAnswer, GapRequest, Header, LinkQualityList, ModeCommand,
+    MAP_FRAME, DiagnosticStatus, DrivingMode, EgoState, GapAnswer, GapRequest, GapResponseReason, Header,
+    LinkQualityList, ModeCommand,
     RoadEventReport,
     SharedPlan, SignalPhaseWindow, SignalTiming, SignalTimingList, TrackList, Trajectory, V2xFrame, V2xReportList,
     V2xVehicleReport,
@@ -42,7 +43,7 @@ from cav_stack.v2x.codec import V2xEncodeError, encode_bsm, encode_maneuver
 from cav_stack.v2x.generation import BsmScheduler, MessageGenerationParams, StationIdentity
 from cav_stack.v2x.link_quality import LinkQualityEstimator
 from cav_stack.v2x.messages import (
-    DecodedBsm, GapResponse, GapResponseReason, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage,
+    DecodedBsm, GapResponse, ManeuverIntent, ManeuverShare, MovementPhase, RoadAlert, SpatMessage,
 )
 from cav_stack.v2x.misbehaviour import MisbehaviourDetector
 from cav_stack.v2x.permissions import PSID_OF_MESSAGE

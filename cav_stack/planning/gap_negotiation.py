@@ -25,18 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cav_stack.control.idm_baseline import IdmParams
-from cav_stack.core.messages import GapAnswer, GapRequest
+from cav_stack.core.messages import GapAnswer, GapRequest, GapResponseReason
 from cav_stack.core.path import Polyline
 from cav_stack.core.params import validate_positive
 from cav_stack.planning.merge_gap import safe_rear_gap
-
-GAP_OPENING = "gapOpening"
-BEYOND_COMFORT_LIMITS = "beyondComfortLimits"
-YIELDING_TO_ANOTHER = "yieldingToAnother"
-REQUESTER_NOT_AHEAD = "requesterNotAhead"
-MERGED = "merged"
-TIMED_OUT = "timedOut"
-REQUEST_WITHDRAWN = "requestWithdrawn"
 
 BESIDE_MARGIN = 5.0
 """A requester whose rear is up to this far [m] behind the yielding vehicle's front bumper is beside
@@ -135,11 +127,11 @@ class GapYielder:
             held = heard.get(self._holding)
             reason = None
             if held is None:
-                reason = REQUEST_WITHDRAWN
+                reason = GapResponseReason.REQUEST_WITHDRAWN.value
             elif held.in_lane:
-                reason = MERGED
+                reason = GapResponseReason.MERGED.value
             elif now - self._since > p.yield_timeout:
-                reason = TIMED_OUT
+                reason = GapResponseReason.TIMED_OUT.value
             if reason is not None:
                 self._released[self._holding] = (now, reason)
                 self._note(now, self._holding, False, reason)
@@ -160,20 +152,20 @@ class GapYielder:
     def _answer(self, now: float, speed: float, requester: RequesterState) -> GapAnswer | None:
         station = requester.station_id
         if station == self._holding:
-            return GapAnswer(station, True, GAP_OPENING)
+            return GapAnswer(station, True, GapResponseReason.GAP_OPENING.value)
         if station in self._released:
             return GapAnswer(station, False, self._released[station][1])
         if requester.in_lane:
             return None
         if self._holding is not None:
-            return self._note(now, station, False, YIELDING_TO_ANOTHER)
+            return self._note(now, station, False, GapResponseReason.YIELDING_TO_ANOTHER.value)
         if requester.gap < -BESIDE_MARGIN:
-            return self._note(now, station, False, REQUESTER_NOT_AHEAD)
+            return self._note(now, station, False, GapResponseReason.REQUESTER_NOT_AHEAD.value)
         decel = self.opening_decel(requester.gap, speed, requester.speed)
         if decel > self.params.comfort_decel or speed - max(decel, 0.0) * self.params.open_time < 0.0:
-            return self._note(now, station, False, BEYOND_COMFORT_LIMITS)
+            return self._note(now, station, False, GapResponseReason.BEYOND_COMFORT_LIMITS.value)
         self._holding, self._since = station, now
-        return self._note(now, station, True, GAP_OPENING)
+        return self._note(now, station, True, GapResponseReason.GAP_OPENING.value)
 
     def _note(self, now: float, station: int, accepted: bool, reason: str) -> GapAnswer:
         if self._last.get(station) != (accepted, reason):

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import asn1tools
 
 from cav_stack.core.share import share_path
-from cav_stack.core.messages import MAP_FRAME, Header, TrajectoryPoint, V2xVehicleReport
+from cav_stack.core.messages import MAP_FRAME, GapResponseReason, Header, TrajectoryPoint, V2xVehicleReport
 from cav_stack.v2x import j2735_units as units
 from cav_stack.v2x.ieee1609dot2 import DECODE_ERRORS as ASN1_DECODE_ERRORS
 from cav_stack.v2x.geodesy import GeodeticOrigin, LocalTangentPlane
@@ -38,7 +38,6 @@ from cav_stack.v2x.messages import (
     IntersectionSignalState,
     LaneConnection,
     GapResponse,
-    GapResponseReason,
     ManeuverIntent,
     ManeuverShare,
     MapLane,

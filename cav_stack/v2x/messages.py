@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from cav_stack.core.messages import Header, Trajectory, TrajectoryPoint, V2xVehicleReport
+from cav_stack.core.messages import GapResponseReason, Header, Trajectory, TrajectoryPoint, V2xVehicleReport
 
 
 @dataclass(frozen=True)
@@ -191,18 +191,6 @@ class ManeuverIntent(enum.Enum):
     LEAVE_PLATOON = "leavePlatoon"
     STOP_AT_LINE = "stopAtLine"
     MINIMAL_RISK_MANEUVER = "minimalRiskManeuver"
-
-
-class GapResponseReason(enum.Enum):
-    """Why a vehicle asked to open a gap answered as it did (GapResponseReason of cav_maneuver.asn)."""
-
-    GAP_OPENING = "gapOpening"
-    BEYOND_COMFORT_LIMITS = "beyondComfortLimits"
-    YIELDING_TO_ANOTHER = "yieldingToAnother"
-    REQUESTER_NOT_AHEAD = "requesterNotAhead"
-    MERGED = "merged"
-    TIMED_OUT = "timedOut"
-    REQUEST_WITHDRAWN = "requestWithdrawn"
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from cav_stack.control.idm_baseline import IdmParams
-from cav_stack.core.messages import GapAnswer, GapRequest, Header
+from cav_stack.core.messages import GapAnswer, GapRequest, GapResponseReason, Header
 from cav_stack.core.path import Polyline
 from cav_stack.planning.gap_negotiation import (
-    BEYOND_COMFORT_LIMITS, GAP_OPENING, MERGED, REQUEST_WITHDRAWN, REQUESTER_NOT_AHEAD, TIMED_OUT,
-    YIELDING_TO_ANOTHER, GapAsker, GapYielder, NegotiationParams, RequesterState, requester_on_path,
+    GapAsker, GapYielder, NegotiationParams, RequesterState, requester_on_path,
 )
+
+Reason = GapResponseReason
 
 IDM = IdmParams(30.56, 1.5, 3.0, 1.5, 2.0, 6.0, 4.0, 1.0, 6.0)
 PARAMS = NegotiationParams(open_time=6.0, comfort_decel=1.5, gap_margin=3.0, request_timeout=1.0,
@@ -29,7 +30,7 @@ def beside(station: int, gap: float, speed: float = 24.0, heard: float = 0.0, in
 def test_accepts_a_gap_it_opens_within_its_comfort_limits_and_slows_for_it():
     y = yielder()
     answer = y.step(0.0, 24.0, [beside(7, 2.0)])
-    assert answer == GapAnswer(7, True, GAP_OPENING) and y.holding == 7
+    assert answer == GapAnswer(7, True, Reason.GAP_OPENING.value) and y.holding == 7
     assert 0.0 < y.opening_decel(2.0, 24.0, 24.0) <= PARAMS.comfort_decel
     slower = y.yield_speed(24.0, beside(7, 2.0))
     assert slower < 24.0
@@ -37,8 +38,8 @@ def test_accepts_a_gap_it_opens_within_its_comfort_limits_and_slows_for_it():
 
 
 @pytest.mark.parametrize("requester, reason", [
-    (beside(7, -20.0), REQUESTER_NOT_AHEAD),                   # behind the responder
-    (beside(7, -4.0, speed=18.0), BEYOND_COMFORT_LIMITS),      # beside and much slower: hard braking
+    (beside(7, -20.0), Reason.REQUESTER_NOT_AHEAD.value),                   # behind the responder
+    (beside(7, -4.0, speed=18.0), Reason.BEYOND_COMFORT_LIMITS.value),      # beside and much slower: hard braking
 ])
 def test_refusals_carry_their_reason(requester, reason):
     y = yielder()
@@ -50,20 +51,22 @@ def test_one_gap_at_a_time_then_released_when_the_requester_is_in_the_lane():
     y = yielder()
     y.step(0.0, 24.0, [beside(7, 2.0)])
     answer = y.step(0.1, 24.0, [beside(7, 3.0, heard=0.1), beside(9, 10.0, heard=0.1)])
-    assert answer == GapAnswer(7, True, GAP_OPENING)
-    assert (9, False, YIELDING_TO_ANOTHER) in [(e.requester_id, e.accepted, e.reason) for e in y.log]
+    assert answer == GapAnswer(7, True, Reason.GAP_OPENING.value)
+    assert (9, False, Reason.YIELDING_TO_ANOTHER.value) in [(e.requester_id, e.accepted, e.reason) for e in y.log]
     released = y.step(5.0, 24.0, [beside(7, 20.0, heard=5.0, in_lane=True)])
-    assert released == GapAnswer(7, False, MERGED) and y.holding is None
+    assert released == GapAnswer(7, False, Reason.MERGED.value) and y.holding is None
 
 
 def test_released_after_the_yield_timeout_and_when_the_request_stops():
     y = yielder()
     y.step(0.0, 24.0, [beside(7, 2.0)])
-    assert y.step(20.5, 24.0, [beside(7, 5.0, heard=20.5)]) == GapAnswer(7, False, TIMED_OUT)
-    assert y.step(21.0, 24.0, [beside(7, 5.0, heard=21.0)]) == GapAnswer(7, False, TIMED_OUT)   # not re-accepted
+    assert y.step(20.5, 24.0, [beside(7, 5.0, heard=20.5)]) == GapAnswer(7, False, Reason.TIMED_OUT.value)
+    # not re-accepted
+    assert y.step(21.0, 24.0, [beside(7, 5.0, heard=21.0)]) == GapAnswer(7, False, Reason.TIMED_OUT.value)
     y2 = yielder()
     y2.step(0.0, 24.0, [beside(7, 2.0)])
-    assert y2.step(2.0, 24.0, [beside(7, 2.0, heard=0.0)]) == GapAnswer(7, False, REQUEST_WITHDRAWN)   # silent
+    # silent
+    assert y2.step(2.0, 24.0, [beside(7, 2.0, heard=0.0)]) == GapAnswer(7, False, Reason.REQUEST_WITHDRAWN.value)
     assert y2.holding is None
 
 
@@ -80,9 +83,10 @@ def test_requester_on_path_projects_and_moves_the_reported_position_on():
 def test_the_asker_asks_its_would_be_follower_and_waits_after_a_refusal():
     a = GapAsker(PARAMS)
     assert a.step(0.0, True, 7, []) == 7
-    assert a.step(0.1, True, 7, [GapAnswer(7, False, BEYOND_COMFORT_LIMITS, responder_id=7)]) is None
+    assert a.step(0.1, True, 7, [GapAnswer(7, False, Reason.BEYOND_COMFORT_LIMITS.value, responder_id=7)]) is None
     assert a.step(2.0, True, 7, []) is None                        # within retry_after
     assert a.step(3.2, True, 7, []) == 7
     assert a.step(3.3, False, 7, []) is None                       # merge over: stop asking
     roles = [(e.role, e.responder_id, e.accepted, e.reason) for e in a.log]
-    assert roles == [("request", 7, None, ""), ("answer", 7, False, BEYOND_COMFORT_LIMITS), ("request", 7, None, "")]
+    assert roles == [("request", 7, None, ""), ("answer", 7, False, Reason.BEYOND_COMFORT_LIMITS.value),
+                     ("request", 7, None, "")]
