@@ -125,6 +125,7 @@ class ModeSelectorNode(Node):
         self._driver = DriverState(Header(0.0, "base_link"))
         self._stop = StopRequest(Header(0.0, ""), stop=False)
         self._reports = V2xReportList(Header(0.0, "map"))
+        self._track_stations: dict[int, int] = {}     # track ID -> V2X station ID once matched
         self._lane: tuple[tuple[int, str | None], Polyline] | None = None
         self._lane_change_from: LaneChangeStart | None = None
         p = self.params
@@ -198,6 +199,8 @@ class ModeSelectorNode(Node):
         path = self._path(route, edge, lane_index)
         s_ego, _, _ = path.project(cx, cy)
         objects = self._objects if self._objects is not None else TrackList(Header(now, "map"))
+        present = {o.track_id for o in objects.objects}
+        self._track_stations = {t: s for t, s in self._track_stations.items() if t in present}
         leader = find_leader(path, cx, cy, self._vehicle.length, objects, self.params.leader)
         sensors_ok, sensor_reason = self._sensors_ok(now)
         leader_info = self._leader_info(leader, objects, now)
@@ -276,14 +279,25 @@ class ModeSelectorNode(Node):
         return replace(command, gap_request_to=ask, gap_answer=answer)
 
     def _station_of(self, track_id: int, objects: TrackList, now: float) -> int | None:
-        """V2X station ID of a track: bound by the tracker, else the report at its position."""
+        """V2X station ID of a track: bound by the tracker, else the report at its position; a
+        track once matched keeps its station while that station's link is listed (heard within
+        the link estimator's neighbour timeout), so that a few lost reports leave the leader
+        connected with an older age of information (the mode selector weighs that) instead of
+        unconnected."""
         track = next((o for o in objects.objects if o.track_id == track_id), None)
         if track is None:
             return None
         if track.v2x_id is not None:
             return track.v2x_id
-        report = match_report(track, self._reports, now, self.params.v2x_match_max_age, self.params.v2x_match_distance)
-        return report.station_id if report is not None else None
+        report = match_report(track, self._reports, now, self.params.v2x_match_max_age, self.params.v2x_match_distance,
+                              objects.objects)
+        if report is not None:
+            self._track_stations[track_id] = report.station_id
+            return report.station_id
+        station = self._track_stations.get(track_id)
+        if station is not None and any(q.neighbour_id == station for q in self._links.links):
+            return station
+        return None
     def _shielded(self, now: float, path: Polyline, edge: str, lane_index: int, option: LaneOption | None,
                   done: bool) -> tuple[LaneOption | None, bool]:
         """The lane option and lane-change-over flag after the joint-action shield: its decision on

@@ -141,7 +141,8 @@ class MpcControllerNode(Node):
             return None
         track = next(o for o in objects.objects if o.track_id == found.track_id)
         if mode.mode in COOPERATIVE_MODES:
-            report = match_report(track, self._reports, now, self.params.v2x_max_age, V2X_MATCH_DISTANCE)
+            report = match_report(track, self._reports, now, self.params.v2x_max_age, V2X_MATCH_DISTANCE,
+                                  objects.objects)
             if report is not None and math.isfinite(report.accel):
                 plan = self._plans.get(report.station_id)
                 return LeaderPrediction(found.gap, found.speed, report.accel, self._planned_speeds(plan, now),

@@ -301,10 +301,14 @@ class V2xNode(Node):
             return
         if isinstance(result, Rejected):
             self._refuse(result.reason)
+            if result.unknown_signer and self._signer is not None:
+                self._signer.include_certificate_next()
             return
         message = result.message
         if isinstance(message, DecodedBsm):
             report = message.report
+            if report.station_id not in self._reports and self._signer is not None:
+                self._signer.include_certificate_next()      # a new neighbour: it lacks the own certificate
             self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
             if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
                 self._reports[report.station_id] = (report, result.sender)

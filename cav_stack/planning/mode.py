@@ -23,7 +23,10 @@ the MPC. Priorities, highest first:
 5. Longitudinal automation by information quality: PLATOON / CACC with a short time gap when the
    leader's V2X link is good (PDR, latency, age of information) for a dwell time; ACC with the
    larger gap as soon as it is not (degradation is immediate, upgrades wait: hysteresis); CRUISE on
-   a free road.
+   a free road. The commanded time gap moves between modes at ``time_gap_rate``; it starts from
+   the headway a vehicle already keeps when it first has a leader (a car joining traffic: no hard
+   braking to open a longer gap behind the car it was inserted behind), and does not open while
+   an upgrade to CACC waits for its dwell (the gap would only be closed again).
 
 Every switch is recorded in :attr:`ModeSelector.log` with time, modes and reason. No wall clock:
 ``inputs.now`` is the only time.
@@ -36,6 +39,10 @@ from typing import Any
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, LinkQuality, ModeCommand
 from cav_stack.core.params import validate_positive
 from cav_stack.planning.eco_approach import GreenWindow, SpeedAdvice, advise_speed
+
+#: Speed [m/s] below which the kept time gap is computed as at this speed (a car at standstill
+#: keeps no time gap: the ramp then starts at the target).
+_MIN_HEADWAY_SPEED = 1.0
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,7 @@ class _State:
     takeover_level: int = 0
     lane_offset: float = 0.0
     time_gap: float | None = None
+    upgrade_pending: bool = False
     last_step: float | None = None
     stop_left: float | None = None
     log: list[ModeSwitch] = field(default_factory=list)
@@ -182,6 +190,7 @@ class ModeSelector:
 
     def step(self, inputs: ModeInputs) -> ModeCommand:
         """Choose the mode and targets at ``inputs.now``."""
+        self._s.upgrade_pending = False
         mode, reason, extra = self._decide(inputs)
         self._track_stop_line(inputs, mode)
         if mode is not self._s.mode:
@@ -189,7 +198,7 @@ class ModeSelector:
             self._s.mode, self._s.since = mode, inputs.now
         command = self._command(inputs, mode, reason, extra)
         level = self._s.takeover_level if mode is DrivingMode.TAKEOVER_REQUEST else 0
-        return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs.now), takeover_level=level)
+        return replace(command, time_gap=self._ramped_time_gap(command.time_gap, inputs), takeover_level=level)
 
     def _track_stop_line(self, i: ModeInputs, mode: DrivingMode) -> None:
         """Keep the minimal-risk stop line fixed on the road: placed on entry where braking at
@@ -211,13 +220,24 @@ class ModeSelector:
         p = self.params
         return speed * p.minimal_risk_onset + speed ** 2 / (2.0 * p.minimal_risk_decel)
 
-    def _ramped_time_gap(self, target: float, now: float) -> float:
-        """The commanded time gap [s], moving towards ``target`` at ``time_gap_rate``."""
-        s = self._s
-        if s.time_gap is None or s.last_step is None:
-            s.time_gap = target
-        else:
-            limit = self.params.time_gap_rate * max(now - s.last_step, 0.0)
+    def _ramped_time_gap(self, target: float, i: ModeInputs) -> float:
+        """The commanded time gap [s], moving towards ``target`` [s] at ``time_gap_rate``; held
+        (not opened) while a CACC upgrade waits for its dwell. Before the first leader there is
+        nothing to keep a gap to: ``target`` is passed on, and the ramp starts at the first leader
+        from the time gap already kept to it (``(gap - standstill_gap) / speed``), within
+        ``[cacc_time_gap, target]``."""
+        p, s = self.params, self._s
+        now = i.now
+        if s.time_gap is None:
+            if i.leader is None:
+                s.last_step = now
+                return target
+            kept = (i.leader.gap - p.standstill_gap) / max(i.ego_speed, _MIN_HEADWAY_SPEED)
+            s.time_gap = min(max(kept, min(p.cacc_time_gap, target)), target)
+        elif s.last_step is not None:
+            if s.upgrade_pending:
+                target = min(target, s.time_gap)
+            limit = p.time_gap_rate * max(now - s.last_step, 0.0)
             s.time_gap += min(max(target - s.time_gap, -limit), limit)
         s.last_step = now
         return s.time_gap
@@ -323,6 +343,7 @@ class ModeSelector:
         if s.link_good_since is None:
             s.link_good_since = i.now
         if not cooperative and i.now - s.link_good_since < p.upgrade_dwell:
+            s.upgrade_pending = True
             return DrivingMode.ACC, "V2X link good, waiting for dwell"
         if leader.in_platoon:
             return DrivingMode.PLATOON, f"platoon member ahead, PDR {link.pdr:.2f}"

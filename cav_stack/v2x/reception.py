@@ -75,9 +75,11 @@ class Received:
 class Rejected:
     """A refused frame: the counter name of the reason (a :class:`RefusalReason` value,
     ``undecodable``, ``permission``, ``future_report``, ``stale_report``, ``station_id_conflict``,
-    ``misbehaviour``)."""
+    ``misbehaviour``); unknown_signer: refused because it was signed with the digest of a
+    certificate not learned yet (a new neighbour)."""
 
     reason: str
+    unknown_signer: bool = False
 
 
 class ReceivePath:
@@ -111,7 +113,7 @@ class ReceivePath:
         if self._verifier is not None:
             verdict = self._verifier.verify(frame, now)
             if not isinstance(verdict, Accepted):
-                return Rejected(verdict.reason.value)
+                return Rejected(verdict.reason.value, verdict.unknown_digest)
             if verdict.psid == PSID_CRL:
                 return self._apply_revocations(verdict)
             payload, psid, ssp = verdict.payload, verdict.psid, verdict.ssp

@@ -96,10 +96,13 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Refused:
-    """A refused envelope: the reason and a human-readable detail."""
+    """A refused envelope: the reason and a human-readable detail; unknown_digest: it was signed
+    with the digest of a certificate this receiver has not learned yet (its sender is new here, and
+    this station is likely new to it: ETSI TS 103 097 has it send its own certificate next)."""
 
     reason: RefusalReason
     detail: str
+    unknown_digest: bool = False
 
 
 def _signed_data(payload: bytes, psid: int, generation_time: int, signer: tuple[str, Any],
@@ -171,7 +174,9 @@ class MessageSigner:
 
     The pseudonym in use at ``now`` is the ``floor(now / pseudonym_change_interval)``-th (modulo
     the pool) of those valid at ``now``; callers watch :meth:`pseudonym_id` to change their
-    temporary station ID and message counter together with it.
+    temporary station ID and message counter together with it. An envelope carries the full
+    certificate at least every ``full_certificate_interval``, on a pseudonym change, and once
+    after :meth:`include_certificate_next` (a new neighbour; otherwise the digest).
     """
 
     def __init__(self, params: SecurityParams, pseudonyms: Sequence[Credential]):
@@ -181,6 +186,14 @@ class MessageSigner:
         self._pool = tuple(pseudonyms)
         self._last_credential: Credential | None = None
         self._last_full_certificate = float("-inf")
+        self._certificate_wanted = False
+
+    def include_certificate_next(self) -> None:
+        """Carry the full certificate in the next envelope: a neighbour that has not learned it
+        yet (one just heard for the first time, or one signing with a digest unknown here) cannot
+        verify the digest-signed ones (the CAM security profile of ETSI TS 103 097; its test purpose
+        TP_SEC_ITSS_SND_CAM_06_01_BV of ETSI TS 103 096-2)."""
+        self._certificate_wanted = True
 
     def _tai2004(self, now: float) -> float:
         return now + self.params.tai2004_offset
@@ -201,11 +214,12 @@ class MessageSigner:
     def sign(self, payload: bytes, psid: int, now: float) -> bytes:
         """Wrap ``payload`` (opaque encoded bytes) for ``psid`` generated at ``now`` [s]; the envelope."""
         credential = self.active_credential(now)
-        full = (credential is not self._last_credential
+        full = (credential is not self._last_credential or self._certificate_wanted
                 or now - self._last_full_certificate >= self.params.full_certificate_interval)
         if full:
             signer: tuple[str, Any] = ("certificate", [certificate_value(credential.certificate)])
             self._last_full_certificate = now
+            self._certificate_wanted = False
         else:
             signer = ("digest", credential.certificate.digest)
         self._last_credential = credential
@@ -230,10 +244,11 @@ class _TrustedSigner:
 
 
 class _Refusal(Exception):
-    def __init__(self, reason: RefusalReason, detail: str):
+    def __init__(self, reason: RefusalReason, detail: str, unknown_digest: bool = False):
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
+        self.unknown_digest = unknown_digest
 
 
 class MessageVerifier:
@@ -290,7 +305,7 @@ class MessageVerifier:
             result = self._verify(envelope, now)
         except _Refusal as refusal:
             self._refusals[refusal.reason] += 1
-            return Refused(refusal.reason, refusal.detail)
+            return Refused(refusal.reason, refusal.detail, refusal.unknown_digest)
         self.accepted_count += 1
         return result
 
@@ -364,7 +379,8 @@ class MessageVerifier:
                 return trusted
             learned = self._learned.get(value)
             if learned is None:
-                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, f"no certificate known for digest {value.hex()}")
+                raise _Refusal(RefusalReason.UNKNOWN_CERTIFICATE, f"no certificate known for digest {value.hex()}",
+                               unknown_digest=True)
             return self._verify_chain(learned, {})
         if kind == "certificate":
             if not value or len(value) > self.params.max_chain_length:

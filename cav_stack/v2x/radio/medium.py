@@ -27,7 +27,7 @@ class Delivery:
     """A payload received by ``receiver_id`` from ``sender_id``.
 
     latency: time from the tick the payload was queued at to the end of its reception [s]
-    (hand-over jitter, channel access and air time).
+    (the sender's clock phase, hand-over jitter, channel access and air time).
     """
 
     receiver_id: int
@@ -61,6 +61,7 @@ class RadioMedium:
         self._packets: dict[int, tuple[int, bytes, float]] = {}
         self._next_packet = 0
         self._link_loss: dict[tuple[int, int], float] = {}
+        self._clock_phase: dict[int, float] = {}     # station -> its clock's phase after the tick [s]
         self._origin: float | None = None
         self._last_now = -math.inf
 
@@ -116,7 +117,10 @@ class RadioMedium:
             packet = self._next_packet
             self._next_packet += 1
             self._packets[packet] = (sender, bytes(payload), now - self._origin)
-            handover = rng.uniform(0.0, self.profile.access_jitter)
+            phase = self._clock_phase.get(sender)
+            if phase is None:
+                phase = self._clock_phase[sender] = float(rng.uniform(0.0, self.profile.clock_phase_spread))
+            handover = phase + rng.uniform(0.0, self.profile.access_jitter)
             dropped = self._model.enqueue(self._slot_of[sender], now - self._origin + handover,
                                           packet, len(payload))
             if dropped is not None:
@@ -126,6 +130,7 @@ class RadioMedium:
     def _update_stations(self, positions: Mapping[int, tuple[float, float]]) -> None:
         for station in [s for s in self._slot_of if s not in positions]:
             gone = self._slot_of.pop(station)
+            self._clock_phase.pop(station, None)
             for packet in self._model.reset_slot(gone):
                 del self._packets[packet]
             self._station_at[gone] = -1

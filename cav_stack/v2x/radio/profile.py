@@ -151,12 +151,19 @@ class RadioProfile:
     max_stations: node slots the medium allocates (stations present at the same time);
     access_jitter [s]: a payload queued at a tick reaches the access layer after a uniform
     delay in [0, access_jitter] (stack-to-radio hand-over), so that stations whose applications
-    run on the same tick do not contend in lock-step.
+    run on the same tick do not contend in lock-step;
+    clock_phase_spread [s]: each station's frames also reach it a fixed offset after the tick,
+    drawn once per station uniformly in [0, clock_phase_spread): the phase of the vehicle's own
+    clock against the simulation's tick. Vehicles' clocks are independent, so their periodic
+    messages spread over the period (the validation set-up draws uniform generation phases);
+    without it every station of a co-simulation would hand its frames over in the same few
+    milliseconds after each tick.
     """
 
     technology: str
     max_stations: int
     access_jitter: float
+    clock_phase_spread: float
     channel: ChannelParams
     dsrc: DsrcParams | None = None
     cv2x: Cv2xParams | None = None
@@ -169,6 +176,8 @@ class RadioProfile:
         validate_positive(max_stations=self.max_stations)
         if self.access_jitter < 0.0:
             raise ValueError(f"access_jitter must be >= 0, got {self.access_jitter}")
+        if self.clock_phase_spread < 0.0:
+            raise ValueError(f"clock_phase_spread must be >= 0, got {self.clock_phase_spread}")
 
 
 def load_radio_profile(path: str | Path) -> RadioProfile:

@@ -45,3 +45,19 @@ def test_path_extends_straight_beyond_its_ends():
 def test_malformed_paths_are_rejected(vertices, error):
     with pytest.raises(ValueError, match=error):
         ReferencePath(vertices)
+
+
+def test_a_short_joint_does_not_tilt_the_long_segment_after_it():
+    """A ramp's end joined to a 245 m lane by a 1.5 m step (motorway_bottleneck's route of a
+    merging car): 60 m into the lane the heading is the lane's (it was 0.43 rad with headings
+    interpolated between segment midpoints, and the MPC steered the car off the road); the turn
+    stays near the joint and the curvature still integrates to the whole turn."""
+    path = ReferencePath(np.array([[850.0, -10.8], [1000.0, -10.8], [1001.5, -9.0], [1246.0, -9.0]]))
+    s_joint = path.s_vertices[2]
+    assert path.heading(s_joint + 60.0) == pytest.approx(0.0, abs=1e-12)
+    assert path.heading(path.s_vertices[1] - 10.0) == pytest.approx(0.0, abs=1e-12)
+    s = np.linspace(0.0, path.length, 400_001)
+    turned = np.sum(path.curvature(s[:-1]) * np.diff(s))
+    assert turned == pytest.approx(path.segment_headings[-1] - path.segment_headings[0], abs=1e-3)
+    _, lateral, heading_error = path.project(1063.0, -9.0, 0.0)
+    assert lateral == pytest.approx(0.0, abs=1e-9) and heading_error == pytest.approx(0.0, abs=1e-12)

@@ -166,11 +166,31 @@ def test_time_gap_opens_gradually_when_cacc_degrades(params):
         t = k * 0.1
         pdr = 1.0 if t < 10.0 else 0.0
         gaps.append(selector.step(ModeInputs(t, 25.0, 30.0, LeaderInfo(1, 20.0, 25.0, link(pdr, t)))).time_gap)
-    assert gaps[0] == params.acc_time_gap
+    kept = (20.0 - params.standstill_gap) / 25.0        # the gap the car already keeps: 0.68 s
+    assert gaps[0] == pytest.approx(kept)
+    dwell = round(params.upgrade_dwell / 0.1)
+    assert gaps[:dwell] == pytest.approx([kept] * dwell)   # not opened while the CACC upgrade waits
     steps = [abs(b - a) for a, b in pairwise(gaps)]
     assert max(steps) <= params.time_gap_rate * 0.1 + 1e-9
     assert gaps[95] == pytest.approx(params.cacc_time_gap)
     assert gaps[-1] == pytest.approx(params.acc_time_gap)
+
+
+def test_a_car_joining_traffic_opens_its_gap_from_the_one_it_keeps(params):
+    """A car inserted 0.74 s behind an unconnected leader (a CAV entering a flow) does not brake
+    to open the ACC gap at once: the gap starts at the kept 0.74 s and opens at time_gap_rate.
+    Without a leader at the start there is nothing to keep: the ACC gap is passed on."""
+    selector = ModeSelector(params)
+    assert selector.step(ModeInputs(0.0, 27.0, 33.0)).time_gap == params.acc_time_gap
+    gap = params.standstill_gap + 0.74 * 27.0
+    gaps = [selector.step(ModeInputs(0.1 * k, 27.0, 33.0, LeaderInfo(4, gap, 27.0))).time_gap for k in range(1, 80)]
+    assert gaps[0] == pytest.approx(0.74)
+    assert gaps[10] == pytest.approx(0.74 + 10 * 0.1 * params.time_gap_rate)
+    assert gaps[-1] == pytest.approx(params.acc_time_gap)
+    late = ModeSelector(params)
+    late.step(ModeInputs(0.0, 27.0, 33.0, LeaderInfo(4, 8.0, 27.0)))      # closer than the CACC gap
+    assert late.step(ModeInputs(0.1, 27.0, 33.0, LeaderInfo(4, 8.0, 27.0))).time_gap == pytest.approx(
+        params.cacc_time_gap + 0.1 * params.time_gap_rate)
 
 
 def test_lane_change_near_a_signal_keeps_to_its_advice(params):

@@ -102,3 +102,42 @@ def test_a_new_pseudonym_comes_with_a_new_temporary_id_so_receivers_keep_accepti
     ids = {(now >= change, frame.sender_id) for now, frame in frames}
     signers = {(now >= change, o.sender) for (now, _), o in zip(frames, outcomes, strict=True)}
     assert len(ids) == len(signers) == 2           # one ID and one certificate before, another after
+
+
+class _LaneFeed(Node):
+    """Ego state of a vehicle driving along x at 20 m/s in lane ``y`` [m], to ``/<ns>/v2x_node``."""
+
+    node_name = "ego_feed"
+
+    def __init__(self, context, *, y: float, target: str):
+        super().__init__(context)
+        self._y = y
+        self._ego = self.create_publisher(EgoState, f"/{target}/v2x_node/input/ego_state")
+        self.create_timer(0.05, self._tick)
+
+    def _tick(self):
+        now = self.now()
+        self._ego.publish(EgoState(Header(now, MAP_FRAME), 20.0 * now, self._y, 0.0, 20.0))
+
+
+def test_a_vehicle_that_joins_gets_its_neighbours_certificate_at_once():
+    """Vehicle b enters 2.3 s after a, which sends its full certificate only once a second (at
+    t = 0, 1, 2 s before b is there). On hearing b for the first time a carries its certificate in
+    its next message (ETSI TS 103 097's CAM profile), so b verifies a's messages within about one
+    BSM period instead of up to a second later."""
+    params = dataclasses.replace(_params(), share_maneuvers=False)
+    executor = InProcessExecutor(5)
+    reports_at_b: list[float] = []
+    executor.add_tap(lambda topic, msg, now: reports_at_b.append(now)
+                     if topic == "/b/v2x_node/output/reports" and msg.reports else None)
+    executor.add_node(_LaneFeed, namespace="feed_a", y=0.0, target="a")
+    executor.add_node(V2xNode, namespace="a", params=params, station=1,
+                      remappings={"input/frames": "/b/v2x_node/output/frames"})
+    executor.spin_until(2.3)
+    executor.add_node(_LaneFeed, namespace="feed_b", y=3.5, target="b")
+    node_b = executor.add_node(V2xNode, namespace="b", params=params, station=2,
+                               remappings={"input/frames": "/a/v2x_node/output/frames"})
+    executor.spin_until(3.5)
+    first_report = min(reports_at_b)
+    assert first_report < 2.3 + 0.35, first_report      # the next full certificate is due at t >= 3 s
+    assert node_b.refusals.get("unknown_certificate", 0) <= 2

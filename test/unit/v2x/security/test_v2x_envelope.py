@@ -318,3 +318,25 @@ def test_pseudonym_changes_on_schedule_and_stays_verifiable(trust_params, pki, a
     expected = [pool[(step // 10) % len(pool)].certificate.digest for step in range(40)]
     assert used == expected
     assert [i for i, k in enumerate(kinds) if k == "certificate"] == [0, 10, 20, 30]
+
+
+def test_a_new_neighbour_gets_the_certificate_at_once(trust_params, pki, asn):
+    """A station that joins after the others' full certificates went out cannot verify their
+    digest-signed envelopes (flagged unknown_digest); once they hear it and call
+    include_certificate_next, their next envelope carries the certificate and it verifies,
+    instead of waiting up to full_certificate_interval."""
+    params = dataclasses.replace(trust_params.security, full_certificate_interval=10.0)
+    old = MessageSigner(params, pki.pseudonyms(16))
+    old.sign(b"first, with the certificate", BSM_PSID, 0.0)
+    newcomer = MessageVerifier(params, [pki.root.certificate], [pki.pseudonym_ca.certificate])
+    refused = newcomer.verify(old.sign(b"digest only", BSM_PSID, 0.1), 0.1)
+    assert reason(refused) is RefusalReason.UNKNOWN_CERTIFICATE and refused.unknown_digest
+    stale = newcomer.verify(old.sign(b"old", BSM_PSID, 0.2), 5.0)
+    assert reason(stale) is RefusalReason.STALE and not stale.unknown_digest
+    old.include_certificate_next()
+    answer = old.sign(b"certificate again", BSM_PSID, 0.3)
+    assert asn.decode("Ieee1609Dot2Data", answer)["content"][1]["signer"][0] == "certificate"
+    assert isinstance(newcomer.verify(answer, 0.3), Accepted)
+    assert isinstance(newcomer.verify(old.sign(b"digest again", BSM_PSID, 0.4), 0.4), Accepted)
+    kind = asn.decode("Ieee1609Dot2Data", old.sign(b"once only", BSM_PSID, 0.5))["content"][1]["signer"][0]
+    assert kind == "digest"
