@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 from cav_stack.core.messages import Header, LinkQuality, MAP_FRAME
 from cav_stack.core.params import validate_positive
@@ -50,11 +53,21 @@ class LinkQualityParams:
                           neighbour_timeout=self.neighbour_timeout)
 
 
-@dataclass(frozen=True)
-class _Reception:
+class _Reception(NamedTuple):
+    """One recorded message: unwrapped sequence number, generation and reception time [s] and
+    their difference, the latency [s]."""
+
     sequence: int
     generation_time: float
     reception_time: float
+    latency: float
+
+
+_latency = attrgetter("latency")
+
+
+def _reception(sequence: int, generation_time: float, reception_time: float) -> _Reception:
+    return _Reception(sequence, generation_time, reception_time, reception_time - generation_time)
 
 
 class _Neighbour:
@@ -63,7 +76,7 @@ class _Neighbour:
         self.last_sequence = msg_count
         self.last_generation = generation_time
         self.receptions: collections.deque[_Reception] = collections.deque(
-            [_Reception(msg_count, generation_time, reception_time)])
+            [_reception(msg_count, generation_time, reception_time)])
 
 
 class LinkQualityEstimator:
@@ -97,7 +110,7 @@ class LinkQualityEstimator:
         neighbour.last_count = msg_count
         neighbour.last_sequence += step
         neighbour.last_generation = generation_time
-        neighbour.receptions.append(_Reception(neighbour.last_sequence, generation_time, reception_time))
+        neighbour.receptions.append(_reception(neighbour.last_sequence, generation_time, reception_time))
 
     def quality(self, station_id: int, now: float) -> LinkQuality | None:
         """Link quality of one neighbour at ``now`` [s], or None if it is unknown or forgotten."""
@@ -114,16 +127,19 @@ class LinkQualityEstimator:
         return tuple(self._quality(sid, self._neighbours[sid], now, header) for sid in sorted(self._neighbours))
 
     def _forget(self, now: float) -> None:
-        start = now - self.params.window
-        for station_id in list(self._neighbours):
-            neighbour = self._neighbours[station_id]
-            if now - neighbour.receptions[-1].reception_time > self.params.neighbour_timeout:
-                del self._neighbours[station_id]
+        start, timeout = now - self.params.window, self.params.neighbour_timeout
+        silent = []
+        for station_id, neighbour in self._neighbours.items():
+            receptions = neighbour.receptions
+            if now - receptions[-1].reception_time > timeout:
+                silent.append(station_id)
                 continue
-            while len(neighbour.receptions) > 1 and neighbour.receptions[0].reception_time <= start:
-                neighbour.receptions.popleft()
+            while len(receptions) > 1 and receptions[0].reception_time <= start:
+                receptions.popleft()
+        for station_id in silent:
+            del self._neighbours[station_id]
 
-    def _sender_rate(self, window: list[_Reception]) -> float:
+    def _sender_rate(self, window: Sequence[_Reception]) -> float:
         """The neighbour's message rate [Hz] measured over the window (sequence advance over
         generation-time span), or ``expected_rate`` with fewer than two receptions. Senders whose
         rate follows their dynamics (CAM triggers, congestion control) are not charged for
@@ -135,16 +151,24 @@ class LinkQualityEstimator:
 
     def _quality(self, station_id: int, neighbour: _Neighbour, now: float, header: Header) -> LinkQuality:
         """The neighbour's link quality at ``now`` [s], stamped with ``header`` (``now``, ``map``)."""
-        start = now - self.params.window
-        window = [r for r in neighbour.receptions if start < r.reception_time <= now]
+        window = _window(neighbour.receptions, now - self.params.window, now)
         age = now - neighbour.last_generation
         if not window:
-            last = neighbour.receptions[-1]
-            return LinkQuality(header, station_id, 0.0, last.reception_time - last.generation_time, age)
-        latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
+            return LinkQuality(header, station_id, 0.0, neighbour.receptions[-1].latency, age)
+        latency = sum(map(_latency, window)) / len(window)
         newest = window[-1]
         due = (now - latency - newest.generation_time) * self._sender_rate(window)
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
         expected = newest.sequence - window[0].sequence + 1 + due_after
         received = len(window)   # sequence numbers strictly increase along the receptions: all distinct
         return LinkQuality(header, station_id, received / expected, latency, age)
+
+
+def _window(receptions: collections.deque[_Reception], start: float, now: float
+            ) -> Sequence[_Reception]:
+    """The receptions received in ``(start, now]`` [s], oldest first. They are kept in reception
+    order, so when the oldest is after ``start`` and the newest not after ``now`` (the usual
+    case, after :meth:`LinkQualityEstimator._forget`) the window is all of them."""
+    if start < receptions[0].reception_time and receptions[-1].reception_time <= now:
+        return receptions
+    return [r for r in receptions if start < r.reception_time <= now]
