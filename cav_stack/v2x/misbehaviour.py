@@ -47,6 +47,8 @@ import enum
 import math
 from dataclasses import dataclass
 from collections.abc import Callable, Hashable
+from operator import itemgetter
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -63,6 +65,10 @@ RoadTest = Callable[[float, float, float], bool]
 #: ``map`` point (x, y) [m] is inside the ego's sensor field of view with a clear line of sight
 #: at the time of the track list being checked.
 VisibilityTest = Callable[[float, float, float], bool]
+
+
+#: The x and y offsets [m] of a (track time, x offset, y offset) residual.
+_residual_x, _residual_y = itemgetter(1), itemgetter(2)
 
 
 def _known(*values: float) -> bool:
@@ -195,8 +201,7 @@ class MisbehaviourVerdict:
     flagged_at: float | None = None
 
 
-@dataclass(frozen=True)
-class _Claim:
+class _Claim(NamedTuple):
     """A sender's claimed state at a track time: position (x, y) [m, map], spread: radius [m] the
     position may be off by because a value was missing; speed [m/s] (None: unavailable);
     speed_margin: extra speed tolerance [m/s] for a missing acceleration."""
@@ -209,7 +214,9 @@ class _Claim:
 
 
 class _Sender:
-    def __init__(self, now: float):
+    def __init__(self, key: Hashable, now: float):
+        #: The verdict while the sender is not flagged (one object, handed out every time).
+        self.unflagged = MisbehaviourVerdict(key, False)
         self.history = ReportHistory()
         self.last_heard = now
         self.failures: dict[MisbehaviourReason, collections.deque[float]] = collections.defaultdict(collections.deque)
@@ -230,8 +237,10 @@ class MisbehaviourDetector:
     def verdict(self, key: Hashable) -> MisbehaviourVerdict:
         """Current verdict on sender ``key`` (not flagged when unknown)."""
         sender = self._senders.get(key)
-        if sender is None or not sender.flags:
+        if sender is None:
             return MisbehaviourVerdict(key, False)
+        if not sender.flags:
+            return sender.unflagged
         return MisbehaviourVerdict(key, True, tuple(sender.flags), min(sender.flags.values()))
 
     def verdicts(self) -> tuple[MisbehaviourVerdict, ...]:
@@ -246,7 +255,9 @@ class MisbehaviourDetector:
             raise ValueError(f"reports must be in '{MAP_FRAME}', got '{report.header.frame_id}'")
         key = report.station_id if sender_key is None else sender_key
         self._forget(now)
-        sender = self._senders.setdefault(key, _Sender(now))
+        sender = self._senders.get(key)
+        if sender is None:
+            sender = self._senders[key] = _Sender(key, now)
         sender.last_heard = now
         history = sender.history
         reports = history.reports
@@ -277,7 +288,8 @@ class MisbehaviourDetector:
         t = tracks.header.stamp
         claims: dict[Hashable, _Claim] = {}
         for key, sender in self._senders.items():
-            latest = sender.history.reports[-1] if sender.history else None
+            reports = sender.history.reports
+            latest = reports[-1] if reports else None
             if (sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age
                     or not (math.isfinite(latest.x) and math.isfinite(latest.y))):
                 sender.unmatched_since = None
@@ -305,8 +317,8 @@ class MisbehaviourDetector:
             while t - sender.residuals[0][0] > self.params.offset_window:
                 sender.residuals.popleft()
             if len(sender.residuals) >= self.params.offset_min_samples:
-                mean_x = sum(r[1] for r in sender.residuals) / len(sender.residuals)
-                mean_y = sum(r[2] for r in sender.residuals) / len(sender.residuals)
+                mean_x = sum(map(_residual_x, sender.residuals)) / len(sender.residuals)
+                mean_y = sum(map(_residual_y, sender.residuals)) / len(sender.residuals)
                 if math.hypot(mean_x, mean_y) > self.params.max_track_offset:
                     sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
         return self.verdicts()
