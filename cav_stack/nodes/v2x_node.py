@@ -306,7 +306,7 @@ class V2xNode(Node):
         if isinstance(message, DecodedBsm):
             report = message.report
             self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
-            if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
+            if math.isfinite(report.x) and math.isfinite(report.y) and math.isfinite(report.speed):
                 self._reports[report.station_id] = (report, result.sender)
         elif isinstance(message, SpatMessage):
             for timing in signal_timing_from_spat(message, self._tls_ids, now):
