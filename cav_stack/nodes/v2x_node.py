@@ -210,8 +210,9 @@ class V2xNode(Node):
         if self._ego is not None and now + 1e-9 >= self._generation_start:
             self._send(now, self._ego)
         header = Header(now, MAP_FRAME)
-        fresh = tuple(r for r, sender in self._reports.values()
-                      if now - r.header.stamp <= self.params.report_max_age and not self._receiver.is_flagged(sender))
+        is_flagged, max_age = self._receiver.is_flagged, self.params.report_max_age
+        fresh = tuple(r for r, sender in self._reports.values() if now - r.header.stamp <= max_age
+                      and not is_flagged(sender))
         self._reports_pub.publish(V2xReportList(header, fresh))
         self._links_pub.publish(LinkQualityList(header, self._links.qualities(now)))
         self._timing_pub.publish(SignalTimingList(header, tuple(

@@ -23,7 +23,6 @@ import collections
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import NamedTuple
 
 from cav_stack.core.messages import Header, LinkQuality, MAP_FRAME
@@ -54,29 +53,32 @@ class LinkQualityParams:
 
 
 class _Reception(NamedTuple):
-    """One recorded message: unwrapped sequence number, generation and reception time [s] and
-    their difference, the latency [s]."""
+    """One recorded message: unwrapped sequence number, generation and reception time [s]."""
 
     sequence: int
     generation_time: float
     reception_time: float
-    latency: float
-
-
-_latency = attrgetter("latency")
-
-
-def _reception(sequence: int, generation_time: float, reception_time: float) -> _Reception:
-    return _Reception(sequence, generation_time, reception_time, reception_time - generation_time)
 
 
 class _Neighbour:
+    """A neighbour's receptions in reception order and, alongside, each one's latency [s]
+    (reception - generation time), so the window's mean sums plain floats."""
+
     def __init__(self, msg_count: int, generation_time: float, reception_time: float):
         self.last_count = msg_count
         self.last_sequence = msg_count
         self.last_generation = generation_time
-        self.receptions: collections.deque[_Reception] = collections.deque(
-            [_reception(msg_count, generation_time, reception_time)])
+        self.receptions: collections.deque[_Reception] = collections.deque()
+        self.latencies: collections.deque[float] = collections.deque()
+        self.record(msg_count, generation_time, reception_time)
+
+    def record(self, sequence: int, generation_time: float, reception_time: float) -> None:
+        self.receptions.append(_Reception(sequence, generation_time, reception_time))
+        self.latencies.append(reception_time - generation_time)
+
+    def drop_oldest(self) -> None:
+        self.receptions.popleft()
+        self.latencies.popleft()
 
 
 class LinkQualityEstimator:
@@ -110,7 +112,7 @@ class LinkQualityEstimator:
         neighbour.last_count = msg_count
         neighbour.last_sequence += step
         neighbour.last_generation = generation_time
-        neighbour.receptions.append(_reception(neighbour.last_sequence, generation_time, reception_time))
+        neighbour.record(neighbour.last_sequence, generation_time, reception_time)
 
     def quality(self, station_id: int, now: float) -> LinkQuality | None:
         """Link quality of one neighbour at ``now`` [s], or None if it is unknown or forgotten."""
@@ -135,7 +137,7 @@ class LinkQualityEstimator:
                 silent.append(station_id)
                 continue
             while len(receptions) > 1 and receptions[0].reception_time <= start:
-                receptions.popleft()
+                neighbour.drop_oldest()
         for station_id in silent:
             del self._neighbours[station_id]
 
@@ -151,11 +153,16 @@ class LinkQualityEstimator:
 
     def _quality(self, station_id: int, neighbour: _Neighbour, now: float, header: Header) -> LinkQuality:
         """The neighbour's link quality at ``now`` [s], stamped with ``header`` (``now``, ``map``)."""
-        window = _window(neighbour.receptions, now - self.params.window, now)
+        receptions, start = neighbour.receptions, now - self.params.window
         age = now - neighbour.last_generation
-        if not window:
-            return LinkQuality(header, station_id, 0.0, neighbour.receptions[-1].latency, age)
-        latency = sum(map(_latency, window)) / len(window)
+        if start < receptions[0].reception_time and receptions[-1].reception_time <= now:
+            window: Sequence[_Reception] = receptions    # the usual case after _forget: all of them
+            latency = sum(neighbour.latencies) / len(window)
+        else:
+            window = [r for r in receptions if start < r.reception_time <= now]
+            if not window:
+                return LinkQuality(header, station_id, 0.0, neighbour.latencies[-1], age)
+            latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
         newest = window[-1]
         due = (now - latency - newest.generation_time) * self._sender_rate(window)
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
@@ -163,12 +170,3 @@ class LinkQualityEstimator:
         received = len(window)   # sequence numbers strictly increase along the receptions: all distinct
         return LinkQuality(header, station_id, received / expected, latency, age)
 
-
-def _window(receptions: collections.deque[_Reception], start: float, now: float
-            ) -> Sequence[_Reception]:
-    """The receptions received in ``(start, now]`` [s], oldest first. They are kept in reception
-    order, so when the oldest is after ``start`` and the newest not after ``now`` (the usual
-    case, after :meth:`LinkQualityEstimator._forget`) the window is all of them."""
-    if start < receptions[0].reception_time and receptions[-1].reception_time <= now:
-        return receptions
-    return [r for r in receptions if start < r.reception_time <= now]

@@ -47,7 +47,6 @@ import enum
 import math
 from dataclasses import dataclass
 from collections.abc import Callable, Hashable
-from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -65,10 +64,6 @@ RoadTest = Callable[[float, float, float], bool]
 #: ``map`` point (x, y) [m] is inside the ego's sensor field of view with a clear line of sight
 #: at the time of the track list being checked.
 VisibilityTest = Callable[[float, float, float], bool]
-
-
-#: The x and y offsets [m] of a (track time, x offset, y offset) residual.
-_residual_x, _residual_y = itemgetter(1), itemgetter(2)
 
 
 def _known(*values: float) -> bool:
@@ -213,6 +208,30 @@ class _Claim(NamedTuple):
     speed_margin: float
 
 
+class _Residuals:
+    """A sender's claim-minus-track offsets [m] (x and y, ``map``) at track times [s] within the
+    offset window, oldest first, kept as columns so their sums run over plain floats."""
+
+    def __init__(self) -> None:
+        self.times: collections.deque[float] = collections.deque()
+        self._x: collections.deque[float] = collections.deque()
+        self._y: collections.deque[float] = collections.deque()
+
+    def add(self, t: float, dx: float, dy: float, window: float) -> None:
+        """Add the offset (dx, dy) at ``t`` and drop those more than ``window`` [s] before it."""
+        self.times.append(t)
+        self._x.append(dx)
+        self._y.append(dy)
+        while t - self.times[0] > window:
+            self.times.popleft()
+            self._x.popleft()
+            self._y.popleft()
+
+    def means(self) -> tuple[float, float]:
+        """Mean x and y offset [m] (at least one offset kept)."""
+        return sum(self._x) / len(self._x), sum(self._y) / len(self._y)
+
+
 class _Sender:
     def __init__(self, key: Hashable, now: float):
         #: The verdict while the sender is not flagged (one object, handed out every time).
@@ -222,7 +241,7 @@ class _Sender:
         self.failures: dict[MisbehaviourReason, collections.deque[float]] = collections.defaultdict(collections.deque)
         self.flags: dict[MisbehaviourReason, float] = {}
         self.unmatched_since: float | None = None
-        self.residuals: collections.deque[tuple[float, float, float]] = collections.deque()
+        self.residuals = _Residuals()
 
 
 class MisbehaviourDetector:
@@ -313,12 +332,10 @@ class MisbehaviourDetector:
             sender.unmatched_since = None
             if claim.spread > 0.0:   # position extrapolated with a missing value: no offset evidence
                 continue
-            sender.residuals.append((t, claim.x - match[0], claim.y - match[1]))
-            while t - sender.residuals[0][0] > self.params.offset_window:
-                sender.residuals.popleft()
-            if len(sender.residuals) >= self.params.offset_min_samples:
-                mean_x = sum(map(_residual_x, sender.residuals)) / len(sender.residuals)
-                mean_y = sum(map(_residual_y, sender.residuals)) / len(sender.residuals)
+            residuals = sender.residuals
+            residuals.add(t, claim.x - match[0], claim.y - match[1], self.params.offset_window)
+            if len(residuals.times) >= self.params.offset_min_samples:
+                mean_x, mean_y = residuals.means()
                 if math.hypot(mean_x, mean_y) > self.params.max_track_offset:
                     sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
         return self.verdicts()
