@@ -36,6 +36,7 @@ from cav_stack.app.graph import CONTROLLERS, add_controller, controller_params, 
 from cav_stack.nodes.sim_bridge_node import SimBridgeNode, SimBridgeParams
 from cav_stack.runtime.callback_timing import CallbackTiming
 from cav_stack.runtime.executor import InProcessExecutor
+from cav_stack.runtime.gc_thresholds import run_thresholds
 from cav_stack.world.scenario import CutInEvent, IncidentEvent, InsiderAttackEvent, LinkLossEvent, RevocationEvent
 from cav_stack.nodes.perception_node import DEFAULT_RIG
 from cav_stack.nodes.mode_selector_node import ModeSelectorNode
@@ -374,7 +375,7 @@ def run_scenario(scenario: str | Scenario, *, seed: int | None, out_dir: Path, d
         raise RunArgumentError(f"the SUMO baseline '{controller}' runs in SUMO only")
     world_factory = world_factory or (lambda s, seed, cache: SumoWorld(s, seed, backend=backend, cache_dir=cache,
                                                                           cav_driver=cav_driver))
-    with world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:
+    with run_thresholds(), world_factory(plan.spec, plan.seed, out_dir / "network") as sumo:
         initial = sumo.start()
         world = TimedWorld(sumo)
         executor = InProcessExecutor(plan.seed, start_time=world.time, timing=timing)

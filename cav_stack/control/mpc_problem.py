@@ -122,7 +122,7 @@ class SymbolicNlp:
 @functools.lru_cache(maxsize=8)
 def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
     """The NLP of :class:`SymbolicNlp`, built once per process and parameters: the vehicles of a
-    multi-CAV run share the expressions (each builds its own solvers)."""
+    multi-CAV run share the expressions (each builds its own main solver)."""
     n = p.horizon_steps
     front_offset = veh.length - veh.rear_overhang
     stage_p = ca.SX.sym("stage_p", len(STAGE_PARAMS), n + 1)
@@ -203,6 +203,17 @@ def _rti_functions(p: MpcParams, veh: VehicleParams) -> tuple[ca.Function, ...]:
     return tuple(rti.problem_functions(sym.nlp, sym.residual))
 
 
+@functools.lru_cache(maxsize=8)
+def _rescue_nlpsol(p: MpcParams, veh: VehicleParams) -> ca.Function:
+    """The rescue nlpsol (``p.rescue_solver``), once per process and parameters: the vehicles of a
+    multi-CAV run share it. An nlpsol keeps no state from one call to the next (each call starts
+    from the guess and multipliers it is given), so sharing it changes no solution; building one
+    for ipopt takes ~60 ms, paid once instead of per CAV entering the run."""
+    sym = symbolic_nlp(p, veh)
+    plugin, opts = _solver_plugin(p.rescue_solver, p, list(sym.equality))
+    return ca.nlpsol("mpc_rescue", plugin, sym.nlp, opts)
+
+
 class MpcProblem:
     """The parametric NLP (:func:`symbolic_nlp`) and this controller's solvers.
 
@@ -239,10 +250,7 @@ class MpcProblem:
                 solver = ca.nlpsol("mpc", plugin, str(library), opts)
             self.solver = solver
         self.compiled = library is not None
-        self.rescue_solver: ca.Function | None = None
-        if p.rescue_solver != RESCUE_NONE:
-            plugin, opts = _solver_plugin(p.rescue_solver, p, equality)
-            self.rescue_solver = ca.nlpsol("mpc_rescue", plugin, nlp, opts)
+        self.rescue_solver = _rescue_nlpsol(p, self.vehicle) if p.rescue_solver != RESCUE_NONE else None
         self.nw = int(nlp["x"].numel())
         self.ng = int(nlp["g"].numel())
         self._layout()

@@ -318,6 +318,7 @@ class SimBridgeNode(Node):
     def _publish(self, truth: WorldTruth) -> None:
         header = Header(truth.stamp, MAP_FRAME)
         signals = SignalTimingList(header, tuple(_current_timings(truth.signals, truth.stamp)))
+        objects: dict[str, TrackedObject] = {}
         for cav_id, plant in self._plants.items():
             if cav_id in self._gone:
                 continue
@@ -332,18 +333,23 @@ class SimBridgeNode(Node):
                                                                 plant.accel, plant.steer))
                 cx, cy = plant.centre
             self._ego_pubs[cav_id].publish(ego)
-            near = tuple(self._as_object(v) for v in truth.vehicles if v.vehicle_id != cav_id
+            near = tuple(self._as_object(v, objects) for v in truth.vehicles if v.vehicle_id != cav_id
                          and (v.x - cx) ** 2 + (v.y - cy) ** 2 <= self.params.truth_object_range ** 2)
             if not self._silenced(cav_id, truth.stamp):
                 self._object_pubs[cav_id].publish(TrackList(header, near))
             if signals.timings:
                 self._signal_pubs[cav_id].publish(signals)
 
-    def _as_object(self, vehicle: VehicleTruth) -> TrackedObject:
-        track_id = self._track_ids.setdefault(vehicle.vehicle_id, len(self._track_ids) + 1)
-        return TrackedObject(track_id, vehicle.x, vehicle.y, vehicle.yaw, vehicle.speed, vehicle.length,
-                             vehicle.width, vehicle.height, vehicle.accel,
-                             _CLASS_BY_VCLASS.get(vehicle.vehicle_class, ObjectClass.UNKNOWN))
+    def _as_object(self, vehicle: VehicleTruth, built: dict[str, TrackedObject]) -> TrackedObject:
+        """``vehicle`` as a tracked object, built once per step for every CAV near it (``built``:
+        this step's objects by vehicle ID; messages are frozen, so the CAVs share them)."""
+        tracked = built.get(vehicle.vehicle_id)
+        if tracked is None:
+            track_id = self._track_ids.setdefault(vehicle.vehicle_id, len(self._track_ids) + 1)
+            tracked = built[vehicle.vehicle_id] = TrackedObject(
+                track_id, vehicle.x, vehicle.y, vehicle.yaw, vehicle.speed, vehicle.length, vehicle.width,
+                vehicle.height, vehicle.accel, _CLASS_BY_VCLASS.get(vehicle.vehicle_class, ObjectClass.UNKNOWN))
+        return tracked
 
 
 _STATE_OF_CHAR = {"G": "green", "g": "green", "s": "green", "y": "yellow", "Y": "yellow"}

@@ -210,8 +210,9 @@ class V2xNode(Node):
         if self._ego is not None and now + 1e-9 >= self._generation_start:
             self._send(now, self._ego)
         header = Header(now, MAP_FRAME)
-        fresh = tuple(r for r, sender in self._reports.values()
-                      if now - r.header.stamp <= self.params.report_max_age and not self._receiver.is_flagged(sender))
+        is_flagged, max_age = self._receiver.is_flagged, self.params.report_max_age
+        fresh = tuple(r for r, sender in self._reports.values() if now - r.header.stamp <= max_age
+                      and not is_flagged(sender))
         self._reports_pub.publish(V2xReportList(header, fresh))
         self._links_pub.publish(LinkQualityList(header, self._links.qualities(now)))
         self._timing_pub.publish(SignalTimingList(header, tuple(
@@ -310,7 +311,7 @@ class V2xNode(Node):
             if report.station_id not in self._reports and self._signer is not None:
                 self._signer.include_certificate_next()      # a new neighbour: it lacks the own certificate
             self._links.on_reception(report.station_id, report.msg_count, report.header.stamp, now)
-            if all(math.isfinite(v) for v in (report.x, report.y, report.speed)):
+            if math.isfinite(report.x) and math.isfinite(report.y) and math.isfinite(report.speed):
                 self._reports[report.station_id] = (report, result.sender)
         elif isinstance(message, SpatMessage):
             for timing in signal_timing_from_spat(message, self._tls_ids, now):

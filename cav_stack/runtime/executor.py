@@ -195,8 +195,9 @@ class InProcessExecutor:
 
     def _enqueue(self, topic: _Topic, msg: Any) -> None:
         self.topic_counts[topic.name] += 1
+        now = self.now()
         for tap in self._taps:
-            tap(topic.name, msg, self.now())
+            tap(topic.name, msg, now)
         for subscription in topic.subscriptions:
             self._pending.append((subscription.callback, msg, subscription.namespace))
 

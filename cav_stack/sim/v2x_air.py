@@ -224,6 +224,7 @@ class V2xAirInterface:
         self.sent += len(packets)
         received: dict[str, list[V2xFrame]] = {}
         between_cavs: list[tuple[str, str, bytes]] = []
+        header = Header(now, MAP_FRAME)        # every frame delivered in this step carries it
         for delivery in self._medium.step(now, positions, packets, rng):
             receiver = self._cav_of.get(delivery.receiver_id)
             if receiver is None:
@@ -232,7 +233,7 @@ class V2xAirInterface:
             if delivery.sender_id in self._cav_of:
                 between_cavs.append((self._cav_of[delivery.sender_id], receiver, delivery.payload))
             received.setdefault(receiver, []).append(V2xFrame(
-                Header(now, MAP_FRAME), delivery.sender_id, delivery.payload,
+                header, delivery.sender_id, delivery.payload,
                 self._message_types.get(delivery.payload, "unknown"), self.technology, latency=delivery.latency))
         self._deliver_revocations(now, received)
         if self.link_observers:

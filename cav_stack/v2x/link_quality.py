@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import collections
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from cav_stack.core.messages import Header, LinkQuality, MAP_FRAME
 from cav_stack.core.params import validate_positive
@@ -50,20 +52,33 @@ class LinkQualityParams:
                           neighbour_timeout=self.neighbour_timeout)
 
 
-@dataclass(frozen=True)
-class _Reception:
+class _Reception(NamedTuple):
+    """One recorded message: unwrapped sequence number, generation and reception time [s]."""
+
     sequence: int
     generation_time: float
     reception_time: float
 
 
 class _Neighbour:
+    """A neighbour's receptions in reception order and, alongside, each one's latency [s]
+    (reception - generation time), so the window's mean sums plain floats."""
+
     def __init__(self, msg_count: int, generation_time: float, reception_time: float):
         self.last_count = msg_count
         self.last_sequence = msg_count
         self.last_generation = generation_time
-        self.receptions: collections.deque[_Reception] = collections.deque(
-            [_Reception(msg_count, generation_time, reception_time)])
+        self.receptions: collections.deque[_Reception] = collections.deque()
+        self.latencies: collections.deque[float] = collections.deque()
+        self.record(msg_count, generation_time, reception_time)
+
+    def record(self, sequence: int, generation_time: float, reception_time: float) -> None:
+        self.receptions.append(_Reception(sequence, generation_time, reception_time))
+        self.latencies.append(reception_time - generation_time)
+
+    def drop_oldest(self) -> None:
+        self.receptions.popleft()
+        self.latencies.popleft()
 
 
 class LinkQualityEstimator:
@@ -97,7 +112,7 @@ class LinkQualityEstimator:
         neighbour.last_count = msg_count
         neighbour.last_sequence += step
         neighbour.last_generation = generation_time
-        neighbour.receptions.append(_Reception(neighbour.last_sequence, generation_time, reception_time))
+        neighbour.record(neighbour.last_sequence, generation_time, reception_time)
 
     def quality(self, station_id: int, now: float) -> LinkQuality | None:
         """Link quality of one neighbour at ``now`` [s], or None if it is unknown or forgotten."""
@@ -114,16 +129,19 @@ class LinkQualityEstimator:
         return tuple(self._quality(sid, self._neighbours[sid], now, header) for sid in sorted(self._neighbours))
 
     def _forget(self, now: float) -> None:
-        start = now - self.params.window
-        for station_id in list(self._neighbours):
-            neighbour = self._neighbours[station_id]
-            if now - neighbour.receptions[-1].reception_time > self.params.neighbour_timeout:
-                del self._neighbours[station_id]
+        start, timeout = now - self.params.window, self.params.neighbour_timeout
+        silent = []
+        for station_id, neighbour in self._neighbours.items():
+            receptions = neighbour.receptions
+            if now - receptions[-1].reception_time > timeout:
+                silent.append(station_id)
                 continue
-            while len(neighbour.receptions) > 1 and neighbour.receptions[0].reception_time <= start:
-                neighbour.receptions.popleft()
+            while len(receptions) > 1 and receptions[0].reception_time <= start:
+                neighbour.drop_oldest()
+        for station_id in silent:
+            del self._neighbours[station_id]
 
-    def _sender_rate(self, window: list[_Reception]) -> float:
+    def _sender_rate(self, window: Sequence[_Reception]) -> float:
         """The neighbour's message rate [Hz] measured over the window (sequence advance over
         generation-time span), or ``expected_rate`` with fewer than two receptions. Senders whose
         rate follows their dynamics (CAM triggers, congestion control) are not charged for
@@ -135,16 +153,20 @@ class LinkQualityEstimator:
 
     def _quality(self, station_id: int, neighbour: _Neighbour, now: float, header: Header) -> LinkQuality:
         """The neighbour's link quality at ``now`` [s], stamped with ``header`` (``now``, ``map``)."""
-        start = now - self.params.window
-        window = [r for r in neighbour.receptions if start < r.reception_time <= now]
+        receptions, start = neighbour.receptions, now - self.params.window
         age = now - neighbour.last_generation
-        if not window:
-            last = neighbour.receptions[-1]
-            return LinkQuality(header, station_id, 0.0, last.reception_time - last.generation_time, age)
-        latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
+        if start < receptions[0].reception_time and receptions[-1].reception_time <= now:
+            window: Sequence[_Reception] = receptions    # the usual case after _forget: all of them
+            latency = sum(neighbour.latencies) / len(window)
+        else:
+            window = [r for r in receptions if start < r.reception_time <= now]
+            if not window:
+                return LinkQuality(header, station_id, 0.0, neighbour.latencies[-1], age)
+            latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
         newest = window[-1]
         due = (now - latency - newest.generation_time) * self._sender_rate(window)
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
         expected = newest.sequence - window[0].sequence + 1 + due_after
         received = len(window)   # sequence numbers strictly increase along the receptions: all distinct
         return LinkQuality(header, station_id, received / expected, latency, age)
+

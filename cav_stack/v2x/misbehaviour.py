@@ -47,6 +47,7 @@ import enum
 import math
 from dataclasses import dataclass
 from collections.abc import Callable, Hashable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -195,8 +196,7 @@ class MisbehaviourVerdict:
     flagged_at: float | None = None
 
 
-@dataclass(frozen=True)
-class _Claim:
+class _Claim(NamedTuple):
     """A sender's claimed state at a track time: position (x, y) [m, map], spread: radius [m] the
     position may be off by because a value was missing; speed [m/s] (None: unavailable);
     speed_margin: extra speed tolerance [m/s] for a missing acceleration."""
@@ -208,14 +208,40 @@ class _Claim:
     speed_margin: float
 
 
+class _Residuals:
+    """A sender's claim-minus-track offsets [m] (x and y, ``map``) at track times [s] within the
+    offset window, oldest first, kept as columns so their sums run over plain floats."""
+
+    def __init__(self) -> None:
+        self.times: collections.deque[float] = collections.deque()
+        self._x: collections.deque[float] = collections.deque()
+        self._y: collections.deque[float] = collections.deque()
+
+    def add(self, t: float, dx: float, dy: float, window: float) -> None:
+        """Add the offset (dx, dy) at ``t`` and drop those more than ``window`` [s] before it."""
+        self.times.append(t)
+        self._x.append(dx)
+        self._y.append(dy)
+        while t - self.times[0] > window:
+            self.times.popleft()
+            self._x.popleft()
+            self._y.popleft()
+
+    def means(self) -> tuple[float, float]:
+        """Mean x and y offset [m] (at least one offset kept)."""
+        return sum(self._x) / len(self._x), sum(self._y) / len(self._y)
+
+
 class _Sender:
-    def __init__(self, now: float):
+    def __init__(self, key: Hashable, now: float):
+        #: The verdict while the sender is not flagged (one object, handed out every time).
+        self.unflagged = MisbehaviourVerdict(key, False)
         self.history = ReportHistory()
         self.last_heard = now
         self.failures: dict[MisbehaviourReason, collections.deque[float]] = collections.defaultdict(collections.deque)
         self.flags: dict[MisbehaviourReason, float] = {}
         self.unmatched_since: float | None = None
-        self.residuals: collections.deque[tuple[float, float, float]] = collections.deque()
+        self.residuals = _Residuals()
 
 
 class MisbehaviourDetector:
@@ -230,8 +256,10 @@ class MisbehaviourDetector:
     def verdict(self, key: Hashable) -> MisbehaviourVerdict:
         """Current verdict on sender ``key`` (not flagged when unknown)."""
         sender = self._senders.get(key)
-        if sender is None or not sender.flags:
+        if sender is None:
             return MisbehaviourVerdict(key, False)
+        if not sender.flags:
+            return sender.unflagged
         return MisbehaviourVerdict(key, True, tuple(sender.flags), min(sender.flags.values()))
 
     def verdicts(self) -> tuple[MisbehaviourVerdict, ...]:
@@ -246,7 +274,9 @@ class MisbehaviourDetector:
             raise ValueError(f"reports must be in '{MAP_FRAME}', got '{report.header.frame_id}'")
         key = report.station_id if sender_key is None else sender_key
         self._forget(now)
-        sender = self._senders.setdefault(key, _Sender(now))
+        sender = self._senders.get(key)
+        if sender is None:
+            sender = self._senders[key] = _Sender(key, now)
         sender.last_heard = now
         history = sender.history
         reports = history.reports
@@ -277,7 +307,8 @@ class MisbehaviourDetector:
         t = tracks.header.stamp
         claims: dict[Hashable, _Claim] = {}
         for key, sender in self._senders.items():
-            latest = sender.history.reports[-1] if sender.history else None
+            reports = sender.history.reports
+            latest = reports[-1] if reports else None
             if (sender.flags or latest is None or abs(t - latest.header.stamp) > self.params.max_report_age
                     or not (math.isfinite(latest.x) and math.isfinite(latest.y))):
                 sender.unmatched_since = None
@@ -301,12 +332,10 @@ class MisbehaviourDetector:
             sender.unmatched_since = None
             if claim.spread > 0.0:   # position extrapolated with a missing value: no offset evidence
                 continue
-            sender.residuals.append((t, claim.x - match[0], claim.y - match[1]))
-            while t - sender.residuals[0][0] > self.params.offset_window:
-                sender.residuals.popleft()
-            if len(sender.residuals) >= self.params.offset_min_samples:
-                mean_x = sum(r[1] for r in sender.residuals) / len(sender.residuals)
-                mean_y = sum(r[2] for r in sender.residuals) / len(sender.residuals)
+            residuals = sender.residuals
+            residuals.add(t, claim.x - match[0], claim.y - match[1], self.params.offset_window)
+            if len(residuals.times) >= self.params.offset_min_samples:
+                mean_x, mean_y = residuals.means()
                 if math.hypot(mean_x, mean_y) > self.params.max_track_offset:
                     sender.flags.setdefault(MisbehaviourReason.TRACK_OFFSET, now)
         return self.verdicts()

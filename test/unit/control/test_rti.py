@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import casadi as ca
 import numpy as np
 import pytest
 
@@ -11,7 +12,7 @@ from cav_stack.control.harness import ego_from_state, plant_step, straight_path
 from cav_stack.control.leader_prediction import LeaderPrediction
 from cav_stack.control.mpc import STATUS_OK, MpcController
 from cav_stack.control.mpc_params import RESCUE_NONE
-from cav_stack.control.mpc_problem import MpcProblem, symbolic_nlp
+from cav_stack.control.mpc_problem import MpcProblem, _solver_plugin, symbolic_nlp
 from cav_stack.control.rti import STATUS_INFEASIBLE, GaussNewtonSqp, problem_functions
 from cav_stack.core.messages import MAP_FRAME, DrivingMode, Header, ModeCommand
 
@@ -134,3 +135,28 @@ def test_a_step_that_leaves_the_constraints_violated_is_followed_by_more(mpc_par
     single = GaussNewtonSqp(functions, 1, 1, 1e-3, 1e-3)
     single(**args)
     assert not single.stats()["success"] and single.stats()["return_status"] == STATUS_INFEASIBLE
+
+
+def test_the_shared_rescue_solver_answers_as_a_fresh_one(mpc_params, vehicle, comfort_normal):
+    """Controllers with the same parameters share one rescue nlpsol (built once per process); a
+    rescue solve after another controller's solves gives the bits a solver built for it alone gives."""
+    params = dataclasses.replace(mpc_params, solver="rti_hpipm", rescue_solver="ipopt")
+    first, second = MpcController(params, vehicle, comfort_normal), MpcController(params, vehicle, comfort_normal)
+    assert first.problem.rescue_solver is second.problem.rescue_solver
+    recorder = _Recorder(second.problem)
+    state = np.array([0.0, 0.4, 0.02, 22.0, 0.0, 0.0])
+    second.step(0.0, ego_from_state(0.0, state, vehicle), straight_path(-10.0, 400.0), _command(0.0),
+                LeaderPrediction(gap=25.0, speed=12.0, accel=-2.0))
+    (stage, glob, bounds, w0), _ = recorder.calls[0]
+    other = np.array([0.0, -0.5, -0.03, 15.0, 0.5, 0.0])
+    first_calls = _Recorder(first.problem)
+    first.step(0.0, ego_from_state(0.0, other, vehicle), straight_path(-10.0, 400.0), _command(0.0),
+               LeaderPrediction(gap=40.0, speed=20.0, accel=0.0))
+    first.problem.solve(*first_calls.calls[0][0], rescue=True)       # the shared solver's previous call
+    shared = second.problem.solve(stage, glob, bounds, w0, rescue=True)
+    sym = symbolic_nlp(params, vehicle)
+    plugin, opts = _solver_plugin("ipopt", params, list(sym.equality))
+    second.problem.rescue_solver = ca.nlpsol("fresh", plugin, sym.nlp, opts)
+    fresh = second.problem.solve(stage, glob, bounds, w0, rescue=True)
+    assert shared.success and fresh.success
+    assert np.array_equal(shared.w, fresh.w) and np.array_equal(shared.lam_g, fresh.lam_g)
