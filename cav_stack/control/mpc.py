@@ -249,13 +249,15 @@ class MpcController:
             travelled, _ = predict_leader_motion(leader, self._times, use_accel)
             leader_s = leader.gap + front + travelled
             weight_gap = p.weight_gap
+            faster = (leader.speed - target.target_speed) / p.gap_pull_release_speed
+            weight_pull = p.weight_gap * min(max(1.0 - faster, 0.0), 1.0)
         else:
             leader_s = np.full(n + 1, _FAR_AWAY)
-            weight_gap = 0.0
+            weight_gap = weight_pull = 0.0
 
         time_gap = self._time_gap_profile(target, leader, float(states_guess[0, 3]))
         stage = np.column_stack([curvature, lateral_ref, heading_ref, speed_ref, leader_s, time_gap])
-        glob = np.array([target.standstill_gap, weight_gap, c.max_decel,
+        glob = np.array([target.standstill_gap, weight_gap, weight_pull, c.max_decel,
                          c.weight_jerk, c.weight_steer_rate, c.weight_accel, c.weight_lateral_accel,
                          steer_bias])
         return stage, glob, stop_s, speed_cap

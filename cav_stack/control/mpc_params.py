@@ -46,7 +46,11 @@ class MpcParams:
     weight_gap [1/m^2] (only with a leader): tracking weights per stage; gap_pull_range [m]: a gap
     larger than desired pulls the ego forward only up to this excess (the cost saturates beyond it,
     so a leader far ahead does not make the car exceed its target speed; a gap too short is
-    penalised quadratically without limit); terminal_weight_factor:
+    penalised quadratically without limit); gap_pull_release_speed [m/s]: the pull fades out as
+    the leader's speed exceeds the target speed by up to this much (a target speed below the
+    traffic ahead, e.g. while letting a gap of the next lane come alongside or opening a gap for
+    a merging car, is driven, not traded against the pull: an ACC's set speed below the leader's
+    speed, ISO 15622); terminal_weight_factor:
     multiplies the tracking weights at the last stage. gap_recovery_speed [m/s]: the relative speed
     at which the plan opens a gap shorter than the target's time gap
     (:meth:`MpcController._time_gap_profile`).
@@ -93,6 +97,7 @@ class MpcParams:
     weight_speed: float
     weight_gap: float
     gap_pull_range: float
+    gap_pull_release_speed: float
     terminal_weight_factor: float
     gap_recovery_speed: float
     slack_weight_linear: float
@@ -119,7 +124,7 @@ class MpcParams:
             rti_step_tolerance=self.rti_step_tolerance, rti_feasibility_tolerance=self.rti_feasibility_tolerance,
             leader_accel_manoeuvre_gate=self.leader_accel_manoeuvre_gate,
             slack_weight_linear=self.slack_weight_linear, gap_recovery_speed=self.gap_recovery_speed,
-            gap_pull_range=self.gap_pull_range,
+            gap_pull_range=self.gap_pull_range, gap_pull_release_speed=self.gap_pull_release_speed,
             approach_decel_ratio=self.approach_decel_ratio,
             curve_lateral_accel_ratio=self.curve_lateral_accel_ratio,
             eco_glide_decel=self.eco_glide_decel,

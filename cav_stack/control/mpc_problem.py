@@ -40,9 +40,10 @@ NU = NU_CONTROL + 4
 #: speed reference [m/s], leader rear-bumper arc length [m], time gap [s] of the gap constraint
 #: and gap tracking at that stage.
 STAGE_PARAMS = ("curvature", "lateral_ref", "heading_ref", "speed_ref", "leader_s", "time_gap")
-#: Global parameters: standstill gap [m], gap weight, comfort decel [m/s^2],
-#: the comfort weights (jerk, steer rate, accel, lateral accel) and the steering offset [rad].
-GLOBAL_PARAMS = ("standstill_gap", "weight_gap", "comfort_decel",
+#: Global parameters: standstill gap [m], gap weight (a gap too short), gap-pull weight (a gap
+#: longer than desired), comfort decel [m/s^2], the comfort weights (jerk, steer rate, accel,
+#: lateral accel) and the steering offset [rad].
+GLOBAL_PARAMS = ("standstill_gap", "weight_gap", "weight_gap_pull", "comfort_decel",
                  "weight_jerk", "weight_steer_rate", "weight_accel", "weight_lateral_accel",
                  "steer_bias")
 #: Compiled problem libraries by (MpcParams, VehicleParams), None where compiling failed.
@@ -148,7 +149,8 @@ def symbolic_nlp(p: MpcParams, veh: VehicleParams) -> SymbolicNlp:
         return [math.sqrt(factor * p.weight_lateral_offset) * (x[1] - sp["lateral_ref"]),
                 math.sqrt(factor * p.weight_heading) * (x[2] - sp["heading_ref"]),
                 math.sqrt(factor * p.weight_speed) * (x[3] - sp["speed_ref"]),
-                ca.sqrt(factor * g_["weight_gap"]) * ca.if_else(gap_error < 0, gap_error, pull)]
+                ca.if_else(gap_error < 0, ca.sqrt(factor * g_["weight_gap"]) * gap_error,
+                           ca.sqrt(factor * g_["weight_gap_pull"]) * pull)]
 
     for k in range(n):
         x, u = xs[k], us[k]
