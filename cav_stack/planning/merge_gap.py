@@ -36,7 +36,10 @@ class MergeGapParams:
     that stop has to begin); switch_margin [s]: another gap replaces the chosen
     one only when it is reached this much sooner (no dithering between two gaps); min_slot [m]: a
     gap whose slot is shorter is not targeted (in dense traffic the ego then lets the cars pass until
-    one leaves a gap MOBIL accepts, :meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`)."""
+    one leaves a gap MOBIL accepts, :meth:`~cav_stack.planning.lane_situation.LaneSituation.gap_seeking_speed`);
+    rear_visibility [m]: how far behind the ego every car of the target lane is known to be seen (other
+    cars hide those further back): the open gap behind the rearmost car seen is targeted only when its
+    slot reaches within this distance of the ego, as nothing is known of the lane beyond."""
 
     approach_speed: float
     front_time_gap: float
@@ -46,10 +49,11 @@ class MergeGapParams:
     abort_decel: float
     switch_margin: float
     min_slot: float
+    rear_visibility: float
 
     def __post_init__(self) -> None:
         validate_positive(max_accel=self.max_accel, max_decel=self.max_decel, lane_change_time=self.lane_change_time,
-                          abort_decel=self.abort_decel)
+                          abort_decel=self.abort_decel, rear_visibility=self.rear_visibility)
         if self.approach_speed < 0.0 or self.front_time_gap < 0.0 or self.switch_margin < 0.0:
             raise ValueError("approach_speed, front_time_gap and switch_margin must be >= 0")
 
@@ -142,6 +146,8 @@ class MergeGapPlanner:
                 self._min_gap + p.front_time_gap * ego_speed)
             if slot_front - slot_rear < p.min_slot:
                 continue
+            if rear is None and front is not None and slot_front < s_ego - p.rear_visibility:
+                continue   # behind the rearmost car seen: the lane there is unknown, not open
             reach = self._reach_time(s_ego, speed, slot_rear, slot_front, gap_speed, ego_speed, speed_limit)
             if reach is None:
                 continue

@@ -22,7 +22,8 @@ def match_report(track: TrackedObject, reports: V2xReportList, now: float, max_a
     best, best_distance, best_at = None, max_distance, (0.0, 0.0)
     for report in reports.reports:
         age = now - report.header.stamp
-        if age > max_age or not all(math.isfinite(v) for v in (report.x, report.y, report.speed, report.yaw)):
+        # (a sum of finite values is finite; one inf or nan makes it inf or nan)
+        if age > max_age or not math.isfinite(report.x + report.y + report.speed + report.yaw):
             continue
         if track.v2x_id is not None and report.station_id == track.v2x_id:
             return report

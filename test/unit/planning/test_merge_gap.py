@@ -12,7 +12,8 @@ from cav_stack.planning.merge_gap import LaneCar, MergeGapParams, MergeGapPlanne
 IDM = IdmParams(30.56, 1.5, 3.0, 1.5, 2.0, 6.0, 4.0, 1.0, 6.0)
 SAFE_DECEL, MIN_GAP, EGO_LENGTH = 3.0, 8.0, 4.6
 PARAMS = MergeGapParams(approach_speed=2.5, front_time_gap=0.1, max_accel=1.8, max_decel=2.5,
-                        lane_change_time=2.5, abort_decel=4.5, switch_margin=1.0, min_slot=0.0)
+                        lane_change_time=2.5, abort_decel=4.5, switch_margin=1.0, min_slot=0.0,
+                        rear_visibility=80.0)
 
 
 def planner(**changes) -> MergeGapPlanner:
@@ -103,3 +104,16 @@ def test_speed_command_closes_in_then_rides_the_gap_within_the_limit():
     # slower than the gap (a ramp car): it aims further into the slot, by what the gap gains meanwhile
     slow = lanes.speed_command(gap, gap.slot_rear + 1.0, 22.0, 33.3)
     assert slow > 28.5
+
+
+def test_the_lane_behind_the_rearmost_car_seen_is_not_an_open_gap():
+    """on_ramp_merge seed 18: on the ramp at 17 m/s, main-line cars at 27 m/s 94 m behind and
+    alongside; the "gap" behind the rearmost one seen was reached first by slowing to 6 m/s, cars
+    hidden behind it appeared, and the ego stopped at the lane end. Beyond ``rear_visibility`` the
+    lane is unknown: that gap is not targeted; within it, it still is."""
+    cars = [LaneCar(1, -94.0, 26.8, 4.5), LaneCar(2, -5.5, 27.6, 4.5), LaneCar(3, 35.1, 26.7, 4.5),
+            LaneCar(4, 76.1, 25.5, 4.5)]
+    behind_last = [g for g in planner().gaps(cars, 0.0, 17.3, 330.0, 33.3) if g.rear is None]
+    assert behind_last == []
+    seen_far = planner(rear_visibility=200.0).gaps(cars, 0.0, 17.3, 330.0, 33.3)
+    assert [g.key for g in seen_far if g.rear is None] == [(None, 1)]
