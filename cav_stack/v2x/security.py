@@ -146,6 +146,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 _SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
+_CERTIFICATE_MEMO: collections.OrderedDict[tuple[bytes, bytes], Certificate] = collections.OrderedDict()
 
 
 def _memoised(memo: collections.OrderedDict[K, V], key: K, compute: Callable[[], V]) -> V:
@@ -167,6 +168,15 @@ def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: by
         digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
         return d2.ecdsa_verify(certificate.public_key, digest, signature)
     return _memoised(_SIGNATURE_MEMO, (bytes(envelope), certificate.digest), check)
+
+
+def _parsed_certificate(value: dict[str, Any], encodings: tuple[bytes, bytes]) -> Certificate:
+    """:func:`parse_certificate` of a certificate cut from a received envelope, memoised on its
+    received encodings (which ``value`` was decoded from, so they determine it): a certificate a
+    broadcast carries is parsed once per process, not once per receiver. Parsing checks only the
+    certificate's form; whether it chains to a receiver's trust anchors is checked per receiver.
+    A certificate that cannot be parsed raises each time and is not kept."""
+    return _memoised(_CERTIFICATE_MEMO, encodings, lambda: parse_certificate(value, encodings))
 
 
 class MessageSigner:
@@ -386,7 +396,7 @@ class MessageVerifier:
             if not value or len(value) > self.params.max_chain_length:
                 raise _Refusal(RefusalReason.MALFORMED, f"certificate list of length {len(value)}")
             try:
-                chain = [parse_certificate(v, e) for v, e in zip(value, certificate_encodings, strict=True)]
+                chain = [_parsed_certificate(v, e) for v, e in zip(value, certificate_encodings, strict=True)]
             except CertificateError as exc:
                 raise _Refusal(RefusalReason.MALFORMED, f"bad certificate: {exc}") from exc
             trusted = self._trusted.get(chain[0].digest)
