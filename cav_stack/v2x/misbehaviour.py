@@ -252,6 +252,8 @@ class MisbehaviourDetector:
         self._is_on_road = is_on_road
         self._senders: dict[Hashable, _Sender] = {}
         self._forgot_at: float | None = None
+        #: Noise gate [m/s] of the speed change between two reports (each with ``speed_sigma`` noise).
+        self._speed_step_noise = params.gate_sigmas * math.sqrt(2.0) * params.speed_sigma
 
     def verdict(self, key: Hashable) -> MisbehaviourVerdict:
         """Current verdict on sender ``key`` (not flagged when unknown)."""
@@ -280,15 +282,17 @@ class MisbehaviourDetector:
         sender.last_heard = now
         history = sender.history
         reports = history.reports
-        if reports and report.header.stamp <= reports[-1].header.stamp:
+        stamp = report.header.stamp
+        if reports and stamp <= reports[-1].header.stamp:
             return self.verdict(key)
         failures = self._single_report_checks(report)
-        if reports and report.header.stamp - reports[-1].header.stamp > self.params.max_report_gap:
+        if reports and stamp - reports[-1].header.stamp > self.params.max_report_gap:
             history.clear()
         if reports:
             failures += self._step_checks(reports[-1], report)
         history.append(report)
-        while report.header.stamp - reports[0].header.stamp > self.params.consistency_window:
+        window = self.params.consistency_window
+        while stamp - reports[0].header.stamp > window:
             history.popleft()
         failures += self._history_checks(history)
         for reason in failures:
@@ -387,16 +391,18 @@ class MisbehaviourDetector:
                 for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
-        return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
+        p = self.params
+        return min(max(report.position_sigma, p.position_sigma_min), p.position_sigma_max)
 
     def _single_report_checks(self, report: V2xVehicleReport) -> list[MisbehaviourReason]:
+        p = self.params
         failures = []
-        if abs(report.speed) > self.params.max_speed:     # NaN compares False: not checked
+        if abs(report.speed) > p.max_speed:     # NaN compares False: not checked
             failures.append(MisbehaviourReason.SPEED_LIMIT)
-        if abs(report.accel) > self.params.max_accel:
+        if abs(report.accel) > p.max_accel:
             failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
-        if (_known(report.x, report.y)
-                and not self._is_on_road(report.x, report.y, self.params.gate_sigmas * self._sigma(report))):
+        x, y = report.x, report.y
+        if _known(x, y) and not self._is_on_road(x, y, p.gate_sigmas * self._sigma(report)):
             failures.append(MisbehaviourReason.OFF_ROAD)
         return failures
 
@@ -405,7 +411,7 @@ class MisbehaviourDetector:
         failures = []
         dt = report.header.stamp - previous.header.stamp
         if _known(previous.speed, report.speed):
-            speed_gate = p.max_accel * dt + p.gate_sigmas * math.sqrt(2.0) * p.speed_sigma
+            speed_gate = p.max_accel * dt + self._speed_step_noise
             if abs(report.speed - previous.speed) > speed_gate:
                 failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
         if not _known(previous.x, previous.y, report.x, report.y):
