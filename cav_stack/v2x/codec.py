@@ -135,7 +135,10 @@ def _asn1(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 # Raw layer
 # ---------------------------------------------------------------------------------------
 
-def _encode_raw(type_name: str, value: AsnValue) -> bytes:
+def _encode_raw(type_name: str, value: AsnValue, check_constraints: bool = True) -> bytes:
+    """The MessageFrame of ``value``; check_constraints False skips asn1tools' range and size
+    checks, whose UPER encoder otherwise writes an out-of-range integer into the neighbouring
+    bits: only for values built by :func:`_encode_si`'s callers."""
     spec = compiled_modules()
     if type_name == "BasicSafetyMessage" and "partII" in value:
         parts = []
@@ -144,13 +147,23 @@ def _encode_raw(type_name: str, value: AsnValue) -> bytes:
             if isinstance(content, dict):
                 if part["partII-Id"] != PART_II_VEHICLE_SAFETY:
                     raise V2xEncodeError(f"no ASN.1 type for partII-Id {part['partII-Id']}")
-                content = spec.encode("VehicleSafetyExtensions", content, check_constraints=True)
+                content = spec.encode("VehicleSafetyExtensions", content, check_constraints=check_constraints)
             parts.append({"partII-Id": part["partII-Id"], "partII-Value": content})
         value = {**value, "partII": parts}
-    inner = spec.encode(type_name, value, check_constraints=True)
+    inner = spec.encode(type_name, value, check_constraints=check_constraints)
     frame: bytes = spec.encode("MessageFrame", {"messageId": MESSAGE_IDS[type_name], "value": inner},
-                               check_constraints=True)
+                               check_constraints=check_constraints)
     return frame
+
+
+def _encode_si(type_name: str, value: AsnValue) -> bytes:
+    """UPER MessageFrame of a ``value`` built by :func:`_bsm_value` or :func:`_maneuver_value`,
+    without asn1tools' constraint check (a third of the encoding time): every field of those
+    values is a constant, saturated by its :mod:`~cav_stack.v2x.j2735_units` conversion, or
+    range- and size-checked where it is built (V2xEncodeError), so the check could never fail.
+    Raises V2xEncodeError."""
+    compiled_modules()
+    return _guard_encode(_encode_raw, type_name, value, False)
 
 
 def encode_frame_raw(type_name: str, value: AsnValue) -> bytes:
@@ -366,7 +379,7 @@ def encode_bsm(report: V2xVehicleReport, *, origin: GeodeticOrigin, altitude: fl
     Raises V2xEncodeError.
     """
     value = _guard_encode(_bsm_value, report, _plane(origin), altitude, path_history, path_prediction)
-    return encode_frame_raw("BasicSafetyMessage", value)
+    return _encode_si("BasicSafetyMessage", value)
 
 
 def _decoded_bsm(value: AsnValue, plane: LocalTangentPlane, now: float) -> DecodedBsm:
@@ -687,6 +700,8 @@ def _decoded_rsa(value: AsnValue, plane: LocalTangentPlane, now: float) -> RoadA
 def _maneuver_value(share: ManeuverShare, plane: LocalTangentPlane) -> AsnValue:
     if not 1 <= len(share.points) <= 50:
         raise V2xEncodeError(f"{len(share.points)} trajectory points; 1..50 allowed")
+    if not 0 <= share.msg_count <= 127:
+        raise V2xEncodeError(f"msg_count {share.msg_count} is outside 0..127")
     ref_lat, ref_lon = _geodetic(plane, share.points[0].x, share.points[0].y)
     ref_plane = _reference_plane(plane, ref_lat, ref_lon)
     points = []
@@ -732,7 +747,7 @@ def encode_maneuver(share: ManeuverShare, *, origin: GeodeticOrigin) -> bytes:
     point; ``t`` must lie in 0..10 s, positions within 327 m of the first point.
     Raises V2xEncodeError.
     """
-    return encode_frame_raw("ManeuverSharingMessage", _guard_encode(_maneuver_value, share, _plane(origin)))
+    return _encode_si("ManeuverSharingMessage", _guard_encode(_maneuver_value, share, _plane(origin)))
 
 
 def _intent(name: str | None) -> ManeuverIntent:

@@ -62,7 +62,8 @@ class _Reception(NamedTuple):
 
 class _Neighbour:
     """A neighbour's receptions in reception order and, alongside, each one's latency [s]
-    (reception - generation time), so the window's mean sums plain floats."""
+    (reception - generation time), so the window's mean sums plain floats; ``stats``: the mean
+    latency [s] and sender rate [Hz] over all of the receptions, kept until they change (None)."""
 
     def __init__(self, msg_count: int, generation_time: float, reception_time: float):
         self.last_count = msg_count
@@ -70,15 +71,18 @@ class _Neighbour:
         self.last_generation = generation_time
         self.receptions: collections.deque[_Reception] = collections.deque()
         self.latencies: collections.deque[float] = collections.deque()
+        self.stats: tuple[float, float] | None = None
         self.record(msg_count, generation_time, reception_time)
 
     def record(self, sequence: int, generation_time: float, reception_time: float) -> None:
         self.receptions.append(_Reception(sequence, generation_time, reception_time))
         self.latencies.append(reception_time - generation_time)
+        self.stats = None
 
     def drop_oldest(self) -> None:
         self.receptions.popleft()
         self.latencies.popleft()
+        self.stats = None
 
 
 class LinkQualityEstimator:
@@ -157,14 +161,17 @@ class LinkQualityEstimator:
         age = now - neighbour.last_generation
         if start < receptions[0].reception_time and receptions[-1].reception_time <= now:
             window: Sequence[_Reception] = receptions    # the usual case after _forget: all of them
-            latency = sum(neighbour.latencies) / len(window)
+            if neighbour.stats is None:     # the generation check runs more often than messages arrive
+                neighbour.stats = (sum(neighbour.latencies) / len(window), self._sender_rate(window))
+            latency, rate = neighbour.stats
         else:
             window = [r for r in receptions if start < r.reception_time <= now]
             if not window:
                 return LinkQuality(header, station_id, 0.0, neighbour.latencies[-1], age)
             latency = sum(r.reception_time - r.generation_time for r in window) / len(window)
+            rate = self._sender_rate(window)
         newest = window[-1]
-        due = (now - latency - newest.generation_time) * self._sender_rate(window)
+        due = (now - latency - newest.generation_time) * rate
         due_after = max(0, math.floor(due + _COUNT_TOLERANCE))
         expected = newest.sequence - window[0].sequence + 1 + due_after
         received = len(window)   # sequence numbers strictly increase along the receptions: all distinct

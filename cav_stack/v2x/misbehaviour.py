@@ -252,6 +252,8 @@ class MisbehaviourDetector:
         self._is_on_road = is_on_road
         self._senders: dict[Hashable, _Sender] = {}
         self._forgot_at: float | None = None
+        #: Noise gate [m/s] of the speed change between two reports (each with ``speed_sigma`` noise).
+        self._speed_step_noise = params.gate_sigmas * math.sqrt(2.0) * params.speed_sigma
 
     def verdict(self, key: Hashable) -> MisbehaviourVerdict:
         """Current verdict on sender ``key`` (not flagged when unknown)."""
@@ -280,15 +282,17 @@ class MisbehaviourDetector:
         sender.last_heard = now
         history = sender.history
         reports = history.reports
-        if reports and report.header.stamp <= reports[-1].header.stamp:
+        stamp = report.header.stamp
+        if reports and stamp <= reports[-1].header.stamp:
             return self.verdict(key)
         failures = self._single_report_checks(report)
-        if reports and report.header.stamp - reports[-1].header.stamp > self.params.max_report_gap:
+        if reports and stamp - reports[-1].header.stamp > self.params.max_report_gap:
             history.clear()
         if reports:
             failures += self._step_checks(reports[-1], report)
         history.append(report)
-        while report.header.stamp - reports[0].header.stamp > self.params.consistency_window:
+        window = self.params.consistency_window
+        while stamp - reports[0].header.stamp > window:
             history.popleft()
         failures += self._history_checks(history)
         for reason in failures:
@@ -363,40 +367,60 @@ class MisbehaviourDetector:
     def _associate(self, claims: dict[Hashable, _Claim], tracks: TrackList) -> dict[Hashable, tuple[float, float]]:
         """One-to-one claim-to-track association minimising total distance among the pairs
         within the distance gate (widened by a claim's spread) whose speeds agree (any speed
-        when the claim's is unknown)."""
+        when the claim's is unknown).
+
+        The usual case, where no claim and no track has more than one allowed partner, is its
+        own minimum (every allowed pair taken: leaving one out costs a disallowed pair, a
+        thousand gates) and skips the assignment solver."""
         if not claims or not tracks.objects:
             return {}
         p = self.params
-        ids = list(claims)
-        claim_xy = np.array([(claims[i].x, claims[i].y) for i in ids])
-        spread = np.array([claims[i].spread for i in ids])
-        claim_speed = np.array([np.nan if claims[i].speed is None else claims[i].speed for i in ids])
-        speed_margin = np.array([claims[i].speed_margin for i in ids])
-        track_xy = np.array([(o.x, o.y) for o in tracks.objects])
-        track_speed = np.array([o.speed for o in tracks.objects])
-        track_speed_var = np.array([max(o.covariance[15], 0.0) for o in tracks.objects])
-        distance = np.linalg.norm(claim_xy[:, None, :] - track_xy[None, :, :], axis=2)
-        speed_gate = (p.gate_sigmas * np.sqrt(p.speed_sigma ** 2 + track_speed_var)[None, :]
-                      + p.association_speed_margin + speed_margin[:, None])
-        speed_ok = np.isnan(claim_speed)[:, None] | (np.abs(claim_speed[:, None] - track_speed[None, :]) <= speed_gate)
-        allowed = (distance <= p.association_gate + spread[:, None]) & speed_ok
-        if not allowed.any():
+        objects = tracks.objects
+        # the same float operations, in the same order, as the solver's cost matrix below
+        track_gates = [p.gate_sigmas * math.sqrt(p.speed_sigma ** 2 + max(o.covariance[15], 0.0))
+                       + p.association_speed_margin for o in objects]
+        allowed: dict[Hashable, list[int]] = {}
+        distances: dict[Hashable, list[float]] = {}
+        taken: set[int] = set()
+        unique = True
+        for key, claim in claims.items():
+            gate = p.association_gate + claim.spread
+            row = [math.sqrt((claim.x - o.x) * (claim.x - o.x) + (claim.y - o.y) * (claim.y - o.y))
+                   for o in objects]
+            distances[key] = row
+            partners = [j for j, o in enumerate(objects) if row[j] <= gate and (
+                claim.speed is None or abs(claim.speed - o.speed) <= track_gates[j] + claim.speed_margin)]
+            if partners:
+                allowed[key] = partners
+                unique = unique and len(partners) == 1 and partners[0] not in taken
+                taken.update(partners)
+        if not allowed:
             return {}
-        rows, cols = linear_sum_assignment(np.where(allowed, distance, (p.association_gate + spread.max()) * 1e3))
-        return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
-                for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
+        if unique:
+            return {key: (float(objects[j].x), float(objects[j].y)) for key, (j,) in allowed.items()}
+        ids = list(claims)
+        mask = np.zeros((len(ids), len(objects)), dtype=bool)
+        for i, key in enumerate(ids):
+            mask[i, allowed.get(key, [])] = True
+        penalty = (p.association_gate + max(c.spread for c in claims.values())) * 1e3
+        cost = np.where(mask, np.array([distances[key] for key in ids]), penalty)
+        rows, cols = linear_sum_assignment(cost)
+        return {ids[r]: (float(objects[c].x), float(objects[c].y))
+                for r, c in zip(rows, cols, strict=True) if mask[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
-        return min(max(report.position_sigma, self.params.position_sigma_min), self.params.position_sigma_max)
+        p = self.params
+        return min(max(report.position_sigma, p.position_sigma_min), p.position_sigma_max)
 
     def _single_report_checks(self, report: V2xVehicleReport) -> list[MisbehaviourReason]:
+        p = self.params
         failures = []
-        if abs(report.speed) > self.params.max_speed:     # NaN compares False: not checked
+        if abs(report.speed) > p.max_speed:     # NaN compares False: not checked
             failures.append(MisbehaviourReason.SPEED_LIMIT)
-        if abs(report.accel) > self.params.max_accel:
+        if abs(report.accel) > p.max_accel:
             failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
-        if (_known(report.x, report.y)
-                and not self._is_on_road(report.x, report.y, self.params.gate_sigmas * self._sigma(report))):
+        x, y = report.x, report.y
+        if _known(x, y) and not self._is_on_road(x, y, p.gate_sigmas * self._sigma(report)):
             failures.append(MisbehaviourReason.OFF_ROAD)
         return failures
 
@@ -405,7 +429,7 @@ class MisbehaviourDetector:
         failures = []
         dt = report.header.stamp - previous.header.stamp
         if _known(previous.speed, report.speed):
-            speed_gate = p.max_accel * dt + p.gate_sigmas * math.sqrt(2.0) * p.speed_sigma
+            speed_gate = p.max_accel * dt + self._speed_step_noise
             if abs(report.speed - previous.speed) > speed_gate:
                 failures.append(MisbehaviourReason.ACCELERATION_LIMIT)
         if not _known(previous.x, previous.y, report.x, report.y):

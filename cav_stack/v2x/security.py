@@ -127,25 +127,57 @@ def _tbs_data(payload: bytes, psid: int, generation_time: int) -> dict[str, Any]
 
 # Process-wide memos of the pure parts of verification. In a simulation every receiver in range
 # verifies the same broadcast bytes in one process; decoding the envelope (which also cuts out
-# its signed parts' encodings) and checking the ECDSA signature under one certificate depend on those bytes
-# (and the certificate) only, so each runs once per frame. The checks that depend on the
-# receiver -- relevance at its clock, its certificate store and trust chain, replay -- still run
-# per receiver. The decoded values are shared read-only.
+# its signed parts' encodings), checking its form, hashing its payload and checking the ECDSA
+# signature under one certificate depend on those bytes (and the certificate) only, so each runs
+# once per frame. The checks that depend on the receiver -- relevance at its clock, its
+# certificate store and trust chain, revocation, replay -- still run per receiver. The decoded
+# values are shared read-only.
 _MEMO_SIZE = 8192
 
 
+@dataclass(frozen=True)
+class _Envelope:
+    """What verification reads from a well-formed signed envelope, all fixed by its bytes: the
+    SignedData value, the payload and its SHA-256 (part of the replay key), the signed parts'
+    encodings, the PSID, and the generation and expiry times (Time64 [us]; expiry None: absent)."""
+
+    signed: dict[str, Any]
+    payload: bytes
+    payload_hash: bytes
+    encodings: d2.SignedEncodings
+    psid: int
+    generation_time: int
+    expiry_time: int | None
+
+
 @functools.lru_cache(maxsize=_MEMO_SIZE)
-def _decode_envelope(envelope: bytes) -> tuple[dict[str, Any], d2.SignedEncodings | None] | None:
-    """The decoded envelope and its signed parts' encodings, or None when ``envelope`` has bytes
-    after its encoding."""
+def _parse_envelope(envelope: bytes) -> _Envelope | str:
+    """The content of ``envelope``, or why it is malformed (the refusal's detail); raises one of
+    :data:`~cav_stack.v2x.ieee1609dot2.DECODE_ERRORS` when it does not decode."""
     data, length, encodings = d2.decode_envelope(envelope)
-    return (data, encodings) if length == len(envelope) else None
+    if length != len(envelope):
+        return "bytes after the end of the envelope"
+    kind, signed = data["content"]
+    if kind != "signedData" or encodings is None:
+        return f"content is {kind}, not signedData"
+    if signed["hashId"] != "sha256":
+        return f"hash algorithm {signed['hashId']} not supported"
+    inner = signed["tbsData"]["payload"].get("data")
+    if inner is None or inner["content"][0] != "unsecuredData":
+        return "payload is not unsecured data"
+    header = signed["tbsData"]["headerInfo"]
+    if "generationTime" not in header:
+        return "header carries no generation time"
+    payload = inner["content"][1]
+    return _Envelope(signed, payload, d2.sha256(payload), encodings, header["psid"], header["generationTime"],
+                     header.get("expiryTime"))
 
 
 K = TypeVar("K")
 V = TypeVar("V")
 
 _SIGNATURE_MEMO: collections.OrderedDict[tuple[bytes, bytes], bool] = collections.OrderedDict()
+_CERTIFICATE_MEMO: collections.OrderedDict[tuple[bytes, bytes], Certificate] = collections.OrderedDict()
 
 
 def _memoised(memo: collections.OrderedDict[K, V], key: K, compute: Callable[[], V]) -> V:
@@ -167,6 +199,15 @@ def _signature_valid(envelope: bytes, certificate: Certificate, tbs_encoding: by
         digest = d2.signing_digest(tbs_encoding, certificate.encoding_hash)
         return d2.ecdsa_verify(certificate.public_key, digest, signature)
     return _memoised(_SIGNATURE_MEMO, (bytes(envelope), certificate.digest), check)
+
+
+def _parsed_certificate(value: dict[str, Any], encodings: tuple[bytes, bytes]) -> Certificate:
+    """:func:`parse_certificate` of a certificate cut from a received envelope, memoised on its
+    received encodings (which ``value`` was decoded from, so they determine it): a certificate a
+    broadcast carries is parsed once per process, not once per receiver. Parsing checks only the
+    certificate's form; whether it chains to a receiver's trust anchors is checked per receiver.
+    A certificate that cannot be parsed raises each time and is not kept."""
+    return _memoised(_CERTIFICATE_MEMO, encodings, lambda: parse_certificate(value, encodings))
 
 
 class MessageSigner:
@@ -310,18 +351,18 @@ class MessageVerifier:
         return result
 
     def _verify(self, envelope: bytes, now: float) -> Accepted:
-        signed, payload, encodings = self._decode(envelope)
-        header = signed["tbsData"]["headerInfo"]
-        psid = header["psid"]
-        generation_time = d2.time64_to_stack(header["generationTime"], self.params.tai2004_offset)
+        parsed = self._decode(envelope)
+        psid = parsed.psid
+        generation_time = d2.time64_to_stack(parsed.generation_time, self.params.tai2004_offset)
         generation_tai = generation_time + self.params.tai2004_offset
         if now - generation_time > self.params.max_age:
             raise _Refusal(RefusalReason.STALE, f"generated {now - generation_time:.3f} s before now")
         if generation_time - now > self.params.max_future:
             raise _Refusal(RefusalReason.FUTURE, f"generated {generation_time - now:.3f} s after now")
-        if "expiryTime" in header and d2.time64_to_stack(header["expiryTime"], self.params.tai2004_offset) <= now:
+        if (parsed.expiry_time is not None
+                and d2.time64_to_stack(parsed.expiry_time, self.params.tai2004_offset) <= now):
             raise _Refusal(RefusalReason.STALE, "past its expiry time")
-        signer = self._resolve_signer(signed["signer"], encodings.certificates)
+        signer = self._resolve_signer(parsed.signed["signer"], parsed.encodings.certificates)
         if not signer.valid_from <= generation_tai < signer.valid_until:
             raise _Refusal(RefusalReason.EXPIRED_CERTIFICATE,
                            "generation time outside the validity of the signer's certificate chain")
@@ -330,37 +371,26 @@ class MessageVerifier:
             raise _Refusal(RefusalReason.PERMISSION, f"certificate does not permit PSID {psid}")
         if certificate.digest in self._revoked:
             raise _Refusal(RefusalReason.REVOKED, f"certificate {certificate.digest.hex()} is revoked")
-        replay_key = (certificate.digest, header["generationTime"], d2.sha256(payload))
+        replay_key = (certificate.digest, parsed.generation_time, parsed.payload_hash)
         self._forget_replays(now)
         if replay_key in self._replay_keys:
             raise _Refusal(RefusalReason.REPLAY, "same signer, generation time and payload seen before")
-        if not _signature_valid(envelope, certificate, encodings.tbs_data, signed["signature"]):
+        if not _signature_valid(envelope, certificate, parsed.encodings.tbs_data, parsed.signed["signature"]):
             raise _Refusal(RefusalReason.BAD_SIGNATURE, "signature does not verify")
         self._replay_keys.add(replay_key)
         heapq.heappush(self._replay_expiry, (generation_time + self.params.max_age, replay_key))
-        return Accepted(payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
+        return Accepted(parsed.payload, psid, generation_time, certificate.digest, certificate.app_permissions[psid])
 
-    def _decode(self, envelope: bytes) -> tuple[dict[str, Any], bytes, d2.SignedEncodings]:
+    def _decode(self, envelope: bytes) -> _Envelope:
         if len(envelope) > self.params.max_envelope_bytes:
             raise _Refusal(RefusalReason.MALFORMED, f"envelope of {len(envelope)} bytes exceeds the limit")
         try:
-            decoded = _decode_envelope(bytes(envelope))
+            parsed = _parse_envelope(bytes(envelope))
         except d2.DECODE_ERRORS as exc:
             raise _Refusal(RefusalReason.MALFORMED, f"undecodable: {type(exc).__name__}") from exc
-        if decoded is None:
-            raise _Refusal(RefusalReason.MALFORMED, "bytes after the end of the envelope")
-        data, encodings = decoded
-        kind, signed = data["content"]
-        if kind != "signedData" or encodings is None:
-            raise _Refusal(RefusalReason.MALFORMED, f"content is {kind}, not signedData")
-        if signed["hashId"] != "sha256":
-            raise _Refusal(RefusalReason.MALFORMED, f"hash algorithm {signed['hashId']} not supported")
-        inner = signed["tbsData"]["payload"].get("data")
-        if inner is None or inner["content"][0] != "unsecuredData":
-            raise _Refusal(RefusalReason.MALFORMED, "payload is not unsecured data")
-        if "generationTime" not in signed["tbsData"]["headerInfo"]:
-            raise _Refusal(RefusalReason.MALFORMED, "header carries no generation time")
-        return signed, inner["content"][1], encodings
+        if isinstance(parsed, str):
+            raise _Refusal(RefusalReason.MALFORMED, parsed)
+        return parsed
 
     def _forget_replays(self, now: float) -> None:
         """Drop replay keys of messages that would now be refused as stale anyway."""
@@ -386,7 +416,7 @@ class MessageVerifier:
             if not value or len(value) > self.params.max_chain_length:
                 raise _Refusal(RefusalReason.MALFORMED, f"certificate list of length {len(value)}")
             try:
-                chain = [parse_certificate(v, e) for v, e in zip(value, certificate_encodings, strict=True)]
+                chain = [_parsed_certificate(v, e) for v, e in zip(value, certificate_encodings, strict=True)]
             except CertificateError as exc:
                 raise _Refusal(RefusalReason.MALFORMED, f"bad certificate: {exc}") from exc
             trusted = self._trusted.get(chain[0].digest)

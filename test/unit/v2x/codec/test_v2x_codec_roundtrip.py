@@ -258,6 +258,16 @@ def test_maneuver_encode_errors(points):
         codec.encode_maneuver(_share(points), origin=ORIGIN)
 
 
+@pytest.mark.parametrize("msg_count", [-1, 128])
+def test_maneuver_encode_rejects_msg_count_outside_msg_count_range(msg_count):
+    """The SI encoders skip asn1tools' constraint check: the counter is range-checked where the value is built."""
+    point = TrajectoryPoint(t=0.0, x=0, y=0, yaw=0, speed=1, accel=0)
+    share = ManeuverShare(header=Header(30.0, "map"), station_id=99, msg_count=msg_count,
+                          intent=ManeuverIntent.KEEP_LANE, points=(point,))
+    with pytest.raises(V2xEncodeError):
+        codec.encode_maneuver(share, origin=ORIGIN)
+
+
 def test_encode_frame_raw_rejects_unknown_type():
     with pytest.raises(V2xEncodeError):
         codec.encode_frame_raw("TravelerInformation", {})

@@ -279,6 +279,21 @@ def test_one_broadcast_costs_one_ecdsa_verification_across_receivers(trust_param
     assert late.verify(broadcast, 0.1 + trust_params.security.max_age + 0.5).reason is RefusalReason.STALE
 
 
+def test_a_broadcast_trusted_by_one_receiver_is_not_trusted_by_another_pki_s_receiver(trust_params, pki):
+    # the envelope, its certificate and its signature are parsed and checked once per process;
+    # trust is not: a receiver anchored in another PKI still refuses the very same bytes
+    signer = MessageSigner(trust_params.security, pki.pseudonyms(16))
+    trusting = make_verifier(trust_params, pki)
+    stranger = make_verifier(trust_params, SeededPki(pki.params, seed=7))
+    with_certificate = signer.sign(b"first", BSM_PSID, 0.0)
+    with_digest = signer.sign(b"second", BSM_PSID, 0.1)
+    assert isinstance(trusting.verify(with_certificate, 0.0), Accepted)
+    assert isinstance(trusting.verify(with_digest, 0.1), Accepted)
+    assert reason(stranger.verify(with_certificate, 0.0)) is RefusalReason.UNKNOWN_CERTIFICATE
+    refused = stranger.verify(with_digest, 0.1)
+    assert reason(refused) is RefusalReason.UNKNOWN_CERTIFICATE and refused.unknown_digest
+
+
 def test_memoised_signature_still_refuses_a_forgery(trust_params, pki):
     signer = MessageSigner(trust_params.security, pki.pseudonyms(14))
     warm_up = signer.sign(b"warm up", BSM_PSID, 0.0)

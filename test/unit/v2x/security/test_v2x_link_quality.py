@@ -95,3 +95,19 @@ def test_pdr_matches_the_true_loss_pattern(params, first_count, gaps):
     quality = estimator.quality(6, now)
     assert quality.pdr == pytest.approx(len(in_window) / (in_window[-1] - in_window[0] + 1))
     assert quality.age_of_information == pytest.approx(0.02)
+
+
+def test_quality_follows_receptions_between_generation_checks(params):
+    # the generation check (20 Hz) asks twice between two messages (10 Hz): the second reception
+    # must show in the next answer (latency and rate are kept per neighbour until the window changes)
+    estimator = LinkQualityEstimator(params)
+    feed(estimator, 4, range(5), latency=0.02)
+    assert estimator.quality(4, 0.43).latency == pytest.approx(0.02)
+    assert estimator.quality(4, 0.44).latency == pytest.approx(0.02)
+    estimator.on_reception(4, 5, 0.5, 0.57)     # a late one: mean latency (5 * 0.02 + 0.07) / 6
+    quality = estimator.quality(4, 0.58)
+    assert quality.latency == pytest.approx((5 * 0.02 + 0.07) / 6)
+    assert quality.age_of_information == pytest.approx(0.08)
+    assert quality.pdr == pytest.approx(1.0)
+    estimator.on_reception(4, 7, 0.7, 0.72)     # k = 6 lost, k = 7 in: 7 received of 8
+    assert estimator.quality(4, 0.73).pdr == pytest.approx(7 / 8)
