@@ -124,8 +124,9 @@ def test_a_step_that_leaves_the_constraints_violated_is_followed_by_more(mpc_par
     w0[problem.state_index(0)] = x0
     stage = np.zeros((n + 1, 6))
     stage[:, 3], stage[:, 4], stage[:, 5] = 25.0, 1.0e4, 1.5     # speed ref, no leader, time gap
-    glob = np.array([2.0, 0.0, 0.0, comfort_normal.max_decel, comfort_normal.weight_jerk, comfort_normal.weight_steer_rate,
-                     comfort_normal.weight_accel, comfort_normal.weight_lateral_accel, 0.0])
+    glob = np.array([2.0, 0.0, 0.0, comfort_normal.max_decel, comfort_normal.weight_jerk,
+                     comfort_normal.weight_steer_rate, comfort_normal.weight_accel, comfort_normal.weight_lateral_accel,
+                     0.0])
     lbx, ubx, lbg, ubg = problem.bounds(x0, comfort_normal, 2.0, np.inf)
     args = dict(x0=w0, p=np.concatenate([stage.reshape(-1), glob]), lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg,
                 lam_g0=np.zeros(problem.ng), lam_x0=np.zeros(problem.nw))
