@@ -375,38 +375,27 @@ class MisbehaviourDetector:
         if not claims or not tracks.objects:
             return {}
         p = self.params
-        objects = tracks.objects
-        # the same float operations, in the same order, as the solver's cost matrix below
-        track_gates = [p.gate_sigmas * math.sqrt(p.speed_sigma ** 2 + max(o.covariance[15], 0.0))
-                       + p.association_speed_margin for o in objects]
-        allowed: dict[Hashable, list[int]] = {}
-        distances: dict[Hashable, list[float]] = {}
-        taken: set[int] = set()
-        unique = True
-        for key, claim in claims.items():
-            gate = p.association_gate + claim.spread
-            row = [math.sqrt((claim.x - o.x) * (claim.x - o.x) + (claim.y - o.y) * (claim.y - o.y))
-                   for o in objects]
-            distances[key] = row
-            partners = [j for j, o in enumerate(objects) if row[j] <= gate and (
-                claim.speed is None or abs(claim.speed - o.speed) <= track_gates[j] + claim.speed_margin)]
-            if partners:
-                allowed[key] = partners
-                unique = unique and len(partners) == 1 and partners[0] not in taken
-                taken.update(partners)
-        if not allowed:
-            return {}
-        if unique:
-            return {key: (float(objects[j].x), float(objects[j].y)) for key, (j,) in allowed.items()}
         ids = list(claims)
-        mask = np.zeros((len(ids), len(objects)), dtype=bool)
-        for i, key in enumerate(ids):
-            mask[i, allowed.get(key, [])] = True
-        penalty = (p.association_gate + max(c.spread for c in claims.values())) * 1e3
-        cost = np.where(mask, np.array([distances[key] for key in ids]), penalty)
-        rows, cols = linear_sum_assignment(cost)
-        return {ids[r]: (float(objects[c].x), float(objects[c].y))
-                for r, c in zip(rows, cols, strict=True) if mask[r, c]}
+        claim_xy = np.array([(claims[i].x, claims[i].y) for i in ids])
+        spread = np.array([claims[i].spread for i in ids])
+        claim_speed = np.array([np.nan if claims[i].speed is None else claims[i].speed for i in ids])
+        speed_margin = np.array([claims[i].speed_margin for i in ids])
+        track_xy = np.array([(o.x, o.y) for o in tracks.objects])
+        track_speed = np.array([o.speed for o in tracks.objects])
+        track_speed_var = np.array([max(o.covariance[15], 0.0) for o in tracks.objects])
+        distance = np.linalg.norm(claim_xy[:, None, :] - track_xy[None, :, :], axis=2)
+        speed_gate = (p.gate_sigmas * np.sqrt(p.speed_sigma ** 2 + track_speed_var)[None, :]
+                      + p.association_speed_margin + speed_margin[:, None])
+        speed_ok = np.isnan(claim_speed)[:, None] | (np.abs(claim_speed[:, None] - track_speed[None, :]) <= speed_gate)
+        allowed = (distance <= p.association_gate + spread[:, None]) & speed_ok
+        if not allowed.any():
+            return {}
+        if allowed.sum(axis=1).max() <= 1 and allowed.sum(axis=0).max() <= 1:
+            rows, cols = np.nonzero(allowed)
+        else:
+            rows, cols = linear_sum_assignment(np.where(allowed, distance, (p.association_gate + spread.max()) * 1e3))
+        return {ids[r]: (float(track_xy[c, 0]), float(track_xy[c, 1]))
+                for r, c in zip(rows, cols, strict=True) if allowed[r, c]}
 
     def _sigma(self, report: V2xVehicleReport) -> float:
         p = self.params
